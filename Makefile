@@ -1,0 +1,50 @@
+# Jingzhun (精准) — the commands a newcomer needs. `make help` lists them.
+# Needs only Python 3.11 and access to the package registries: the first target run
+# installs uv into .tools/ and the locked dependencies into .venv/.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+UV := .tools/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+DATA ?= .data
+ROLE ?= county_admin
+REGION ?= 622924000000
+export JINGZHUN_DATA_DIR := $(DATA)
+export UV_PYTHON_DOWNLOADS := never
+
+.DEFAULT_GOAL := help
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(UV):
+	@$(PYTHON) -m venv .tools
+	@.tools/bin/pip install --quiet --disable-pip-version-check "uv==0.13.9"
+
+$(BIN)/devstack: $(UV) uv.lock pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml
+	@$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+install: $(BIN)/devstack ## install the locked dependencies into .venv
+
+run: $(BIN)/devstack ## start PostgreSQL, NATS and every service (data in DATA=.data); Ctrl-C stops all
+	@$(BIN)/devstack run
+
+test: $(BIN)/devstack ## run the whole test suite (real PostgreSQL and NATS, started by fixtures)
+	@$(BIN)/pytest
+
+token: $(BIN)/devstack ## print a bearer token: make token ROLE=village_cadre REGION=622924100201
+	@$(BIN)/devstack token --role $(ROLE) --region $(REGION)
+
+generate: $(BIN)/devstack ## regenerate openapi/*.json and the event catalogue
+	@$(BIN)/devstack openapi
+	@$(BIN)/devstack catalogue
+
+lock: $(UV) ## re-resolve dependencies into uv.lock
+	@$(UV) lock
+
+clean-data: ## delete the local data folder (databases, streams, keys)
+	rm -rf $(DATA)
+
+.PHONY: help install run test token generate lock clean-data

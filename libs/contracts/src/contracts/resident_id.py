@@ -1,0 +1,70 @@
+"""Resident ID number (公民身份号码, GB 11643-1999), validated with python-stdnum.
+
+18 characters: 6 address + 8 birth date + 3 sequence (odd = male) + check digit. The
+address code is checked against the division codes valid in the birth year, so a child
+born after a county was renamed carries the new code. 15-digit legacy numbers are rejected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import AfterValidator, BeforeValidator, Field
+from stdnum import exceptions as stdnum_errors
+from stdnum.cn import ric
+
+from contracts.enums import Gender
+
+_REASONS: dict[type[Exception], str] = {
+    stdnum_errors.InvalidLength: "must be 18 characters (15-digit legacy numbers are not accepted)",
+    stdnum_errors.InvalidFormat: "the first 17 characters must be digits",
+    stdnum_errors.InvalidChecksum: "check digit does not match (GB 11643)",
+    stdnum_errors.InvalidComponent: "birth date or address code is not valid",
+}
+
+
+def validate_resident_id(value: str, *, today: dt.date | None = None) -> str:
+    """Return the normalised number (upper-case X) or raise ValueError with the reason."""
+    if not isinstance(value, str):
+        raise ValueError("must be a string")
+    number = ric.compact(value).upper()
+    try:
+        ric.validate(number)
+    except stdnum_errors.ValidationError as exc:
+        reason = next((r for t, r in _REASONS.items() if isinstance(exc, t)), "invalid number")
+        raise ValueError(f"invalid resident ID number: {reason}") from None
+    if birth_date(number) > (today or dt.date.today()):
+        raise ValueError("invalid resident ID number: birth date is in the future")
+    return number
+
+
+def birth_date(number: str) -> dt.date:
+    return ric.get_birth_date(number)
+
+
+def gender(number: str) -> Gender:
+    return Gender.male if int(number[16]) % 2 == 1 else Gender.female
+
+
+def check_digit(first17: str) -> str:
+    """The GB 11643 check digit for 17 leading digits."""
+    return ric.calc_check_digit(first17 + "0")
+
+
+def mask(number: str) -> str:
+    """First 4 and last 4 characters visible: ``6229**********123X``."""
+    return number[:4] + "*" * (len(number) - 8) + number[-4:]
+
+
+ResidentId = Annotated[
+    str,
+    BeforeValidator(lambda v: v.strip().upper() if isinstance(v, str) else v),
+    AfterValidator(validate_resident_id),
+    Field(
+        min_length=18,
+        max_length=18,
+        description="18位公民身份号码 (GB 11643); masked in responses unless the caller holds pii:read",
+        examples=["11010519491231002X"],
+    ),
+]

@@ -1,0 +1,100 @@
+"""Generated files that must match the code: ``openapi/<service>.json`` and the event
+catalogue (``openapi/events.md`` and the README section between its markers)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+
+from contracts.events import CATALOGUE
+from devstack.project import load_services, repo_root
+
+README_START = "<!-- event-catalogue:start -->"
+README_END = "<!-- event-catalogue:end -->"
+
+
+def openapi_documents() -> dict[str, str]:
+    """{relative path: JSON text} for every service's OpenAPI spec."""
+    documents = {}
+    for service in load_services():
+        module = importlib.import_module(f"{service.package}.main")  # loaded by name, like uvicorn does
+        app = module.create_app(**({"require_secrets": False} if service.secrets else {}))
+        text = json.dumps(app.openapi(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+        documents[f"openapi/{service.name}.json"] = text
+    return documents
+
+
+def catalogue_markdown() -> str:
+    services = {s.name: s for s in load_services()}
+    lines = [
+        "| subject (`<service>.<aggregate>.<event>.<p>.<c>.<x>.<t>.<v>`) | CloudEvents type | aggregate | producer | consumers | meaning |",
+        "|---|---|---|---|---|---|",
+    ]
+    for spec in CATALOGUE.specs:
+        consumers = ", ".join(spec.consumers) or "—"
+        producer = spec.producer if spec.producer in services else f"{spec.producer} (planned)"
+        lines.append(
+            f"| `{spec.name}.>` | `{spec.type}` | {spec.aggregate} | {producer} | {consumers} | {spec.description} |"
+        )
+    lines.append("")
+    lines.append("Payload fields (JSON Schema of each `data`):")
+    lines.append("")
+    for spec in CATALOGUE.specs:
+        fields = ", ".join(f"`{name}`" for name in spec.payload.model_fields)
+        lines.append(f"- `{spec.name}` v{spec.version} ({spec.payload.__name__}): {fields}")
+    return "\n".join(lines) + "\n"
+
+
+def events_document() -> str:
+    schemas = {spec.type: spec.payload.model_json_schema() for spec in CATALOGUE.specs}
+    return (
+        "# Event catalogue\n\n"
+        "Generated from `libs/contracts` by `make generate`; do not edit by hand.\n"
+        "Envelope: CloudEvents 1.0 (JSON structured mode) with extensions `region`, `sequence`, `traceparent`;\n"
+        "the event id is also the `Nats-Msg-Id` header.\n\n"
+        + catalogue_markdown()
+        + "\n## Payload schemas\n\n```json\n"
+        + json.dumps(schemas, indent=2, ensure_ascii=False, sort_keys=True)
+        + "\n```\n"
+    )
+
+
+def _readme_with_catalogue(readme: str) -> str:
+    if README_START not in readme or README_END not in readme:
+        raise ValueError("README.md lacks the event-catalogue markers")
+    head, rest = readme.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    return f"{head}{README_START}\n{catalogue_markdown()}{README_END}{tail}"
+
+
+def _write_or_check(files: dict[str, str], check: bool) -> int:
+    root = repo_root()
+    stale = []
+    for relative, text in files.items():
+        path = root / relative
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current != text:
+            stale.append(relative)
+            if not check:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8")
+    if stale and check:
+        print("out of date (run `make generate`): " + ", ".join(stale), file=sys.stderr)
+        return 1
+    print(("updated: " + ", ".join(stale)) if stale else "up to date")
+    return 0
+
+
+def write_openapi(check: bool = False) -> int:
+    return _write_or_check(openapi_documents(), check)
+
+
+def write_catalogue(check: bool = False) -> int:
+    root = repo_root()
+    files = {
+        "openapi/events.md": events_document(),
+        "README.md": _readme_with_catalogue((root / "README.md").read_text(encoding="utf-8")),
+    }
+    return _write_or_check(files, check)

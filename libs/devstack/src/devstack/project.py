@@ -1,0 +1,83 @@
+"""The project's list of services (``services/services.toml``) and its data folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+
+def repo_root() -> Path:
+    """The repository root: from JINGZHUN_ROOT, the working directory, or this file."""
+    candidates = [os.environ.get("JINGZHUN_ROOT"), os.getcwd(), *Path(__file__).resolve().parents]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "services" / "services.toml").exists():
+            return Path(candidate).resolve()
+    raise FileNotFoundError("services/services.toml not found; run from the repository or set JINGZHUN_ROOT")
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    name: str
+    package: str
+    port: int
+    title: str
+    department: str = "—"
+    stream: str | None = None
+    demo: bool = False
+    #: Secret settings generated once per data folder (without the service prefix).
+    secrets: tuple[str, ...] = field(default=())
+
+    @property
+    def env_prefix(self) -> str:
+        return self.name.upper() + "_"
+
+    @property
+    def app_factory(self) -> str:
+        return f"{self.package}.main:create_app"
+
+
+def load_services(root: Path | None = None) -> list[ServiceInfo]:
+    path = (root or repo_root()) / "services" / "services.toml"
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return [
+        ServiceInfo(name=name, **{**spec, "secrets": tuple(spec.get("secrets", ()))}) for name, spec in data.items()
+    ]
+
+
+class DataDir:
+    """Everything ``make run`` keeps between runs: databases, streams, keys, logs."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path.resolve()
+
+    pg = property(lambda self: self.path / "postgres")
+    nats = property(lambda self: self.path / "nats")
+    keys = property(lambda self: self.path / "keys")
+    logs = property(lambda self: self.path / "logs")
+
+    def create(self) -> None:
+        for folder in (self.path, self.logs, self.keys):
+            folder.mkdir(parents=True, exist_ok=True)
+
+    def secrets_for(self, services: list[ServiceInfo]) -> dict[str, str]:
+        """Environment variables holding generated secrets, created on first use and kept."""
+        store = self.path / "secrets.json"
+        values: dict[str, str] = json.loads(store.read_text()) if store.exists() else {}
+        changed = False
+        for service in services:
+            for name in service.secrets:
+                key = service.env_prefix + name
+                if key not in values:
+                    # A Fernet key is 32 random bytes, url-safe base64: fit for HMAC and Fernet alike.
+                    values[key] = Fernet.generate_key().decode() if "ENCRYPTION" in name else secrets.token_urlsafe(32)
+                    changed = True
+        if changed:
+            store.write_text(json.dumps(values, indent=2))
+            store.chmod(0o600)
+        return values

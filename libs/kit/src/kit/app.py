@@ -1,0 +1,232 @@
+"""The service app factory: one way every service is wired.
+
+``create_service_app`` gives a FastAPI app with problem+json errors, tracing, ``/healthz``,
+``/readyz``, ``/metrics`` and a lifespan that starts the database engine, the NATS
+connection, stream provisioning, the outbox relay and the event consumers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from contracts.events import CATALOGUE
+from kit import telemetry
+from kit.auth import TokenVerifier
+from kit.bus import Bus, dead_letter_stream, ensure_stream, service_stream
+from kit.consumer import EventConsumer, Handler, Subscription
+from kit.db import create_engine, create_sessionmaker
+from kit.errors import install_error_handlers
+from kit.metrics import metrics_endpoint
+from kit.outbox import Outbox, OutboxRelay
+from kit.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+
+
+@dataclass
+class ConsumerDefinition:
+    """A subscription to one producing service's events, with handlers by event name."""
+
+    source_service: str
+    handlers: dict[str, Handler]
+
+    def subscription(self, service: str) -> Subscription:
+        return Subscription(
+            durable=f"{service}-{self.source_service}",
+            stream=service_stream(self.source_service).name,
+            filter_subject=f"{self.source_service}.>",
+        )
+
+
+@dataclass
+class ServiceDefinition:
+    name: str
+    title: str
+    description: str
+    settings: ServiceSettings
+    routers: list[APIRouter]
+    outbox: Outbox | None = None
+    consumers: list[ConsumerDefinition] = field(default_factory=list)
+    version: str = "0.1.0"
+    openapi_tags: list[dict[str, Any]] | None = None
+
+
+class Runtime:
+    """The live parts of a running service, reachable as ``request.app.state.runtime``."""
+
+    def __init__(self, definition: ServiceDefinition) -> None:
+        settings = definition.settings
+        self.definition = definition
+        self.settings = settings
+        self.engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+        self.sessionmaker: async_sessionmaker[AsyncSession] = create_sessionmaker(self.engine)
+        self.bus = Bus(settings.nats_url, name=definition.name)
+        self.verifier = TokenVerifier(
+            public_key_file=settings.auth_public_key_file,
+            jwks_url=settings.auth_jwks_url,
+            issuer=settings.auth_issuer,
+            audience=settings.auth_audience,
+        )
+        self.relay: OutboxRelay | None = None
+        if definition.outbox is not None:
+            self.relay = OutboxRelay(
+                service=definition.name,
+                engine=self.engine,
+                database_url=settings.database_url,
+                bus=self.bus,
+                sweep_seconds=settings.outbox_sweep_seconds,
+                batch_size=settings.outbox_batch_size,
+            )
+        self.consumers = [
+            EventConsumer(
+                service=definition.name,
+                subscription=c.subscription(definition.name),
+                handlers=c.handlers,
+                catalogue=CATALOGUE,
+                bus=self.bus,
+                sessionmaker=self.sessionmaker,
+                max_deliver=settings.consumer_max_deliver,
+                ack_wait_seconds=settings.consumer_ack_wait_seconds,
+            )
+            for c in definition.consumers
+        ]
+        self._provisioning: asyncio.Task[None] | None = None
+
+    def streams(self) -> list:
+        """Streams this service needs: its own, its sources', and the dead-letter stream."""
+        needed = []
+        if self.definition.outbox is not None:
+            needed.append(service_stream(self.definition.name))
+        needed += [service_stream(c.source_service) for c in self.definition.consumers]
+        if self.definition.consumers:
+            needed.append(dead_letter_stream())
+        return needed
+
+    async def start(self) -> None:
+        self.bus.start()
+        self._provisioning = asyncio.create_task(self._provision_then_run(), name=f"{self.definition.name}-start")
+
+    async def _provision_then_run(self) -> None:
+        await self.bus.wait_connected()
+        while True:
+            try:
+                for config in self.streams():
+                    await ensure_stream(self.bus.js, config)
+                break
+            except Exception as exc:  # noqa: BLE001 - NATS may be starting; try again
+                log.warning("stream provisioning failed (%s); retrying", exc)
+                await asyncio.sleep(1.0)
+        if self.relay:
+            self.relay.start()
+        for consumer in self.consumers:
+            consumer.start()
+
+    async def stop(self) -> None:
+        if self._provisioning:
+            self._provisioning.cancel()
+            await asyncio.gather(self._provisioning, return_exceptions=True)
+        for consumer in self.consumers:
+            await consumer.stop()
+        if self.relay:
+            await self.relay.stop()
+        await self.bus.close()
+        await self.engine.dispose()
+
+    async def readiness(self) -> dict[str, str]:
+        checks: dict[str, str] = {}
+        try:
+            async with self.engine.connect() as conn:
+                await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=2)
+            checks["database"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            checks["database"] = f"unavailable: {type(exc).__name__}"
+        checks["nats"] = "ok" if self.bus.is_connected else "unavailable"
+        return checks
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.runtime.sessionmaker() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def create_service_app(definition: ServiceDefinition) -> FastAPI:
+    telemetry.setup_tracing(definition.name, definition.settings.otel_exporter)
+    logging.basicConfig(level=definition.settings.log_level)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = Runtime(definition)
+        app.state.runtime = runtime
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title=definition.title,
+        description=definition.description,
+        version=definition.version,
+        lifespan=lifespan,
+        openapi_tags=definition.openapi_tags,
+    )
+    install_error_handlers(app)
+
+    @app.get("/healthz", tags=["operations"], summary="Process is up")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": definition.name}
+
+    @app.get("/readyz", tags=["operations"], summary="Database and NATS reachable")
+    async def readyz(request: Request) -> JSONResponse:
+        checks = await request.app.state.runtime.readiness()
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503)
+
+    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    for router in definition.routers:
+        app.include_router(router)
+    assert_every_route_is_protected(app)
+    telemetry.instrument_app(app)
+    return app
+
+
+def route_scopes(route: APIRoute) -> tuple[str, ...] | None:
+    """The scopes a route requires (None if it declares none)."""
+    stack = list(route.dependant.dependencies)
+    while stack:
+        dependency = stack.pop()
+        scopes = getattr(dependency.call, "required_scopes", None)
+        if scopes is not None:
+            return scopes
+        stack.extend(dependency.dependencies)
+    return None
+
+
+def assert_every_route_is_protected(app: FastAPI) -> None:
+    """Deny by default: refuse to build an app with an unprotected non-public route."""
+    for route in app.routes:
+        if isinstance(route, APIRoute) and route.path not in PUBLIC_PATHS and route_scopes(route) is None:
+            raise RuntimeError(f"route {sorted(route.methods)} {route.path} declares no scope (use kit.auth.requires)")

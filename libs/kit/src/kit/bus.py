@@ -1,0 +1,129 @@
+"""NATS JetStream connection and stream provisioning.
+
+The connection is made in the background and retried forever, so a service starts (and
+answers /healthz) while NATS is down; the outbox keeps events until the bus is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import nats
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+log = logging.getLogger(__name__)
+
+DEAD_LETTER_STREAM = "DEADLETTER"
+DEAD_LETTER_PREFIX = "deadletter"
+DUPLICATE_WINDOW_SECONDS = 600.0  # broker-side dedupe by Nats-Msg-Id (≥ 2 minutes)
+
+
+def stream_config(name: str, subjects: list[str]) -> StreamConfig:
+    """Events are the audit trail and allow projection rebuilds: file storage, kept forever."""
+    return StreamConfig(
+        name=name,
+        subjects=subjects,
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.OLD,
+        max_age=0,
+        duplicate_window=DUPLICATE_WINDOW_SECONDS,
+    )
+
+
+def service_stream(service: str) -> StreamConfig:
+    """The stream a service publishes to: ``REGISTRY`` ← ``registry.>``."""
+    return stream_config(service.upper(), [f"{service}.>"])
+
+
+def dead_letter_stream() -> StreamConfig:
+    return stream_config(DEAD_LETTER_STREAM, [f"{DEAD_LETTER_PREFIX}.>"])
+
+
+async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
+    """Create the stream, or update it to this configuration (idempotent)."""
+    try:
+        await js.stream_info(config.name)
+    except NotFoundError:
+        await js.add_stream(config)
+        log.info("created stream %s", config.name)
+        return
+    await js.update_stream(config)
+
+
+class Bus:
+    """One NATS connection per service process."""
+
+    def __init__(self, url: str, *, name: str) -> None:
+        self.url = url
+        self.name = name
+        self._nc: Client | None = None
+        self._connected = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+
+    @property
+    def is_connected(self) -> bool:
+        return self._nc is not None and self._nc.is_connected
+
+    @property
+    def js(self) -> JetStreamContext:
+        if self._nc is None:
+            raise ConnectionError("NATS is not connected yet")
+        return self._nc.jetstream()
+
+    @property
+    def client(self) -> Client:
+        if self._nc is None:
+            raise ConnectionError("NATS is not connected yet")
+        return self._nc
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._connect_forever(), name=f"{self.name}-nats-connect")
+
+    async def wait_connected(self) -> None:
+        await self._connected.wait()
+
+    async def _connect_forever(self) -> None:
+        delay = 0.2
+        while not self._closing:
+            try:
+                self._nc = await nats.connect(
+                    self.url,
+                    name=self.name,
+                    allow_reconnect=True,
+                    max_reconnect_attempts=-1,  # once connected, reconnect for ever
+                    reconnect_time_wait=1,
+                    connect_timeout=2,
+                    disconnected_cb=self._on_disconnected,
+                    reconnected_cb=self._on_reconnected,
+                    error_cb=self._on_error,
+                )
+                self._connected.set()
+                log.info("%s connected to NATS at %s", self.name, self.url)
+                return
+            except Exception as exc:  # noqa: BLE001 - any failure means "try again"
+                log.warning("NATS not reachable at %s (%s); retrying in %.1fs", self.url, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _on_disconnected(self) -> None:
+        log.warning("%s disconnected from NATS", self.name)
+
+    async def _on_reconnected(self) -> None:
+        log.info("%s reconnected to NATS", self.name)
+
+    async def _on_error(self, exc: Exception) -> None:
+        log.debug("NATS client error: %s", exc)
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._nc is not None and not self._nc.is_closed:
+            await self._nc.close()

@@ -1,0 +1,250 @@
+"""Idempotent event consumer (ARCHITECTURE §2.3, §3).
+
+A durable JetStream pull consumer. For each message, in ONE database transaction:
+record the event id in the inbox (a duplicate stops here), check the per-aggregate
+``sequence`` (an older or equal one is stale and changes nothing), run the handler, and
+advance the aggregate's position. Only after the commit is the message acknowledged.
+A failing message is redelivered with back-off up to ``max_deliver`` times, then copied
+to the dead-letter subject ``deadletter.<consumer>.<original subject>`` and terminated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from opentelemetry import trace
+from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, func, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from contracts.catalogue import Catalogue
+from kit import metrics, telemetry
+from kit.bus import DEAD_LETTER_PREFIX, Bus
+from kit.envelope import Envelope, parse
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+
+
+def define_inbox_tables(metadata: MetaData) -> tuple[Table, Table]:
+    """Inbox (processed event ids) and per-aggregate positions, in the consumer's database."""
+    inbox = Table(
+        "inbox",
+        metadata,
+        Column("event_id", String(64), primary_key=True),
+        Column("consumer", String(64), nullable=False),
+        Column("event_type", String(255), nullable=False),
+        Column("outcome", String(16), nullable=False, comment="applied | stale | ignored"),
+        Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    positions = Table(
+        "aggregate_positions",
+        metadata,
+        Column("consumer", String(64), primary_key=True),
+        Column("aggregate_key", String(255), primary_key=True, comment="source#subject of the event"),
+        Column("sequence", BigInteger, nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    return inbox, positions
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """What one durable consumer reads: a producing service's stream."""
+
+    durable: str  # e.g. "gateway-registry"
+    stream: str  # e.g. "REGISTRY"
+    filter_subject: str  # e.g. "registry.>"
+
+
+class EventConsumer:
+    """Runs one durable consumer with handlers keyed by event name (``registry.household.created``)."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        subscription: Subscription,
+        handlers: dict[str, Handler],
+        catalogue: Catalogue,
+        bus: Bus,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        max_deliver: int = 5,
+        ack_wait_seconds: float = 30.0,
+        batch_size: int = 100,
+    ) -> None:
+        self.service = service
+        self.subscription = subscription
+        self.handlers = handlers
+        self.catalogue = catalogue
+        self.bus = bus
+        self.sessionmaker = sessionmaker
+        self.max_deliver = max_deliver
+        self.ack_wait_seconds = ack_wait_seconds
+        self.batch_size = batch_size
+        self._task: asyncio.Task[None] | None = None
+        self._tracer = telemetry.tracer("kit.consumer")
+        self._metric_labels = (service, subscription.durable)
+
+    def consumer_config(self) -> ConsumerConfig:
+        return ConsumerConfig(
+            durable_name=self.subscription.durable,
+            filter_subject=self.subscription.filter_subject,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=self.ack_wait_seconds,
+            max_deliver=self.max_deliver,
+            max_ack_pending=1000,
+        )
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"{self.subscription.durable}-consumer")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        await self.bus.wait_connected()
+        subscription = None
+        while True:
+            try:
+                if subscription is None:
+                    subscription = await self.bus.js.pull_subscribe(
+                        self.subscription.filter_subject,
+                        durable=self.subscription.durable,
+                        stream=self.subscription.stream,
+                        config=self.consumer_config(),
+                    )
+                try:
+                    messages = await subscription.fetch(self.batch_size, timeout=2)
+                except (NatsTimeoutError, TimeoutError):
+                    await self._update_lag()
+                    continue
+                for message in messages:
+                    await self.process(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - stream missing, NATS away, …: retry
+                log.warning("consumer %s: %s; retrying", self.subscription.durable, exc)
+                subscription = None
+                await asyncio.sleep(1.0)
+
+    async def process(self, message: Msg) -> None:
+        """Handle one delivery: apply at most once, then ack; on failure nak or dead-letter."""
+        try:
+            event = parse(message.data)
+        except ValueError as exc:
+            await self._dead_letter(message, f"unparseable event: {exc}")
+            return
+        parent = telemetry.context_from_headers(message.headers)
+        with self._tracer.start_as_current_span(
+            f"consume {message.subject}",
+            context=parent,
+            kind=trace.SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.destination.name": message.subject,
+                "messaging.message.id": event.id,
+                "messaging.consumer.group.name": self.subscription.durable,
+            },
+        ) as span:
+            try:
+                outcome = await self.apply(event)
+            except Exception as exc:  # noqa: BLE001
+                span.record_exception(exc)
+                delivered = message.metadata.num_delivered
+                if delivered >= self.max_deliver:
+                    await self._dead_letter(message, f"{type(exc).__name__}: {exc}")
+                else:
+                    log.warning("event %s failed (delivery %d): %s", event.id, delivered, exc)
+                    metrics.EVENTS_CONSUMED.labels(*self._metric_labels, "retried").inc()
+                    await message.nak(delay=min(2.0**delivered, 30.0))
+                return
+            span.set_attribute("jingzhun.outcome", outcome)
+        metrics.EVENTS_CONSUMED.labels(*self._metric_labels, outcome).inc()
+        await message.ack()
+
+    async def apply(self, event: Envelope) -> str:
+        """Apply one event idempotently; returns the outcome."""
+        consumer = self.subscription.durable
+        spec = self.catalogue.by_type(event.type)
+        handler = self.handlers.get(spec.name) if spec else None
+        async with self.sessionmaker() as session, session.begin():
+            first_time = (
+                await session.execute(
+                    text(
+                        "INSERT INTO inbox (event_id, consumer, event_type, outcome) "
+                        "VALUES (:id, :consumer, :type, 'applied') ON CONFLICT DO NOTHING RETURNING event_id"
+                    ),
+                    {"id": event.id, "consumer": consumer, "type": event.type},
+                )
+            ).first()
+            if first_time is None:
+                return "duplicate"
+            if handler is None:
+                await self._set_outcome(session, event, "ignored")
+                return "ignored"
+            await session.execute(
+                text(
+                    "INSERT INTO aggregate_positions (consumer, aggregate_key, sequence) "
+                    "VALUES (:consumer, :key, 0) ON CONFLICT DO NOTHING"
+                ),
+                {"consumer": consumer, "key": event.aggregate_key},
+            )
+            last = (
+                await session.execute(
+                    text(
+                        "SELECT sequence FROM aggregate_positions "
+                        "WHERE consumer = :consumer AND aggregate_key = :key FOR UPDATE"
+                    ),
+                    {"consumer": consumer, "key": event.aggregate_key},
+                )
+            ).scalar_one()
+            if event.sequence <= last:
+                await self._set_outcome(session, event, "stale")
+                return "stale"
+            if event.sequence > last + 1:
+                log.info(
+                    "gap in %s: had %d, got %d (state-carrying events converge anyway)",
+                    event.aggregate_key, last, event.sequence,
+                )
+            await handler(session, event)
+            await session.execute(
+                text(
+                    "UPDATE aggregate_positions SET sequence = :seq, updated_at = now() "
+                    "WHERE consumer = :consumer AND aggregate_key = :key"
+                ),
+                {"consumer": consumer, "key": event.aggregate_key, "seq": event.sequence},
+            )
+        return "applied"
+
+    async def _set_outcome(self, session: AsyncSession, event: Envelope, outcome: str) -> None:
+        await session.execute(
+            text("UPDATE inbox SET outcome = :outcome WHERE event_id = :id"), {"id": event.id, "outcome": outcome}
+        )
+
+    async def _dead_letter(self, message: Msg, reason: str) -> None:
+        """Keep the poison message visible on the dead-letter stream, then stop redelivery."""
+        subject = f"{DEAD_LETTER_PREFIX}.{self.subscription.durable}.{message.subject}"
+        headers = dict(message.headers or {})
+        headers.pop("Nats-Msg-Id", None)
+        headers["Jingzhun-Dead-Letter-Reason"] = reason[:1000]
+        headers["Jingzhun-Original-Subject"] = message.subject
+        await self.bus.js.publish(subject, message.data, headers=headers)
+        log.error("dead-lettered %s: %s", message.subject, reason)
+        metrics.EVENTS_CONSUMED.labels(*self._metric_labels, "dead_lettered").inc()
+        await message.term()
+
+    async def _update_lag(self) -> None:
+        with contextlib.suppress(Exception):
+            info = await self.bus.js.consumer_info(self.subscription.stream, self.subscription.durable)
+            metrics.CONSUMER_PENDING.labels(*self._metric_labels).set(info.num_pending + info.num_ack_pending)

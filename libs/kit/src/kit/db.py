@@ -1,0 +1,27 @@
+"""Async database engine and sessions (SQLModel over SQLAlchemy asyncio + asyncpg)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # expire_on_commit=False: response models are built from objects after commit.
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with factory() as session:
+        yield session
+
+
+def asyncpg_dsn(sqlalchemy_url: str) -> str:
+    """The plain libpq-style DSN asyncpg wants (for LISTEN connections)."""
+    return sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://", 1)

@@ -1,0 +1,138 @@
+"""Errors as RFC 9457 problem details (``application/problem+json``).
+
+- Validation errors: 422, one entry per bad field with its location and a reason.
+- Domain rule violations: :class:`Problem` with a status (409/422) and a machine-readable ``code``.
+- Anything unexpected: 500 with no internals leaked (and a log line with the trace).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://jingzhun.cn/problems/"
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="Location of the bad value, e.g. body.members.0.id_number")
+    reason: str
+    type: str = Field(description="Machine-readable error kind, e.g. string_too_long")
+
+
+class ProblemDetail(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    code: str | None = Field(default=None, description="Machine-readable code of a domain rule")
+    errors: list[FieldError] | None = None
+
+
+class Problem(Exception):
+    """Raise anywhere to answer with a problem+json response."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        *,
+        code: str | None = None,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.code = code
+        self.field = field
+        self.headers = headers
+
+
+def not_found(what: str) -> Problem:
+    return Problem(404, "Not found", f"{what} not found", code="NOT_FOUND")
+
+
+def _response(request: Request, problem: ProblemDetail, headers: dict[str, str] | None = None) -> JSONResponse:
+    problem.instance = str(request.url.path)
+    return JSONResponse(
+        problem.model_dump(exclude_none=True), status_code=problem.status, media_type=PROBLEM_JSON, headers=headers
+    )
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+async def _on_problem(request: Request, exc: Problem) -> JSONResponse:
+    errors = [FieldError(field=exc.field, reason=exc.detail or exc.title, type=exc.code or "invalid")] if exc.field else None
+    slug = (exc.code or exc.title).lower().replace("_", "-").replace(" ", "-")
+    body = ProblemDetail(
+        type=TYPE_BASE + slug, title=exc.title, status=exc.status, detail=exc.detail, code=exc.code, errors=errors
+    )
+    return _response(request, body, exc.headers)
+
+
+async def _on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [
+        FieldError(field=_field_name(err.get("loc", ())), reason=str(err.get("msg", "invalid")), type=err.get("type", "invalid"))
+        for err in exc.errors()
+    ]
+    fields = ", ".join(e.field for e in errors)
+    body = ProblemDetail(
+        type=TYPE_BASE + "validation-error",
+        title="Invalid request",
+        status=422,
+        detail=f"{len(errors)} invalid field(s): {fields}",
+        code="VALIDATION_ERROR",
+        errors=errors,
+    )
+    return _response(request, body)
+
+
+async def _on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    title = {404: "Not found", 405: "Method not allowed", 401: "Authentication required"}.get(exc.status_code, "Error")
+    body = ProblemDetail(
+        type=TYPE_BASE + str(exc.status_code), title=title, status=exc.status_code, detail=str(exc.detail)
+    )
+    return _response(request, body, getattr(exc, "headers", None))
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    body = ProblemDetail(
+        type=TYPE_BASE + "internal", title="Internal error", status=500, detail="an unexpected error occurred"
+    )
+    return _response(request, body)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(Problem, _on_problem)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _on_validation)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _on_http)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _on_unexpected)
+
+
+#: For ``responses=`` in route declarations, so the OpenAPI spec shows problem bodies.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ProblemDetail, "description": text, "content": {PROBLEM_JSON: {}}}
+    for status, text in {
+        401: "Missing, invalid or expired bearer token",
+        403: "The token lacks a required scope",
+        404: "Not found, or outside the caller's region",
+        409: "Conflicts with the current state (machine-readable code)",
+        422: "Invalid input: each bad field with a reason",
+    }.items()
+}

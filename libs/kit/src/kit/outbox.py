@@ -1,0 +1,250 @@
+"""Transactional outbox (ARCHITECTURE §2.2, §3).
+
+A service writes its event row in the same transaction as the state change
+(:meth:`Outbox.add`). The :class:`OutboxRelay` publishes committed rows to JetStream:
+it wakes on ``LISTEN/NOTIFY`` (plus a slow sweep), claims rows with
+``FOR UPDATE SKIP LOCKED`` so several replicas cooperate, publishes with
+``Nats-Msg-Id`` = event id (the broker drops a duplicate if a publish is retried) and
+marks the row published only after JetStream acknowledged it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import uuid
+
+import asyncpg
+from opentelemetry import trace
+from pydantic import BaseModel
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    insert,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from contracts.catalogue import EventSpec
+from kit import envelope, metrics, telemetry
+from kit.bus import Bus
+from kit.db import asyncpg_dsn
+
+log = logging.getLogger(__name__)
+NOTIFY_CHANNEL = "jingzhun_outbox"
+PUBLISH_TIMEOUT_SECONDS = 5.0
+
+
+def define_outbox_table(metadata: MetaData) -> Table:
+    """The outbox table, added to a service's own metadata (and so to its migrations)."""
+    return Table(
+        "outbox",
+        metadata,
+        Column("id", UUID(as_uuid=True), primary_key=True, comment="event id = Nats-Msg-Id"),
+        Column("position", BigInteger, Identity(), nullable=False, unique=True, comment="publish order"),
+        Column("subject", String(255), nullable=False),
+        Column("event_type", String(255), nullable=False),
+        Column("aggregate_id", String(64), nullable=False),
+        Column("envelope", JSONB, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("published_at", DateTime(timezone=True), nullable=True),
+        Column("attempts", Integer, nullable=False, server_default="0"),
+        Column("last_error", Text, nullable=True),
+        Index("ix_outbox_unpublished", "position", postgresql_where=text("published_at IS NULL")),
+    )
+
+
+class Outbox:
+    """Writes events of one service into its outbox table."""
+
+    def __init__(self, table: Table, *, service: str) -> None:
+        self.table = table
+        self.service = service
+        self.source = f"/jingzhun/{service}"
+
+    async def add(
+        self,
+        session: AsyncSession,
+        spec: EventSpec,
+        *,
+        aggregate_id: uuid.UUID | str,
+        region: str,
+        sequence: int,
+        data: BaseModel,
+    ) -> uuid.UUID:
+        """Stage an event in the caller's transaction; it is published only if that commits."""
+        if spec.producer != self.service:
+            raise ValueError(f"{self.service} cannot publish {spec.name}")
+        event_id, body = envelope.build(
+            spec,
+            source=self.source,
+            aggregate_id=str(aggregate_id),
+            region=region,
+            sequence=sequence,
+            data=data,
+            traceparent=telemetry.current_traceparent(),
+        )
+        await session.execute(
+            insert(self.table).values(
+                id=event_id,
+                subject=spec.subject(region),
+                event_type=spec.type,
+                aggregate_id=str(aggregate_id),
+                envelope=body,
+            )
+        )
+        # Delivered to listeners only when (and if) the transaction commits.
+        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+        return event_id
+
+
+class OutboxRelay:
+    """Background task publishing committed outbox rows to JetStream."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        engine: AsyncEngine,
+        database_url: str,
+        bus: Bus,
+        sweep_seconds: float = 5.0,
+        batch_size: int = 200,
+    ) -> None:
+        self.service = service
+        self.engine = engine
+        self.dsn = asyncpg_dsn(database_url)
+        self.bus = bus
+        self.sweep_seconds = sweep_seconds
+        self.batch_size = batch_size
+        self._wake = asyncio.Event()
+        self._listener: asyncpg.Connection | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._tracer = telemetry.tracer("kit.outbox")
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"{self.service}-outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self._close_listener()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        backoff = 0.0
+        await self.bus.wait_connected()
+        while True:
+            await self._ensure_listener()
+            try:
+                published = await self.publish_batch()
+                backoff = 0.0
+            except Exception as exc:  # noqa: BLE001 - NATS or DB away: wait and retry
+                metrics.PUBLISH_FAILURES.labels(self.service).inc()
+                backoff = min(max(backoff * 2, 0.25), self.sweep_seconds)
+                log.warning("outbox relay of %s: %s; retrying in %.2fs", self.service, exc, backoff)
+                await asyncio.sleep(backoff)
+                continue
+            if published >= self.batch_size:
+                continue  # more are waiting
+            await self._update_lag()
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.sweep_seconds)
+
+    async def publish_batch(self) -> int:
+        """Claim, publish and mark one batch; returns how many rows were published."""
+        async with self.engine.begin() as conn:
+            rows = (
+                await conn.execute(
+                    text(
+                        "SELECT id, subject, envelope FROM outbox WHERE published_at IS NULL "
+                        "ORDER BY position LIMIT :limit FOR UPDATE SKIP LOCKED"
+                    ),
+                    {"limit": self.batch_size},
+                )
+            ).all()
+            if not rows:
+                return 0
+            published: list[uuid.UUID] = []
+            failure: Exception | None = None
+            for row in rows:
+                try:
+                    await self._publish(row.id, row.subject, row.envelope)
+                except Exception as exc:  # noqa: BLE001
+                    failure = exc
+                    await conn.execute(
+                        text("UPDATE outbox SET attempts = attempts + 1, last_error = :e WHERE id = :id"),
+                        {"id": row.id, "e": str(exc)[:2000]},
+                    )
+                    break  # keep order: the rest waits for the next round
+                published.append(row.id)
+            if published:
+                await conn.execute(
+                    text("UPDATE outbox SET published_at = now() WHERE id = ANY(:ids)"),
+                    {"ids": published},
+                )
+        metrics.EVENTS_PUBLISHED.labels(self.service).inc(len(published))
+        if failure is not None:
+            raise failure
+        return len(published)
+
+    async def _publish(self, event_id: uuid.UUID, subject: str, body: dict) -> None:
+        parent = telemetry.context_from_traceparent(body.get("traceparent"))
+        with self._tracer.start_as_current_span(
+            f"publish {subject}",
+            context=parent,
+            kind=trace.SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.destination.name": subject,
+                "messaging.message.id": str(event_id),
+            },
+        ):
+            headers = telemetry.inject_headers({"Nats-Msg-Id": str(event_id)})
+            headers["Content-Type"] = envelope.CONTENT_TYPE
+            await self.bus.js.publish(
+                subject, envelope.encode(body), headers=headers, timeout=PUBLISH_TIMEOUT_SECONDS
+            )
+
+    async def _update_lag(self) -> None:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    text("SELECT count(*) AS n, min(created_at) AS oldest FROM outbox WHERE published_at IS NULL")
+                )
+            ).one()
+        metrics.OUTBOX_PENDING.labels(self.service).set(row.n)
+        age = (dt.datetime.now(dt.UTC) - row.oldest).total_seconds() if row.oldest else 0.0
+        metrics.OUTBOX_LAG_SECONDS.labels(self.service).set(max(age, 0.0))
+
+    async def _ensure_listener(self) -> None:
+        if self._listener is not None and not self._listener.is_closed():
+            return
+        try:
+            self._listener = await asyncpg.connect(self.dsn)
+            await self._listener.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
+        except Exception as exc:  # noqa: BLE001 - the sweep still works without it
+            log.warning("outbox listener unavailable (%s); relying on the sweep", exc)
+            self._listener = None
+
+    async def _close_listener(self) -> None:
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close()
+            self._listener = None

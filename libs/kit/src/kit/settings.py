@@ -1,0 +1,85 @@
+"""Service settings from the environment (pydantic-settings).
+
+Each service subclasses :class:`ServiceSettings` with its own ``env_prefix``
+(``REGISTRY_``, ``GATEWAY_`` …). Settings every service shares (NATS, auth, telemetry)
+may also be given without the prefix: ``REGISTRY_NATS_URL`` wins over ``NATS_URL``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+class _SharedEnvSource(EnvSettingsSource):
+    """Reads the shared fields from unprefixed variables (``NATS_URL``)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], shared: frozenset[str]) -> None:
+        super().__init__(settings_cls, env_prefix="")
+        self._shared = shared
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        if field_name not in self._shared:
+            return None, field_name, False
+        return super().get_field_value(field, field_name)
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs. Subclasses set ``model_config = SettingsConfigDict(env_prefix=...)``."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    #: Fields that may come from an unprefixed variable as a fallback.
+    shared_fields: ClassVar[frozenset[str]] = frozenset(
+        {
+            "nats_url",
+            "auth_jwks_url",
+            "auth_public_key_file",
+            "auth_issuer",
+            "auth_audience",
+            "otel_exporter",
+            "outbox_sweep_seconds",
+            "log_level",
+        }
+    )
+
+    service_name: str = "service"
+    database_url: str = Field(
+        default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres",
+        description="SQLAlchemy URL of this service's own database (asyncpg driver).",
+    )
+    database_pool_size: int = 10
+    nats_url: str = "nats://127.0.0.1:4222"
+
+    # Bearer tokens: verified against a JWKS URL (production OIDC) or a local public key.
+    auth_jwks_url: str | None = None
+    auth_public_key_file: Path | None = None
+    auth_issuer: str = "jingzhun-local"
+    auth_audience: str | None = None
+
+    otel_exporter: Literal["none", "otlp", "console"] = "none"
+    log_level: str = "INFO"
+
+    # Outbox relay: NOTIFY wakes it at once; the sweep catches anything a lost NOTIFY missed.
+    outbox_sweep_seconds: float = 5.0
+    outbox_batch_size: int = 200
+
+    # Consumers: how often a message is tried before it goes to the dead-letter subject.
+    consumer_max_deliver: int = 5
+    consumer_ack_wait_seconds: float = 30.0
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        shared = _SharedEnvSource(settings_cls, cls.shared_fields)
+        return init_settings, env_settings, shared, dotenv_settings, file_secret_settings

@@ -1,0 +1,73 @@
+"""OpenTelemetry tracing: FastAPI, httpx and asyncpg instrumentation, plus helpers to
+carry trace context through NATS headers so one trace spans producer and consumer."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from fastapi import FastAPI
+from opentelemetry import propagate, trace
+from opentelemetry.context import Context
+from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+
+log = logging.getLogger(__name__)
+_instrumented_libraries = False
+
+
+def setup_tracing(service_name: str, exporter: str) -> None:
+    """Install the process-wide tracer provider (once) and instrument client libraries.
+
+    ``exporter``: ``otlp`` (endpoint from the standard OTEL_EXPORTER_OTLP_* variables),
+    ``console``, or ``none`` (spans are still created, so trace context still propagates).
+    """
+    global _instrumented_libraries
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+        if exporter == "otlp":
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+            provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        elif exporter == "console":
+            provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
+        trace.set_tracer_provider(provider)
+    if not _instrumented_libraries:
+        HTTPXClientInstrumentor().instrument()
+        AsyncPGInstrumentor().instrument()
+        _instrumented_libraries = True
+
+
+def instrument_app(app: FastAPI) -> None:
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+
+
+def tracer(name: str) -> trace.Tracer:
+    return trace.get_tracer(name)
+
+
+def current_traceparent() -> str | None:
+    """The W3C traceparent of the active span, or None outside a trace."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier.get("traceparent")
+
+
+def context_from_traceparent(traceparent: str | None) -> Context | None:
+    if not traceparent:
+        return None
+    return propagate.extract({"traceparent": traceparent})
+
+
+def context_from_headers(headers: Mapping[str, str] | None) -> Context:
+    return propagate.extract(dict(headers or {}))
+
+
+def inject_headers(headers: dict[str, str]) -> dict[str, str]:
+    propagate.inject(headers)
+    return headers

@@ -1,0 +1,33 @@
+"""Gateway: ``uvicorn gateway.main:create_app --factory --port 8000``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from kit.app import ServiceDefinition, create_service_app
+from gateway.config import GatewaySettings
+from gateway.consumers import CONSUMERS
+from gateway.status.endpoints import router as status_router
+
+DESCRIPTION = """
+What village cadres' phones and county dashboards read: one status document per household
+(两不愁三保障, exit readiness), built from every service's events. It owns no domain data and
+can be rebuilt by replaying the streams.
+"""
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    return create_service_app(
+        ServiceDefinition(
+            name="gateway",
+            title="Jingzhun Gateway",
+            description=DESCRIPTION,
+            settings=settings or GatewaySettings(),
+            routers=[status_router],
+            consumers=CONSUMERS,
+            openapi_tags=[
+                {"name": "status", "description": "Household status (两不愁三保障)"},
+                {"name": "operations", "description": "Health and readiness"},
+            ],
+        )
+    )

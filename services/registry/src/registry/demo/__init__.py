@@ -1,0 +1,1 @@
+"""Demo county: a deterministic generator and its loader."""

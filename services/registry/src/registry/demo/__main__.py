@@ -1,0 +1,3 @@
+from registry.demo.loader import main
+
+main()

@@ -1,0 +1,43 @@
+"""Registry service (建档立卡): ``uvicorn registry.main:create_app --factory --port 8001``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from kit.app import ServiceDefinition, create_service_app
+from registry.config import RegistrySettings
+from registry.events import outbox
+from registry.households.endpoints import router as households_router
+from registry.pii import IdNumberVault
+from registry.regions.endpoints import router as regions_router
+
+DESCRIPTION = """
+The county poverty office's system of record (扶贫办/乡村振兴局): who is registered as poor,
+why, and in which village. Every change is published as an event (see the event catalogue).
+
+Authentication: `Authorization: Bearer <token>`; each operation lists the scope it needs.
+Resident ID numbers are masked unless the token holds `pii:read`. Errors are RFC 9457
+`application/problem+json`.
+"""
+
+
+def create_app(settings: RegistrySettings | None = None, *, require_secrets: bool = True) -> FastAPI:
+    settings = settings or RegistrySettings()
+    app = create_service_app(
+        ServiceDefinition(
+            name="registry",
+            title="Jingzhun Registry (建档立卡)",
+            description=DESCRIPTION,
+            settings=settings,
+            routers=[regions_router, households_router],
+            outbox=outbox,
+            openapi_tags=[
+                {"name": "households", "description": "户 and 户成员"},
+                {"name": "regions", "description": "行政区划"},
+                {"name": "operations", "description": "Health and readiness"},
+            ],
+        )
+    )
+    if require_secrets:
+        app.state.vault = IdNumberVault.from_settings(settings)
+    return app

@@ -1,0 +1,296 @@
+"""The deployment files agree with services/services.toml (the one list of services).
+
+Static checks only (no Docker, no cluster): docker-compose.yml, deploy/Dockerfile and the
+kustomize manifests under deploy/k8s.
+"""
+
+from __future__ import annotations
+
+import shlex
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICES_TOML = ROOT / "services" / "services.toml"
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "deploy" / "Dockerfile"
+K8S = ROOT / "deploy" / "k8s"
+K8S_BASE = K8S / "base"
+INIT_SCRIPT = ROOT / "deploy" / "postgres" / "init-databases.sh"
+
+
+def _services() -> dict[str, dict]:
+    with SERVICES_TOML.open("rb") as f:
+        return tomllib.load(f)
+
+
+SERVICES = _services()
+SERVICE_NAMES = sorted(SERVICES)
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _as_argv(command: str | list[str] | None) -> list[str]:
+    if command is None:
+        return []
+    if isinstance(command, str):
+        return shlex.split(command)
+    return [str(part) for part in command]
+
+
+def _env(service: dict) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        pairs = (item.split("=", 1) for item in env)
+        return {k: (v[0] if v else "") for k, *v in pairs}
+    return {str(k): "" if v is None else str(v) for k, v in env.items()}
+
+
+def _depends_on(service: dict) -> dict[str, str | None]:
+    deps = service.get("depends_on") or {}
+    if isinstance(deps, list):
+        return {name: None for name in deps}
+    return {name: (spec or {}).get("condition") for name, spec in deps.items()}
+
+
+def _container_ports(service: dict) -> list[tuple[str, int]]:
+    """(host part, container port) for each short- or long-syntax port mapping."""
+    result = []
+    for port in service.get("ports") or []:
+        if isinstance(port, dict):
+            result.append((str(port.get("published", "")), int(port["target"])))
+            continue
+        spec = str(port).split("/", 1)[0]
+        host, _, container = spec.rpartition(":")
+        result.append((host, int(container)))
+    return result
+
+
+def _k8s_yaml_files() -> list[Path]:
+    return sorted(p for p in K8S.rglob("*") if p.suffix in {".yaml", ".yml"} and p.is_file())
+
+
+def _docs(path: Path) -> list[dict]:
+    return [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d is not None]
+
+
+def _base_objects() -> list[dict]:
+    """All objects reachable from deploy/k8s/base/kustomization.yaml resources."""
+    objects: list[dict] = []
+
+    def collect(kustomization_dir: Path) -> None:
+        kust = yaml.safe_load((kustomization_dir / "kustomization.yaml").read_text("utf-8"))
+        for entry in kust.get("resources") or []:
+            target = (kustomization_dir / entry).resolve()
+            if target.is_dir():
+                collect(target)
+            else:
+                objects.extend(_docs(target))
+
+    collect(K8S_BASE)
+    return objects
+
+
+# --- the list itself ----------------------------------------------------------------------
+
+
+def test_services_toml_lists_services_with_ports() -> None:
+    assert SERVICE_NAMES, "services/services.toml lists no service"
+    ports = [spec["port"] for spec in SERVICES.values()]
+    assert all(isinstance(p, int) for p in ports)
+    assert len(ports) == len(set(ports)), "two services share a port"
+
+
+# --- image ---------------------------------------------------------------------------------
+
+
+def test_dockerfile_and_dockerignore() -> None:
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    assert "python:3.11-slim" in text
+    assert "uv sync --frozen --no-dev" in text
+    assert "/app/.venv/bin" in text
+    user_lines = [ln.split()[1] for ln in text.splitlines() if ln.strip().startswith("USER ")]
+    assert user_lines, "the image must switch to a non-root user"
+    assert not user_lines[-1].startswith(("root", "0")), user_lines[-1]
+
+    ignored = {
+        ln.strip().removeprefix("**/")
+        for ln in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+        if ln.strip() and not ln.startswith("#")
+    }
+    for entry in (".venv", ".tools", ".data", ".git", "__pycache__", "*.pyc", ".pytest_cache"):
+        assert entry in ignored, f".dockerignore does not exclude {entry}"
+
+
+# --- docker-compose.yml --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", SERVICE_NAMES)
+def test_compose_runs_every_service(compose: dict, name: str) -> None:
+    services = compose["services"]
+    assert name in services, f"docker-compose.yml has no service {name!r}"
+    svc = services[name]
+    port = SERVICES[name]["port"]
+
+    build = svc.get("build")
+    assert isinstance(build, dict), f"{name}: must be built from deploy/Dockerfile"
+    assert build.get("dockerfile") == "deploy/Dockerfile"
+    assert Path(build.get("context", ".")) == Path("."), f"{name}: build context is the repo root"
+
+    assert _as_argv(svc.get("command")) == ["devstack", "serve", name]
+
+    mappings = _container_ports(svc)
+    assert mappings, f"{name}: no port mapping"
+    assert any(
+        container == port and host.rsplit(":", 1)[-1] == str(port) for host, container in mappings
+    ), f"{name}: expected port mapping {port}:{port}, got {svc.get('ports')}"
+
+    health = svc.get("healthcheck") or {}
+    assert health.get("test"), f"{name}: no healthcheck"
+    assert "/readyz" in " ".join(_as_argv(health["test"]))
+
+    deps = _depends_on(svc)
+    for infra in ("postgres", "nats"):
+        assert infra in deps, f"{name}: does not depend on {infra}"
+        assert deps[infra] in (None, "service_healthy"), f"{name}: {infra} must be healthy"
+
+    env = _env(svc)
+    assert env.get("PORT") == str(port)
+    db_url = env.get(f"{name.upper()}_DATABASE_URL", "")
+    assert db_url.startswith("postgresql+asyncpg://"), f"{name}: no {name.upper()}_DATABASE_URL"
+    assert db_url.rstrip("/").endswith(f"/{name}"), f"{name}: database must be named {name!r}"
+    assert env.get("NATS_URL", "").startswith("nats://")
+    assert env.get("AUTH_PUBLIC_KEY_FILE") or env.get("AUTH_JWKS_URL")
+
+
+def test_compose_has_no_stray_app_services(compose: dict) -> None:
+    """Every compose service that runs `devstack serve` is in services.toml."""
+    for name, svc in compose["services"].items():
+        argv = _as_argv(svc.get("command"))
+        if argv[:2] == ["devstack", "serve"]:
+            assert argv[2:] == [name] and name in SERVICES, name
+
+
+def test_compose_infrastructure(compose: dict) -> None:
+    services = compose["services"]
+
+    postgres = services["postgres"]
+    assert str(postgres["image"]).split(":")[0] == "postgres"
+    assert "pg_isready" in " ".join(_as_argv(postgres["healthcheck"]["test"]))
+    databases = {
+        db.strip()
+        for db in _env(postgres).get("POSTGRES_MULTIPLE_DATABASES", "").split(",")
+        if db.strip()
+    }
+    missing = set(SERVICE_NAMES) - databases
+    assert not missing, f"POSTGRES_MULTIPLE_DATABASES lacks {sorted(missing)}"
+    mounts = [str(v) for v in postgres.get("volumes") or []]
+    assert any(
+        "deploy/postgres/init-databases.sh" in m and "/docker-entrypoint-initdb.d/" in m
+        for m in mounts
+    ), "the init script is not mounted into /docker-entrypoint-initdb.d"
+    assert INIT_SCRIPT.is_file()
+    assert "POSTGRES_MULTIPLE_DATABASES" in INIT_SCRIPT.read_text(encoding="utf-8")
+
+    nats = services["nats"]
+    assert str(nats["image"]).startswith("nats:")
+    assert "-js" in _as_argv(nats.get("command"))
+    assert nats["healthcheck"]["test"]
+
+    keys = services["keys"]
+    assert _as_argv(keys.get("command"))[:2] == ["devstack", "keys"]
+    for name in SERVICE_NAMES:
+        assert _depends_on(services[name]).get("keys") == "service_completed_successfully"
+
+
+# --- deploy/k8s ------------------------------------------------------------------------------
+
+
+def test_k8s_yaml_files_exist() -> None:
+    files = _k8s_yaml_files()
+    assert K8S_BASE / "kustomization.yaml" in files
+    assert K8S / "overlays" / "county" / "kustomization.yaml" in files
+
+
+@pytest.mark.parametrize("path", _k8s_yaml_files(), ids=lambda p: str(p.relative_to(K8S)))
+def test_k8s_documents_are_objects(path: Path) -> None:
+    docs = _docs(path)
+    assert docs, f"{path} is empty"
+    for doc in docs:
+        assert isinstance(doc, dict), f"{path}: a document is not a mapping"
+        assert doc.get("apiVersion"), f"{path}: document without apiVersion"
+        assert doc.get("kind"), f"{path}: document without kind"
+        assert (doc.get("metadata") or {}).get("name"), f"{path}: {doc['kind']} without name"
+
+
+@pytest.mark.parametrize(
+    "kustomization",
+    sorted(K8S.rglob("kustomization.yaml")),
+    ids=lambda p: str(p.parent.relative_to(K8S)),
+)
+def test_kustomization_references_exist(kustomization: Path) -> None:
+    kust = yaml.safe_load(kustomization.read_text(encoding="utf-8"))
+    assert kust["kind"] == "Kustomization"
+    here = kustomization.parent
+    for entry in kust.get("resources") or []:
+        target = here / entry
+        assert target.exists(), f"{kustomization}: resource {entry} does not exist"
+        if target.is_dir():
+            assert (target / "kustomization.yaml").is_file(), f"{target} is no kustomization"
+    for patch in kust.get("patches") or []:
+        if "path" in patch:
+            assert (here / patch["path"]).is_file(), f"{kustomization}: patch {patch['path']}"
+
+
+@pytest.mark.parametrize("name", SERVICE_NAMES)
+def test_k8s_base_deploys_every_service(name: str) -> None:
+    objects = _base_objects()
+    by_kind_name = {(o["kind"], o["metadata"]["name"]): o for o in objects}
+    port = SERVICES[name]["port"]
+
+    deployment = by_kind_name.get(("Deployment", name))
+    assert deployment is not None, f"deploy/k8s/base has no Deployment {name!r}"
+    spec = deployment["spec"]
+    assert spec.get("replicas", 1) >= 2
+    containers = spec["template"]["spec"]["containers"]
+    (container,) = [c for c in containers if c["name"] == name]
+    argv = _as_argv(container.get("command")) + _as_argv(container.get("args"))
+    assert argv == ["devstack", "serve", name]
+    assert port in [p["containerPort"] for p in container["ports"]]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    env_from = container.get("envFrom") or []
+    assert any("configMapRef" in e for e in env_from), f"{name}: no ConfigMap in envFrom"
+    assert any("secretRef" in e for e in env_from), f"{name}: no Secret in envFrom"
+    env_names = {e["name"] for e in container.get("env") or []}
+    assert f"{name.upper()}_DATABASE_URL" in env_names
+
+    service = by_kind_name.get(("Service", name))
+    assert service is not None, f"deploy/k8s/base has no Service {name!r}"
+    assert port in [p["port"] for p in service["spec"]["ports"]]
+
+
+def test_k8s_base_infrastructure() -> None:
+    objects = _base_objects()
+    kinds = {(o["kind"], o["metadata"]["name"]): o for o in objects}
+
+    nats = next(o for o in objects if o["kind"] == "StatefulSet")
+    assert nats["spec"]["replicas"] == 3
+    assert nats["spec"].get("volumeClaimTemplates"), "NATS needs a PVC for file storage"
+    headless = kinds[("Service", nats["spec"]["serviceName"])]
+    assert headless["spec"].get("clusterIP") == "None"
+
+    clusters = [o for o in objects if o["kind"] == "Cluster"]
+    assert clusters and clusters[0]["apiVersion"] == "postgresql.cnpg.io/v1"
+    post_init = " ".join(clusters[0]["spec"]["bootstrap"]["initdb"].get("postInitSQL") or [])
+    for name in SERVICE_NAMES:
+        assert f"CREATE DATABASE {name} " in post_init, f"CNPG cluster lacks database {name!r}"
