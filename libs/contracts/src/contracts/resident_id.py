@@ -68,3 +68,9 @@ ResidentId = Annotated[
         examples=["11010519491231002X"],
     ),
 ]
+
+
+def compose(address_code: str, born: dt.date, sequence: int) -> str:
+    """Build a valid number from its parts (test data, demo data): sequence 0–999, odd = male."""
+    first17 = f"{address_code}{born:%Y%m%d}{sequence:03d}"
+    return first17 + check_digit(first17)

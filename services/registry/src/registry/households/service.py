@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.enums import PovertyState, Relation, RegionLevel
 from contracts.events import registry as events

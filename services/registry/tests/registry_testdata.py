@@ -1,0 +1,58 @@
+"""Request bodies for registry tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+from contracts.resident_id import compose
+
+VILLAGE = "622924100201"  # 城关镇 first village of the test regions
+OTHER_VILLAGE = "622924101201"
+_sequence = itertools.count(1)
+
+
+def new_id_number(born: dt.date = dt.date(1975, 3, 8), male: bool = True) -> str:
+    """A valid, never-before-used ID number (address 622924 广河县)."""
+    n = next(_sequence)
+    day = born + dt.timedelta(days=n // 400)
+    seq = (n % 400) * 2 + (1 if male else 2)
+    return compose("622924", day, seq)
+
+
+def household_body(region_code: str = VILLAGE, members: int = 3, **overrides) -> dict:
+    relations = ["head", "spouse", "child", "child", "parent"]
+    body = {
+        "region_code": region_code,
+        "group_no": 2,
+        "poverty_state": "registered",
+        "assistance_type": "general",
+        "monitoring_category": "none",
+        "causes": ["illness", "lack_funds"],
+        "primary_cause": "illness",
+        "identified_year": 2016,
+        "per_capita_net_income": "2800.50",
+        "members": [
+            {
+                "name": name,
+                "id_number": new_id_number(dt.date(1970 + 12 * (i == 2), 5, 1), male=i != 1),
+                "relation": relations[i],
+                "labour_capacity": "able",
+            }
+            for i, name in enumerate(["马建国", "王秀英", "马小龙", "马小红", "马老汉"][:members])
+        ],
+    }
+    body.update(overrides)
+    return body
+
+
+REGIONS = [
+    ("620000000000", "甘肃省", "province", None),
+    ("622900000000", "临夏回族自治州", "city", "620000000000"),
+    ("622924000000", "广河县", "county", "622900000000"),
+    ("622924100000", "城关镇", "township", "622924000000"),
+    ("622924101000", "三甲集镇", "township", "622924000000"),
+    (VILLAGE, "城关村", "village", "622924100000"),
+    ("622924100202", "南关村", "village", "622924100000"),
+    (OTHER_VILLAGE, "三甲集村", "village", "622924101000"),
+]

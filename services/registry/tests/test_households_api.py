@@ -1,0 +1,169 @@
+"""Registry households and members through the HTTP API, against real PostgreSQL and NATS."""
+
+from __future__ import annotations
+
+import pytest
+
+from registry_testdata import OTHER_VILLAGE, VILLAGE, household_body, new_id_number
+
+
+async def test_create_then_read_with_and_without_pii(client, auth_keys):
+    body = household_body()
+    created = await client.post("/households", json=body, headers=auth_keys.headers("registry_clerk"))
+    assert created.status_code == 201, created.text
+    household = created.json()
+    assert household["version"] == 1
+    assert household["head_name"] == "马建国"
+    assert [m["id_number"] for m in household["members"]] == [m["id_number"] for m in body["members"]]
+
+    masked = await client.get(f"/households/{household['id']}", headers=auth_keys.headers("auditor"))
+    assert masked.status_code == 200
+    first = masked.json()["members"][0]
+    assert first["id_number_masked"] is True
+    real = body["members"][0]["id_number"]
+    assert first["id_number"] == real[:4] + "*" * 10 + real[-4:]
+    assert real not in masked.text
+
+
+async def test_gender_and_birth_date_come_from_the_id_number(client, auth_keys):
+    household = (await client.post("/households", json=household_body(), headers=auth_keys.headers())).json()
+    spouse = household["members"][1]
+    assert spouse["gender"] == "female"
+    assert spouse["birth_date"].startswith("1970-05")
+
+
+async def test_list_filters_by_region_and_state_with_pagination(client, auth_keys):
+    headers = auth_keys.headers()
+    for state in ["registered", "registered", "exited"]:
+        assert (await client.post("/households", json=household_body(poverty_state=state), headers=headers)).status_code == 201
+    await client.post("/households", json=household_body(region_code=OTHER_VILLAGE, poverty_state="candidate"), headers=headers)
+
+    everything = (await client.get("/households", headers=headers)).json()
+    assert everything["total"] == 4
+    registered = (await client.get("/households", params={"poverty_state": "registered"}, headers=headers)).json()
+    assert registered["total"] == 2 and all(h["poverty_state"] == "registered" for h in registered["items"])
+    both = (await client.get("/households", params=[("poverty_state", "registered"), ("poverty_state", "exited")], headers=headers)).json()
+    assert both["total"] == 3
+    township = (await client.get("/households", params={"region": "622924101000"}, headers=headers)).json()
+    assert township["total"] == 1 and township["items"][0]["region_code"] == OTHER_VILLAGE
+    page2 = (await client.get("/households", params={"size": 3, "page": 2}, headers=headers)).json()
+    assert page2["total"] == 4 and len(page2["items"]) == 1
+    # A village cadre sees only the village's households.
+    cadre = (await client.get("/households", headers=auth_keys.headers("village_cadre", VILLAGE))).json()
+    assert cadre["total"] == 3
+
+
+async def test_update_changes_fields_and_bumps_version(client, auth_keys):
+    headers = auth_keys.headers()
+    household = (await client.post("/households", json=household_body(), headers=headers)).json()
+    updated = await client.patch(
+        f"/households/{household['id']}",
+        json={"poverty_state": "planned_exit", "per_capita_net_income": "4100.00"},
+        headers=headers,
+    )
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["poverty_state"] == "planned_exit"
+    assert updated.json()["per_capita_net_income"] == "4100.00"
+    assert updated.json()["version"] == 2
+    same_again = await client.patch(f"/households/{household['id']}", json={"poverty_state": "planned_exit"}, headers=headers)
+    assert same_again.json()["version"] == 2  # no change, no event
+
+
+async def test_members_added_updated_removed(client, auth_keys):
+    headers = auth_keys.headers()
+    household = (await client.post("/households", json=household_body(members=2), headers=headers)).json()
+    hid = household["id"]
+    added = await client.post(
+        f"/households/{hid}/members",
+        json={"name": "马小军", "id_number": new_id_number(), "relation": "child", "labour_capacity": "none"},
+        headers=headers,
+    )
+    assert added.status_code == 201, added.text
+    assert len(added.json()["members"]) == 3 and added.json()["version"] == 2
+    child = next(m for m in added.json()["members"] if m["name"] == "马小军")
+    renamed = await client.patch(f"/households/{hid}/members/{child['id']}", json={"name": "马晓军"}, headers=headers)
+    assert renamed.status_code == 200 and renamed.json()["version"] == 3
+    removed = await client.delete(f"/households/{hid}/members/{child['id']}", headers=headers)
+    assert removed.status_code == 200
+    assert len(removed.json()["members"]) == 2 and removed.json()["version"] == 4
+    head = household["members"][0]
+    refused = await client.delete(f"/households/{hid}/members/{head['id']}", headers=headers)
+    assert refused.status_code == 409 and refused.json()["code"] == "HEAD_REQUIRED"
+
+
+async def test_one_person_one_household(client, auth_keys):
+    headers = auth_keys.headers()
+    first = household_body()
+    assert (await client.post("/households", json=first, headers=headers)).status_code == 201
+    second = household_body()
+    second["members"][1]["id_number"] = first["members"][1]["id_number"]
+    conflict = await client.post("/households", json=second, headers=headers)
+    assert conflict.status_code == 409
+    problem = conflict.json()
+    assert conflict.headers["content-type"].startswith("application/problem+json")
+    assert problem["code"] == "ID_NUMBER_TAKEN"
+    assert problem["errors"][0]["field"] == "body.members.1.id_number"
+    assert "another household" in problem["detail"]
+    assert (await client.get("/households", headers=headers)).json()["total"] == 1
+
+    other = (await client.post("/households", json=household_body(), headers=headers)).json()
+    moved = await client.post(
+        f"/households/{other['id']}/members",
+        json={"name": "马建国", "id_number": first["members"][0]["id_number"], "relation": "other"},
+        headers=headers,
+    )
+    assert moved.status_code == 409 and moved.json()["code"] == "ID_NUMBER_TAKEN"
+
+
+def _bad(mutate):
+    body = household_body()
+    mutate(body)
+    return body
+
+
+BAD_INPUTS = {
+    "bad check digit": (lambda b: b["members"][0].update(id_number=b["members"][0]["id_number"][:17] + ("0" if b["members"][0]["id_number"][17] != "0" else "1")), "body.members.0.id_number"),
+    "birth date in the future": (lambda b: b["members"][0].update(id_number=__import__("contracts.resident_id", fromlist=["compose"]).compose("622924", __import__("datetime").date(2099, 1, 1), 11)), "body.members.0.id_number"),
+    "15-digit legacy number": (lambda b: b["members"][0].update(id_number="622924750308123"), "body.members.0.id_number"),
+    "region code too short": (lambda b: b.update(region_code="62292410020"), "body.region_code"),
+    "region code with letters": (lambda b: b.update(region_code="62292410020X"), "body.region_code"),
+    "unknown region": (lambda b: b.update(region_code="622924199299"), "body.region_code"),
+    "region is not a village": (lambda b: b.update(region_code="622924100000"), "body.region_code"),
+    "negative income": (lambda b: b.update(per_capita_net_income="-1.00"), "body.per_capita_net_income"),
+    "income with 3 decimals": (lambda b: b.update(per_capita_net_income="1.005"), "body.per_capita_net_income"),
+    "unknown field": (lambda b: b.update(favourite_colour="red"), "body.favourite_colour"),
+    "unknown member field": (lambda b: b["members"][0].update(nickname="x"), "body.members.0.nickname"),
+    "oversized name": (lambda b: b["members"][0].update(name="马" * 51), "body.members.0.name"),
+    "oversized string in enum": (lambda b: b.update(poverty_state="x" * 5000), "body.poverty_state"),
+    "unknown cause": (lambda b: b.update(causes=["laziness"]), "body.causes.0"),
+    "two heads": (lambda b: b["members"][1].update(relation="head"), "body"),
+    "primary cause not among causes": (lambda b: b.update(primary_cause="disaster"), "body"),
+    "huge group number": (lambda b: b.update(group_no=10**12), "body.group_no"),
+    "no members": (lambda b: b.update(members=[]), "body.members"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+async def test_bad_input_is_422_naming_the_field_and_writes_nothing(client, auth_keys, registry_app, case):
+    mutate, field = BAD_INPUTS[case]
+    headers = auth_keys.headers()
+    response = await client.post("/households", json=_bad(mutate), headers=headers)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    fields = [e["field"] for e in response.json()["errors"]]
+    assert any(f == field or f.startswith(field + ".") for f in fields), fields
+    assert (await client.get("/households", headers=headers)).json()["total"] == 0
+    async with registry_app.state.runtime.engine.connect() as conn:
+        from sqlalchemy import text
+
+        assert (await conn.execute(text("SELECT count(*) FROM outbox"))).scalar_one() == 0
+
+
+async def test_malformed_json_and_bad_query_are_422(client, auth_keys):
+    headers = {**auth_keys.headers(), "content-type": "application/json"}
+    assert (await client.post("/households", content=b"{not json", headers=headers)).status_code == 422
+    assert (await client.get("/households", params={"size": 0}, headers=headers)).status_code == 422
+    assert (await client.get("/households", params={"poverty_state": "rich"}, headers=headers)).status_code == 422
+    assert (await client.get("/households/not-a-uuid", headers=headers)).status_code == 422
+    empty = await client.patch("/households/00000000-0000-0000-0000-000000000000", json={}, headers=headers)
+    assert empty.status_code == 422
