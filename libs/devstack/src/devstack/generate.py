@@ -61,7 +61,7 @@ def events_document() -> str:
     )
 
 
-def _readme_with_catalogue(readme: str) -> str:
+def readme_with_catalogue(readme: str) -> str:
     if README_START not in readme or README_END not in readme:
         raise ValueError("README.md lacks the event-catalogue markers")
     head, rest = readme.split(README_START, 1)
@@ -95,6 +95,6 @@ def write_catalogue(check: bool = False) -> int:
     root = repo_root()
     files = {
         "openapi/events.md": events_document(),
-        "README.md": _readme_with_catalogue((root / "README.md").read_text(encoding="utf-8")),
+        "README.md": readme_with_catalogue((root / "README.md").read_text(encoding="utf-8")),
     }
     return _write_or_check(files, check)

@@ -18,6 +18,7 @@ T = TypeVar("T")
 async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """Run the app's lifespan (database, bus, relay, consumers) and give a client for it."""
     async with app.router.lifespan_context(app):
+        await asyncio.wait_for(app.state.runtime.started.wait(), timeout=30)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield client

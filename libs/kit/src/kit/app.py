@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -104,6 +104,8 @@ class Runtime:
             for c in definition.consumers
         ]
         self._provisioning: asyncio.Task[None] | None = None
+        #: Set once streams exist and the relay and consumers run.
+        self.started = asyncio.Event()
 
     def streams(self) -> list:
         """Streams this service needs: its own, its sources', and the dead-letter stream."""
@@ -113,6 +115,8 @@ class Runtime:
         needed += [service_stream(c.source_service) for c in self.definition.consumers]
         if self.definition.consumers:
             needed.append(dead_letter_stream())
+        for config in needed:
+            config.num_replicas = self.settings.nats_stream_replicas
         return needed
 
     async def start(self) -> None:
@@ -133,6 +137,7 @@ class Runtime:
             self.relay.start()
         for consumer in self.consumers:
             consumer.start()
+        self.started.set()
 
     async def stop(self) -> None:
         if self._provisioning:
@@ -213,6 +218,23 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
     return app
 
 
+@dataclass(frozen=True)
+class RouteInfo:
+    path: str
+    methods: frozenset[str]
+    route: APIRoute
+
+
+def api_routes(app: FastAPI) -> list[RouteInfo]:
+    """Every API route with its full path, included routers flattened."""
+    found = []
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute):
+            found.append(RouteInfo(context.path or route.path, frozenset(context.methods or route.methods), route))
+    return found
+
+
 def route_scopes(route: APIRoute) -> tuple[str, ...] | None:
     """The scopes a route requires (None if it declares none)."""
     stack = list(route.dependant.dependencies)
@@ -227,6 +249,6 @@ def route_scopes(route: APIRoute) -> tuple[str, ...] | None:
 
 def assert_every_route_is_protected(app: FastAPI) -> None:
     """Deny by default: refuse to build an app with an unprotected non-public route."""
-    for route in app.routes:
-        if isinstance(route, APIRoute) and route.path not in PUBLIC_PATHS and route_scopes(route) is None:
-            raise RuntimeError(f"route {sorted(route.methods)} {route.path} declares no scope (use kit.auth.requires)")
+    for info in api_routes(app):
+        if info.path not in PUBLIC_PATHS and route_scopes(info.route) is None:
+            raise RuntimeError(f"route {sorted(info.methods)} {info.path} declares no scope (use kit.auth.requires)")

@@ -37,6 +37,7 @@ class ServiceSettings(BaseSettings):
     shared_fields: ClassVar[frozenset[str]] = frozenset(
         {
             "nats_url",
+            "nats_stream_replicas",
             "auth_jwks_url",
             "auth_public_key_file",
             "auth_issuer",
@@ -54,6 +55,8 @@ class ServiceSettings(BaseSettings):
     )
     database_pool_size: int = 10
     nats_url: str = "nats://127.0.0.1:4222"
+    #: Replicas of the streams this service creates (3 on a NATS cluster, 1 on one server).
+    nats_stream_replicas: int = Field(default=1, ge=1, le=5)
 
     # Bearer tokens: verified against a JWKS URL (production OIDC) or a local public key.
     auth_jwks_url: str | None = None

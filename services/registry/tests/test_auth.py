@@ -1,0 +1,90 @@
+"""Authentication and authorisation on the registry's routes (deny by default)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from kit.app import PUBLIC_PATHS, api_routes, route_scopes
+from kit.auth import create_key_pair, issue_token
+from registry_testdata import OTHER_VILLAGE, VILLAGE, household_body
+
+
+async def test_no_token_is_401(client):
+    response = await client.get("/households")
+    assert response.status_code == 401
+    assert response.json()["code"] == "UNAUTHENTICATED"
+
+
+async def test_bad_signature_is_401(client, tmp_path):
+    stranger, _ = create_key_pair(tmp_path)  # a key the service does not trust
+    token = issue_token(stranger.read_bytes(), role="county_admin", region="622924000000")
+    response = await client.get("/households", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401 and response.json()["code"] == "INVALID_TOKEN"
+
+
+async def test_garbage_token_is_401(client):
+    response = await client.get("/households", headers={"Authorization": "Bearer not.a.jwt"})
+    assert response.status_code == 401
+
+
+async def test_expired_token_is_401(client, auth_keys):
+    token = auth_keys.token(ttl=dt.timedelta(seconds=-5))
+    response = await client.get("/households", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401 and response.json()["code"] == "TOKEN_EXPIRED"
+
+
+async def test_wrong_issuer_is_401(client, auth_keys):
+    token = issue_token(auth_keys.private.read_bytes(), role="county_admin", region="622924000000", issuer="someone-else")
+    assert (await client.get("/households", headers={"Authorization": f"Bearer {token}"})).status_code == 401
+
+
+async def test_token_without_valid_region_is_401(client, auth_keys):
+    token = issue_token(auth_keys.private.read_bytes(), role="county_admin", region="622924000000", extra_claims={"region": "62"})
+    assert (await client.get("/households", headers={"Authorization": f"Bearer {token}"})).status_code == 401
+
+
+async def test_missing_scope_is_403(client, auth_keys):
+    dashboard = auth_keys.headers("dashboard")  # no registry:read
+    response = await client.get("/households", headers=dashboard)
+    assert response.status_code == 403 and "registry:read" in response.json()["detail"]
+    auditor = auth_keys.headers("auditor")  # reads, never writes
+    assert (await client.post("/households", json=household_body(), headers=auditor)).status_code == 403
+
+
+async def test_household_outside_region_is_404(client, auth_keys):
+    household = (await client.post("/households", json=household_body(), headers=auth_keys.headers())).json()
+    url = f"/households/{household['id']}"
+    assert (await client.get(url, headers=auth_keys.headers("village_cadre", VILLAGE))).status_code == 200
+    elsewhere = auth_keys.headers("village_cadre", OTHER_VILLAGE)
+    outside = await client.get(url, headers=elsewhere)
+    missing = await client.get("/households/00000000-0000-0000-0000-000000000000", headers=elsewhere)
+    assert outside.status_code == missing.status_code == 404
+    assert outside.json()["detail"] == missing.json()["detail"]  # existence is not revealed
+    clerk_elsewhere = auth_keys.headers("registry_clerk", OTHER_VILLAGE)
+    assert (await client.patch(url, json={"group_no": 3}, headers=clerk_elsewhere)).status_code == 404
+
+
+async def test_create_outside_region_is_refused(client, auth_keys):
+    response = await client.post("/households", json=household_body(), headers=auth_keys.headers("registry_clerk", OTHER_VILLAGE))
+    assert response.status_code == 403 and response.json()["code"] == "OUTSIDE_REGION"
+
+
+async def test_every_route_requires_a_token(client, registry_app):
+    """Walk every route: without a token each answers 401 (public ones excepted)."""
+    routes = [r for r in api_routes(registry_app) if r.path not in PUBLIC_PATHS]
+    assert len(routes) >= 8
+    for info in routes:
+        assert route_scopes(info.route), info.path
+        path = info.path.replace("{household_id}", "00000000-0000-0000-0000-000000000000")
+        path = path.replace("{member_id}", "00000000-0000-0000-0000-000000000000").replace("{code}", "622924000000")
+        for method in info.methods:
+            response = await client.request(method, path, json={})
+            assert response.status_code == 401, (method, path, response.status_code)
+
+
+async def test_public_operational_endpoints(client):
+    assert (await client.get("/healthz")).json()["status"] == "ok"
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "nats": "ok"}
+    metrics = await client.get("/metrics")
+    assert "jingzhun_outbox_pending_events" in metrics.text

@@ -1,0 +1,41 @@
+"""Cross-service fixtures: the registry and the gateway running side by side, in-process,
+sharing one real NATS server, each with its own real database."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest_asyncio
+from sqlalchemy import insert
+
+from devstack.testing import running
+from gateway.config import GatewaySettings
+from gateway.main import create_app as create_gateway
+from registry.config import RegistrySettings
+from registry.main import create_app as create_registry
+from registry.models import Region
+from registry_testdata import REGIONS
+
+
+@dataclass
+class Platform:
+    registry: httpx.AsyncClient
+    gateway: httpx.AsyncClient
+    registry_app: object
+    gateway_app: object
+
+
+@pytest_asyncio.fixture
+async def platform(stack) -> AsyncIterator[Platform]:
+    registry_app = create_registry(RegistrySettings(**await stack.settings_for("registry")))
+    gateway_app = create_gateway(GatewaySettings(**await stack.settings_for("gateway")))
+    async with contextlib.AsyncExitStack() as exits:
+        registry = await exits.enter_async_context(running(registry_app))
+        gateway = await exits.enter_async_context(running(gateway_app))
+        async with registry_app.state.runtime.sessionmaker() as session:
+            await session.execute(insert(Region), [dict(code=c, name=n, level=lv, parent_code=p) for c, n, lv, p in REGIONS])
+            await session.commit()
+        yield Platform(registry, gateway, registry_app, gateway_app)

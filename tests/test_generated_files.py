@@ -1,0 +1,23 @@
+"""Committed generated files equal what the code generates (`make generate` refreshes them)."""
+
+from __future__ import annotations
+
+import pytest
+
+from devstack.generate import events_document, openapi_documents, readme_with_catalogue
+from devstack.project import load_services, repo_root
+
+ROOT = repo_root()
+
+
+@pytest.mark.parametrize("service", [s.name for s in load_services()])
+def test_openapi_spec_is_current(service):
+    expected = openapi_documents()[f"openapi/{service}.json"]
+    committed = (ROOT / "openapi" / f"{service}.json").read_text(encoding="utf-8")
+    assert committed == expected, f"openapi/{service}.json is stale: run `make generate`"
+
+
+def test_event_catalogue_is_current():
+    assert (ROOT / "openapi" / "events.md").read_text(encoding="utf-8") == events_document()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert readme == readme_with_catalogue(readme), "README event catalogue is stale: run `make generate`"
