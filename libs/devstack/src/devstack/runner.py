@@ -45,7 +45,9 @@ class Stack:
         return env
 
     def run(self) -> int:
-        for signum in (signal.SIGTERM, signal.SIGHUP):
+        # Installed explicitly: a shell that started us in the background may have left
+        # SIGINT ignored, and Ctrl-C must always stop everything.
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, lambda *_: self._interrupt())
         try:
             self.start()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ from kit.bus import DEAD_LETTER_PREFIX, Bus
 from kit.envelope import Envelope, parse
 
 log = logging.getLogger(__name__)
+LAG_INTERVAL_SECONDS = 5.0
 
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
 
@@ -92,6 +94,7 @@ class EventConsumer:
         self._task: asyncio.Task[None] | None = None
         self._tracer = telemetry.tracer("kit.consumer")
         self._metric_labels = (service, subscription.durable)
+        self._lag_updated_at = 0.0
 
     def consumer_config(self) -> ConsumerConfig:
         return ConsumerConfig(
@@ -127,10 +130,10 @@ class EventConsumer:
                 try:
                     messages = await subscription.fetch(self.batch_size, timeout=2)
                 except (NatsTimeoutError, TimeoutError):
-                    await self._update_lag()
-                    continue
+                    messages = []
                 for message in messages:
                     await self.process(message)
+                await self._update_lag()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - stream missing, NATS away, …: retry
@@ -245,6 +248,11 @@ class EventConsumer:
         await message.term()
 
     async def _update_lag(self) -> None:
+        """Refresh the pending-events gauge, at most once per LAG_INTERVAL_SECONDS."""
+        now = time.monotonic()
+        if now - self._lag_updated_at < LAG_INTERVAL_SECONDS:
+            return
+        self._lag_updated_at = now
         with contextlib.suppress(Exception):
             info = await self.bus.js.consumer_info(self.subscription.stream, self.subscription.durable)
             metrics.CONSUMER_PENDING.labels(*self._metric_labels).set(info.num_pending + info.num_ack_pending)

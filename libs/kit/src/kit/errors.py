@@ -76,6 +76,11 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc)
 
 
+def _reason(err: dict[str, Any]) -> str:
+    message = str(err.get("msg", "invalid"))
+    return message.removeprefix("Value error, ")  # pydantic's prefix for our own ValueErrors
+
+
 async def _on_problem(request: Request, exc: Problem) -> JSONResponse:
     errors = [FieldError(field=exc.field, reason=exc.detail or exc.title, type=exc.code or "invalid")] if exc.field else None
     slug = (exc.code or exc.title).lower().replace("_", "-").replace(" ", "-")
@@ -87,7 +92,7 @@ async def _on_problem(request: Request, exc: Problem) -> JSONResponse:
 
 async def _on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = [
-        FieldError(field=_field_name(err.get("loc", ())), reason=str(err.get("msg", "invalid")), type=err.get("type", "invalid"))
+        FieldError(field=_field_name(err.get("loc", ())), reason=_reason(err), type=err.get("type", "invalid"))
         for err in exc.errors()
     ]
     fields = ", ".join(e.field for e in errors)
