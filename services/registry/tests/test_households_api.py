@@ -167,3 +167,18 @@ async def test_malformed_json_and_bad_query_are_422(client, auth_keys):
     assert (await client.get("/households/not-a-uuid", headers=headers)).status_code == 422
     empty = await client.patch("/households/00000000-0000-0000-0000-000000000000", json={}, headers=headers)
     assert empty.status_code == 422
+
+
+async def test_explicit_null_cannot_blank_a_required_field(client, auth_keys):
+    """Found by the fuzzer: a null in a partial update once reached the database (500)."""
+    headers = auth_keys.headers()
+    household = (await client.post("/households", json=household_body(), headers=headers)).json()
+    member = household["members"][1]
+    bad_member = await client.patch(f"/households/{household['id']}/members/{member['id']}", json={"labour_capacity": None}, headers=headers)
+    assert bad_member.status_code == 422 and "cannot be null" in bad_member.text
+    bad_household = await client.patch(f"/households/{household['id']}", json={"poverty_state": None}, headers=headers)
+    assert bad_household.status_code == 422
+    cleared = await client.patch(f"/households/{household['id']}", json={"per_capita_net_income": None}, headers=headers)
+    assert cleared.status_code == 200 and cleared.json()["per_capita_net_income"] is None
+    again = (await client.get(f"/households/{household['id']}", headers=headers)).json()
+    assert again["members"][1]["labour_capacity"] == "able" and again["version"] == 2

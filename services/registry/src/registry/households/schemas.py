@@ -41,10 +41,26 @@ class MemberCreate(_Request):
     labour_capacity: LabourCapacity = Field(LabourCapacity.able, description=describe(LabourCapacity))
 
 
+def _refuse_nulls(model: BaseModel, required: frozenset[str]) -> None:
+    """In a partial update, an omitted field stays; an explicit null may only clear optional ones."""
+    nulls = sorted(f for f in model.model_fields_set & required if getattr(model, f) is None)
+    if nulls:
+        raise ValueError(f"{', '.join(nulls)} cannot be null (omit the field to keep its value)")
+
+
 class MemberUpdate(_Request):
+    """Partial update: only the fields sent change."""
+
     name: PersonName | None = None
     relation: Relation | None = Field(None, description=describe(Relation))
     labour_capacity: LabourCapacity | None = Field(None, description=describe(LabourCapacity))
+
+    @model_validator(mode="after")
+    def _rules(self) -> MemberUpdate:
+        if not self.model_fields_set:
+            raise ValueError("nothing to update")
+        _refuse_nulls(self, frozenset({"name", "relation", "labour_capacity"}))
+        return self
 
 
 def _check_causes(causes: list[PovertyCause] | None, primary: PovertyCause | None) -> None:
@@ -95,6 +111,9 @@ class HouseholdUpdate(_Request):
         _check_causes(self.causes, self.primary_cause)
         if not self.model_fields_set:
             raise ValueError("nothing to update")
+        _refuse_nulls(
+            self, frozenset({"poverty_state", "assistance_type", "monitoring_category", "causes", "primary_cause"})
+        )
         return self
 
 
