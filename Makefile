@@ -37,7 +37,8 @@ test: $(BIN)/devstack ## run the whole test suite (real PostgreSQL and NATS, sta
 token: $(BIN)/devstack ## print a bearer token: make token ROLE=village_cadre REGION=622924100201
 	@$(BIN)/devstack token --role $(ROLE) --region $(REGION)
 
-generate: $(BIN)/devstack ## regenerate openapi/*.json and the event catalogue
+generate: $(BIN)/devstack ## regenerate openapi/*.json and the event catalogue, format the code
+	@$(BIN)/ruff format --quiet libs services tests
 	@$(BIN)/devstack openapi
 	@$(BIN)/devstack catalogue
 

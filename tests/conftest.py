@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import httpx
 import pytest_asyncio
+from registry_testdata import REGIONS
 from sqlalchemy import insert
 
 from devstack.testing import running
@@ -17,7 +18,6 @@ from gateway.main import create_app as create_gateway
 from registry.config import RegistrySettings
 from registry.main import create_app as create_registry
 from registry.models import Region
-from registry_testdata import REGIONS
 
 
 @dataclass
@@ -36,6 +36,9 @@ async def platform(stack) -> AsyncIterator[Platform]:
         registry = await exits.enter_async_context(running(registry_app))
         gateway = await exits.enter_async_context(running(gateway_app))
         async with registry_app.state.runtime.sessionmaker() as session:
-            await session.execute(insert(Region), [dict(code=c, name=n, level=lv, parent_code=p) for c, n, lv, p in REGIONS])
+            await session.execute(
+                insert(Region),
+                [dict(code=c, name=n, level=lv, parent_code=p) for c, n, lv, p in REGIONS],
+            )
             await session.commit()
         yield Platform(registry, gateway, registry_app, gateway_app)

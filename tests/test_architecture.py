@@ -43,7 +43,9 @@ def test_import_contracts_hold(tmp_path: Path):
     config = tmp_path / "importlinter.ini"
     config.write_text(importlinter_config())
     lint = Path(sys.executable).parent / "lint-imports"
-    result = subprocess.run([str(lint), "--config", str(config)], capture_output=True, text=True, cwd=repo_root())
+    result = subprocess.run(
+        [str(lint), "--config", str(config)], capture_output=True, text=True, cwd=repo_root()
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 kept, 0 broken" in result.stdout
 
@@ -61,7 +63,10 @@ def test_contract_would_catch_a_violation(tmp_path: Path):
     )
     lint = Path(sys.executable).parent / "lint-imports"
     result = subprocess.run(
-        [str(lint), "--config", str(config)], capture_output=True, text=True, cwd=package,
+        [str(lint), "--config", str(config)],
+        capture_output=True,
+        text=True,
+        cwd=package,
         env={"PYTHONPATH": str(package), "PATH": ""},
     )
     assert result.returncode != 0 and "BROKEN" in result.stdout

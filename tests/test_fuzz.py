@@ -14,11 +14,11 @@ import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
+from registry_testdata import REGIONS, household_body
 
 from devstack.project import load_services, repo_root
 from devstack.servers import free_port
 from kit.db import asyncpg_dsn
-from registry_testdata import REGIONS, household_body
 
 EXAMPLES_PER_OPERATION = int(os.environ.get("FUZZ_EXAMPLES", "40"))
 
@@ -35,15 +35,30 @@ async def live_services(stack, tmp_path):
             env[service.env_prefix + name] = settings[name.lower()]
         if service.name == "registry":
             conn = await asyncpg.connect(asyncpg_dsn(settings["database_url"]))
-            await conn.executemany("INSERT INTO regions (code, name, level, parent_code) VALUES ($1, $2, $3, $4)", REGIONS)
+            await conn.executemany(
+                "INSERT INTO regions (code, name, level, parent_code) VALUES ($1, $2, $3, $4)",
+                REGIONS,
+            )
             await conn.close()
     for service in load_services():
         port = free_port()
         log = open(tmp_path / f"{service.name}.log", "wb")
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", service.app_factory, "--factory", "--port", str(port)],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
-        ))
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    service.app_factory,
+                    "--factory",
+                    "--port",
+                    str(port),
+                ],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
         urls[service.name] = f"http://127.0.0.1:{port}"
     try:
         for name, url in urls.items():
@@ -77,19 +92,35 @@ async def test_no_input_makes_a_service_fail(live_services, auth_keys, service, 
     spec = repo_root() / "openapi" / f"{service}.json"
     identifiers = await known_identifiers(live_services["registry"], auth_keys.headers())
     config = tmp_path / "schemathesis.toml"
-    config.write_text("[parameters]\n" + "".join(f'"path.{k}" = "{v}"\n' for k, v in identifiers.items()))
+    config.write_text(
+        "[parameters]\n" + "".join(f'"path.{k}" = "{v}"\n' for k, v in identifiers.items())
+    )
     result = subprocess.run(
         [
-            str(Path(sys.executable).parent / "schemathesis"), "--config-file", str(config), "run", str(spec),
-            "--url", live_services[service],
-            "--checks", "not_a_server_error",
-            "--header", f"Authorization: Bearer {auth_keys.token('county_admin')}",
-            "--max-examples", str(EXAMPLES_PER_OPERATION),
-            "--seed", "20261122",
-            "--phases", "examples,coverage,fuzzing",
-            "--workers", "2",
-            "--report-dir", str(tmp_path / "report"),
+            str(Path(sys.executable).parent / "schemathesis"),
+            "--config-file",
+            str(config),
+            "run",
+            str(spec),
+            "--url",
+            live_services[service],
+            "--checks",
+            "not_a_server_error",
+            "--header",
+            f"Authorization: Bearer {auth_keys.token('county_admin')}",
+            "--max-examples",
+            str(EXAMPLES_PER_OPERATION),
+            "--seed",
+            "20261122",
+            "--phases",
+            "examples,coverage,fuzzing",
+            "--workers",
+            "2",
+            "--report-dir",
+            str(tmp_path / "report"),
         ],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]

@@ -20,4 +20,6 @@ def test_openapi_spec_is_current(service):
 def test_event_catalogue_is_current():
     assert (ROOT / "openapi" / "events.md").read_text(encoding="utf-8") == events_document()
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert readme == readme_with_catalogue(readme), "README event catalogue is stale: run `make generate`"
+    assert readme == readme_with_catalogue(readme), (
+        "README event catalogue is stale: run `make generate`"
+    )

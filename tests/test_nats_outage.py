@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 
 import nats
+from registry_testdata import OTHER_VILLAGE, VILLAGE, household_body
 from sqlalchemy import text
 
 from devstack.testing import eventually
-from registry_testdata import OTHER_VILLAGE, VILLAGE, household_body
 
 HOUSEHOLDS = 1000
 UPDATED = 200
@@ -33,16 +33,25 @@ async def test_events_written_during_an_outage_arrive_once(platform, auth_keys, 
 
         async def create(i: int) -> str:
             async with semaphore:
-                body = household_body(region_code=VILLAGE if i % 2 else OTHER_VILLAGE, members=1 + i % 2)
+                body = household_body(
+                    region_code=VILLAGE if i % 2 else OTHER_VILLAGE, members=1 + i % 2
+                )
                 response = await platform.registry.post("/households", json=body, headers=headers)
                 assert response.status_code == 201, response.text
                 return response.json()["id"]
 
         ids = await asyncio.gather(*(create(i) for i in range(HOUSEHOLDS)))
         for household_id in ids[:UPDATED]:
-            response = await platform.registry.patch(f"/households/{household_id}", json={"poverty_state": "exited"}, headers=headers)
+            response = await platform.registry.patch(
+                f"/households/{household_id}", json={"poverty_state": "exited"}, headers=headers
+            )
             assert response.status_code == 200
-        assert await scalar(platform.registry_app, "SELECT count(*) FROM outbox WHERE published_at IS NULL") == HOUSEHOLDS + UPDATED
+        assert (
+            await scalar(
+                platform.registry_app, "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+            )
+            == HOUSEHOLDS + UPDATED
+        )
         assert await scalar(platform.gateway_app, "SELECT count(*) FROM household_status") == 0
         ready = await platform.registry.get("/readyz")
         assert ready.status_code == 503 and ready.json()["checks"]["nats"] == "unavailable"
@@ -50,17 +59,32 @@ async def test_events_written_during_an_outage_arrive_once(platform, auth_keys, 
         nats_server.start()
 
     async def projected():
-        return await scalar(platform.gateway_app, "SELECT count(*) FROM household_status WHERE poverty_state IS NOT NULL")
+        return await scalar(
+            platform.gateway_app,
+            "SELECT count(*) FROM household_status WHERE poverty_state IS NOT NULL",
+        )
 
     await eventually(projected, until=lambda n: n == HOUSEHOLDS, timeout=180, every=0.5)
     await eventually(
-        lambda: scalar(platform.gateway_app, "SELECT count(*) FROM household_status WHERE poverty_state = 'exited'"),
-        until=lambda n: n == UPDATED, timeout=120, every=0.5,
+        lambda: scalar(
+            platform.gateway_app,
+            "SELECT count(*) FROM household_status WHERE poverty_state = 'exited'",
+        ),
+        until=lambda n: n == UPDATED,
+        timeout=120,
+        every=0.5,
     )
-    assert await scalar(platform.registry_app, "SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+    assert (
+        await scalar(
+            platform.registry_app, "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+        )
+        == 0
+    )
 
     # Exactly once: every event applied one time, the stream holds no duplicate.
-    outcomes = await rows(platform.gateway_app, "SELECT outcome, count(*) FROM inbox GROUP BY outcome")
+    outcomes = await rows(
+        platform.gateway_app, "SELECT outcome, count(*) FROM inbox GROUP BY outcome"
+    )
     assert outcomes.get("applied") == HOUSEHOLDS + UPDATED
     assert set(outcomes) <= {"applied", "stale"}
     nc = await nats.connect(nats_server.url)
@@ -71,9 +95,12 @@ async def test_events_written_during_an_outage_arrive_once(platform, auth_keys, 
         await nc.close()
 
     # Per household, the gateway is at the registry's latest version.
-    registry_versions = await rows(platform.registry_app, "SELECT id::text, version FROM households")
+    registry_versions = await rows(
+        platform.registry_app, "SELECT id::text, version FROM households"
+    )
     gateway_positions = await rows(
-        platform.gateway_app, "SELECT split_part(aggregate_key, '#', 2), sequence FROM aggregate_positions"
+        platform.gateway_app,
+        "SELECT split_part(aggregate_key, '#', 2), sequence FROM aggregate_positions",
     )
     assert gateway_positions == registry_versions
     assert sum(v == 2 for v in registry_versions.values()) == UPDATED

@@ -11,15 +11,31 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from contracts.money import Money, NonNegativeMoney, quantize
-from contracts.region import RegionCode, is_within, parent_codes, region_level, region_prefix, subject_tokens
-from contracts.resident_id import ResidentId, check_digit, compose, gender, mask, validate_resident_id
+from contracts.region import (
+    RegionCode,
+    is_within,
+    parent_codes,
+    region_level,
+    region_prefix,
+    subject_tokens,
+)
+from contracts.resident_id import (
+    ResidentId,
+    check_digit,
+    compose,
+    gender,
+    mask,
+    validate_resident_id,
+)
 
 
 class Person(BaseModel):
     id_number: ResidentId
 
 
-@pytest.mark.parametrize("number", ["11010519491231002X", "110101199003071233", "11010519491231002x"])
+@pytest.mark.parametrize(
+    "number", ["11010519491231002X", "110101199003071233", "11010519491231002x"]
+)
 def test_domain_fixtures_valid(number):
     assert Person(id_number=number).id_number == number.upper()
 
@@ -74,7 +90,9 @@ class Place(BaseModel):
     code: RegionCode
 
 
-@pytest.mark.parametrize("code", ["62292410020", "6229241002011", "62292410020X", "002924100201", "620024100201", ""])
+@pytest.mark.parametrize(
+    "code", ["62292410020", "6229241002011", "62292410020X", "002924100201", "620024100201", ""]
+)
 def test_bad_region_codes(code):
     with pytest.raises(ValidationError):
         Place(code=code)
@@ -104,6 +122,10 @@ def test_money_is_exact_with_two_places():
         Amount(value="1", income="-0.01")
 
 
-@given(st.decimals(min_value=-10**9, max_value=10**9, places=2, allow_nan=False, allow_infinity=False))
+@given(
+    st.decimals(
+        min_value=-(10**9), max_value=10**9, places=2, allow_nan=False, allow_infinity=False
+    )
+)
 def test_money_round_trips(value):
     assert Amount(value=value).value == value

@@ -39,28 +39,64 @@ def test_prefixed_setting_wins_over_shared(monkeypatch):
 def _snapshot():
     hid = uuid.uuid4()
     return hid, events.HouseholdCreated(
-        household_id=hid, region_code="622924100201", group_no=None, poverty_state="registered",
-        assistance_type="general", monitoring_category="none", causes=["illness"], primary_cause="illness",
-        identified_year=None, per_capita_net_income=None, members=[],
+        household_id=hid,
+        region_code="622924100201",
+        group_no=None,
+        poverty_state="registered",
+        assistance_type="general",
+        monitoring_category="none",
+        causes=["illness"],
+        primary_cause="illness",
+        identified_year=None,
+        per_capita_net_income=None,
+        members=[],
     )
 
 
 def test_envelope_round_trip_and_subject():
     hid, data = _snapshot()
-    event_id, body = build(events.HOUSEHOLD_CREATED, source="/jingzhun/registry", aggregate_id=str(hid),
-                           region="622924100201", sequence=7, data=data, traceparent="00-" + "a" * 32 + "-" + "b" * 16 + "-01")
+    event_id, body = build(
+        events.HOUSEHOLD_CREATED,
+        source="/jingzhun/registry",
+        aggregate_id=str(hid),
+        region="622924100201",
+        sequence=7,
+        data=data,
+        traceparent="00-" + "a" * 32 + "-" + "b" * 16 + "-01",
+    )
     assert body["specversion"] == "1.0" and body["id"] == str(event_id)
     parsed = parse(encode(body))
-    assert (parsed.type, parsed.sequence, parsed.region, parsed.subject) == (events.HOUSEHOLD_CREATED.type, 7, "622924100201", str(hid))
+    assert (parsed.type, parsed.sequence, parsed.region, parsed.subject) == (
+        events.HOUSEHOLD_CREATED.type,
+        7,
+        "622924100201",
+        str(hid),
+    )
     assert parsed.traceparent.startswith("00-aaaa")
-    assert events.HOUSEHOLD_CREATED.subject("622924100201") == "registry.household.created.62.29.24.100.201"
+    assert (
+        events.HOUSEHOLD_CREATED.subject("622924100201")
+        == "registry.household.created.62.29.24.100.201"
+    )
 
 
 def test_envelope_refuses_wrong_payload_and_malformed_input():
     _, data = _snapshot()
     with pytest.raises(TypeError):
-        build(events.HOUSEHOLD_UPDATED, source="s", aggregate_id="a", region="622924100201", sequence=1, data=data)
-    for raw in [b"", b"{}", b"[1]", b'{"specversion":"1.0","id":"1","source":"s","type":"t"}', b"\xff\xfe"]:
+        build(
+            events.HOUSEHOLD_UPDATED,
+            source="s",
+            aggregate_id="a",
+            region="622924100201",
+            sequence=1,
+            data=data,
+        )
+    for raw in [
+        b"",
+        b"{}",
+        b"[1]",
+        b'{"specversion":"1.0","id":"1","source":"s","type":"t"}',
+        b"\xff\xfe",
+    ]:
         with pytest.raises(ValueError):
             parse(raw)
 
@@ -72,7 +108,9 @@ def test_an_unprotected_route_stops_the_app_from_being_built():
     async def open_route() -> dict:
         return {}
 
-    definition = ServiceDefinition(name="demo", title="t", description="d", settings=DemoSettings(), routers=[router])
+    definition = ServiceDefinition(
+        name="demo", title="t", description="d", settings=DemoSettings(), routers=[router]
+    )
     with pytest.raises(RuntimeError, match="declares no scope"):
         create_service_app(definition)
 
@@ -90,13 +128,17 @@ async def test_problem_json_for_domain_errors_and_validation():
     async def x(body: Body) -> dict:
         raise Problem(409, "Conflict", "already there", code="TAKEN", field="body.n")
 
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as client:
         bad = await client.post("/x", json={"n": "seven", "extra": 1})
         assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
         assert {e["field"] for e in bad.json()["errors"]} == {"body.n", "body.extra"}
         conflict = await client.post("/x", json={"n": 1})
         assert conflict.status_code == 409
-        assert conflict.json()["code"] == "TAKEN" and conflict.json()["errors"][0]["field"] == "body.n"
+        assert (
+            conflict.json()["code"] == "TAKEN" and conflict.json()["errors"][0]["field"] == "body.n"
+        )
 
 
 class _JwksHandler(BaseHTTPRequestHandler):
@@ -123,11 +165,22 @@ async def test_tokens_verify_against_a_jwks_url(auth_keys):
     server = HTTPServer(("127.0.0.1", 0), _JwksHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        verifier = TokenVerifier(jwks_url=f"http://127.0.0.1:{server.server_port}/jwks.json", issuer="jingzhun-local")
+        verifier = TokenVerifier(
+            jwks_url=f"http://127.0.0.1:{server.server_port}/jwks.json", issuer="jingzhun-local"
+        )
         principal = await verifier.verify(auth_keys.token("village_cadre", "622924100201"))
-        assert principal.region == "622924100201" and principal.has("pii:read") and not principal.has("registry:write")
+        assert (
+            principal.region == "622924100201"
+            and principal.has("pii:read")
+            and not principal.has("registry:write")
+        )
         assert principal.can_access("622924100201") and not principal.can_access("622924100202")
-        expired = issue_token(auth_keys.private.read_bytes(), role="auditor", region="622924000000", ttl=dt.timedelta(seconds=-1))
+        expired = issue_token(
+            auth_keys.private.read_bytes(),
+            role="auditor",
+            region="622924000000",
+            ttl=dt.timedelta(seconds=-1),
+        )
         with pytest.raises(jwt.ExpiredSignatureError):
             await verifier.verify(expired)
     finally:

@@ -11,7 +11,9 @@ from gateway.main import create_app
 
 @pytest_asyncio.fixture
 async def gateway_app(stack):
-    return create_app(GatewaySettings(**await stack.settings_for("gateway", consumer_max_deliver=2)))
+    return create_app(
+        GatewaySettings(**await stack.settings_for("gateway", consumer_max_deliver=2))
+    )
 
 
 @pytest_asyncio.fixture

@@ -18,34 +18,70 @@ VILLAGE = "622924100201"
 
 def snapshot(household_id: uuid.UUID, **overrides) -> dict:
     fields = dict(
-        household_id=household_id, region_code=VILLAGE, group_no=1, poverty_state="registered",
-        assistance_type="general", monitoring_category="none", causes=["illness"], primary_cause="illness",
-        identified_year=2016, per_capita_net_income="2500.00",
-        members=[dict(member_id=uuid.uuid4(), name="马建国", id_number_masked="6229**********1234", gender="male",
-                      birth_date="1970-01-01", relation="head", labour_capacity="able")],
+        household_id=household_id,
+        region_code=VILLAGE,
+        group_no=1,
+        poverty_state="registered",
+        assistance_type="general",
+        monitoring_category="none",
+        causes=["illness"],
+        primary_cause="illness",
+        identified_year=2016,
+        per_capita_net_income="2500.00",
+        members=[
+            dict(
+                member_id=uuid.uuid4(),
+                name="马建国",
+                id_number_masked="6229**********1234",
+                gender="male",
+                birth_date="1970-01-01",
+                relation="head",
+                labour_capacity="able",
+            )
+        ],
     )
     return {**fields, **overrides}
 
 
 def event(spec, household_id, sequence, **payload):
     data = spec.payload(**snapshot(household_id, **payload))
-    return build(spec, source="/jingzhun/registry", aggregate_id=str(household_id), region=VILLAGE, sequence=sequence, data=data)
+    return build(
+        spec,
+        source="/jingzhun/registry",
+        aggregate_id=str(household_id),
+        region=VILLAGE,
+        sequence=sequence,
+        data=data,
+    )
 
 
 async def publish(js, spec, body: dict, *, msg_id: str | None = None) -> None:
-    headers = {"Nats-Msg-Id": msg_id or str(uuid.uuid4())}  # a new msg id defeats broker dedupe: a true redelivery
+    headers = {
+        "Nats-Msg-Id": msg_id or str(uuid.uuid4())
+    }  # a new msg id defeats broker dedupe: a true redelivery
     await js.publish(spec.subject(VILLAGE), encode(body), headers=headers)
 
 
 async def status_row(app, household_id):
     async with app.state.runtime.engine.connect() as conn:
-        row = (await conn.execute(text("SELECT * FROM household_status WHERE household_id = :id"), {"id": household_id})).mappings().first()
+        row = (
+            (
+                await conn.execute(
+                    text("SELECT * FROM household_status WHERE household_id = :id"),
+                    {"id": household_id},
+                )
+            )
+            .mappings()
+            .first()
+        )
     return dict(row) if row else None
 
 
 async def inbox_outcomes(app) -> dict[str, int]:
     async with app.state.runtime.engine.connect() as conn:
-        rows = (await conn.execute(text("SELECT outcome, count(*) FROM inbox GROUP BY outcome"))).all()
+        rows = (
+            await conn.execute(text("SELECT outcome, count(*) FROM inbox GROUP BY outcome"))
+        ).all()
     return dict(rows)
 
 
@@ -60,11 +96,18 @@ async def test_same_event_twice_changes_nothing(client, gateway_app, js):
     await publish(js, events.HOUSEHOLD_CREATED, created)
     first = await eventually(lambda: status_row(gateway_app, hid))
     await publish(js, events.HOUSEHOLD_CREATED, created)  # same event id, delivered again
-    await eventually(lambda: inbox_outcomes(gateway_app), until=lambda o: o.get("applied") == 1 and sum(o.values()) == 1)
+    await eventually(
+        lambda: inbox_outcomes(gateway_app),
+        until=lambda o: o.get("applied") == 1 and sum(o.values()) == 1,
+    )
     # A third, later event proves the duplicate was consumed before it.
-    _, updated = event(events.HOUSEHOLD_UPDATED, hid, 2, poverty_state="planned_exit", changed=["poverty_state"])
+    _, updated = event(
+        events.HOUSEHOLD_UPDATED, hid, 2, poverty_state="planned_exit", changed=["poverty_state"]
+    )
     await publish(js, events.HOUSEHOLD_UPDATED, updated)
-    row = await eventually(lambda: status_row(gateway_app, hid), until=lambda r: r["poverty_state"] == "planned_exit")
+    row = await eventually(
+        lambda: status_row(gateway_app, hid), until=lambda r: r["poverty_state"] == "planned_exit"
+    )
     assert row["registry_event_id"] == updated["id"] and first["registry_event_id"] == created["id"]
     assert await inbox_outcomes(gateway_app) == {"applied": 2}
 
@@ -72,9 +115,13 @@ async def test_same_event_twice_changes_nothing(client, gateway_app, js):
 async def test_older_event_after_newer_changes_nothing(client, gateway_app, js):
     hid = uuid.uuid4()
     _, created = event(events.HOUSEHOLD_CREATED, hid, 1)
-    _, updated = event(events.HOUSEHOLD_UPDATED, hid, 2, poverty_state="exited", changed=["poverty_state"])
+    _, updated = event(
+        events.HOUSEHOLD_UPDATED, hid, 2, poverty_state="exited", changed=["poverty_state"]
+    )
     await publish(js, events.HOUSEHOLD_UPDATED, updated)  # newer arrives first
-    await eventually(lambda: status_row(gateway_app, hid), until=lambda r: r and r["poverty_state"] == "exited")
+    await eventually(
+        lambda: status_row(gateway_app, hid), until=lambda r: r and r["poverty_state"] == "exited"
+    )
     await publish(js, events.HOUSEHOLD_CREATED, created)
     await eventually(lambda: inbox_outcomes(gateway_app), until=lambda o: o.get("stale") == 1)
     row = await status_row(gateway_app, hid)
@@ -86,13 +133,31 @@ async def test_member_event_updates_the_household_basics(client, gateway_app, js
     _, created = event(events.HOUSEHOLD_CREATED, hid, 1)
     await publish(js, events.HOUSEHOLD_CREATED, created)
     household = snapshot(hid)
-    member = dict(member_id=uuid.uuid4(), name="王秀英", id_number_masked="6229**********1246", gender="female",
-                  birth_date="1972-02-02", relation="spouse", labour_capacity="able")
+    member = dict(
+        member_id=uuid.uuid4(),
+        name="王秀英",
+        id_number_masked="6229**********1246",
+        gender="female",
+        birth_date="1972-02-02",
+        relation="spouse",
+        labour_capacity="able",
+    )
     household["members"].append(member)
-    data = events.MemberAdded(household_id=hid, region_code=VILLAGE, member=member, household=household)
-    _, added = build(events.MEMBER_ADDED, source="/jingzhun/registry", aggregate_id=str(hid), region=VILLAGE, sequence=2, data=data)
+    data = events.MemberAdded(
+        household_id=hid, region_code=VILLAGE, member=member, household=household
+    )
+    _, added = build(
+        events.MEMBER_ADDED,
+        source="/jingzhun/registry",
+        aggregate_id=str(hid),
+        region=VILLAGE,
+        sequence=2,
+        data=data,
+    )
     await publish(js, events.MEMBER_ADDED, added)
-    row = await eventually(lambda: status_row(gateway_app, hid), until=lambda r: r and r["member_count"] == 2)
+    row = await eventually(
+        lambda: status_row(gateway_app, hid), until=lambda r: r and r["member_count"] == 2
+    )
     assert row["head_name"] == "马建国"
 
 
@@ -109,7 +174,9 @@ async def test_poison_messages_go_to_the_dead_letter_stream(client, gateway_app,
 
     await eventually(dead_letters, until=lambda n: n == 2, timeout=30)
     first = await js.get_msg("DEADLETTER", 1)
-    assert first.subject == "deadletter.gateway-registry.registry.household.created.62.29.24.100.201"
+    assert (
+        first.subject == "deadletter.gateway-registry.registry.household.created.62.29.24.100.201"
+    )
     assert "unparseable" in first.headers["Jingzhun-Dead-Letter-Reason"]
     second = await js.get_msg("DEADLETTER", 2)
     assert json.loads(second.data)["id"] == broken["id"]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 
+from test_projection import VILLAGE, event, publish  # noqa: E402
+
+from contracts.events import registry as events
 from devstack.testing import eventually
 from gateway.status.dimensions import Dimension, exit_readiness, initial_dimensions
-
-from test_projection import VILLAGE, event, publish  # noqa: E402
-from contracts.events import registry as events
 
 
 def test_exit_readiness_rules():
@@ -48,8 +48,16 @@ async def test_status_auth(client, js, auth_keys):
     _, created = event(events.HOUSEHOLD_CREATED, hid, 1)
     await publish(js, events.HOUSEHOLD_CREATED, created)
     url = f"/households/{hid}/status"
-    await eventually(lambda: client.get(url, headers=auth_keys.headers()), until=lambda r: r.status_code == 200)
+    await eventually(
+        lambda: client.get(url, headers=auth_keys.headers()), until=lambda r: r.status_code == 200
+    )
     assert (await client.get(url)).status_code == 401
-    assert (await client.get(url, headers=auth_keys.headers("health_officer", scopes=("health:read",)))).status_code == 403
-    assert (await client.get(url, headers=auth_keys.headers("village_cadre", "622924101201"))).status_code == 404
-    assert (await client.get(f"/households/{uuid.uuid4()}/status", headers=auth_keys.headers())).status_code == 404
+    assert (
+        await client.get(url, headers=auth_keys.headers("health_officer", scopes=("health:read",)))
+    ).status_code == 403
+    assert (
+        await client.get(url, headers=auth_keys.headers("village_cadre", "622924101201"))
+    ).status_code == 404
+    assert (
+        await client.get(f"/households/{uuid.uuid4()}/status", headers=auth_keys.headers())
+    ).status_code == 404

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from registry_testdata import OTHER_VILLAGE, VILLAGE, household_body
+
 from kit.app import PUBLIC_PATHS, api_routes, route_scopes
 from kit.auth import create_key_pair, issue_token
-from registry_testdata import OTHER_VILLAGE, VILLAGE, household_body
 
 
 async def test_no_token_is_401(client):
@@ -34,13 +35,27 @@ async def test_expired_token_is_401(client, auth_keys):
 
 
 async def test_wrong_issuer_is_401(client, auth_keys):
-    token = issue_token(auth_keys.private.read_bytes(), role="county_admin", region="622924000000", issuer="someone-else")
-    assert (await client.get("/households", headers={"Authorization": f"Bearer {token}"})).status_code == 401
+    token = issue_token(
+        auth_keys.private.read_bytes(),
+        role="county_admin",
+        region="622924000000",
+        issuer="someone-else",
+    )
+    assert (
+        await client.get("/households", headers={"Authorization": f"Bearer {token}"})
+    ).status_code == 401
 
 
 async def test_token_without_valid_region_is_401(client, auth_keys):
-    token = issue_token(auth_keys.private.read_bytes(), role="county_admin", region="622924000000", extra_claims={"region": "62"})
-    assert (await client.get("/households", headers={"Authorization": f"Bearer {token}"})).status_code == 401
+    token = issue_token(
+        auth_keys.private.read_bytes(),
+        role="county_admin",
+        region="622924000000",
+        extra_claims={"region": "62"},
+    )
+    assert (
+        await client.get("/households", headers={"Authorization": f"Bearer {token}"})
+    ).status_code == 401
 
 
 async def test_missing_scope_is_403(client, auth_keys):
@@ -48,24 +63,38 @@ async def test_missing_scope_is_403(client, auth_keys):
     response = await client.get("/households", headers=dashboard)
     assert response.status_code == 403 and "registry:read" in response.json()["detail"]
     auditor = auth_keys.headers("auditor")  # reads, never writes
-    assert (await client.post("/households", json=household_body(), headers=auditor)).status_code == 403
+    assert (
+        await client.post("/households", json=household_body(), headers=auditor)
+    ).status_code == 403
 
 
 async def test_household_outside_region_is_404(client, auth_keys):
-    household = (await client.post("/households", json=household_body(), headers=auth_keys.headers())).json()
+    household = (
+        await client.post("/households", json=household_body(), headers=auth_keys.headers())
+    ).json()
     url = f"/households/{household['id']}"
-    assert (await client.get(url, headers=auth_keys.headers("village_cadre", VILLAGE))).status_code == 200
+    assert (
+        await client.get(url, headers=auth_keys.headers("village_cadre", VILLAGE))
+    ).status_code == 200
     elsewhere = auth_keys.headers("village_cadre", OTHER_VILLAGE)
     outside = await client.get(url, headers=elsewhere)
-    missing = await client.get("/households/00000000-0000-0000-0000-000000000000", headers=elsewhere)
+    missing = await client.get(
+        "/households/00000000-0000-0000-0000-000000000000", headers=elsewhere
+    )
     assert outside.status_code == missing.status_code == 404
     assert outside.json()["detail"] == missing.json()["detail"]  # existence is not revealed
     clerk_elsewhere = auth_keys.headers("registry_clerk", OTHER_VILLAGE)
-    assert (await client.patch(url, json={"group_no": 3}, headers=clerk_elsewhere)).status_code == 404
+    assert (
+        await client.patch(url, json={"group_no": 3}, headers=clerk_elsewhere)
+    ).status_code == 404
 
 
 async def test_create_outside_region_is_refused(client, auth_keys):
-    response = await client.post("/households", json=household_body(), headers=auth_keys.headers("registry_clerk", OTHER_VILLAGE))
+    response = await client.post(
+        "/households",
+        json=household_body(),
+        headers=auth_keys.headers("registry_clerk", OTHER_VILLAGE),
+    )
     assert response.status_code == 403 and response.json()["code"] == "OUTSIDE_REGION"
 
 
@@ -76,7 +105,9 @@ async def test_every_route_requires_a_token(client, registry_app):
     for info in routes:
         assert route_scopes(info.route), info.path
         path = info.path.replace("{household_id}", "00000000-0000-0000-0000-000000000000")
-        path = path.replace("{member_id}", "00000000-0000-0000-0000-000000000000").replace("{code}", "622924000000")
+        path = path.replace("{member_id}", "00000000-0000-0000-0000-000000000000").replace(
+            "{code}", "622924000000"
+        )
         for method in info.methods:
             response = await client.request(method, path, json={})
             assert response.status_code == 401, (method, path, response.status_code)

@@ -8,6 +8,7 @@ from decimal import Decimal
 from functools import cache
 
 import pytest
+
 from contracts.enums import (
     AssistanceType,
     Gender,
@@ -20,12 +21,16 @@ from contracts.enums import (
 )
 from contracts.region import parent_code, region_level, validate_region_code
 from contracts.resident_id import birth_date, gender, validate_resident_id
-
 from registry.demo.generator import REFERENCE_DATE, DemoCounty, HouseholdSeed, generate_county
 
 S = PovertyState
 EVER_REGISTERED = {
-    S.registered, S.planned_exit, S.exited, S.exited_monitored, S.returned, S.removed
+    S.registered,
+    S.planned_exit,
+    S.exited,
+    S.exited_monitored,
+    S.returned,
+    S.removed,
 }
 INTAKE = set(PovertyState) - EVER_REGISTERED
 NOT_REGISTERED = INTAKE | {S.removed}  # candidate…rejected and 清退

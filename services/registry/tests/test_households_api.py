@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import pytest
-
 from registry_testdata import OTHER_VILLAGE, VILLAGE, household_body, new_id_number
 
 
 async def test_create_then_read_with_and_without_pii(client, auth_keys):
     body = household_body()
-    created = await client.post("/households", json=body, headers=auth_keys.headers("registry_clerk"))
+    created = await client.post(
+        "/households", json=body, headers=auth_keys.headers("registry_clerk")
+    )
     assert created.status_code == 201, created.text
     household = created.json()
     assert household["version"] == 1
     assert household["head_name"] == "马建国"
-    assert [m["id_number"] for m in household["members"]] == [m["id_number"] for m in body["members"]]
+    assert [m["id_number"] for m in household["members"]] == [
+        m["id_number"] for m in body["members"]
+    ]
 
-    masked = await client.get(f"/households/{household['id']}", headers=auth_keys.headers("auditor"))
+    masked = await client.get(
+        f"/households/{household['id']}", headers=auth_keys.headers("auditor")
+    )
     assert masked.status_code == 200
     first = masked.json()["members"][0]
     assert first["id_number_masked"] is True
@@ -26,7 +31,9 @@ async def test_create_then_read_with_and_without_pii(client, auth_keys):
 
 
 async def test_gender_and_birth_date_come_from_the_id_number(client, auth_keys):
-    household = (await client.post("/households", json=household_body(), headers=auth_keys.headers())).json()
+    household = (
+        await client.post("/households", json=household_body(), headers=auth_keys.headers())
+    ).json()
     spouse = household["members"][1]
     assert spouse["gender"] == "female"
     assert spouse["birth_date"].startswith("1970-05")
@@ -35,21 +42,43 @@ async def test_gender_and_birth_date_come_from_the_id_number(client, auth_keys):
 async def test_list_filters_by_region_and_state_with_pagination(client, auth_keys):
     headers = auth_keys.headers()
     for state in ["registered", "registered", "exited"]:
-        assert (await client.post("/households", json=household_body(poverty_state=state), headers=headers)).status_code == 201
-    await client.post("/households", json=household_body(region_code=OTHER_VILLAGE, poverty_state="candidate"), headers=headers)
+        assert (
+            await client.post(
+                "/households", json=household_body(poverty_state=state), headers=headers
+            )
+        ).status_code == 201
+    await client.post(
+        "/households",
+        json=household_body(region_code=OTHER_VILLAGE, poverty_state="candidate"),
+        headers=headers,
+    )
 
     everything = (await client.get("/households", headers=headers)).json()
     assert everything["total"] == 4
-    registered = (await client.get("/households", params={"poverty_state": "registered"}, headers=headers)).json()
-    assert registered["total"] == 2 and all(h["poverty_state"] == "registered" for h in registered["items"])
-    both = (await client.get("/households", params=[("poverty_state", "registered"), ("poverty_state", "exited")], headers=headers)).json()
+    registered = (
+        await client.get("/households", params={"poverty_state": "registered"}, headers=headers)
+    ).json()
+    assert registered["total"] == 2 and all(
+        h["poverty_state"] == "registered" for h in registered["items"]
+    )
+    both = (
+        await client.get(
+            "/households",
+            params=[("poverty_state", "registered"), ("poverty_state", "exited")],
+            headers=headers,
+        )
+    ).json()
     assert both["total"] == 3
-    township = (await client.get("/households", params={"region": "622924101000"}, headers=headers)).json()
+    township = (
+        await client.get("/households", params={"region": "622924101000"}, headers=headers)
+    ).json()
     assert township["total"] == 1 and township["items"][0]["region_code"] == OTHER_VILLAGE
     page2 = (await client.get("/households", params={"size": 3, "page": 2}, headers=headers)).json()
     assert page2["total"] == 4 and len(page2["items"]) == 1
     # A village cadre sees only the village's households.
-    cadre = (await client.get("/households", headers=auth_keys.headers("village_cadre", VILLAGE))).json()
+    cadre = (
+        await client.get("/households", headers=auth_keys.headers("village_cadre", VILLAGE))
+    ).json()
     assert cadre["total"] == 3
 
 
@@ -65,23 +94,34 @@ async def test_update_changes_fields_and_bumps_version(client, auth_keys):
     assert updated.json()["poverty_state"] == "planned_exit"
     assert updated.json()["per_capita_net_income"] == "4100.00"
     assert updated.json()["version"] == 2
-    same_again = await client.patch(f"/households/{household['id']}", json={"poverty_state": "planned_exit"}, headers=headers)
+    same_again = await client.patch(
+        f"/households/{household['id']}", json={"poverty_state": "planned_exit"}, headers=headers
+    )
     assert same_again.json()["version"] == 2  # no change, no event
 
 
 async def test_members_added_updated_removed(client, auth_keys):
     headers = auth_keys.headers()
-    household = (await client.post("/households", json=household_body(members=2), headers=headers)).json()
+    household = (
+        await client.post("/households", json=household_body(members=2), headers=headers)
+    ).json()
     hid = household["id"]
     added = await client.post(
         f"/households/{hid}/members",
-        json={"name": "马小军", "id_number": new_id_number(), "relation": "child", "labour_capacity": "none"},
+        json={
+            "name": "马小军",
+            "id_number": new_id_number(),
+            "relation": "child",
+            "labour_capacity": "none",
+        },
         headers=headers,
     )
     assert added.status_code == 201, added.text
     assert len(added.json()["members"]) == 3 and added.json()["version"] == 2
     child = next(m for m in added.json()["members"] if m["name"] == "马小军")
-    renamed = await client.patch(f"/households/{hid}/members/{child['id']}", json={"name": "马晓军"}, headers=headers)
+    renamed = await client.patch(
+        f"/households/{hid}/members/{child['id']}", json={"name": "马晓军"}, headers=headers
+    )
     assert renamed.status_code == 200 and renamed.json()["version"] == 3
     removed = await client.delete(f"/households/{hid}/members/{child['id']}", headers=headers)
     assert removed.status_code == 200
@@ -122,19 +162,50 @@ def _bad(mutate):
 
 
 BAD_INPUTS = {
-    "bad check digit": (lambda b: b["members"][0].update(id_number=b["members"][0]["id_number"][:17] + ("0" if b["members"][0]["id_number"][17] != "0" else "1")), "body.members.0.id_number"),
-    "birth date in the future": (lambda b: b["members"][0].update(id_number=__import__("contracts.resident_id", fromlist=["compose"]).compose("622924", __import__("datetime").date(2099, 1, 1), 11)), "body.members.0.id_number"),
-    "15-digit legacy number": (lambda b: b["members"][0].update(id_number="622924750308123"), "body.members.0.id_number"),
+    "bad check digit": (
+        lambda b: b["members"][0].update(
+            id_number=b["members"][0]["id_number"][:17]
+            + ("0" if b["members"][0]["id_number"][17] != "0" else "1")
+        ),
+        "body.members.0.id_number",
+    ),
+    "birth date in the future": (
+        lambda b: b["members"][0].update(
+            id_number=__import__("contracts.resident_id", fromlist=["compose"]).compose(
+                "622924", __import__("datetime").date(2099, 1, 1), 11
+            )
+        ),
+        "body.members.0.id_number",
+    ),
+    "15-digit legacy number": (
+        lambda b: b["members"][0].update(id_number="622924750308123"),
+        "body.members.0.id_number",
+    ),
     "region code too short": (lambda b: b.update(region_code="62292410020"), "body.region_code"),
-    "region code with letters": (lambda b: b.update(region_code="62292410020X"), "body.region_code"),
+    "region code with letters": (
+        lambda b: b.update(region_code="62292410020X"),
+        "body.region_code",
+    ),
     "unknown region": (lambda b: b.update(region_code="622924199299"), "body.region_code"),
     "region is not a village": (lambda b: b.update(region_code="622924100000"), "body.region_code"),
-    "negative income": (lambda b: b.update(per_capita_net_income="-1.00"), "body.per_capita_net_income"),
-    "income with 3 decimals": (lambda b: b.update(per_capita_net_income="1.005"), "body.per_capita_net_income"),
+    "negative income": (
+        lambda b: b.update(per_capita_net_income="-1.00"),
+        "body.per_capita_net_income",
+    ),
+    "income with 3 decimals": (
+        lambda b: b.update(per_capita_net_income="1.005"),
+        "body.per_capita_net_income",
+    ),
     "unknown field": (lambda b: b.update(favourite_colour="red"), "body.favourite_colour"),
-    "unknown member field": (lambda b: b["members"][0].update(nickname="x"), "body.members.0.nickname"),
+    "unknown member field": (
+        lambda b: b["members"][0].update(nickname="x"),
+        "body.members.0.nickname",
+    ),
     "oversized name": (lambda b: b["members"][0].update(name="马" * 51), "body.members.0.name"),
-    "oversized string in enum": (lambda b: b.update(poverty_state="x" * 5000), "body.poverty_state"),
+    "oversized string in enum": (
+        lambda b: b.update(poverty_state="x" * 5000),
+        "body.poverty_state",
+    ),
     "unknown cause": (lambda b: b.update(causes=["laziness"]), "body.causes.0"),
     "two heads": (lambda b: b["members"][1].update(relation="head"), "body"),
     "primary cause not among causes": (lambda b: b.update(primary_cause="disaster"), "body"),
@@ -144,7 +215,9 @@ BAD_INPUTS = {
 
 
 @pytest.mark.parametrize("case", list(BAD_INPUTS))
-async def test_bad_input_is_422_naming_the_field_and_writes_nothing(client, auth_keys, registry_app, case):
+async def test_bad_input_is_422_naming_the_field_and_writes_nothing(
+    client, auth_keys, registry_app, case
+):
     mutate, field = BAD_INPUTS[case]
     headers = auth_keys.headers()
     response = await client.post("/households", json=_bad(mutate), headers=headers)
@@ -161,11 +234,17 @@ async def test_bad_input_is_422_naming_the_field_and_writes_nothing(client, auth
 
 async def test_malformed_json_and_bad_query_are_422(client, auth_keys):
     headers = {**auth_keys.headers(), "content-type": "application/json"}
-    assert (await client.post("/households", content=b"{not json", headers=headers)).status_code == 422
+    assert (
+        await client.post("/households", content=b"{not json", headers=headers)
+    ).status_code == 422
     assert (await client.get("/households", params={"size": 0}, headers=headers)).status_code == 422
-    assert (await client.get("/households", params={"poverty_state": "rich"}, headers=headers)).status_code == 422
+    assert (
+        await client.get("/households", params={"poverty_state": "rich"}, headers=headers)
+    ).status_code == 422
     assert (await client.get("/households/not-a-uuid", headers=headers)).status_code == 422
-    empty = await client.patch("/households/00000000-0000-0000-0000-000000000000", json={}, headers=headers)
+    empty = await client.patch(
+        "/households/00000000-0000-0000-0000-000000000000", json={}, headers=headers
+    )
     assert empty.status_code == 422
 
 
@@ -174,11 +253,19 @@ async def test_explicit_null_cannot_blank_a_required_field(client, auth_keys):
     headers = auth_keys.headers()
     household = (await client.post("/households", json=household_body(), headers=headers)).json()
     member = household["members"][1]
-    bad_member = await client.patch(f"/households/{household['id']}/members/{member['id']}", json={"labour_capacity": None}, headers=headers)
+    bad_member = await client.patch(
+        f"/households/{household['id']}/members/{member['id']}",
+        json={"labour_capacity": None},
+        headers=headers,
+    )
     assert bad_member.status_code == 422 and "cannot be null" in bad_member.text
-    bad_household = await client.patch(f"/households/{household['id']}", json={"poverty_state": None}, headers=headers)
+    bad_household = await client.patch(
+        f"/households/{household['id']}", json={"poverty_state": None}, headers=headers
+    )
     assert bad_household.status_code == 422
-    cleared = await client.patch(f"/households/{household['id']}", json={"per_capita_net_income": None}, headers=headers)
+    cleared = await client.patch(
+        f"/households/{household['id']}", json={"per_capita_net_income": None}, headers=headers
+    )
     assert cleared.status_code == 200 and cleared.json()["per_capita_net_income"] is None
     again = (await client.get(f"/households/{household['id']}", headers=headers)).json()
     assert again["members"][1]["labour_capacity"] == "able" and again["version"] == 2

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 import nats
+from registry_testdata import VILLAGE, household_body
 from sqlalchemy import text
 
 from contracts.events import registry as events
@@ -13,7 +14,6 @@ from devstack.testing import eventually
 from kit.envelope import parse
 from registry.events import household_fields, outbox
 from registry.models import Household
-from registry_testdata import VILLAGE, household_body
 
 
 async def stream_messages(nats_url: str) -> list:
@@ -32,11 +32,15 @@ async def stream_messages(nats_url: str) -> list:
 
 async def published_count(app) -> int:
     async with app.state.runtime.engine.connect() as conn:
-        return (await conn.execute(text("SELECT count(*) FROM outbox WHERE published_at IS NOT NULL"))).scalar_one()
+        return (
+            await conn.execute(text("SELECT count(*) FROM outbox WHERE published_at IS NOT NULL"))
+        ).scalar_one()
 
 
 async def test_committed_change_publishes_exactly_one_event(client, registry_app, auth_keys, stack):
-    created = (await client.post("/households", json=household_body(), headers=auth_keys.headers())).json()
+    created = (
+        await client.post("/households", json=household_body(), headers=auth_keys.headers())
+    ).json()
     await eventually(lambda: published_count(registry_app), until=lambda n: n == 1)
     messages = await stream_messages(stack.nats_url)
     assert len(messages) == 1
@@ -55,13 +59,23 @@ async def test_committed_change_publishes_exactly_one_event(client, registry_app
 
 async def test_rolled_back_transaction_publishes_nothing(client, registry_app, auth_keys, stack):
     household = Household(
-        region_code=VILLAGE, poverty_state="registered", assistance_type="general", monitoring_category="none",
-        causes=["illness"], primary_cause="illness", version=1, id=uuid.uuid4(),
+        region_code=VILLAGE,
+        poverty_state="registered",
+        assistance_type="general",
+        monitoring_category="none",
+        causes=["illness"],
+        primary_cause="illness",
+        version=1,
+        id=uuid.uuid4(),
     )
     async with registry_app.state.runtime.sessionmaker() as session:
         session.add(household)
         await outbox.add(
-            session, events.HOUSEHOLD_CREATED, aggregate_id=household.id, region=VILLAGE, sequence=1,
+            session,
+            events.HOUSEHOLD_CREATED,
+            aggregate_id=household.id,
+            region=VILLAGE,
+            sequence=1,
             data=events.HouseholdCreated(**household_fields(household, [])),
         )
         await session.rollback()
@@ -77,23 +91,35 @@ async def test_rolled_back_transaction_publishes_nothing(client, registry_app, a
 
 async def test_failed_request_publishes_nothing(client, registry_app, auth_keys, stack):
     body = household_body()
-    assert (await client.post("/households", json=body, headers=auth_keys.headers())).status_code == 201
+    assert (
+        await client.post("/households", json=body, headers=auth_keys.headers())
+    ).status_code == 201
     duplicate = household_body()
     duplicate["members"][0]["id_number"] = body["members"][0]["id_number"]
-    assert (await client.post("/households", json=duplicate, headers=auth_keys.headers())).status_code == 409
+    assert (
+        await client.post("/households", json=duplicate, headers=auth_keys.headers())
+    ).status_code == 409
     await eventually(lambda: published_count(registry_app), until=lambda n: n == 1)
     assert len(await stream_messages(stack.nats_url)) == 1
 
 
 async def test_each_change_is_one_event_in_order(client, registry_app, auth_keys, stack):
     headers = auth_keys.headers()
-    created = (await client.post("/households", json=household_body(members=2), headers=headers)).json()
+    created = (
+        await client.post("/households", json=household_body(members=2), headers=headers)
+    ).json()
     await client.patch(f"/households/{created['id']}", json={"group_no": 5}, headers=headers)
-    await client.patch(f"/households/{created['id']}/members/{created['members'][1]['id']}", json={"labour_capacity": "weak"}, headers=headers)
+    await client.patch(
+        f"/households/{created['id']}/members/{created['members'][1]['id']}",
+        json={"labour_capacity": "weak"},
+        headers=headers,
+    )
     await eventually(lambda: published_count(registry_app), until=lambda n: n == 3)
     messages = await stream_messages(stack.nats_url)
     assert [parse(m.data).sequence for m in messages] == [1, 2, 3]
     assert [m.subject.split(".")[:3] for m in messages] == [
-        ["registry", "household", "created"], ["registry", "household", "updated"], ["registry", "member", "updated"],
+        ["registry", "household", "created"],
+        ["registry", "household", "updated"],
+        ["registry", "member", "updated"],
     ]
     assert parse(messages[1].data).data["changed"] == ["group_no"]

@@ -44,7 +44,9 @@ class PovertyState(StrEnum):
 
 
 #: States counted as poor (贫困人口) in incidence and coverage figures.
-COUNTED_AS_POOR = frozenset({PovertyState.registered, PovertyState.planned_exit, PovertyState.returned})
+COUNTED_AS_POOR = frozenset(
+    {PovertyState.registered, PovertyState.planned_exit, PovertyState.returned}
+)
 
 
 class AssistanceType(StrEnum):

@@ -26,12 +26,24 @@ def _two_places(value: Decimal) -> Decimal:
 
 Money = Annotated[
     Decimal,
-    Field(max_digits=14, decimal_places=2, le=MAX_AMOUNT, ge=-MAX_AMOUNT, description="元, 2 decimal places"),
+    Field(
+        max_digits=14,
+        decimal_places=2,
+        le=MAX_AMOUNT,
+        ge=-MAX_AMOUNT,
+        description="元, 2 decimal places",
+    ),
     AfterValidator(_two_places),
 ]
 
 NonNegativeMoney = Annotated[
     Decimal,
-    Field(max_digits=14, decimal_places=2, ge=0, le=MAX_AMOUNT, description="元, 2 decimal places, ≥ 0"),
+    Field(
+        max_digits=14,
+        decimal_places=2,
+        ge=0,
+        le=MAX_AMOUNT,
+        description="元, 2 decimal places, ≥ 0",
+    ),
     AfterValidator(_two_places),
 ]

@@ -1,11 +1,11 @@
 """``devstack``: run the whole platform on one machine, and the small tools around it.
 
-  devstack run                 start PostgreSQL, NATS and every service (make run)
-  devstack token --role R      print a bearer token from the local issuer (make token)
-  devstack serve SERVICE       migrate and serve one service (containers)
-  devstack keys --dir D        create the local issuer's key pair
-  devstack openapi [--check]   write (or check) openapi/<service>.json
-  devstack catalogue [--check] write (or check) the event catalogue
+devstack run                 start PostgreSQL, NATS and every service (make run)
+devstack token --role R      print a bearer token from the local issuer (make token)
+devstack serve SERVICE       migrate and serve one service (containers)
+devstack keys --dir D        create the local issuer's key pair
+devstack openapi [--check]   write (or check) openapi/<service>.json
+devstack catalogue [--check] write (or check) the event catalogue
 """
 
 from __future__ import annotations
@@ -29,14 +29,18 @@ def _data_dir(args: argparse.Namespace) -> DataDir:
 def cmd_run(args: argparse.Namespace) -> int:
     from devstack.runner import Stack
 
-    return Stack(_data_dir(args), pg_port=args.pg_port, nats_port=args.nats_port, load_demo=not args.no_demo).run()
+    return Stack(
+        _data_dir(args), pg_port=args.pg_port, nats_port=args.nats_port, load_demo=not args.no_demo
+    ).run()
 
 
 def cmd_token(args: argparse.Namespace) -> int:
     keys = Path(args.keys_dir) if args.keys_dir else _data_dir(args).keys
     private = Path(os.environ.get("AUTH_PRIVATE_KEY_FILE") or keys / "private.pem")
     if not private.exists():
-        print(f"no key at {private}: run `make run` once (or `devstack keys`) first", file=sys.stderr)
+        print(
+            f"no key at {private}: run `make run` once (or `devstack keys`) first", file=sys.stderr
+        )
         return 2
     try:
         print(issue_token(private.read_bytes(), role=args.role, region=args.region))
@@ -68,7 +72,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     port = os.environ.get("PORT", str(service.port))
     os.execvp(
         "uvicorn",
-        ["uvicorn", service.app_factory, "--factory", "--host", args.host, "--port", port, "--proxy-headers"],
+        [
+            "uvicorn",
+            service.app_factory,
+            "--factory",
+            "--host",
+            args.host,
+            "--port",
+            port,
+            "--proxy-headers",
+        ],
     )
 
 
@@ -85,19 +98,25 @@ def cmd_catalogue(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="devstack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="devstack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", help="data folder (default .data, or JINGZHUN_DATA_DIR)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="start everything; Ctrl-C stops everything")
     run.add_argument("--pg-port", type=int, default=int(os.environ.get("JINGZHUN_PG_PORT", 55432)))
-    run.add_argument("--nats-port", type=int, default=int(os.environ.get("JINGZHUN_NATS_PORT", 4222)))
+    run.add_argument(
+        "--nats-port", type=int, default=int(os.environ.get("JINGZHUN_NATS_PORT", 4222))
+    )
     run.add_argument("--no-demo", action="store_true", help="do not load the demo county")
     run.set_defaults(func=cmd_run)
 
     token = sub.add_parser("token", help="print a bearer token for a demo role")
     token.add_argument("--role", default="county_admin", help=", ".join(ROLE_SCOPES))
-    token.add_argument("--region", default=DEMO_COUNTY, help="12-digit region code the token is limited to")
+    token.add_argument(
+        "--region", default=DEMO_COUNTY, help="12-digit region code the token is limited to"
+    )
     token.add_argument("--keys-dir")
     token.set_defaults(func=cmd_token)
 
@@ -110,7 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="0.0.0.0")
     serve.set_defaults(func=cmd_serve)
 
-    for name, func, what in (("openapi", cmd_openapi, "openapi/<service>.json"), ("catalogue", cmd_catalogue, "the event catalogue")):
+    for name, func, what in (
+        ("openapi", cmd_openapi, "openapi/<service>.json"),
+        ("catalogue", cmd_catalogue, "the event catalogue"),
+    ):
         p = sub.add_parser(name, help=f"write {what}")
         p.add_argument("--check", action="store_true", help="fail if the committed files differ")
         p.set_defaults(func=func)

@@ -3,13 +3,17 @@ catalogue (``openapi/events.md`` and the README section between its markers)."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
+import os
 import sys
-from pathlib import Path
+from collections.abc import Iterator
+
+from cryptography.fernet import Fernet
 
 from contracts.events import CATALOGUE
-from devstack.project import load_services, repo_root
+from devstack.project import ServiceInfo, load_services, repo_root
 
 README_START = "<!-- event-catalogue:start -->"
 README_END = "<!-- event-catalogue:end -->"
@@ -19,11 +23,30 @@ def openapi_documents() -> dict[str, str]:
     """{relative path: JSON text} for every service's OpenAPI spec."""
     documents = {}
     for service in load_services():
-        module = importlib.import_module(f"{service.package}.main")  # loaded by name, like uvicorn does
-        app = module.create_app(**({"require_secrets": False} if service.secrets else {}))
+        module = importlib.import_module(
+            f"{service.package}.main"
+        )  # loaded by name, like uvicorn does
+        with _throwaway_secrets(service):
+            app = module.create_app()
         text = json.dumps(app.openapi(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
         documents[f"openapi/{service.name}.json"] = text
     return documents
+
+
+@contextlib.contextmanager
+def _throwaway_secrets(service: ServiceInfo) -> Iterator[None]:
+    """Building an app for its spec needs its secrets set, not their real values."""
+    names = [service.env_prefix + name for name in service.secrets]
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update({name: Fernet.generate_key().decode() for name in names})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def catalogue_markdown() -> str:

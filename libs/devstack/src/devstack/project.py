@@ -18,7 +18,9 @@ def repo_root() -> Path:
     for candidate in candidates:
         if candidate and (Path(candidate) / "services" / "services.toml").exists():
             return Path(candidate).resolve()
-    raise FileNotFoundError("services/services.toml not found; run from the repository or set JINGZHUN_ROOT")
+    raise FileNotFoundError(
+        "services/services.toml not found; run from the repository or set JINGZHUN_ROOT"
+    )
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,8 @@ def load_services(root: Path | None = None) -> list[ServiceInfo]:
     path = (root or repo_root()) / "services" / "services.toml"
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     return [
-        ServiceInfo(name=name, **{**spec, "secrets": tuple(spec.get("secrets", ()))}) for name, spec in data.items()
+        ServiceInfo(name=name, **{**spec, "secrets": tuple(spec.get("secrets", ()))})
+        for name, spec in data.items()
     ]
 
 
@@ -75,7 +78,11 @@ class DataDir:
                 key = service.env_prefix + name
                 if key not in values:
                     # A Fernet key is 32 random bytes, url-safe base64: fit for HMAC and Fernet alike.
-                    values[key] = Fernet.generate_key().decode() if "ENCRYPTION" in name else secrets.token_urlsafe(32)
+                    values[key] = (
+                        Fernet.generate_key().decode()
+                        if "ENCRYPTION" in name
+                        else secrets.token_urlsafe(32)
+                    )
                     changed = True
         if changed:
             store.write_text(json.dumps(values, indent=2))

@@ -29,7 +29,9 @@ async def migrate(service: ServiceInfo, database_url: str) -> None:
         await conn.close()
 
 
-async def provision_streams(services: list[ServiceInfo], nats_url: str, replicas: int = 1) -> list[str]:
+async def provision_streams(
+    services: list[ServiceInfo], nats_url: str, replicas: int = 1
+) -> list[str]:
     """Create or update every producing service's stream and the dead-letter stream."""
     nc = await nats.connect(nats_url, connect_timeout=5)
     try:

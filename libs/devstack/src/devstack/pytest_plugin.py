@@ -49,7 +49,9 @@ def spans() -> InMemorySpanExporter:
 
 @pytest.fixture(scope="session")
 def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
-    server = PostgresServer(tmp_path_factory.mktemp("postgres") / "data", free_port(), durable=False)
+    server = PostgresServer(
+        tmp_path_factory.mktemp("postgres") / "data", free_port(), durable=False
+    )
     server.start(log_file=tmp_path_factory.getbasetemp() / "postgres.log")
     yield server
     server.stop()
@@ -116,7 +118,9 @@ class Keys:
     def token(self, role: str = "county_admin", region: str = DEMO_COUNTY, **kwargs) -> str:
         return issue_token(self.private.read_bytes(), role=role, region=region, **kwargs)
 
-    def headers(self, role: str = "county_admin", region: str = DEMO_COUNTY, **kwargs) -> dict[str, str]:
+    def headers(
+        self, role: str = "county_admin", region: str = DEMO_COUNTY, **kwargs
+    ) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(role, region, **kwargs)}"}
 
 

@@ -28,7 +28,9 @@ DEMO_COUNTY = "622924000000"
 
 
 class Stack:
-    def __init__(self, data: DataDir, *, pg_port: int, nats_port: int, load_demo: bool = True) -> None:
+    def __init__(
+        self, data: DataDir, *, pg_port: int, nats_port: int, load_demo: bool = True
+    ) -> None:
         self.data = data
         self.services = load_services()
         self.postgres = PostgresServer(data.pg, pg_port)
@@ -72,26 +74,34 @@ class Stack:
 
         with console.status("starting PostgreSQL…"):
             self.postgres.start(log_file=self.data.logs / "postgres.log")
-        console.print(f"[green]✓[/green] PostgreSQL on 127.0.0.1:{self.postgres.port} (data {self.data.pg})")
+        console.print(
+            f"[green]✓[/green] PostgreSQL on 127.0.0.1:{self.postgres.port} (data {self.data.pg})"
+        )
         created = [s.name for s in self.services if self.postgres.ensure_database(s.name)]
         if created:
             console.print(f"[green]✓[/green] created databases: {', '.join(created)}")
 
         with console.status("starting NATS JetStream…"):
             self.nats.start(log_file=self.data.logs / "nats.log")
-        console.print(f"[green]✓[/green] NATS JetStream on {self.nats.url} (store {self.data.nats})")
+        console.print(
+            f"[green]✓[/green] NATS JetStream on {self.nats.url} (store {self.data.nats})"
+        )
 
         for service in self.services:
             with console.status(f"migrating {service.name}…"):
                 asyncio.run(migrate(service, self.postgres.url(service.name)))
-        console.print(f"[green]✓[/green] migrations applied: {', '.join(s.name for s in self.services)}")
+        console.print(
+            f"[green]✓[/green] migrations applied: {', '.join(s.name for s in self.services)}"
+        )
         streams = asyncio.run(provision_streams(self.services, self.nats.url))
         console.print(f"[green]✓[/green] streams: {', '.join(streams)}")
 
         if self.load_demo:
             for service in (s for s in self.services if s.demo):
                 console.print(f"loading demo data into {service.name} (only if empty)…")
-                subprocess.run([sys.executable, "-m", f"{service.package}.demo"], env=env, check=True)
+                subprocess.run(
+                    [sys.executable, "-m", f"{service.package}.demo"], env=env, check=True
+                )
 
         for service in self.services:
             self.processes[service.name] = self._start_service(service, env)
@@ -101,9 +111,20 @@ class Stack:
     def _start_service(self, service: ServiceInfo, env: dict[str, str]) -> subprocess.Popen:
         log = open(self.data.logs / f"{service.name}.log", "ab")
         return subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", service.app_factory, "--factory",
-             "--host", "127.0.0.1", "--port", str(service.port)],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                service.app_factory,
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(service.port),
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches us; we stop the children in order
         )
 
@@ -116,39 +137,53 @@ class Stack:
                     if self.processes[name].poll() is not None:
                         raise RuntimeError(f"{name} exited; see {self.data.logs / (name + '.log')}")
                     try:
-                        with urllib.request.urlopen(f"http://127.0.0.1:{service.port}/readyz", timeout=1) as r:
+                        with urllib.request.urlopen(
+                            f"http://127.0.0.1:{service.port}/readyz", timeout=1
+                        ) as r:
                             if r.status == 200:
                                 del pending[name]
                     except OSError:
                         pass
                 time.sleep(0.3)
         if pending:
-            raise TimeoutError(f"not ready after {timeout:.0f}s: {', '.join(pending)} (see {self.data.logs})")
+            raise TimeoutError(
+                f"not ready after {timeout:.0f}s: {', '.join(pending)} (see {self.data.logs})"
+            )
 
     def _print_summary(self) -> None:
         console.print("\n[bold green]Jingzhun is running[/bold green]")
         for s in sorted(self.services, key=lambda s: s.port):
             url = f"http://127.0.0.1:{s.port}"
             print(f"  {s.name:<10} {url:<24} API docs: {url}/docs   ({s.department})")
-        token = issue_token((self.data.keys / "private.pem").read_bytes(), role="county_admin", region=DEMO_COUNTY)
+        token = issue_token(
+            (self.data.keys / "private.pem").read_bytes(), role="county_admin", region=DEMO_COUNTY
+        )
         print(f"\nDemo bearer token (county_admin of 广河县 {DEMO_COUNTY}, valid 12 h):\n{token}\n")
-        print('Try:  export TOKEN=$(make -s token)')
-        print('      curl -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:8001/households?size=3"')
-        print(f"Other roles: make token ROLE=village_cadre REGION=622924100201    Logs: {self.data.logs}")
+        print("Try:  export TOKEN=$(make -s token)")
+        print(
+            '      curl -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:8001/households?size=3"'
+        )
+        print(
+            f"Other roles: make token ROLE=village_cadre REGION=622924100201    Logs: {self.data.logs}"
+        )
         print("Press Ctrl-C to stop everything.", flush=True)
 
     def wait(self) -> None:
         while True:
             for name, process in self.processes.items():
                 if process.poll() is not None:
-                    raise RuntimeError(f"{name} stopped unexpectedly (exit {process.returncode}); see {self.data.logs}")
+                    raise RuntimeError(
+                        f"{name} stopped unexpectedly (exit {process.returncode}); see {self.data.logs}"
+                    )
             time.sleep(0.5)
 
     def stop(self) -> None:
         if self._stopping:
             return
         self._stopping = True
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
+        signal.signal(
+            signal.SIGINT, signal.SIG_IGN
+        )  # a second Ctrl-C must not cut the clean-up short
         for process in self.processes.values():
             if process.poll() is None:
                 process.terminate()

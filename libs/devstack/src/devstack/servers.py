@@ -16,9 +16,8 @@ import stat
 import subprocess
 import sys
 import time
-from pathlib import Path
-
 import warnings
+from pathlib import Path
 
 with warnings.catch_warnings():  # the package warns about XDG_RUNTIME_DIR on import
     warnings.simplefilter("ignore")
@@ -57,11 +56,18 @@ def _run_as() -> str | None:
     try:
         pwd.getpwnam(PG_SYSTEM_USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "-s", "/bin/false", PG_SYSTEM_USER], check=True)
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "-s", "/bin/false", PG_SYSTEM_USER],
+            check=True,
+        )
     # The server binaries and every folder above the data must be reachable by that user.
     for path in [POSTGRES_BIN_PATH.parent, *POSTGRES_BIN_PATH.parent.rglob("*")]:
         mode = path.stat().st_mode
-        extra = stat.S_IRGRP | stat.S_IROTH | (stat.S_IXGRP | stat.S_IXOTH if path.is_dir() or mode & stat.S_IXUSR else 0)
+        extra = (
+            stat.S_IRGRP
+            | stat.S_IROTH
+            | (stat.S_IXGRP | stat.S_IXOTH if path.is_dir() or mode & stat.S_IXUSR else 0)
+        )
         if mode & extra != extra:
             path.chmod(mode | extra)
     return PG_SYSTEM_USER
@@ -106,9 +112,20 @@ class PostgresServer:
             _open_path_for(system_user, self.data_dir)
         if not (self.data_dir / "PG_VERSION").exists():
             subprocess.run(
-                [str(POSTGRES_BIN_PATH / "initdb"), "-D", str(self.data_dir), "-U", self.user,
-                 "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"],
-                check=True, capture_output=True, **_as_user(system_user),
+                [
+                    str(POSTGRES_BIN_PATH / "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    self.user,
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                    "--no-sync",
+                ],
+                check=True,
+                capture_output=True,
+                **_as_user(system_user),
             )
         stale_pid = self.data_dir / "postmaster.pid"
         if stale_pid.exists():
@@ -117,10 +134,34 @@ class PostgresServer:
             raise RuntimeError(f"port {self.port} is taken; set another port")
         output = open(log_file, "ab") if log_file else subprocess.DEVNULL
         self.process = subprocess.Popen(
-            [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(self.data_dir), "-p", str(self.port),
-             "-h", "127.0.0.1", "-k", str(self.data_dir), "-c", "max_connections=300",
-             *([] if self.durable else ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])],
-            stdout=output, **_as_user(system_user), stderr=subprocess.STDOUT,
+            [
+                str(POSTGRES_BIN_PATH / "postgres"),
+                "-D",
+                str(self.data_dir),
+                "-p",
+                str(self.port),
+                "-h",
+                "127.0.0.1",
+                "-k",
+                str(self.data_dir),
+                "-c",
+                "max_connections=300",
+                *(
+                    []
+                    if self.durable
+                    else [
+                        "-c",
+                        "fsync=off",
+                        "-c",
+                        "synchronous_commit=off",
+                        "-c",
+                        "full_page_writes=off",
+                    ]
+                ),
+            ],
+            stdout=output,
+            **_as_user(system_user),
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches the runner, which then stops us in order
         )
         wait_for_port(self.port, self.process, "PostgreSQL")
@@ -130,7 +171,15 @@ class PostgresServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             ready = subprocess.run(
-                [str(POSTGRES_BIN_PATH / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user],
+                [
+                    str(POSTGRES_BIN_PATH / "pg_isready"),
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-U",
+                    self.user,
+                ],
                 capture_output=True,
             )
             if ready.returncode == 0:
@@ -140,9 +189,24 @@ class PostgresServer:
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         result = subprocess.run(
-            [str(POSTGRES_BIN_PATH / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user,
-             "-d", database, "-v", "ON_ERROR_STOP=1", "-tAc", sql],
-            check=True, capture_output=True, text=True,
+            [
+                str(POSTGRES_BIN_PATH / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                self.user,
+                "-d",
+                database,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-tAc",
+                sql,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         )
         return result.stdout.strip()
 
@@ -201,11 +265,22 @@ class NatsServer:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         if port_open(self.port):
             raise RuntimeError(f"port {self.port} is taken; set another port")
-        args = [nats_server_binary(), "-js", "-sd", str(self.store_dir), "-a", "127.0.0.1", "-p", str(self.port)]
+        args = [
+            nats_server_binary(),
+            "-js",
+            "-sd",
+            str(self.store_dir),
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+        ]
         if self.monitor_port:
             args += ["-m", str(self.monitor_port)]
         output = open(log_file, "ab") if log_file else subprocess.DEVNULL
-        self.process = subprocess.Popen(args, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            args, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
         wait_for_port(self.port, self.process, "NATS")
 
     def stop(self) -> None:

@@ -25,7 +25,11 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T]], *, until: Callable[[T], bool] = bool, timeout: float = 30.0, every: float = 0.1
+    probe: Callable[[], Awaitable[T]],
+    *,
+    until: Callable[[T], bool] = bool,
+    timeout: float = 30.0,
+    every: float = 0.1,
 ) -> T:
     """Poll ``probe`` until ``until(result)`` holds; fail with the last result after ``timeout``."""
     deadline = time.monotonic() + timeout

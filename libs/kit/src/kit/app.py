@@ -17,9 +17,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, iter_route_contexts
+from nats.js.api import StreamConfig
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts.events import CATALOGUE
 from kit import telemetry
@@ -33,7 +33,9 @@ from kit.outbox import Outbox, OutboxRelay
 from kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+PUBLIC_PATHS = frozenset(
+    {"/healthz", "/readyz", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
+)
 
 
 @dataclass
@@ -107,7 +109,7 @@ class Runtime:
         #: Set once streams exist and the relay and consumers run.
         self.started = asyncio.Event()
 
-    def streams(self) -> list:
+    def streams(self) -> list[StreamConfig]:
         """Streams this service needs: its own, its sources', and the dead-letter stream."""
         needed = []
         if self.definition.outbox is not None:
@@ -121,7 +123,9 @@ class Runtime:
 
     async def start(self) -> None:
         self.bus.start()
-        self._provisioning = asyncio.create_task(self._provision_then_run(), name=f"{self.definition.name}-start")
+        self._provisioning = asyncio.create_task(
+            self._provision_then_run(), name=f"{self.definition.name}-start"
+        )
 
     async def _provision_then_run(self) -> None:
         await self.bus.wait_connected()
@@ -208,7 +212,10 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
     async def readyz(request: Request) -> JSONResponse:
         checks = await request.app.state.runtime.readiness()
         ready = all(v == "ok" for v in checks.values())
-        return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503)
+        return JSONResponse(
+            {"status": "ready" if ready else "not_ready", "checks": checks},
+            status_code=200 if ready else 503,
+        )
 
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     for router in definition.routers:
@@ -231,7 +238,11 @@ def api_routes(app: FastAPI) -> list[RouteInfo]:
     for context in iter_route_contexts(app.routes):
         route = context.original_route
         if isinstance(route, APIRoute):
-            found.append(RouteInfo(context.path or route.path, frozenset(context.methods or route.methods), route))
+            found.append(
+                RouteInfo(
+                    context.path or route.path, frozenset(context.methods or route.methods), route
+                )
+            )
     return found
 
 
@@ -251,4 +262,6 @@ def assert_every_route_is_protected(app: FastAPI) -> None:
     """Deny by default: refuse to build an app with an unprotected non-public route."""
     for info in api_routes(app):
         if info.path not in PUBLIC_PATHS and route_scopes(info.route) is None:
-            raise RuntimeError(f"route {sorted(info.methods)} {info.path} declares no scope (use kit.auth.requires)")
+            raise RuntimeError(
+                f"route {sorted(info.methods)} {info.path} declares no scope (use kit.auth.requires)"
+            )

@@ -34,8 +34,14 @@ JWKS_CACHE_SECONDS = 300
 #: Demo roles of the embedded issuer and the scopes each one gets (DOMAIN §9).
 ROLE_SCOPES: dict[str, tuple[str, ...]] = {
     "county_admin": (
-        "registry:read", "registry:write", "pii:read", "status:read", "stats:read",
-        "events:subscribe", "policy:write", "audit:read",
+        "registry:read",
+        "registry:write",
+        "pii:read",
+        "status:read",
+        "stats:read",
+        "events:subscribe",
+        "policy:write",
+        "audit:read",
     ),
     "registry_clerk": ("registry:read", "registry:write", "pii:read", "status:read"),
     "village_cadre": ("registry:read", "pii:read", "status:read"),
@@ -92,7 +98,9 @@ class TokenVerifier:
     async def _key_for(self, token: str) -> Any:
         if self.public_key_file:
             if self._static_key is None:
-                self._static_key = serialization.load_pem_public_key(self.public_key_file.read_bytes())
+                self._static_key = serialization.load_pem_public_key(
+                    self.public_key_file.read_bytes()
+                )
             return self._static_key
         kid = jwt.get_unverified_header(token).get("kid")
         jwks = await self._load_jwks(refresh=False)
@@ -118,7 +126,12 @@ class TokenVerifier:
         key = await self._key_for(token)
         options = {"require": ["exp", "sub"], "verify_aud": self.audience is not None}
         claims = jwt.decode(
-            token, key=key, algorithms=ALGORITHMS, issuer=self.issuer, audience=self.audience, options=options
+            token,
+            key=key,
+            algorithms=ALGORITHMS,
+            issuer=self.issuer,
+            audience=self.audience,
+            options=options,
         )
         region = claims.get("region")
         try:
@@ -156,12 +169,16 @@ def create_key_pair(directory: Path) -> tuple[Path, Path]:
         key = ed25519.Ed25519PrivateKey.generate()
         private_path.write_bytes(
             key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
             )
         )
         private_path.chmod(0o600)
         public_path.write_bytes(
-            key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
         )
     return private_path, public_path
 
@@ -201,7 +218,9 @@ def issue_token(
 
 # --- FastAPI dependencies -----------------------------------------------------------------
 
-_bearer = HTTPBearer(auto_error=False, scheme_name="bearer", description="JWT from the issuer (make token)")
+_bearer = HTTPBearer(
+    auto_error=False, scheme_name="bearer", description="JWT from the issuer (make token)"
+)
 
 
 async def authenticate(
@@ -209,12 +228,19 @@ async def authenticate(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Problem(401, "Authentication required", "send 'Authorization: Bearer <token>'", code="UNAUTHENTICATED")
+        raise Problem(
+            401,
+            "Authentication required",
+            "send 'Authorization: Bearer <token>'",
+            code="UNAUTHENTICATED",
+        )
     verifier: TokenVerifier = request.app.state.runtime.verifier
     try:
         return await verifier.verify(credentials.credentials)
     except jwt.ExpiredSignatureError:
-        raise Problem(401, "Token expired", "the bearer token has expired", code="TOKEN_EXPIRED") from None
+        raise Problem(
+            401, "Token expired", "the bearer token has expired", code="TOKEN_EXPIRED"
+        ) from None
     except (jwt.InvalidTokenError, ValueError) as exc:
         raise Problem(401, "Invalid token", str(exc), code="INVALID_TOKEN") from None
 
@@ -226,7 +252,10 @@ def requires(*scopes: str) -> Any:
         missing = [s for s in scopes if not principal.has(s)]
         if missing:
             raise Problem(
-                403, "Forbidden", f"this operation needs the scope(s): {', '.join(missing)}", code="MISSING_SCOPE"
+                403,
+                "Forbidden",
+                f"this operation needs the scope(s): {', '.join(missing)}",
+                code="MISSING_SCOPE",
             )
         return principal
 

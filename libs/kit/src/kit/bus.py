@@ -107,7 +107,9 @@ class Bus:
                 log.info("%s connected to NATS at %s", self.name, self.url)
                 return
             except Exception as exc:  # noqa: BLE001 - any failure means "try again"
-                log.warning("NATS not reachable at %s (%s); retrying in %.1fs", self.url, exc, delay)
+                log.warning(
+                    "NATS not reachable at %s (%s); retrying in %.1fs", self.url, exc, delay
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 

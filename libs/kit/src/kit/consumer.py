@@ -50,7 +50,9 @@ def define_inbox_tables(metadata: MetaData) -> tuple[Table, Table]:
         "aggregate_positions",
         metadata,
         Column("consumer", String(64), primary_key=True),
-        Column("aggregate_key", String(255), primary_key=True, comment="source#subject of the event"),
+        Column(
+            "aggregate_key", String(255), primary_key=True, comment="source#subject of the event"
+        ),
         Column("sequence", BigInteger, nullable=False),
         Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     )
@@ -218,7 +220,9 @@ class EventConsumer:
             if event.sequence > last + 1:
                 log.info(
                     "gap in %s: had %d, got %d (state-carrying events converge anyway)",
-                    event.aggregate_key, last, event.sequence,
+                    event.aggregate_key,
+                    last,
+                    event.sequence,
                 )
             await handler(session, event)
             await session.execute(
@@ -232,7 +236,8 @@ class EventConsumer:
 
     async def _set_outcome(self, session: AsyncSession, event: Envelope, outcome: str) -> None:
         await session.execute(
-            text("UPDATE inbox SET outcome = :outcome WHERE event_id = :id"), {"id": event.id, "outcome": outcome}
+            text("UPDATE inbox SET outcome = :outcome WHERE event_id = :id"),
+            {"id": event.id, "outcome": outcome},
         )
 
     async def _dead_letter(self, message: Msg, reason: str) -> None:
@@ -254,5 +259,9 @@ class EventConsumer:
             return
         self._lag_updated_at = now
         with contextlib.suppress(Exception):
-            info = await self.bus.js.consumer_info(self.subscription.stream, self.subscription.durable)
-            metrics.CONSUMER_PENDING.labels(*self._metric_labels).set(info.num_pending + info.num_ack_pending)
+            info = await self.bus.js.consumer_info(
+                self.subscription.stream, self.subscription.durable
+            )
+            metrics.CONSUMER_PENDING.labels(*self._metric_labels).set(
+                info.num_pending + info.num_ack_pending
+            )

@@ -65,10 +65,15 @@ def not_found(what: str) -> Problem:
     return Problem(404, "Not found", f"{what} not found", code="NOT_FOUND")
 
 
-def _response(request: Request, problem: ProblemDetail, headers: dict[str, str] | None = None) -> JSONResponse:
+def _response(
+    request: Request, problem: ProblemDetail, headers: dict[str, str] | None = None
+) -> JSONResponse:
     problem.instance = str(request.url.path)
     return JSONResponse(
-        problem.model_dump(exclude_none=True), status_code=problem.status, media_type=PROBLEM_JSON, headers=headers
+        problem.model_dump(exclude_none=True),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
     )
 
 
@@ -82,17 +87,30 @@ def _reason(err: dict[str, Any]) -> str:
 
 
 async def _on_problem(request: Request, exc: Problem) -> JSONResponse:
-    errors = [FieldError(field=exc.field, reason=exc.detail or exc.title, type=exc.code or "invalid")] if exc.field else None
+    errors = (
+        [FieldError(field=exc.field, reason=exc.detail or exc.title, type=exc.code or "invalid")]
+        if exc.field
+        else None
+    )
     slug = (exc.code or exc.title).lower().replace("_", "-").replace(" ", "-")
     body = ProblemDetail(
-        type=TYPE_BASE + slug, title=exc.title, status=exc.status, detail=exc.detail, code=exc.code, errors=errors
+        type=TYPE_BASE + slug,
+        title=exc.title,
+        status=exc.status,
+        detail=exc.detail,
+        code=exc.code,
+        errors=errors,
     )
     return _response(request, body, exc.headers)
 
 
 async def _on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = [
-        FieldError(field=_field_name(err.get("loc", ())), reason=_reason(err), type=err.get("type", "invalid"))
+        FieldError(
+            field=_field_name(err.get("loc", ())),
+            reason=_reason(err),
+            type=err.get("type", "invalid"),
+        )
         for err in exc.errors()
     ]
     fields = ", ".join(e.field for e in errors)
@@ -108,9 +126,14 @@ async def _on_validation(request: Request, exc: RequestValidationError) -> JSONR
 
 
 async def _on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    title = {404: "Not found", 405: "Method not allowed", 401: "Authentication required"}.get(exc.status_code, "Error")
+    title = {404: "Not found", 405: "Method not allowed", 401: "Authentication required"}.get(
+        exc.status_code, "Error"
+    )
     body = ProblemDetail(
-        type=TYPE_BASE + str(exc.status_code), title=title, status=exc.status_code, detail=str(exc.detail)
+        type=TYPE_BASE + str(exc.status_code),
+        title=title,
+        status=exc.status_code,
+        detail=str(exc.detail),
     )
     return _response(request, body, getattr(exc, "headers", None))
 
@@ -118,7 +141,10 @@ async def _on_http(request: Request, exc: StarletteHTTPException) -> JSONRespons
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     body = ProblemDetail(
-        type=TYPE_BASE + "internal", title="Internal error", status=500, detail="an unexpected error occurred"
+        type=TYPE_BASE + "internal",
+        title="Internal error",
+        status=500,
+        detail="an unexpected error occurred",
     )
     return _response(request, body)
 

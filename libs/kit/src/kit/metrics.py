@@ -11,7 +11,9 @@ OUTBOX_PENDING = Gauge(
     "jingzhun_outbox_pending_events", "Outbox rows not yet published to NATS", ["service"]
 )
 OUTBOX_LAG_SECONDS = Gauge(
-    "jingzhun_outbox_lag_seconds", "Age of the oldest unpublished outbox row (0 when none)", ["service"]
+    "jingzhun_outbox_lag_seconds",
+    "Age of the oldest unpublished outbox row (0 when none)",
+    ["service"],
 )
 EVENTS_PUBLISHED = Counter(
     "jingzhun_events_published_total", "Events published by the outbox relay", ["service"]

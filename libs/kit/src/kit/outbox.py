@@ -53,7 +53,9 @@ def define_outbox_table(metadata: MetaData) -> Table:
         "outbox",
         metadata,
         Column("id", UUID(as_uuid=True), primary_key=True, comment="event id = Nats-Msg-Id"),
-        Column("position", BigInteger, Identity(), nullable=False, unique=True, comment="publish order"),
+        Column(
+            "position", BigInteger, Identity(), nullable=False, unique=True, comment="publish order"
+        ),
         Column("subject", String(255), nullable=False),
         Column("event_type", String(255), nullable=False),
         Column("aggregate_id", String(64), nullable=False),
@@ -189,7 +191,9 @@ class OutboxRelay:
                 except Exception as exc:  # noqa: BLE001
                     failure = exc
                     await conn.execute(
-                        text("UPDATE outbox SET attempts = attempts + 1, last_error = :e WHERE id = :id"),
+                        text(
+                            "UPDATE outbox SET attempts = attempts + 1, last_error = :e WHERE id = :id"
+                        ),
                         {"id": row.id, "e": str(exc)[:2000]},
                     )
                     break  # keep order: the rest waits for the next round
@@ -226,7 +230,9 @@ class OutboxRelay:
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(
-                    text("SELECT count(*) AS n, min(created_at) AS oldest FROM outbox WHERE published_at IS NULL")
+                    text(
+                        "SELECT count(*) AS n, min(created_at) AS oldest FROM outbox WHERE published_at IS NULL"
+                    )
                 )
             ).one()
         metrics.OUTBOX_PENDING.labels(self.service).set(row.n)

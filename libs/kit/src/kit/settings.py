@@ -12,7 +12,12 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 
 class _SharedEnvSource(EnvSettingsSource):

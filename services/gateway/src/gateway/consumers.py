@@ -10,13 +10,15 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import registry as registry_events
-from kit.app import ConsumerDefinition
-from kit.envelope import Envelope
 from gateway.models import HouseholdStatus
 from gateway.status.dimensions import initial_dimensions
+from kit.app import ConsumerDefinition
+from kit.envelope import Envelope
 
 
-async def _upsert_registry_basics(session: AsyncSession, event: Envelope, snapshot: registry_events.HouseholdSnapshot) -> None:
+async def _upsert_registry_basics(
+    session: AsyncSession, event: Envelope, snapshot: registry_events.HouseholdSnapshot
+) -> None:
     head = next((m.name for m in snapshot.members if m.relation == "head"), None)
     basics = dict(
         region_code=snapshot.region_code,
@@ -34,11 +36,15 @@ async def _upsert_registry_basics(session: AsyncSession, event: Envelope, snapsh
         household_id=snapshot.household_id, dimensions=initial_dimensions(), **basics
     )
     # Dimensions fed by other services are kept; only the registry's basics change here.
-    await session.execute(statement.on_conflict_do_update(index_elements=["household_id"], set_=basics))
+    await session.execute(
+        statement.on_conflict_do_update(index_elements=["household_id"], set_=basics)
+    )
 
 
 async def on_household_snapshot(session: AsyncSession, event: Envelope) -> None:
-    await _upsert_registry_basics(session, event, registry_events.HouseholdSnapshot.model_validate(event.data))
+    await _upsert_registry_basics(
+        session, event, registry_events.HouseholdSnapshot.model_validate(event.data)
+    )
 
 
 async def on_member_event(session: AsyncSession, event: Envelope) -> None:

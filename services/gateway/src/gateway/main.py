@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from kit.app import ServiceDefinition, create_service_app
 from gateway.config import GatewaySettings
 from gateway.consumers import CONSUMERS
 from gateway.status.endpoints import router as status_router
+from kit.app import ServiceDefinition, create_service_app
 
 DESCRIPTION = """
 What village cadres' phones and county dashboards read: one status document per household

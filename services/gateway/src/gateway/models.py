@@ -39,10 +39,14 @@ class HouseholdStatus(GatewayModel, table=True):
     dimensions: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
     #: Event that last changed the registry basics.
     registry_event_id: str = Field(max_length=64)
-    registry_event_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    registry_event_at: dt.datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
     updated_at: dt.datetime | None = Field(
         default=None,
-        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now()),
+        sa_column=Column(
+            DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now()
+        ),
     )
 
 

@@ -21,7 +21,7 @@ Resident ID numbers are masked unless the token holds `pii:read`. Errors are RFC
 """
 
 
-def create_app(settings: RegistrySettings | None = None, *, require_secrets: bool = True) -> FastAPI:
+def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     settings = settings or RegistrySettings()
     app = create_service_app(
         ServiceDefinition(
@@ -38,6 +38,5 @@ def create_app(settings: RegistrySettings | None = None, *, require_secrets: boo
             ],
         )
     )
-    if require_secrets:
-        app.state.vault = IdNumberVault.from_settings(settings)
+    app.state.vault = IdNumberVault.from_settings(settings)  # fails fast without the PII keys
     return app

@@ -32,7 +32,9 @@ class Region(RegistryModel, table=True):
     code: str = Field(primary_key=True, max_length=12)
     name: str = Field(max_length=100)
     level: str = Field(max_length=16)
-    parent_code: str | None = Field(default=None, foreign_key="regions.code", index=True, max_length=12)
+    parent_code: str | None = Field(
+        default=None, foreign_key="regions.code", index=True, max_length=12
+    )
 
 
 class Household(RegistryModel, table=True):
@@ -63,7 +65,9 @@ class Member(RegistryModel, table=True):
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     household_id: uuid.UUID = Field(
-        sa_column=Column(ForeignKey("households.id", ondelete="CASCADE"), nullable=False, index=True)
+        sa_column=Column(
+            ForeignKey("households.id", ondelete="CASCADE"), nullable=False, index=True
+        )
     )
     name: str = Field(max_length=50)
     #: HMAC of the ID number: unique, so one person is in one household only.

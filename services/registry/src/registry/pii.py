@@ -24,7 +24,9 @@ class IdNumberVault:
     @classmethod
     def from_settings(cls, settings: RegistrySettings) -> IdNumberVault:
         if settings.pii_hash_key is None or settings.pii_encryption_key is None:
-            raise RuntimeError("set REGISTRY_PII_HASH_KEY and REGISTRY_PII_ENCRYPTION_KEY (make run creates them)")
+            raise RuntimeError(
+                "set REGISTRY_PII_HASH_KEY and REGISTRY_PII_ENCRYPTION_KEY (make run creates them)"
+            )
         return cls(
             settings.pii_hash_key.get_secret_value().encode(),
             settings.pii_encryption_key.get_secret_value().encode(),

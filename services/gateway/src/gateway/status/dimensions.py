@@ -50,7 +50,13 @@ REASON_TEXT = {NO_DATA_YET: "no data yet: no event from the owning service has r
 def initial_dimensions() -> dict[str, dict]:
     """Every dimension unknown until its owning service reports."""
     return {
-        d.value: {"status": DimensionState.unknown.value, "reason": NO_DATA_YET, "source": OWNER[d], "event_id": None, "as_of": None}
+        d.value: {
+            "status": DimensionState.unknown.value,
+            "reason": NO_DATA_YET,
+            "source": OWNER[d],
+            "event_id": None,
+            "as_of": None,
+        }
         for d in Dimension
     }
 
@@ -60,8 +66,16 @@ def exit_readiness(dimensions: dict[str, dict]) -> tuple[str, list[str], list[st
 
     Income alone never suffices (防止只看收入指标): every dimension counts.
     """
-    blocking = [d.value for d in Dimension if dimensions.get(d.value, {}).get("status") == DimensionState.not_ok]
-    unknown = [d.value for d in Dimension if dimensions.get(d.value, {}).get("status", "unknown") == DimensionState.unknown]
+    blocking = [
+        d.value
+        for d in Dimension
+        if dimensions.get(d.value, {}).get("status") == DimensionState.not_ok
+    ]
+    unknown = [
+        d.value
+        for d in Dimension
+        if dimensions.get(d.value, {}).get("status", "unknown") == DimensionState.unknown
+    ]
     if blocking:
         return "not_ready", blocking, unknown
     if unknown:

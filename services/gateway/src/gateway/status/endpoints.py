@@ -7,17 +7,19 @@ from typing import Annotated
 
 from fastapi import APIRouter
 
-from kit.app import SessionDep
-from kit.auth import Principal, requires
-from kit.errors import PROBLEM_RESPONSES, not_found
 from gateway.models import HouseholdStatus
 from gateway.status.dimensions import LABELS, REASON_TEXT, Dimension, exit_readiness
 from gateway.status.schemas import DimensionStatus, ExitReadiness, HouseholdStatusOut
+from kit.app import SessionDep
+from kit.auth import Principal, requires
+from kit.errors import PROBLEM_RESPONSES, not_found
 
 router = APIRouter(prefix="/households", tags=["status"], responses=PROBLEM_RESPONSES)
 
 
-@router.get("/{household_id}/status", summary="Household status: 两不愁三保障 dimensions and exit readiness")
+@router.get(
+    "/{household_id}/status", summary="Household status: 两不愁三保障 dimensions and exit readiness"
+)
 async def household_status(
     household_id: uuid.UUID,
     actor: Annotated[Principal, requires("status:read")],

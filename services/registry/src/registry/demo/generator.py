@@ -15,18 +15,19 @@ from decimal import Decimal
 from itertools import accumulate
 from typing import Generic, TypeVar
 
+from faker import Faker
+
 from contracts.enums import (
     AssistanceType,
     LabourCapacity,
     MonitoringCategory,
     PovertyCause,
     PovertyState,
-    Relation,
     RegionLevel,
+    Relation,
 )
 from contracts.region import validate_region_code
 from contracts.resident_id import check_digit
-from faker import Faker
 
 __all__ = [
     "REFERENCE_DATE",

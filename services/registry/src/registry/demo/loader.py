@@ -18,10 +18,14 @@ from registry.households.service import HouseholdService
 from registry.models import Region
 from registry.pii import IdNumberVault
 
-LOADER = Principal(subject="demo-loader", scopes=frozenset({"registry:write"}), region="620000000000")
+LOADER = Principal(
+    subject="demo-loader", scopes=frozenset({"registry:write"}), region="620000000000"
+)
 
 
-async def load(settings: RegistrySettings, county: DemoCounty, *, show_progress: bool = True) -> int:
+async def load(
+    settings: RegistrySettings, county: DemoCounty, *, show_progress: bool = True
+) -> int:
     """Insert the county unless the registry already has regions; returns households loaded."""
     engine = create_engine(settings.database_url)
     sessions = create_sessionmaker(engine)
@@ -31,12 +35,20 @@ async def load(settings: RegistrySettings, county: DemoCounty, *, show_progress:
             if (await session.execute(select(func.count()).select_from(Region))).scalar_one():
                 return 0
             session.add_all(
-                Region(code=r.code, name=r.name, level=RegionLevel(r.level).value, parent_code=r.parent_code)
+                Region(
+                    code=r.code,
+                    name=r.name,
+                    level=RegionLevel(r.level).value,
+                    parent_code=r.parent_code,
+                )
                 for r in county.regions
             )
             await session.commit()
         with Progress(
-            "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
             disable=not show_progress,
         ) as progress:
             task = progress.add_task("demo households", total=len(county.households))
@@ -52,7 +64,12 @@ async def load(settings: RegistrySettings, county: DemoCounty, *, show_progress:
                     identified_year=seed.identified_year,
                     per_capita_net_income=seed.per_capita_net_income,
                     members=[
-                        MemberCreate(name=m.name, id_number=m.id_number, relation=m.relation, labour_capacity=m.labour_capacity)
+                        MemberCreate(
+                            name=m.name,
+                            id_number=m.id_number,
+                            relation=m.relation,
+                            labour_capacity=m.labour_capacity,
+                        )
                         for m in seed.members
                     ],
                 )
@@ -67,9 +84,17 @@ async def load(settings: RegistrySettings, county: DemoCounty, *, show_progress:
 def main() -> None:
     import argparse
 
-    parser = argparse.ArgumentParser(description="Load the demo county (广河县) into an empty registry.")
+    parser = argparse.ArgumentParser(
+        description="Load the demo county (广河县) into an empty registry."
+    )
     parser.add_argument("--seed", type=int, default=20261122)
     parser.add_argument("--households", type=int, default=1200)
     args = parser.parse_args()
-    loaded = asyncio.run(load(RegistrySettings(), generate_county(seed=args.seed, households=args.households)))
-    print(f"demo county: {loaded} households loaded" if loaded else "demo county: registry not empty, nothing loaded")
+    loaded = asyncio.run(
+        load(RegistrySettings(), generate_county(seed=args.seed, households=args.households))
+    )
+    print(
+        f"demo county: {loaded} households loaded"
+        if loaded
+        else "demo county: registry not empty, nothing loaded"
+    )

@@ -38,8 +38,12 @@ def get_service(request: Request) -> HouseholdService:
 ServiceDep = Annotated[HouseholdService, Depends(get_service)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Register a household with its members (建档)")
-async def create_household(body: HouseholdCreate, actor: Writer, session: SessionDep, service: ServiceDep) -> HouseholdOut:
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, summary="Register a household with its members (建档)"
+)
+async def create_household(
+    body: HouseholdCreate, actor: Writer, session: SessionDep, service: ServiceDep
+) -> HouseholdOut:
     household, members = await service.create(session, body, actor)
     return _out(household, members, actor, service)
 
@@ -51,9 +55,13 @@ async def list_households(
     service: ServiceDep,
     page: Annotated[PageParams, Depends(page_params)],
     region: Annotated[RegionCode | None, Query(description="Only this region's subtree")] = None,
-    poverty_state: Annotated[list[PovertyState] | None, Query(description=describe(PovertyState))] = None,
+    poverty_state: Annotated[
+        list[PovertyState] | None, Query(description=describe(PovertyState))
+    ] = None,
 ) -> Page[HouseholdSummary]:
-    rows, total = await service.list(session, actor, page=page, region=region, states=poverty_state or ())
+    rows, total = await service.search(
+        session, actor, page=page, region=region, states=poverty_state or ()
+    )
     items = [
         HouseholdSummary(
             id=h.id,
@@ -72,22 +80,36 @@ async def list_households(
 
 
 @router.get("/{household_id}", summary="A household with its members")
-async def get_household(household_id: uuid.UUID, actor: Reader, session: SessionDep, service: ServiceDep) -> HouseholdOut:
+async def get_household(
+    household_id: uuid.UUID, actor: Reader, session: SessionDep, service: ServiceDep
+) -> HouseholdOut:
     household, members = await service.get(session, household_id, actor)
     return _out(household, members, actor, service)
 
 
 @router.patch("/{household_id}", summary="Change household fields")
 async def update_household(
-    household_id: uuid.UUID, body: HouseholdUpdate, actor: Writer, session: SessionDep, service: ServiceDep
+    household_id: uuid.UUID,
+    body: HouseholdUpdate,
+    actor: Writer,
+    session: SessionDep,
+    service: ServiceDep,
 ) -> HouseholdOut:
     household, members = await service.update(session, household_id, body, actor)
     return _out(household, members, actor, service)
 
 
-@router.post("/{household_id}/members", status_code=status.HTTP_201_CREATED, summary="Add a member (户内人员增加)")
+@router.post(
+    "/{household_id}/members",
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a member (户内人员增加)",
+)
 async def add_member(
-    household_id: uuid.UUID, body: MemberCreate, actor: Writer, session: SessionDep, service: ServiceDep
+    household_id: uuid.UUID,
+    body: MemberCreate,
+    actor: Writer,
+    session: SessionDep,
+    service: ServiceDep,
 ) -> HouseholdOut:
     household, members, _ = await service.add_member(session, household_id, body, actor)
     return _out(household, members, actor, service)
@@ -102,19 +124,27 @@ async def update_member(
     session: SessionDep,
     service: ServiceDep,
 ) -> HouseholdOut:
-    household, members, _ = await service.update_member(session, household_id, member_id, body, actor)
+    household, members, _ = await service.update_member(
+        session, household_id, member_id, body, actor
+    )
     return _out(household, members, actor, service)
 
 
 @router.delete("/{household_id}/members/{member_id}", summary="Remove a member (户内人员减少)")
 async def remove_member(
-    household_id: uuid.UUID, member_id: uuid.UUID, actor: Writer, session: SessionDep, service: ServiceDep
+    household_id: uuid.UUID,
+    member_id: uuid.UUID,
+    actor: Writer,
+    session: SessionDep,
+    service: ServiceDep,
 ) -> HouseholdOut:
     household, members = await service.remove_member(session, household_id, member_id, actor)
     return _out(household, members, actor, service)
 
 
-def _out(household: Household, members: list[Member], actor: Principal, service: HouseholdService) -> HouseholdOut:
+def _out(
+    household: Household, members: list[Member], actor: Principal, service: HouseholdService
+) -> HouseholdOut:
     show_pii = actor.has("pii:read")
     head = next((m.name for m in members if m.relation == "head"), None)
     return HouseholdOut(
@@ -136,7 +166,9 @@ def _out(household: Household, members: list[Member], actor: Principal, service:
             MemberOut(
                 id=m.id,
                 name=m.name,
-                id_number=service.vault.decrypt(m.id_number_cipher) if show_pii else m.id_number_masked,
+                id_number=service.vault.decrypt(m.id_number_cipher)
+                if show_pii
+                else m.id_number_masked,
                 id_number_masked=not show_pii,
                 gender=m.gender,
                 birth_date=m.birth_date,

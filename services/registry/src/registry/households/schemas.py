@@ -24,7 +24,9 @@ from contracts.region import RegionCode
 from contracts.resident_id import ResidentId
 
 PersonName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), Field(description="姓名")
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
+    Field(description="姓名"),
 ]
 GroupNo = Annotated[int, Field(ge=1, le=999, description="村民小组 number")]
 Year = Annotated[int, Field(ge=1978, le=2100)]
@@ -38,7 +40,9 @@ class MemberCreate(_Request):
     name: PersonName
     id_number: ResidentId
     relation: Relation = Field(description=describe(Relation))
-    labour_capacity: LabourCapacity = Field(LabourCapacity.able, description=describe(LabourCapacity))
+    labour_capacity: LabourCapacity = Field(
+        LabourCapacity.able, description=describe(LabourCapacity)
+    )
 
 
 def _refuse_nulls(model: BaseModel, required: frozenset[str]) -> None:
@@ -74,13 +78,21 @@ class HouseholdCreate(_Request):
     region_code: RegionCode = Field(description="Village (村) code of the household, 12 digits")
     group_no: GroupNo | None = None
     poverty_state: PovertyState = Field(PovertyState.candidate, description=describe(PovertyState))
-    assistance_type: AssistanceType = Field(AssistanceType.general, description=describe(AssistanceType))
-    monitoring_category: MonitoringCategory = Field(MonitoringCategory.none, description=describe(MonitoringCategory))
-    causes: list[PovertyCause] = Field(min_length=1, max_length=13, description="致贫原因: " + describe(PovertyCause))
+    assistance_type: AssistanceType = Field(
+        AssistanceType.general, description=describe(AssistanceType)
+    )
+    monitoring_category: MonitoringCategory = Field(
+        MonitoringCategory.none, description=describe(MonitoringCategory)
+    )
+    causes: list[PovertyCause] = Field(
+        min_length=1, max_length=13, description="致贫原因: " + describe(PovertyCause)
+    )
     primary_cause: PovertyCause = Field(description="主要致贫原因, one of causes")
     identified_year: Year | None = Field(None, description="识别年度")
     per_capita_net_income: NonNegativeMoney | None = Field(None, description="人均纯收入 (元/年)")
-    members: list[MemberCreate] = Field(min_length=1, max_length=30, description="Exactly one with relation `head`")
+    members: list[MemberCreate] = Field(
+        min_length=1, max_length=30, description="Exactly one with relation `head`"
+    )
 
     @model_validator(mode="after")
     def _rules(self) -> HouseholdCreate:
@@ -100,7 +112,9 @@ class HouseholdUpdate(_Request):
     group_no: GroupNo | None = None
     poverty_state: PovertyState | None = Field(None, description=describe(PovertyState))
     assistance_type: AssistanceType | None = Field(None, description=describe(AssistanceType))
-    monitoring_category: MonitoringCategory | None = Field(None, description=describe(MonitoringCategory))
+    monitoring_category: MonitoringCategory | None = Field(
+        None, description=describe(MonitoringCategory)
+    )
     causes: list[PovertyCause] | None = Field(None, min_length=1, max_length=13)
     primary_cause: PovertyCause | None = None
     identified_year: Year | None = None
@@ -112,7 +126,16 @@ class HouseholdUpdate(_Request):
         if not self.model_fields_set:
             raise ValueError("nothing to update")
         _refuse_nulls(
-            self, frozenset({"poverty_state", "assistance_type", "monitoring_category", "causes", "primary_cause"})
+            self,
+            frozenset(
+                {
+                    "poverty_state",
+                    "assistance_type",
+                    "monitoring_category",
+                    "causes",
+                    "primary_cause",
+                }
+            ),
         )
         return self
 
@@ -120,7 +143,9 @@ class HouseholdUpdate(_Request):
 class MemberOut(BaseModel):
     id: uuid.UUID
     name: str
-    id_number: str = Field(description="Full number with pii:read, otherwise masked (6229**********123X)")
+    id_number: str = Field(
+        description="Full number with pii:read, otherwise masked (6229**********123X)"
+    )
     id_number_masked: bool
     gender: Gender
     birth_date: dt.date

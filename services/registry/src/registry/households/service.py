@@ -10,14 +10,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.enums import PovertyState, Relation, RegionLevel
+from contracts.enums import PovertyState, RegionLevel, Relation
 from contracts.events import registry as events
 from contracts.region import region_prefix
 from contracts.resident_id import birth_date, gender
 from kit.auth import Principal
 from kit.errors import Problem, not_found
 from kit.pagination import PageParams
-from registry.events import household_fields, outbox
+from registry.events import household_fields, member_snapshot, outbox
 from registry.households.schemas import HouseholdCreate, HouseholdUpdate, MemberCreate, MemberUpdate
 from registry.models import Household, Member, Region
 from registry.pii import IdNumberVault
@@ -30,7 +30,12 @@ class HouseholdService:
     # --- reads ------------------------------------------------------------------------
 
     async def get(
-        self, session: AsyncSession, household_id: uuid.UUID, actor: Principal, *, for_update: bool = False
+        self,
+        session: AsyncSession,
+        household_id: uuid.UUID,
+        actor: Principal,
+        *,
+        for_update: bool = False,
     ) -> tuple[Household, list[Member]]:
         """The household and its members; 404 if absent or outside the caller's region."""
         query = select(Household).where(Household.id == household_id)
@@ -43,11 +48,13 @@ class HouseholdService:
 
     async def _members(self, session: AsyncSession, household_id: uuid.UUID) -> list[Member]:
         rows = await session.execute(
-            select(Member).where(Member.household_id == household_id).order_by(Member.relation != Relation.head, Member.birth_date)
+            select(Member)
+            .where(Member.household_id == household_id)
+            .order_by(Member.relation != Relation.head, Member.birth_date)
         )
         return list(rows.scalars())
 
-    async def list(
+    async def search(
         self,
         session: AsyncSession,
         actor: Principal,
@@ -62,14 +69,18 @@ class HouseholdService:
             conditions.append(Household.region_code.startswith(region_prefix(region)))
         if states:
             conditions.append(Household.poverty_state.in_([s.value for s in states]))
-        total = (await session.execute(select(func.count()).select_from(Household).where(*conditions))).scalar_one()
+        total = (
+            await session.execute(select(func.count()).select_from(Household).where(*conditions))
+        ).scalar_one()
         head_name = (
             select(Member.name)
             .where(Member.household_id == Household.id, Member.relation == Relation.head)
             .limit(1)
             .scalar_subquery()
         )
-        member_count = select(func.count()).where(Member.household_id == Household.id).scalar_subquery()
+        member_count = (
+            select(func.count()).where(Member.household_id == Household.id).scalar_subquery()
+        )
         rows = await session.execute(
             select(Household, head_name, member_count)
             .where(*conditions)
@@ -81,9 +92,13 @@ class HouseholdService:
 
     # --- writes -----------------------------------------------------------------------
 
-    async def create(self, session: AsyncSession, data: HouseholdCreate, actor: Principal) -> tuple[Household, list[Member]]:
+    async def create(
+        self, session: AsyncSession, data: HouseholdCreate, actor: Principal
+    ) -> tuple[Household, list[Member]]:
         await self._check_region(session, data.region_code, actor)
-        await self._check_id_numbers_free(session, [m.id_number for m in data.members], field="members")
+        await self._check_id_numbers_free(
+            session, [m.id_number for m in data.members], field="members"
+        )
         household = Household(
             region_code=data.region_code,
             group_no=data.group_no,
@@ -112,14 +127,24 @@ class HouseholdService:
         return household, members
 
     async def update(
-        self, session: AsyncSession, household_id: uuid.UUID, data: HouseholdUpdate, actor: Principal
+        self,
+        session: AsyncSession,
+        household_id: uuid.UUID,
+        data: HouseholdUpdate,
+        actor: Principal,
     ) -> tuple[Household, list[Member]]:
         household, members = await self.get(session, household_id, actor, for_update=True)
         changes = data.model_dump(exclude_unset=True)
         causes = changes.get("causes", household.causes)
         primary = changes.get("primary_cause", household.primary_cause)
         if primary not in causes:
-            raise Problem(422, "Invalid causes", "primary_cause must be one of causes", code="PRIMARY_CAUSE_NOT_IN_CAUSES", field="body.primary_cause")
+            raise Problem(
+                422,
+                "Invalid causes",
+                "primary_cause must be one of causes",
+                code="PRIMARY_CAUSE_NOT_IN_CAUSES",
+                field="body.primary_cause",
+            )
         changed = [k for k, v in changes.items() if getattr(household, k) != v]
         if not changed:
             return household, members
@@ -143,29 +168,54 @@ class HouseholdService:
     ) -> tuple[Household, list[Member], Member]:
         household, members = await self.get(session, household_id, actor, for_update=True)
         if data.relation == Relation.head:
-            raise Problem(409, "Household already has a head", "a household has exactly one head (户主)", code="HEAD_EXISTS", field="body.relation")
+            raise Problem(
+                409,
+                "Household already has a head",
+                "a household has exactly one head (户主)",
+                code="HEAD_EXISTS",
+                field="body.relation",
+            )
         await self._check_id_numbers_free(session, [data.id_number], field=None)
         member = self._new_member(household.id, data)
         session.add(member)
         members = [*members, member]
-        await self._member_event(session, household, members, member, events.MEMBER_ADDED, events.MemberAdded)
+        await self._member_event(
+            session, household, members, member, events.MEMBER_ADDED, events.MemberAdded
+        )
         return household, members, member
 
     async def update_member(
-        self, session: AsyncSession, household_id: uuid.UUID, member_id: uuid.UUID, data: MemberUpdate, actor: Principal
+        self,
+        session: AsyncSession,
+        household_id: uuid.UUID,
+        member_id: uuid.UUID,
+        data: MemberUpdate,
+        actor: Principal,
     ) -> tuple[Household, list[Member], Member]:
         household, members = await self.get(session, household_id, actor, for_update=True)
         member = _find(members, member_id)
         changes = data.model_dump(exclude_unset=True)
         changed = [k for k, v in changes.items() if getattr(member, k) != v]
         if "relation" in changed and Relation.head in (member.relation, changes["relation"]):
-            raise Problem(409, "Head cannot change here", "changing the head (户主) is a household adjustment", code="HEAD_CHANGE_NOT_ALLOWED", field="body.relation")
+            raise Problem(
+                409,
+                "Head cannot change here",
+                "changing the head (户主) is a household adjustment",
+                code="HEAD_CHANGE_NOT_ALLOWED",
+                field="body.relation",
+            )
         if not changed:
             return household, members, member
         for key in changed:
             setattr(member, key, changes[key])
         await self._member_event(
-            session, household, members, member, events.MEMBER_UPDATED, events.MemberUpdated, changed=changed
+            session,
+            household,
+            members,
+            member,
+            events.MEMBER_UPDATED,
+            events.MemberUpdated,
+            changed=changed,
         )
         return household, members, member
 
@@ -175,10 +225,17 @@ class HouseholdService:
         household, members = await self.get(session, household_id, actor, for_update=True)
         member = _find(members, member_id)
         if member.relation == Relation.head:
-            raise Problem(409, "Cannot remove the head", "a household keeps exactly one head (户主)", code="HEAD_REQUIRED")
+            raise Problem(
+                409,
+                "Cannot remove the head",
+                "a household keeps exactly one head (户主)",
+                code="HEAD_REQUIRED",
+            )
         await session.delete(member)
         remaining = [m for m in members if m.id != member.id]
-        await self._member_event(session, household, remaining, member, events.MEMBER_REMOVED, events.MemberRemoved)
+        await self._member_event(
+            session, household, remaining, member, events.MEMBER_REMOVED, events.MemberRemoved
+        )
         return household, remaining
 
     # --- helpers ----------------------------------------------------------------------
@@ -196,11 +253,11 @@ class HouseholdService:
             labour_capacity=data.labour_capacity,
         )
 
-    async def _member_event(self, session, household, members, member, spec, payload_cls, **extra) -> None:
+    async def _member_event(
+        self, session, household, members, member, spec, payload_cls, **extra
+    ) -> None:
         household.version += 1
         session.add(household)
-        from registry.events import member_snapshot
-
         await outbox.add(
             session,
             spec,
@@ -221,15 +278,43 @@ class HouseholdService:
     async def _check_region(self, session: AsyncSession, code: str, actor: Principal) -> None:
         region = await session.get(Region, code)
         if region is None:
-            raise Problem(422, "Unknown region", f"no region with code {code}", code="UNKNOWN_REGION", field="body.region_code")
+            raise Problem(
+                422,
+                "Unknown region",
+                f"no region with code {code}",
+                code="UNKNOWN_REGION",
+                field="body.region_code",
+            )
         if region.level != RegionLevel.village:
-            raise Problem(422, "Not a village", f"{code} is a {region.level}; a household belongs to a village (村)", code="NOT_A_VILLAGE", field="body.region_code")
+            raise Problem(
+                422,
+                "Not a village",
+                f"{code} is a {region.level}; a household belongs to a village (村)",
+                code="NOT_A_VILLAGE",
+                field="body.region_code",
+            )
         if not actor.can_access(code):
-            raise Problem(403, "Outside your region", f"{code} is outside the region of your account", code="OUTSIDE_REGION", field="body.region_code")
+            raise Problem(
+                403,
+                "Outside your region",
+                f"{code} is outside the region of your account",
+                code="OUTSIDE_REGION",
+                field="body.region_code",
+            )
 
-    async def _check_id_numbers_free(self, session: AsyncSession, numbers: list[str], *, field: str | None) -> None:
+    async def _check_id_numbers_free(
+        self, session: AsyncSession, numbers: list[str], *, field: str | None
+    ) -> None:
         hashes = {self.vault.lookup_hash(n): i for i, n in enumerate(numbers)}
-        taken = (await session.execute(select(Member.id_number_hash).where(Member.id_number_hash.in_(hashes)))).scalars().first()
+        taken = (
+            (
+                await session.execute(
+                    select(Member.id_number_hash).where(Member.id_number_hash.in_(hashes))
+                )
+            )
+            .scalars()
+            .first()
+        )
         if taken is not None:
             index = hashes[taken]
             where = f"body.{field}.{index}.id_number" if field else "body.id_number"

@@ -30,12 +30,17 @@ class RegionOut(BaseModel):
 async def list_regions(
     actor: Reader,
     session: SessionDep,
-    parent: Annotated[RegionCode | None, Query(description="Only the direct children of this region")] = None,
+    parent: Annotated[
+        RegionCode | None, Query(description="Only the direct children of this region")
+    ] = None,
 ) -> list[RegionOut]:
     query = select(Region).order_by(Region.code)
     if parent:
         query = query.where(Region.parent_code == parent)
-    return [RegionOut.model_validate(r, from_attributes=True) for r in (await session.execute(query)).scalars()]
+    return [
+        RegionOut.model_validate(r, from_attributes=True)
+        for r in (await session.execute(query)).scalars()
+    ]
 
 
 @router.get("/{code}", summary="One region")
