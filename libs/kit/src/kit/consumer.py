@@ -11,6 +11,7 @@ to the dead-letter subject ``deadletter.<consumer>.<original subject>`` and term
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -97,6 +98,8 @@ class EventConsumer:
         self._tracer = telemetry.tracer("kit.consumer")
         self._metric_labels = (service, subscription.durable)
         self._lag_updated_at = 0.0
+        #: Outcomes handled by this instance (the Prometheus counter sums all instances).
+        self.outcomes: collections.Counter[str] = collections.Counter()
 
     def consumer_config(self) -> ConsumerConfig:
         return ConsumerConfig(
@@ -176,6 +179,7 @@ class EventConsumer:
                 return
             span.set_attribute("jingzhun.outcome", outcome)
         metrics.EVENTS_CONSUMED.labels(*self._metric_labels, outcome).inc()
+        self.outcomes[outcome] += 1
         await message.ack()
 
     async def apply(self, event: Envelope) -> str:

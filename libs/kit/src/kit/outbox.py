@@ -135,6 +135,8 @@ class OutboxRelay:
         self._listener: asyncpg.Connection | None = None
         self._task: asyncio.Task[None] | None = None
         self._tracer = telemetry.tracer("kit.outbox")
+        #: Rows this instance published (the Prometheus counter sums all instances).
+        self.published = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"{self.service}-outbox-relay")
@@ -204,6 +206,7 @@ class OutboxRelay:
                     {"ids": published},
                 )
         metrics.EVENTS_PUBLISHED.labels(self.service).inc(len(published))
+        self.published += len(published)
         if failure is not None:
             raise failure
         return len(published)
