@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 
 from prometheus_client import REGISTRY
+from registry_testdata import OTHER_VILLAGE, VILLAGE, household_body
 from sqlalchemy import text
 
 from devstack.testing import eventually, running
@@ -15,7 +16,6 @@ from gateway.config import GatewaySettings
 from gateway.main import create_app as create_gateway
 from registry.config import RegistrySettings
 from registry.main import create_app as create_registry
-from registry_testdata import OTHER_VILLAGE, VILLAGE, household_body
 
 HOUSEHOLDS = 300
 

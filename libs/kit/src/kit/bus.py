@@ -62,6 +62,9 @@ class Bus:
         self.url = url
         self.name = name
         self._nc: Client | None = None
+        self._js: JetStreamContext | None = (
+            None  # one context: async publishes share its reply inbox
+        )
         self._connected = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -72,9 +75,9 @@ class Bus:
 
     @property
     def js(self) -> JetStreamContext:
-        if self._nc is None:
+        if self._js is None:
             raise ConnectionError("NATS is not connected yet")
-        return self._nc.jetstream()
+        return self._js
 
     @property
     def client(self) -> Client:
@@ -103,6 +106,7 @@ class Bus:
                     reconnected_cb=self._on_reconnected,
                     error_cb=self._on_error,
                 )
+                self._js = self._nc.jetstream()
                 self._connected.set()
                 log.info("%s connected to NATS at %s", self.name, self.url)
                 return
