@@ -37,6 +37,9 @@ test: $(BIN)/devstack ## run the whole test suite (real PostgreSQL and NATS, sta
 token: $(BIN)/devstack ## print a bearer token: make token ROLE=village_cadre REGION=622924100201
 	@$(BIN)/devstack token --role $(ROLE) --region $(REGION)
 
+bench: $(BIN)/devstack ## benchmark the event flow (relay throughput, write-to-gateway latency)
+	@$(BIN)/python tests/benchmarks/event_flow.py
+
 generate: $(BIN)/devstack ## regenerate openapi/*.json and the event catalogue, format the code
 	@$(BIN)/ruff format --quiet libs services tests
 	@$(BIN)/devstack openapi
@@ -48,4 +51,4 @@ lock: $(UV) ## re-resolve dependencies into uv.lock
 clean-data: ## delete the local data folder (databases, streams, keys)
 	rm -rf $(DATA)
 
-.PHONY: help install run test token generate lock clean-data
+.PHONY: help install run test token bench generate lock clean-data

@@ -184,6 +184,7 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 def create_service_app(definition: ServiceDefinition) -> FastAPI:
     telemetry.setup_tracing(definition.name, definition.settings.otel_exporter)
     logging.basicConfig(level=definition.settings.log_level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per outgoing request is noise
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
