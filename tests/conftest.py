@@ -9,15 +9,13 @@ from dataclasses import dataclass
 
 import httpx
 import pytest_asyncio
-from registry_testdata import REGIONS
-from sqlalchemy import insert
+from registry_testdata import seed_regions
 
 from devstack.testing import running
 from gateway.config import GatewaySettings
 from gateway.main import create_app as create_gateway
 from registry.config import RegistrySettings
 from registry.main import create_app as create_registry
-from registry.models import Region
 
 
 @dataclass
@@ -35,10 +33,5 @@ async def platform(stack) -> AsyncIterator[Platform]:
     async with contextlib.AsyncExitStack() as exits:
         registry = await exits.enter_async_context(running(registry_app))
         gateway = await exits.enter_async_context(running(gateway_app))
-        async with registry_app.state.runtime.sessionmaker() as session:
-            await session.execute(
-                insert(Region),
-                [dict(code=c, name=n, level=lv, parent_code=p) for c, n, lv, p in REGIONS],
-            )
-            await session.commit()
+        await seed_regions(registry_app)
         yield Platform(registry, gateway, registry_app, gateway_app)

@@ -10,8 +10,8 @@ the ratios, not absolute numbers across runs).
 from __future__ import annotations
 
 import argparse
-import logging
 import asyncio
+import logging
 import statistics
 import sys
 import tempfile
@@ -22,6 +22,8 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "services" / "registry" / "tests"))
 
+from registry_testdata import VILLAGE, household_body, seed_regions  # noqa: E402
+
 from devstack.pytest_plugin import Databases, Keys, Stack  # noqa: E402
 from devstack.servers import NatsServer, PostgresServer, free_port  # noqa: E402
 from devstack.testing import eventually, running  # noqa: E402
@@ -30,8 +32,6 @@ from gateway.main import create_app as create_gateway  # noqa: E402
 from kit.auth import create_key_pair  # noqa: E402
 from registry.config import RegistrySettings  # noqa: E402
 from registry.main import create_app as create_registry  # noqa: E402
-from registry.models import Region  # noqa: E402
-from registry_testdata import REGIONS, VILLAGE, household_body  # noqa: E402
 
 
 async def scalar(app, sql: str) -> int:
@@ -52,17 +52,6 @@ async def write_households(client, headers, count: int, concurrency: int = 8) ->
     started = time.perf_counter()
     await asyncio.gather(*(one() for _ in range(count)))
     return time.perf_counter() - started
-
-
-async def seed_regions(app) -> None:
-    from sqlalchemy import insert
-
-    async with app.state.runtime.sessionmaker() as session:
-        await session.execute(
-            insert(Region),
-            [dict(code=c, name=n, level=lv, parent_code=p) for c, n, lv, p in REGIONS],
-        )
-        await session.commit()
 
 
 async def drain_rate(
@@ -108,7 +97,7 @@ async def latency(stack: Stack, headers, samples: int) -> list[float]:
             ).json()
             url = f"/households/{created['id']}/status"
             await eventually(
-                lambda: gw.get(url, headers=headers),
+                lambda url=url: gw.get(url, headers=headers),
                 until=lambda r: r.status_code == 200,
                 every=0.002,
             )

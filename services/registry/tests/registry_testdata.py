@@ -56,3 +56,17 @@ REGIONS = [
     ("622924100202", "南关村", "village", "622924100000"),
     (OTHER_VILLAGE, "三甲集村", "village", "622924101000"),
 ]
+
+
+async def seed_regions(app) -> None:
+    """Insert the test region tree into a running registry app's database."""
+    from sqlalchemy import insert
+
+    from registry.models import Region
+
+    async with app.state.runtime.sessionmaker() as session:
+        await session.execute(
+            insert(Region),
+            [dict(code=c, name=n, level=lv, parent_code=p) for c, n, lv, p in REGIONS],
+        )
+        await session.commit()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 import nats
-from registry_testdata import VILLAGE, household_body
+from registry_testdata import VILLAGE, household_body, seed_regions
 from sqlalchemy import text
 
 from contracts.events import registry as events
@@ -123,3 +123,30 @@ async def test_each_change_is_one_event_in_order(client, registry_app, auth_keys
         ["registry", "member", "updated"],
     ]
     assert parse(messages[1].data).data["changed"] == ["group_no"]
+
+
+async def test_published_rows_are_pruned_after_the_retention(stack, auth_keys):
+    from devstack.testing import running
+    from registry.config import RegistrySettings
+    from registry.main import create_app
+
+    app = create_app(
+        RegistrySettings(**await stack.settings_for("registry", outbox_retention_hours=0))
+    )
+    async with running(app) as client:
+        await seed_regions(app)
+        assert (
+            await client.post("/households", json=household_body(), headers=auth_keys.headers())
+        ).status_code == 201
+
+        async def rows():
+            async with app.state.runtime.engine.connect() as conn:
+                return (await conn.execute(text("SELECT count(*) FROM outbox"))).scalar_one()
+
+        app.state.runtime.relay._pruned_at = (
+            0.0  # the first prune ran at start-up; allow the next now
+        )
+        await eventually(rows, until=lambda n: n == 0)
+        assert (
+            len(await stream_messages(stack.nats_url)) == 1
+        )  # the event itself stays in JetStream

@@ -98,7 +98,7 @@ class Stack:
 
         if self.load_demo:
             for service in (s for s in self.services if s.demo):
-                console.print(f"loading demo data into {service.name} (only if empty)…")
+                console.print(f"demo data for {service.name} (adds only what is missing)…")
                 subprocess.run(
                     [sys.executable, "-m", f"{service.package}.demo"], env=env, check=True
                 )

@@ -91,6 +91,7 @@ class Runtime:
                 bus=self.bus,
                 sweep_seconds=settings.outbox_sweep_seconds,
                 batch_size=settings.outbox_batch_size,
+                retention_hours=settings.outbox_retention_hours,
             )
         self.consumers = [
             EventConsumer(

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import time
 import uuid
 
 import asyncpg
@@ -45,6 +46,7 @@ from kit.db import asyncpg_dsn
 log = logging.getLogger(__name__)
 NOTIFY_CHANNEL = "jingzhun_outbox"
 PUBLISH_TIMEOUT_SECONDS = 5.0
+PRUNE_INTERVAL_SECONDS = 60.0
 
 
 def define_outbox_table(metadata: MetaData) -> Table:
@@ -124,6 +126,7 @@ class OutboxRelay:
         bus: Bus,
         sweep_seconds: float = 5.0,
         batch_size: int = 200,
+        retention_hours: float = 168.0,
     ) -> None:
         self.service = service
         self.engine = engine
@@ -131,6 +134,8 @@ class OutboxRelay:
         self.bus = bus
         self.sweep_seconds = sweep_seconds
         self.batch_size = batch_size
+        self.retention_hours = retention_hours
+        self._pruned_at = 0.0
         self._wake = asyncio.Event()
         self._listener: asyncpg.Connection | None = None
         self._task: asyncio.Task[None] | None = None
@@ -167,6 +172,7 @@ class OutboxRelay:
             if published >= self.batch_size:
                 continue  # more are waiting
             await self._update_lag()
+            await self._prune()
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.sweep_seconds)
@@ -244,6 +250,20 @@ class OutboxRelay:
             headers = telemetry.inject_headers({"Nats-Msg-Id": str(event_id)})
             headers["Content-Type"] = envelope.CONTENT_TYPE
             return await self.bus.js.publish_async(subject, envelope.encode(body), headers=headers)
+
+    async def _prune(self) -> None:
+        """Delete old published rows (at most once a minute, in bounded chunks)."""
+        if time.monotonic() - self._pruned_at < PRUNE_INTERVAL_SECONDS:
+            return
+        self._pruned_at = time.monotonic()
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE published_at IS NOT NULL "
+                    "AND published_at < now() - make_interval(secs => :seconds) LIMIT 10000)"
+                ),
+                {"seconds": self.retention_hours * 3600},
+            )
 
     async def _update_lag(self) -> None:
         async with self.engine.connect() as conn:

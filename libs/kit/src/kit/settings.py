@@ -74,7 +74,9 @@ class ServiceSettings(BaseSettings):
 
     # Outbox relay: NOTIFY wakes it at once; the sweep catches anything a lost NOTIFY missed.
     outbox_sweep_seconds: float = 5.0
-    outbox_batch_size: int = 200
+    outbox_batch_size: int = Field(default=200, ge=1, le=5000)
+    #: Published rows are deleted after this long; JetStream keeps the events themselves.
+    outbox_retention_hours: float = Field(default=168.0, ge=0)
 
     # Consumers: how often a message is tried before it goes to the dead-letter subject.
     consumer_max_deliver: int = 5

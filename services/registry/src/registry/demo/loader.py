@@ -1,4 +1,4 @@
-"""Load the demo county into an empty registry, through the same service layer (and
+"""Load the demo county into the registry, through the same service layer (and
 outbox) as the API, so every household also reaches the gateway as events."""
 
 from __future__ import annotations
@@ -6,16 +6,17 @@ from __future__ import annotations
 import asyncio
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
 
 from contracts.enums import RegionLevel
 from kit.auth import Principal
 from kit.db import create_engine, create_sessionmaker
 from registry.config import RegistrySettings
-from registry.demo.generator import DemoCounty, generate_county
+from registry.demo.generator import DemoCounty, HouseholdSeed, generate_county
 from registry.households.schemas import HouseholdCreate, MemberCreate
 from registry.households.service import HouseholdService
-from registry.models import Region
+from registry.models import Member, Region
 from registry.pii import IdNumberVault
 
 LOADER = Principal(
@@ -26,59 +27,76 @@ LOADER = Principal(
 async def load(
     settings: RegistrySettings, county: DemoCounty, *, show_progress: bool = True
 ) -> int:
-    """Insert the county unless the registry already has regions; returns households loaded."""
+    """Insert whatever part of the county is missing; returns the households added.
+
+    Safe to run again: regions are inserted if absent and a household whose head is already
+    registered is skipped, so a second run adds nothing and an interrupted one resumes.
+    """
     engine = create_engine(settings.database_url)
     sessions = create_sessionmaker(engine)
     service = HouseholdService(IdNumberVault.from_settings(settings))
     try:
         async with sessions() as session:
-            if (await session.execute(select(func.count()).select_from(Region))).scalar_one():
-                return 0
-            session.add_all(
-                Region(
+            regions = [
+                dict(
                     code=r.code,
                     name=r.name,
                     level=RegionLevel(r.level).value,
                     parent_code=r.parent_code,
                 )
                 for r in county.regions
-            )
+            ]
+            await session.execute(insert(Region).values(regions).on_conflict_do_nothing())
             await session.commit()
+            by_head = {
+                service.vault.lookup_hash(h.members[0].id_number): h for h in county.households
+            }
+            present = set(
+                (
+                    await session.execute(
+                        select(Member.id_number_hash).where(Member.id_number_hash.in_(by_head))
+                    )
+                ).scalars()
+            )
+        missing = [household for key, household in by_head.items() if key not in present]
         with Progress(
             "[progress.description]{task.description}",
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            disable=not show_progress,
+            disable=not show_progress or not missing,
         ) as progress:
-            task = progress.add_task("demo households", total=len(county.households))
-            for seed in county.households:
-                body = HouseholdCreate(
-                    region_code=seed.region_code,
-                    group_no=seed.group_no,
-                    poverty_state=seed.poverty_state,
-                    assistance_type=seed.assistance_type,
-                    monitoring_category=seed.monitoring_category,
-                    causes=list(seed.causes),
-                    primary_cause=seed.primary_cause,
-                    identified_year=seed.identified_year,
-                    per_capita_net_income=seed.per_capita_net_income,
-                    members=[
-                        MemberCreate(
-                            name=m.name,
-                            id_number=m.id_number,
-                            relation=m.relation,
-                            labour_capacity=m.labour_capacity,
-                        )
-                        for m in seed.members
-                    ],
-                )
+            task = progress.add_task("demo households", total=len(missing))
+            for seed in missing:
                 async with sessions() as session:
-                    await service.create(session, body, LOADER)
+                    await service.create(session, _request(seed), LOADER)
                 progress.advance(task)
-        return len(county.households)
+        return len(missing)
     finally:
         await engine.dispose()
+
+
+def _request(seed: HouseholdSeed) -> HouseholdCreate:
+    return HouseholdCreate(
+        region_code=seed.region_code,
+        group_no=seed.group_no,
+        poverty_state=seed.poverty_state,
+        assistance_type=seed.assistance_type,
+        monitoring_category=seed.monitoring_category,
+        causes=list(seed.causes),
+        primary_cause=seed.primary_cause,
+        identified_year=seed.identified_year,
+        per_capita_net_income=seed.per_capita_net_income,
+        members=[
+            MemberCreate(
+                name=m.name,
+                id_number=m.id_number,
+                relation=m.relation,
+                labour_capacity=m.labour_capacity,
+            )
+            for m in seed.members
+        ],
+    )
 
 
 def main() -> None:
