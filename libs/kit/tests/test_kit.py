@@ -190,3 +190,28 @@ async def test_tokens_verify_against_a_jwks_url(auth_keys):
 def test_unknown_role_is_refused(auth_keys):
     with pytest.raises(ValueError, match="unknown role"):
         issue_token(auth_keys.private.read_bytes(), role="emperor", region="622924000000")
+
+
+def test_span_exporter_is_chosen_by_configuration():
+    """OTEL_EXPORTER=console prints finished spans; none prints nothing (fresh processes)."""
+    import subprocess
+    import sys
+
+    program = (
+        "import sys\n"
+        "from kit.telemetry import setup_tracing, tracer\n"
+        "from opentelemetry import trace\n"
+        "setup_tracing('demo', sys.argv[1])\n"
+        "with tracer('t').start_as_current_span('hello-span'): pass\n"
+        "trace.get_tracer_provider().shutdown()\n"
+    )
+    outputs = {
+        exporter: subprocess.run(
+            [sys.executable, "-c", program, exporter], capture_output=True, text=True, timeout=60
+        )
+        for exporter in ("console", "none")
+    }
+    assert outputs["console"].returncode == 0, outputs["console"].stderr
+    assert '"name": "hello-span"' in outputs["console"].stdout
+    assert '"service.name": "demo"' in outputs["console"].stdout
+    assert outputs["none"].returncode == 0 and "hello-span" not in outputs["none"].stdout

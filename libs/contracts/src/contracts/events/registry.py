@@ -87,45 +87,33 @@ class MemberRemoved(MemberEvent):
     pass
 
 
-HOUSEHOLD_CREATED = EventSpec(
-    name="registry.household.created",
-    version=1,
-    payload=HouseholdCreated,
-    aggregate="household",
-    description="A household was entered in the register (户 建档).",
-    consumers=("gateway",),
+def _household_event(name: str, payload: type[BaseModel], description: str) -> EventSpec:
+    """Every registry event so far is about a household (members included): its
+    ``sequence`` is the household's version."""
+    return EventSpec(
+        name=f"registry.{name}",
+        version=1,
+        payload=payload,
+        aggregate="household",
+        description=description,
+        consumers=("gateway",),
+    )
+
+
+HOUSEHOLD_CREATED = _household_event(
+    "household.created", HouseholdCreated, "A household was entered in the register (户 建档)."
 )
-HOUSEHOLD_UPDATED = EventSpec(
-    name="registry.household.updated",
-    version=1,
-    payload=HouseholdUpdated,
-    aggregate="household",
-    description="Household fields changed (state, assistance type, causes, income …).",
-    consumers=("gateway",),
+HOUSEHOLD_UPDATED = _household_event(
+    "household.updated",
+    HouseholdUpdated,
+    "Household fields changed (state, assistance type, causes, income …).",
 )
-MEMBER_ADDED = EventSpec(
-    name="registry.member.added",
-    version=1,
-    payload=MemberAdded,
-    aggregate="household",
-    description="A person joined the household (户内人员增加).",
-    consumers=("gateway",),
+MEMBER_ADDED = _household_event(
+    "member.added", MemberAdded, "A person joined the household (户内人员增加)."
 )
-MEMBER_UPDATED = EventSpec(
-    name="registry.member.updated",
-    version=1,
-    payload=MemberUpdated,
-    aggregate="household",
-    description="A member's details changed.",
-    consumers=("gateway",),
-)
-MEMBER_REMOVED = EventSpec(
-    name="registry.member.removed",
-    version=1,
-    payload=MemberRemoved,
-    aggregate="household",
-    description="A person left the household (户内人员减少).",
-    consumers=("gateway",),
+MEMBER_UPDATED = _household_event("member.updated", MemberUpdated, "A member's details changed.")
+MEMBER_REMOVED = _household_event(
+    "member.removed", MemberRemoved, "A person left the household (户内人员减少)."
 )
 
 EVENTS = [HOUSEHOLD_CREATED, HOUSEHOLD_UPDATED, MEMBER_ADDED, MEMBER_UPDATED, MEMBER_REMOVED]
