@@ -110,6 +110,7 @@ async def test_same_event_twice_changes_nothing(client, gateway_app, js):
     )
     assert row["registry_event_id"] == updated["id"] and first["registry_event_id"] == created["id"]
     assert await inbox_outcomes(gateway_app) == {"applied": 2}
+    assert gateway_app.state.runtime.consumers[0].outcomes["duplicate"] == 1  # caught by the inbox
 
 
 async def test_older_event_after_newer_changes_nothing(client, gateway_app, js):

@@ -269,3 +269,29 @@ async def test_explicit_null_cannot_blank_a_required_field(client, auth_keys):
     assert cleared.status_code == 200 and cleared.json()["per_capita_net_income"] is None
     again = (await client.get(f"/households/{household['id']}", headers=headers)).json()
     assert again["members"][1]["labour_capacity"] == "able" and again["version"] == 2
+
+
+async def test_oversized_body_is_413_and_writes_nothing(client, auth_keys):
+    body = household_body()
+    body["members"][0]["name"] = "马" * 2_000_000  # about 6 MB
+    response = await client.post("/households", json=body, headers=auth_keys.headers())
+    assert response.status_code == 413
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert (await client.get("/households", headers=auth_keys.headers())).json()["total"] == 0
+
+
+async def test_oversized_streamed_body_is_413(client, auth_keys):
+    """No Content-Length (chunked upload): the limit still holds while the body streams in."""
+
+    async def chunks():
+        yield b'{"region_code": "622924100201", "members": [{"name": "'
+        for _ in range(300):
+            yield b"x" * 10_000
+        yield b'"}]}'
+
+    response = await client.post(
+        "/households",
+        content=chunks(),
+        headers={**auth_keys.headers(), "content-type": "application/json"},
+    )
+    assert response.status_code == 413 and response.json()["code"] == "BODY_TOO_LARGE"

@@ -27,7 +27,7 @@ from kit.auth import TokenVerifier
 from kit.bus import Bus, dead_letter_stream, ensure_stream, service_stream
 from kit.consumer import EventConsumer, Handler, Subscription
 from kit.db import create_engine, create_sessionmaker
-from kit.errors import install_error_handlers
+from kit.errors import BodyLimit, install_error_handlers
 from kit.metrics import metrics_endpoint
 from kit.outbox import Outbox, OutboxRelay
 from kit.settings import ServiceSettings
@@ -205,6 +205,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
         openapi_tags=definition.openapi_tags,
     )
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_body_bytes=definition.settings.max_body_bytes)
 
     @app.get("/healthz", tags=["operations"], summary="Process is up")
     async def healthz() -> dict[str, str]:

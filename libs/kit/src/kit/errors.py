@@ -149,6 +149,61 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     return _response(request, body)
 
 
+class BodyLimit:
+    """ASGI middleware refusing bodies over ``max_body_bytes`` with a 413 problem: at once
+    when Content-Length says so, otherwise as soon as the streamed body passes the limit
+    (the app then sees an end of body, and its answer is replaced by the 413)."""
+
+    def __init__(self, app: Any, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            await self._refuse(scope, receive, send, f"{int(declared)} bytes")
+            return
+        received, overflow, answered = 0, False, False
+
+        async def limited_receive() -> dict:
+            nonlocal received, overflow
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    overflow = True
+                    return {"type": "http.request", "body": b"", "more_body": False}
+            return message
+
+        async def guarded_send(message: dict) -> None:
+            nonlocal answered
+            if overflow and not answered:
+                return  # the app's answer to a truncated body is dropped
+            answered = True
+            await send(message)
+
+        await self.app(scope, limited_receive, guarded_send)
+        if overflow and not answered:
+            await self._refuse(scope, receive, send, f"more than {self.max_body_bytes} bytes")
+
+    async def _refuse(self, scope: dict, receive: Any, send: Any, size: str) -> None:
+        body = ProblemDetail(
+            type=TYPE_BASE + "body-too-large",
+            title="Request body too large",
+            status=413,
+            detail=f"the body has {size}; the limit is {self.max_body_bytes} bytes",
+            code="BODY_TOO_LARGE",
+            instance=scope.get("path"),
+        )
+        response = JSONResponse(
+            body.model_dump(exclude_none=True), status_code=413, media_type=PROBLEM_JSON
+        )
+        await response(scope, receive, send)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _on_validation)  # type: ignore[arg-type]

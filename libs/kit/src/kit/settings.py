@@ -69,6 +69,9 @@ class ServiceSettings(BaseSettings):
     auth_issuer: str = "jingzhun-local"
     auth_audience: str | None = None
 
+    #: Largest request body accepted (bytes); larger requests get 413.
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+
     otel_exporter: Literal["none", "otlp", "console"] = "none"
     log_level: str = "INFO"
 
