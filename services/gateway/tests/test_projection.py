@@ -5,84 +5,13 @@ from __future__ import annotations
 import json
 import uuid
 
-from sqlalchemy import text
+from gateway_testdata import VILLAGE, event, inbox_outcomes, publish, snapshot, status_row
 
 from contracts.events import CATALOGUE
 from contracts.events import registry as events
 from devstack.testing import eventually
 from gateway.consumers import CONSUMERS
-from kit.envelope import build, encode
-
-VILLAGE = "622924100201"
-
-
-def snapshot(household_id: uuid.UUID, **overrides) -> dict:
-    fields = dict(
-        household_id=household_id,
-        region_code=VILLAGE,
-        group_no=1,
-        poverty_state="registered",
-        assistance_type="general",
-        monitoring_category="none",
-        causes=["illness"],
-        primary_cause="illness",
-        identified_year=2016,
-        per_capita_net_income="2500.00",
-        members=[
-            dict(
-                member_id=uuid.uuid4(),
-                name="马建国",
-                id_number_masked="6229**********1234",
-                gender="male",
-                birth_date="1970-01-01",
-                relation="head",
-                labour_capacity="able",
-            )
-        ],
-    )
-    return {**fields, **overrides}
-
-
-def event(spec, household_id, sequence, **payload):
-    data = spec.payload(**snapshot(household_id, **payload))
-    return build(
-        spec,
-        source="/jingzhun/registry",
-        aggregate_id=str(household_id),
-        region=VILLAGE,
-        sequence=sequence,
-        data=data,
-    )
-
-
-async def publish(js, spec, body: dict, *, msg_id: str | None = None) -> None:
-    headers = {
-        "Nats-Msg-Id": msg_id or str(uuid.uuid4())
-    }  # a new msg id defeats broker dedupe: a true redelivery
-    await js.publish(spec.subject(VILLAGE), encode(body), headers=headers)
-
-
-async def status_row(app, household_id):
-    async with app.state.runtime.engine.connect() as conn:
-        row = (
-            (
-                await conn.execute(
-                    text("SELECT * FROM household_status WHERE household_id = :id"),
-                    {"id": household_id},
-                )
-            )
-            .mappings()
-            .first()
-        )
-    return dict(row) if row else None
-
-
-async def inbox_outcomes(app) -> dict[str, int]:
-    async with app.state.runtime.engine.connect() as conn:
-        rows = (
-            await conn.execute(text("SELECT outcome, count(*) FROM inbox GROUP BY outcome"))
-        ).all()
-    return dict(rows)
+from kit.envelope import build
 
 
 def test_gateway_handles_exactly_the_events_the_catalogue_lists_for_it():

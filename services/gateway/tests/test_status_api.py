@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from test_projection import VILLAGE, event, publish  # noqa: E402
+from gateway_testdata import VILLAGE, event, publish
 
 from contracts.events import registry as events
 from devstack.testing import eventually

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from contracts.catalogue import Catalogue
 from kit import metrics, telemetry
 from kit.bus import DEAD_LETTER_PREFIX, Bus
+from kit.db import is_transient
 from kit.envelope import Envelope, parse
 
 log = logging.getLogger(__name__)
@@ -166,7 +167,7 @@ class EventConsumer:
             },
         ) as span:
             try:
-                outcome = await self.apply(event)
+                outcome = await self._apply_riding_out_outages(event, message)
             except Exception as exc:  # noqa: BLE001
                 span.record_exception(exc)
                 delivered = message.metadata.num_delivered
@@ -181,6 +182,29 @@ class EventConsumer:
         metrics.EVENTS_CONSUMED.labels(*self._metric_labels, outcome).inc()
         self.outcomes[outcome] += 1
         await message.ack()
+
+    async def _apply_riding_out_outages(self, event: Envelope, message: Msg) -> str:
+        """Apply; while the database is away, wait and retry here (telling JetStream the
+        message is in progress) so an outage never uses up deliveries or dead-letters a
+        good event. Other errors propagate to be retried by redelivery."""
+        pause = 0.2
+        while True:
+            try:
+                return await self.apply(event)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                log.warning(
+                    "consumer %s: database unavailable (%s); retrying in %.1fs",
+                    self.subscription.durable,
+                    exc,
+                    pause,
+                )
+                metrics.EVENTS_CONSUMED.labels(*self._metric_labels, "waiting").inc()
+                with contextlib.suppress(Exception):
+                    await message.in_progress()
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 5.0)
 
     async def apply(self, event: Envelope) -> str:
         """Apply one event idempotently; returns the outcome."""

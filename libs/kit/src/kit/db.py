@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncpg
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -17,6 +19,23 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     # expire_on_commit=False: response models are built from objects after commit.
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for failures that say "the database or network is away", not "this input is bad":
+    worth retrying later, never worth dead-lettering or blaming the caller for."""
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))
+    return isinstance(
+        exc,
+        (
+            OSError,
+            TimeoutError,
+            ConnectionError,
+            asyncpg.PostgresConnectionError,
+            asyncpg.CannotConnectNowError,
+        ),
+    )
 
 
 def asyncpg_dsn(sqlalchemy_url: str) -> str:

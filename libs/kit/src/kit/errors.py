@@ -10,11 +10,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kit.db import is_transient
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -149,6 +153,21 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     return _response(request, body)
 
 
+async def _on_infrastructure(request: Request, exc: Exception) -> JSONResponse:
+    """Database or network errors: 503 with Retry-After when the database is away."""
+    if not is_transient(exc):
+        return await _on_unexpected(request, exc)
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    body = ProblemDetail(
+        type=TYPE_BASE + "unavailable",
+        title="Service unavailable",
+        status=503,
+        detail="the service cannot reach its database; nothing was changed, try again shortly",
+        code="DATABASE_UNAVAILABLE",
+    )
+    return _response(request, body, {"Retry-After": "5"})
+
+
 class BodyLimit:
     """ASGI middleware refusing bodies over ``max_body_bytes`` with a 413 problem: at once
     when Content-Length says so, otherwise as soon as the streamed body passes the limit
@@ -208,6 +227,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _on_validation)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _on_http)  # type: ignore[arg-type]
+    for infrastructure_error in (DBAPIError, OSError, asyncpg.PostgresConnectionError):
+        app.add_exception_handler(infrastructure_error, _on_infrastructure)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _on_unexpected)
 
 
