@@ -152,14 +152,13 @@ class OutboxRelay:
             await asyncio.gather(self._task, return_exceptions=True)
         await self._close_listener()
 
-    def wake(self) -> None:
-        self._wake.set()
-
     async def _run(self) -> None:
         backoff = 0.0
         await self.bus.wait_connected()
         while True:
             await self._ensure_listener()
+            # Cleared before the batch: a NOTIFY arriving while it runs wakes the next round.
+            self._wake.clear()
             try:
                 published = await self.publish_batch()
                 backoff = 0.0
@@ -173,7 +172,6 @@ class OutboxRelay:
                 continue  # more are waiting
             await self._update_lag()
             await self._prune()
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.sweep_seconds)
 
