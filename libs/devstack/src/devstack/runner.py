@@ -20,7 +20,7 @@ from rich.console import Console
 
 from devstack.project import DataDir, ServiceInfo, load_services
 from devstack.provisioning import migrate, provision_streams
-from devstack.servers import NatsServer, PostgresServer
+from devstack.servers import NatsServer, PostgresServer, stop_process
 from kit.auth import create_key_pair, issue_token
 
 console = Console()
@@ -186,13 +186,9 @@ class Stack:
         )  # a second Ctrl-C must not cut the clean-up short
         for process in self.processes.values():
             if process.poll() is None:
-                process.terminate()
+                process.terminate()  # all at once, then wait for each
         for process in self.processes.values():
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process, signal.SIGTERM, timeout=15)
         self.nats.stop()
         self.postgres.stop()
         console.print("[green]stopped[/green]: services, NATS, PostgreSQL")

@@ -73,6 +73,18 @@ def _run_as() -> str | None:
     return PG_SYSTEM_USER
 
 
+def stop_process(process: subprocess.Popen | None, signum: int, timeout: float) -> None:
+    """Ask a child to stop with ``signum``; kill it if it has not within ``timeout``."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signum)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def _as_user(user: str | None) -> dict:
     """subprocess keyword arguments to run as ``user`` (with its own group, not root's)."""
     if user is None:
@@ -218,13 +230,9 @@ class PostgresServer:
         return True
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)  # "fast" shutdown: roll back, checkpoint, exit
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(
+            self.process, signal.SIGINT, timeout=20
+        )  # "fast" shutdown: roll back, checkpoint, exit
 
 
 def _remove_stale_pid_file(pid_file: Path) -> None:
@@ -284,10 +292,4 @@ class NatsServer:
         wait_for_port(self.port, self.process, "NATS")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, signal.SIGTERM, timeout=10)

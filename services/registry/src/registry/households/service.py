@@ -109,21 +109,17 @@ class HouseholdService:
             primary_cause=data.primary_cause,
             identified_year=data.identified_year,
             per_capita_net_income=data.per_capita_net_income,
-            version=1,
+            version=0,  # _record makes it 1
         )
         session.add(household)
         members = [self._new_member(household.id, m) for m in data.members]
         session.add_all(members)
-        await outbox.add(
+        await self._record(
             session,
+            household,
             events.HOUSEHOLD_CREATED,
-            aggregate_id=household.id,
-            region=household.region_code,
-            sequence=household.version,
-            data=events.HouseholdCreated(**household_fields(household, members)),
+            events.HouseholdCreated(**household_fields(household, members)),
         )
-        await self._commit(session)
-        await session.refresh(household)
         return household, members
 
     async def update(
@@ -150,17 +146,12 @@ class HouseholdService:
             return household, members
         for key in changed:
             setattr(household, key, changes[key])
-        household.version += 1
-        await outbox.add(
+        await self._record(
             session,
+            household,
             events.HOUSEHOLD_UPDATED,
-            aggregate_id=household.id,
-            region=household.region_code,
-            sequence=household.version,
-            data=events.HouseholdUpdated(**household_fields(household, members), changed=changed),
+            events.HouseholdUpdated(**household_fields(household, members), changed=changed),
         )
-        await self._commit(session)
-        await session.refresh(household)
         return household, members
 
     async def add_member(
@@ -256,6 +247,19 @@ class HouseholdService:
     async def _member_event(
         self, session, household, members, member, spec, payload_cls, **extra
     ) -> None:
+        payload = payload_cls(
+            household_id=household.id,
+            region_code=household.region_code,
+            member=member_snapshot(member),
+            household=events.HouseholdSnapshot(**household_fields(household, members)),
+            **extra,
+        )
+        await self._record(session, household, spec, payload)
+
+    async def _record(self, session: AsyncSession, household: Household, spec, payload) -> None:
+        """Bump the household's version, stage the event with it as ``sequence``, commit.
+
+        Every registry change ends here, so state and event are one transaction."""
         household.version += 1
         session.add(household)
         await outbox.add(
@@ -264,13 +268,7 @@ class HouseholdService:
             aggregate_id=household.id,
             region=household.region_code,
             sequence=household.version,
-            data=payload_cls(
-                household_id=household.id,
-                region_code=household.region_code,
-                member=member_snapshot(member),
-                household=events.HouseholdSnapshot(**household_fields(household, members)),
-                **extra,
-            ),
+            data=payload,
         )
         await self._commit(session)
         await session.refresh(household)
