@@ -17,6 +17,8 @@ from devstack.project import ServiceInfo, load_services, repo_root
 
 README_START = "<!-- event-catalogue:start -->"
 README_END = "<!-- event-catalogue:end -->"
+SETTINGS_START = "<!-- settings:start -->"
+SETTINGS_END = "<!-- settings:end -->"
 
 
 def openapi_documents() -> dict[str, str]:
@@ -84,12 +86,53 @@ def events_document() -> str:
     )
 
 
+def settings_markdown() -> str:
+    """Every setting of every service, from the Settings classes themselves."""
+    from kit.settings import ServiceSettings
+
+    lines = [
+        "| variable | default | meaning |",
+        "|---|---|---|",
+    ]
+    shared_done = False
+    for service in load_services():
+        module = importlib.import_module(f"{service.package}.config")
+        settings_cls = next(
+            c
+            for c in vars(module).values()
+            if isinstance(c, type) and issubclass(c, ServiceSettings) and c is not ServiceSettings
+        )
+        prefix = settings_cls.model_config.get("env_prefix", "")
+        for name, field in settings_cls.model_fields.items():
+            own = name not in ServiceSettings.model_fields or name in (
+                "service_name",
+                "database_url",
+            )
+            if not own and shared_done:
+                continue
+            variable = f"`{prefix}{name.upper()}`"
+            if not own:
+                variable = f"`<SERVICE>_{name.upper()}`"
+                if name in ServiceSettings.shared_fields:
+                    variable += f" or `{name.upper()}`"
+            default = "—" if field.default is None else f"`{field.default}`"
+            lines.append(f"| {variable} | {default} | {field.description or ''} |")
+        shared_done = True
+    return "\n".join(lines) + "\n"
+
+
+def _between(text: str, start: str, end: str, content: str) -> str:
+    if start not in text or end not in text:
+        raise ValueError(f"README.md lacks the markers {start} … {end}")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{content}{end}{tail}"
+
+
 def readme_with_catalogue(readme: str) -> str:
-    if README_START not in readme or README_END not in readme:
-        raise ValueError("README.md lacks the event-catalogue markers")
-    head, rest = readme.split(README_START, 1)
-    _, tail = rest.split(README_END, 1)
-    return f"{head}{README_START}\n{catalogue_markdown()}{README_END}{tail}"
+    """The README with its generated sections (event catalogue, settings) brought up to date."""
+    readme = _between(readme, README_START, README_END, catalogue_markdown())
+    return _between(readme, SETTINGS_START, SETTINGS_END, settings_markdown())
 
 
 def _write_or_check(files: dict[str, str], check: bool) -> int:

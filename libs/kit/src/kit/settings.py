@@ -36,7 +36,7 @@ class _SharedEnvSource(EnvSettingsSource):
 class ServiceSettings(BaseSettings):
     """What every service needs. Subclasses set ``model_config = SettingsConfigDict(env_prefix=...)``."""
 
-    model_config = SettingsConfigDict(extra="ignore")
+    model_config = SettingsConfigDict(extra="ignore", use_attribute_docstrings=True)
 
     #: Fields that may come from an unprefixed variable as a fallback.
     shared_fields: ClassVar[frozenset[str]] = frozenset(
@@ -54,36 +54,39 @@ class ServiceSettings(BaseSettings):
     )
 
     service_name: str = "service"
-    database_url: str = Field(
-        default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres",
-        description="SQLAlchemy URL of this service's own database (asyncpg driver).",
-    )
+    """Name used in logs, metrics and traces."""
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+    """SQLAlchemy URL of this service's own database (asyncpg driver)."""
     database_pool_size: int = 10
+    """Connections kept in the pool (as many again may be opened under load)."""
     nats_url: str = "nats://127.0.0.1:4222"
-    #: Replicas of the streams this service creates (3 on a NATS cluster, 1 on one server).
+    """NATS server(s) with JetStream."""
     nats_stream_replicas: int = Field(default=1, ge=1, le=5)
-
-    # Bearer tokens: verified against a JWKS URL (production OIDC) or a local public key.
+    """Replicas of the streams this service creates (3 on a NATS cluster)."""
     auth_jwks_url: str | None = None
+    """JWKS URL of the token issuer (an OIDC provider such as Keycloak)."""
     auth_public_key_file: Path | None = None
+    """Or: the local issuer's public key (PEM), as `make run` sets it."""
     auth_issuer: str = "jingzhun-local"
+    """Required `iss` of tokens."""
     auth_audience: str | None = None
-
-    #: Largest request body accepted (bytes); larger requests get 413.
+    """Required `aud` of tokens, if set."""
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
-
+    """Largest request body accepted; larger requests get 413."""
     otel_exporter: Literal["none", "otlp", "console"] = "none"
+    """Where spans go; `otlp` reads the standard OTEL_EXPORTER_OTLP_* variables."""
     log_level: str = "INFO"
-
-    # Outbox relay: NOTIFY wakes it at once; the sweep catches anything a lost NOTIFY missed.
+    """Python log level."""
     outbox_sweep_seconds: float = 5.0
+    """Outbox relay: NOTIFY wakes it at once; this sweep catches anything a lost NOTIFY missed."""
     outbox_batch_size: int = Field(default=200, ge=1, le=5000)
-    #: Published rows are deleted after this long; JetStream keeps the events themselves.
+    """Outbox rows claimed and published per round (pipelined)."""
     outbox_retention_hours: float = Field(default=168.0, ge=0)
-
-    # Consumers: how often a message is tried before it goes to the dead-letter subject.
+    """Published outbox rows are deleted after this long (JetStream keeps the events)."""
     consumer_max_deliver: int = 5
+    """Deliveries of a failing event before it goes to the dead-letter subject."""
     consumer_ack_wait_seconds: float = 30.0
+    """Time a delivered event may stay unacknowledged before JetStream redelivers it."""
 
     @classmethod
     def settings_customise_sources(

@@ -12,8 +12,10 @@ class RegistrySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="REGISTRY_", extra="ignore")
 
     service_name: str = "registry"
+    """Name used in logs, metrics and traces."""
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/registry"
-    #: Key of the keyed hash (HMAC-SHA256) used to look up and de-duplicate ID numbers.
+    """SQLAlchemy URL of the registry's own database (asyncpg driver)."""
     pii_hash_key: SecretStr | None = None
-    #: Fernet key encrypting ID numbers at rest (``Fernet.generate_key()``).
+    """Secret key of the HMAC-SHA256 that looks up and de-duplicates ID numbers (required)."""
     pii_encryption_key: SecretStr | None = None
+    """Fernet key encrypting ID numbers at rest, `Fernet.generate_key()` (required)."""
