@@ -114,5 +114,5 @@ def main() -> None:
     print(
         f"demo county: {loaded} households loaded"
         if loaded
-        else "demo county: registry not empty, nothing loaded"
+        else "demo county: already loaded, nothing to add"
     )
