@@ -104,6 +104,15 @@ class Databases:
             await conn.close()
         return self.postgres.url(name)
 
+    async def drop(self, url: str) -> None:
+        """Drop a test's database (closing any connection left open), to keep the disk small."""
+        name = url.rsplit("/", 1)[1]
+        conn = await self._admin()
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
 
 @pytest.fixture(scope="session")
 def databases(postgres: PostgresServer) -> Databases:
@@ -150,12 +159,15 @@ class Stack:
         self.databases = databases
         self.nats_url = nats_url
         self.keys = keys
+        self.created: list[str] = []
 
     async def settings_for(self, service: str, **overrides) -> dict:
         """Keyword arguments for the service's Settings class."""
         info = self.databases.services[service]
+        database_url = await self.databases.create(service)
+        self.created.append(database_url)
         values = {
-            "database_url": await self.databases.create(service),
+            "database_url": database_url,
             "nats_url": self.nats_url,
             "auth_public_key_file": self.keys.public,
             "outbox_sweep_seconds": 0.5,
@@ -169,5 +181,8 @@ class Stack:
 
 
 @pytest_asyncio.fixture
-async def stack(databases: Databases, bus: str, auth_keys: Keys) -> Stack:
-    return Stack(databases, bus, auth_keys)
+async def stack(databases: Databases, bus: str, auth_keys: Keys) -> AsyncIterator[Stack]:
+    stack = Stack(databases, bus, auth_keys)
+    yield stack
+    for url in stack.created:  # the test's apps have stopped by now
+        await databases.drop(url)
