@@ -179,21 +179,22 @@ class PostgresServer:
         wait_for_port(self.port, self.process, "PostgreSQL")
         self._wait_ready()
 
+    def _client(self, program: str) -> list[str]:
+        """Command line of a PostgreSQL client program pointed at this server."""
+        return [
+            str(POSTGRES_BIN_PATH / program),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            self.user,
+        ]
+
     def _wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            ready = subprocess.run(
-                [
-                    str(POSTGRES_BIN_PATH / "pg_isready"),
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    str(self.port),
-                    "-U",
-                    self.user,
-                ],
-                capture_output=True,
-            )
+            ready = subprocess.run(self._client("pg_isready"), capture_output=True)
             if ready.returncode == 0:
                 return
             time.sleep(0.1)
@@ -202,13 +203,7 @@ class PostgresServer:
     def psql(self, sql: str, database: str = "postgres") -> str:
         result = subprocess.run(
             [
-                str(POSTGRES_BIN_PATH / "psql"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "-U",
-                self.user,
+                *self._client("psql"),
                 "-d",
                 database,
                 "-v",
