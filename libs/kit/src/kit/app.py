@@ -175,13 +175,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
-def get_runtime(request: Request) -> Runtime:
-    return request.app.state.runtime
-
-
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-
-
 def create_service_app(definition: ServiceDefinition) -> FastAPI:
     telemetry.setup_tracing(definition.name, definition.settings.otel_exporter)
     logging.basicConfig(level=definition.settings.log_level)

@@ -69,16 +69,22 @@ def not_found(what: str) -> Problem:
     return Problem(404, "Not found", f"{what} not found", code="NOT_FOUND")
 
 
-def _response(
-    request: Request, problem: ProblemDetail, headers: dict[str, str] | None = None
+def problem_response(
+    problem: ProblemDetail, instance: str | None, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    problem.instance = str(request.url.path)
+    problem.instance = instance
     return JSONResponse(
         problem.model_dump(exclude_none=True),
         status_code=problem.status,
         media_type=PROBLEM_JSON,
         headers=headers,
     )
+
+
+def _response(
+    request: Request, problem: ProblemDetail, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return problem_response(problem, str(request.url.path), headers)
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -215,12 +221,8 @@ class BodyLimit:
             status=413,
             detail=f"the body has {size}; the limit is {self.max_body_bytes} bytes",
             code="BODY_TOO_LARGE",
-            instance=scope.get("path"),
         )
-        response = JSONResponse(
-            body.model_dump(exclude_none=True), status_code=413, media_type=PROBLEM_JSON
-        )
-        await response(scope, receive, send)
+        await problem_response(body, scope.get("path"))(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:

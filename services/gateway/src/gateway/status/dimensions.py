@@ -5,7 +5,6 @@ Pure rules over plain data (DOMAIN §1.5, §8.1); no I/O.
 
 from __future__ import annotations
 
-import datetime as dt
 from enum import StrEnum
 
 
@@ -81,7 +80,3 @@ def exit_readiness(dimensions: dict[str, dict]) -> tuple[str, list[str], list[st
     if unknown:
         return "unknown", blocking, unknown
     return "ready", blocking, unknown
-
-
-def as_of(value: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(value) if value else None

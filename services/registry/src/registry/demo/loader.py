@@ -4,6 +4,7 @@ outbox) as the API, so every household also reaches the gateway as events."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from sqlalchemy import select
@@ -14,7 +15,7 @@ from kit.auth import Principal
 from kit.db import create_engine, create_sessionmaker
 from registry.config import RegistrySettings
 from registry.demo.generator import DemoCounty, HouseholdSeed, generate_county
-from registry.households.schemas import HouseholdCreate, MemberCreate
+from registry.households.schemas import HouseholdCreate
 from registry.households.service import HouseholdService
 from registry.models import Member, Region
 from registry.pii import IdNumberVault
@@ -77,26 +78,8 @@ async def load(
 
 
 def _request(seed: HouseholdSeed) -> HouseholdCreate:
-    return HouseholdCreate(
-        region_code=seed.region_code,
-        group_no=seed.group_no,
-        poverty_state=seed.poverty_state,
-        assistance_type=seed.assistance_type,
-        monitoring_category=seed.monitoring_category,
-        causes=list(seed.causes),
-        primary_cause=seed.primary_cause,
-        identified_year=seed.identified_year,
-        per_capita_net_income=seed.per_capita_net_income,
-        members=[
-            MemberCreate(
-                name=m.name,
-                id_number=m.id_number,
-                relation=m.relation,
-                labour_capacity=m.labour_capacity,
-            )
-            for m in seed.members
-        ],
-    )
+    """The API request for a seed household (the seed has exactly the request's fields)."""
+    return HouseholdCreate.model_validate(dataclasses.asdict(seed))
 
 
 def main() -> None:
