@@ -43,7 +43,7 @@ async def test_events_written_during_an_outage_arrive_once(platform, auth_keys, 
         ids = await asyncio.gather(*(create(i) for i in range(HOUSEHOLDS)))
         for household_id in ids[:UPDATED]:
             response = await platform.registry.patch(
-                f"/households/{household_id}", json={"poverty_state": "exited"}, headers=headers
+                f"/households/{household_id}", json={"assistance_type": "dibao"}, headers=headers
             )
             assert response.status_code == 200
         assert (
@@ -68,7 +68,7 @@ async def test_events_written_during_an_outage_arrive_once(platform, auth_keys, 
     await eventually(
         lambda: scalar(
             platform.gateway_app,
-            "SELECT count(*) FROM household_status WHERE poverty_state = 'exited'",
+            "SELECT count(*) FROM household_status WHERE assistance_type = 'dibao'",
         ),
         until=lambda n: n == UPDATED,
         timeout=120,

@@ -20,7 +20,7 @@ async def test_household_status_follows_registry_changes(platform, auth_keys):
     assert status.json()["poverty_state"] == "registered" and status.json()["member_count"] == 3
 
     await platform.registry.patch(
-        f"/households/{created['id']}", json={"poverty_state": "exited"}, headers=headers
+        f"/households/{created['id']}", json={"assistance_type": "dibao"}, headers=headers
     )
     await platform.registry.post(
         f"/households/{created['id']}/members",
@@ -34,7 +34,7 @@ async def test_household_status_follows_registry_changes(platform, auth_keys):
     )
     final = await eventually(
         lambda: platform.gateway.get(url, headers=headers),
-        until=lambda r: r.json()["poverty_state"] == "exited" and r.json()["member_count"] == 4,
+        until=lambda r: r.json()["assistance_type"] == "dibao" and r.json()["member_count"] == 4,
     )
     assert final.json()["exit_readiness"]["status"] == "unknown"
 

@@ -10,6 +10,11 @@ from contracts.resident_id import compose
 VILLAGE = "622924100201"  # 城关镇 first village of the test regions
 OTHER_VILLAGE = "622924101201"
 _sequence = itertools.count(1)
+EXISTING_FILE = {
+    "name": "建档立卡档案",
+    "sha256": "0" * 64,
+    "location": "archive://622924/households",
+}
 
 
 def new_id_number(born: dt.date = dt.date(1975, 3, 8), male: bool = True) -> str:
@@ -31,7 +36,8 @@ def household_body(region_code: str = VILLAGE, members: int = 3, **overrides) ->
         "causes": ["illness", "lack_funds"],
         "primary_cause": "illness",
         "identified_year": 2016,
-        "per_capita_net_income": "2800.50",
+        "survey": {"survey_year": 2025, "per_capita_net_income": "2800.50"},
+        "evidence": [EXISTING_FILE],
         "members": [
             {
                 "name": name,

@@ -87,15 +87,22 @@ async def test_update_changes_fields_and_bumps_version(client, auth_keys):
     household = (await client.post("/households", json=household_body(), headers=headers)).json()
     updated = await client.patch(
         f"/households/{household['id']}",
-        json={"poverty_state": "planned_exit", "per_capita_net_income": "4100.00"},
+        json={
+            "assistance_type": "dibao",
+            "survey": {
+                "survey_year": 2026,
+                "income_items": {"wage": "9000.00", "transfer": "3300.01"},
+            },
+        },
         headers=headers,
     )
     assert updated.status_code == 200, updated.text
-    assert updated.json()["poverty_state"] == "planned_exit"
-    assert updated.json()["per_capita_net_income"] == "4100.00"
+    assert updated.json()["assistance_type"] == "dibao"
+    # 12300.01 ÷ 3 persons = 4100.003… → 4100.00 (half-up to the fen)
+    assert updated.json()["survey"]["per_capita_net_income"] == "4100.00"
     assert updated.json()["version"] == 2
     same_again = await client.patch(
-        f"/households/{household['id']}", json={"poverty_state": "planned_exit"}, headers=headers
+        f"/households/{household['id']}", json={"assistance_type": "dibao"}, headers=headers
     )
     assert same_again.json()["version"] == 2  # no change, no event
 
@@ -260,13 +267,13 @@ async def test_explicit_null_cannot_blank_a_required_field(client, auth_keys):
     )
     assert bad_member.status_code == 422 and "cannot be null" in bad_member.text
     bad_household = await client.patch(
-        f"/households/{household['id']}", json={"poverty_state": None}, headers=headers
+        f"/households/{household['id']}", json={"causes": None}, headers=headers
     )
     assert bad_household.status_code == 422
     cleared = await client.patch(
-        f"/households/{household['id']}", json={"per_capita_net_income": None}, headers=headers
+        f"/households/{household['id']}", json={"group_no": None}, headers=headers
     )
-    assert cleared.status_code == 200 and cleared.json()["per_capita_net_income"] is None
+    assert cleared.status_code == 200 and cleared.json()["group_no"] is None
     again = (await client.get(f"/households/{household['id']}", headers=headers)).json()
     assert again["members"][1]["labour_capacity"] == "able" and again["version"] == 2
 
@@ -295,3 +302,65 @@ async def test_oversized_streamed_body_is_413(client, auth_keys):
         headers={**auth_keys.headers(), "content-type": "application/json"},
     )
     assert response.status_code == 413 and response.json()["code"] == "BODY_TOO_LARGE"
+
+
+async def test_search_by_name_cause_category_and_assistance(client, auth_keys):
+    headers = auth_keys.headers()
+    first = household_body(causes=["disability", "lack_land"], primary_cause="disability")
+    first["members"][0]["name"] = "韩玉兰"
+    await client.post("/households", json=first, headers=headers)
+    await client.post("/households", json=household_body(assistance_type="dibao"), headers=headers)
+
+    async def found(**params) -> int:
+        response = await client.get("/households", params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        return response.json()["total"]
+
+    assert await found(name="韩玉") == 1
+    assert await found(name="%") == 0  # a wildcard is a plain character here
+    assert await found(cause="lack_land") == 1
+    assert await found(cause=["lack_land", "illness"]) == 2
+    assert await found(assistance_type="dibao") == 1
+    assert await found(monitoring_category="marginal") == 0
+    assert await found(monitoring_category="none", poverty_state="registered") == 2
+
+
+async def test_lookup_by_id_number_and_history(client, auth_keys):
+    headers = auth_keys.headers()
+    body = household_body()
+    number = body["members"][1]["id_number"]
+    household = (await client.post("/households", json=body, headers=headers)).json()
+    found = await client.post("/persons/lookup", json={"id_number": number}, headers=headers)
+    assert found.status_code == 200, found.text
+    assert found.json()["household_id"] == household["id"]
+    assert found.json()["member"]["id_number"] == number
+    masked = await client.post(
+        "/persons/lookup", json={"id_number": number}, headers=auth_keys.headers("auditor")
+    )
+    assert masked.json()["member"]["id_number"] != number
+    assert masked.json()["member"]["id_number_masked"] is True
+    unknown = await client.post(
+        "/persons/lookup", json={"id_number": new_id_number()}, headers=headers
+    )
+    assert unknown.status_code == 404
+    outside = await client.post(
+        "/persons/lookup",
+        json={"id_number": number},
+        headers=auth_keys.headers("village_cadre", OTHER_VILLAGE),
+    )
+    assert outside.status_code == 404
+
+    await client.patch(
+        f"/households/{household['id']}", json={"assistance_type": "tekun"}, headers=headers
+    )
+    history = (await client.get(f"/households/{household['id']}/history", headers=headers)).json()
+    assert [e["action"] for e in history] == ["household.created", "household.updated"]
+    assert history[1]["before"]["assistance_type"] == "general"
+    assert history[1]["after"]["assistance_type"] == "tekun"
+    assert history[1]["actor"] and history[0]["before"] is None
+    assert number not in str(history)  # the audit log keeps masked numbers only
+    assert history[0]["after"]["per_capita_net_income"] == "2800.50"
+    without_pii = await client.get(
+        f"/households/{household['id']}/history", headers=auth_keys.headers("auditor")
+    )
+    assert "per_capita_net_income" not in without_pii.json()[0]["after"]

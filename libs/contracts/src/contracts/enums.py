@@ -102,6 +102,110 @@ class RegionLevel(StrEnum):
     village = "village"  # 村/社区
 
 
+class IncomeType(StrEnum):
+    """收入类型 of the annual household survey."""
+
+    wage = "wage"  # 工资性收入
+    business = "business"  # 经营性收入
+    farming = "farming"  # 种植养殖收入
+    property = "property"  # 财产性收入
+    transfer = "transfer"  # 转移性收入 (低保, pensions, subsidies)
+
+
+class Asset(StrEnum):
+    """显性财产: assets that must be explained before a household is registered."""
+
+    car = "car"  # 小汽车
+    urban_house = "urban_house"  # 城镇商品房
+    shop = "shop"  # 商铺
+    business = "business"  # 经营实体
+    livestock = "livestock"  # 规模养殖
+
+
+class HukouType(StrEnum):
+    """户籍性质."""
+
+    rural = "rural"  # 农业户口
+    urban = "urban"  # 非农业户口
+
+
+class EducationLevel(StrEnum):
+    """文化程度."""
+
+    preschool = "preschool"  # 学龄前
+    illiterate = "illiterate"  # 文盲或半文盲
+    primary = "primary"  # 小学
+    junior = "junior"  # 初中
+    senior = "senior"  # 高中
+    vocational = "vocational"  # 中职/技校
+    college = "college"  # 大专及以上
+
+
+class PersonGroup(StrEnum):
+    """特殊群体."""
+
+    left_behind_child = "left_behind_child"  # 留守儿童
+    left_behind_elderly = "left_behind_elderly"  # 留守老人
+    left_behind_woman = "left_behind_woman"  # 留守妇女
+    orphan = "orphan"  # 孤儿
+    elderly_living_alone = "elderly_living_alone"  # 独居老人
+
+
+class WorkflowStage(StrEnum):
+    """Where a household stands inside a multi-step state (公示中, 拟脱贫)."""
+
+    village_publicity = "village_publicity"  # 村公示
+    township_publicity = "township_publicity"  # 乡镇审核公示
+    county_notice = "county_notice"  # 县复审公告
+    exit_nominated = "exit_nominated"  # 村民小组提名
+    exit_publicity = "exit_publicity"  # 村级评议后公示
+    exit_township_checked = "exit_township_checked"  # 乡级初核
+
+
+class PublicityPurpose(StrEnum):
+    """公示 action."""
+
+    inclusion = "inclusion"  # 纳入
+    exit = "exit"  # 脱贫
+
+
+class ObjectionStatus(StrEnum):
+    open = "open"  # 待核实
+    upheld = "upheld"  # 异议成立
+    dismissed = "dismissed"  # 异议不成立
+
+
+class AdjustmentKind(StrEnum):
+    """动态调整 kinds."""
+
+    new_identification = "new_identification"  # 新识别
+    backfill = "backfill"  # 补录
+    removal = "removal"  # 清退
+    return_to_poverty = "return_to_poverty"  # 返贫
+    natural_change = "natural_change"  # 自然增减
+    merge = "merge"  # 并户
+    member_change = "member_change"  # 户内人员增减
+    rollback = "rollback"  # 回退 (脱贫不实)
+    re_inclusion = "re_inclusion"  # 重新纳入
+
+
+class RemovalReason(StrEnum):
+    """清退 reason codes."""
+
+    wrongly_included = "wrongly_included"  # 不符合识别标准 (错评)
+    unexplained_car_house = "unexplained_car_house"  # 有车有房不能合理解释
+    duplicate = "duplicate"  # 重复录入
+    household_dissolved = "household_dissolved"  # 整户消亡/迁出
+    other = "other"  # 其他
+
+
+class HelperRank(StrEnum):
+    """帮扶责任人 rank: sets how many households they may help."""
+
+    section_level = "section_level"  # 科级及以上领导干部
+    ordinary = "ordinary"  # 一般干部
+
+
 LABELS: dict[StrEnum, str] = {
     PovertyCause.illness: "因病",
     PovertyCause.disability: "因残",
@@ -154,6 +258,57 @@ LABELS: dict[StrEnum, str] = {
     RegionLevel.county: "县/区",
     RegionLevel.township: "乡/镇",
     RegionLevel.village: "村/社区",
+    IncomeType.wage: "工资性收入",
+    IncomeType.business: "经营性收入",
+    IncomeType.farming: "种植养殖收入",
+    IncomeType.property: "财产性收入",
+    IncomeType.transfer: "转移性收入",
+    Asset.car: "小汽车",
+    Asset.urban_house: "城镇商品房",
+    Asset.shop: "商铺",
+    Asset.business: "经营实体",
+    Asset.livestock: "规模养殖",
+    HukouType.rural: "农业户口",
+    HukouType.urban: "非农业户口",
+    EducationLevel.preschool: "学龄前",
+    EducationLevel.illiterate: "文盲或半文盲",
+    EducationLevel.primary: "小学",
+    EducationLevel.junior: "初中",
+    EducationLevel.senior: "高中",
+    EducationLevel.vocational: "中职/技校",
+    EducationLevel.college: "大专及以上",
+    PersonGroup.left_behind_child: "留守儿童",
+    PersonGroup.left_behind_elderly: "留守老人",
+    PersonGroup.left_behind_woman: "留守妇女",
+    PersonGroup.orphan: "孤儿",
+    PersonGroup.elderly_living_alone: "独居老人",
+    WorkflowStage.village_publicity: "村公示",
+    WorkflowStage.township_publicity: "乡镇审核公示",
+    WorkflowStage.county_notice: "县复审公告",
+    WorkflowStage.exit_nominated: "村民小组提名",
+    WorkflowStage.exit_publicity: "村级评议公示",
+    WorkflowStage.exit_township_checked: "乡级初核",
+    PublicityPurpose.inclusion: "纳入",
+    PublicityPurpose.exit: "脱贫",
+    ObjectionStatus.open: "待核实",
+    ObjectionStatus.upheld: "异议成立",
+    ObjectionStatus.dismissed: "异议不成立",
+    AdjustmentKind.new_identification: "新识别",
+    AdjustmentKind.backfill: "补录",
+    AdjustmentKind.removal: "清退",
+    AdjustmentKind.return_to_poverty: "返贫",
+    AdjustmentKind.natural_change: "自然增减",
+    AdjustmentKind.merge: "并户",
+    AdjustmentKind.member_change: "户内人员增减",
+    AdjustmentKind.rollback: "回退",
+    AdjustmentKind.re_inclusion: "重新纳入",
+    RemovalReason.wrongly_included: "不符合识别标准",
+    RemovalReason.unexplained_car_house: "有车有房不能合理解释",
+    RemovalReason.duplicate: "重复录入",
+    RemovalReason.household_dissolved: "整户消亡或迁出",
+    RemovalReason.other: "其他",
+    HelperRank.section_level: "科级及以上领导干部",
+    HelperRank.ordinary: "一般干部",
 }
 
 

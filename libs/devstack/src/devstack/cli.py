@@ -6,6 +6,8 @@ devstack serve SERVICE       migrate and serve one service (containers)
 devstack keys --dir D        create the local issuer's key pair
 devstack openapi [--check]   write (or check) openapi/<service>.json
 devstack catalogue [--check] write (or check) the event catalogue
+devstack migration SERVICE -m MESSAGE
+                             autogenerate an Alembic revision from the models
 """
 
 from __future__ import annotations
@@ -97,6 +99,31 @@ def cmd_catalogue(args: argparse.Namespace) -> int:
     return write_catalogue(check=args.check)
 
 
+def cmd_migration(args: argparse.Namespace) -> int:
+    """Autogenerate a revision against a throwaway PostgreSQL migrated to head."""
+    import tempfile
+
+    from alembic import command
+
+    from devstack.servers import PostgresServer, free_port
+    from kit.migrations import alembic_config
+
+    service = next((s for s in load_services() if s.name == args.service), None)
+    if service is None:
+        print(f"unknown service {args.service!r}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as folder:
+        server = PostgresServer(Path(folder) / "pg", free_port(), durable=False)
+        server.start()
+        try:
+            config = alembic_config(service.package, server.url())
+            command.upgrade(config, "head")
+            command.revision(config, message=args.message, autogenerate=True)
+        finally:
+            server.stop()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="devstack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -136,6 +163,11 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(name, help=f"write {what}")
         p.add_argument("--check", action="store_true", help="fail if the committed files differ")
         p.set_defaults(func=func)
+
+    migration = sub.add_parser("migration", help="autogenerate a migration from the models")
+    migration.add_argument("service")
+    migration.add_argument("-m", "--message", required=True)
+    migration.set_defaults(func=cmd_migration)
 
     args = parser.parse_args(argv)
     os.chdir(repo_root())

@@ -25,6 +25,7 @@ from contracts.events import CATALOGUE
 from kit import telemetry
 from kit.auth import TokenVerifier
 from kit.bus import Bus, dead_letter_stream, ensure_stream, service_stream
+from kit.clock import Clock
 from kit.consumer import EventConsumer, Handler, Subscription
 from kit.db import create_engine, create_sessionmaker
 from kit.errors import BodyLimit, install_error_handlers
@@ -197,6 +198,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
         lifespan=lifespan,
         openapi_tags=definition.openapi_tags,
     )
+    app.state.clock = Clock(definition.settings.timezone)  # tests may swap in a FixedClock
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_body_bytes=definition.settings.max_body_bytes)
 

@@ -50,6 +50,7 @@ class ServiceSettings(BaseSettings):
             "otel_exporter",
             "outbox_sweep_seconds",
             "log_level",
+            "timezone",
         }
     )
 
@@ -77,6 +78,8 @@ class ServiceSettings(BaseSettings):
     """Where spans go; `otlp` reads the standard OTEL_EXPORTER_OTLP_* variables."""
     log_level: str = "INFO"
     """Python log level."""
+    timezone: str = "Asia/Shanghai"
+    """Time zone of the county: dates (publicity windows, effective months) are local dates."""
     outbox_sweep_seconds: float = 5.0
     """Outbox relay: NOTIFY wakes it at once; this sweep catches anything a lost NOTIFY missed."""
     outbox_batch_size: int = Field(default=200, ge=1, le=5000)

@@ -60,6 +60,8 @@ REGISTRY = ConsumerDefinition(
         registry_events.MEMBER_ADDED.name: on_member_event,
         registry_events.MEMBER_UPDATED.name: on_member_event,
         registry_events.MEMBER_REMOVED.name: on_member_event,
+        registry_events.HOUSEHOLD_STATE_CHANGED.name: on_household_snapshot,
+        registry_events.HOUSEHOLD_ADJUSTED.name: on_household_snapshot,
     },
 )
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from kit.app import ServiceDefinition, create_service_app
+from kit.policy import policy_router
 from registry.config import RegistrySettings
 from registry.events import outbox
 from registry.households.endpoints import router as households_router
 from registry.pii import IdNumberVault
+from registry.policy import policy
 from registry.regions.endpoints import router as regions_router
 
 DESCRIPTION = """
@@ -29,11 +31,20 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             title="Jingzhun Registry (建档立卡)",
             description=DESCRIPTION,
             settings=settings,
-            routers=[regions_router, households_router],
+            routers=[
+                regions_router,
+                households_router,
+                policy_router(policy, read_scope="registry:read"),
+            ],
             outbox=outbox,
             openapi_tags=[
                 {"name": "households", "description": "户 and 户成员"},
                 {"name": "regions", "description": "行政区划"},
+                {
+                    "name": "policy",
+                    "description": "Policy parameters by region and year (thresholds, "
+                    "durations, quotas), seed values as defaults",
+                },
                 {"name": "operations", "description": "Health and readiness"},
             ],
         )

@@ -5,12 +5,29 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ARRAY, Column, DateTime, ForeignKey, Numeric, String, func
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Numeric,
+    SmallInteger,
+    String,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from kit.audit import define_audit_table
 from kit.outbox import define_outbox_table
+from kit.policy import define_policy_table
 
 
 class RegistryModel(SQLModel, registry=registry()):
@@ -24,6 +41,19 @@ def _timestamp(**kwargs) -> Column:
     return Column(DateTime(timezone=True), nullable=False, server_default=func.now(), **kwargs)
 
 
+def _strings(length: int = 32) -> Column:
+    return Column(ARRAY(String(length)), nullable=False, server_default="{}")
+
+
+def _json(nullable: bool = False) -> Column:
+    return Column(JSONB, nullable=nullable)
+
+
+def _flag() -> Any:
+    """A boolean that is false unless set (server default, so old rows migrate)."""
+    return Field(default=False, sa_column_kwargs={"server_default": text("false")})
+
+
 class Region(RegistryModel, table=True):
     """行政区划: province → city → county → township → village."""
 
@@ -35,23 +65,62 @@ class Region(RegistryModel, table=True):
     parent_code: str | None = Field(
         default=None, foreign_key="regions.code", index=True, max_length=12
     )
+    #: 户籍人口 of a village: sets the appraisal quorum and the incidence denominator.
+    population: int | None = None
+    #: 重点贫困村: its incidence quota is the higher one.
+    key_poor_village: bool = _flag()
 
 
 class Household(RegistryModel, table=True):
     """户: the unit of registration, assistance, 公示 and exit."""
 
     __tablename__ = "households"
+    __table_args__ = (
+        Index("ix_households_region_created", "region_code", "created_at", "id"),
+        Index("ix_households_causes", "causes", postgresql_using="gin"),
+        Index("ux_households_external_ref", "external_ref", unique=True),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     region_code: str = Field(foreign_key="regions.code", index=True, max_length=12)
     group_no: int | None = None
     poverty_state: str = Field(index=True, max_length=32)
+    #: Step inside a multi-step state: which 公示 is running, how far an exit has come.
+    stage: str | None = Field(default=None, max_length=32)
     assistance_type: str = Field(max_length=16)
-    monitoring_category: str = Field(max_length=32)
-    causes: list[str] = Field(sa_column=Column(ARRAY(String(32)), nullable=False))
+    monitoring_category: str = Field(index=True, max_length=32)
+    causes: list[str] = Field(sa_column=_strings())
     primary_cause: str = Field(max_length=32)
     identified_year: int | None = None
+    planned_exit_year: int | None = None
+    exit_year: int | None = None
+    #: 脱贫不脱政策: policies continue until this date after exit.
+    policy_continuity_until: dt.date | None = None
+    #: Exited households stay monitored until this date.
+    monitored_until: dt.date | None = None
+    # --- the latest annual survey (入户调查) ----------------------------------------------
+    survey_year: int | None = None
+    #: 收入 by IncomeType, yuan a year for the whole household.
+    income_items: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONB, nullable=False, server_default="{}")
+    )
     per_capita_net_income: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 2)))
+    food_clothing_secure: bool | None = None  # 不愁吃穿
+    safe_drinking_water: bool | None = None  # 饮水安全
+    has_electricity: bool | None = None  # 通生活用电
+    has_radio_tv: bool | None = None  # 通广播电视
+    assets: list[str] = Field(sa_column=_strings())
+    land_area_mu: Decimal | None = Field(default=None, sa_column=Column(Numeric(10, 2)))
+    # --------------------------------------------------------------------------------------
+    #: 并户: this household was merged into another and is kept for history.
+    merged_into: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(
+            ForeignKey("households.id", name="fk_households_merged_into"), nullable=True
+        ),
+    )
+    #: Key of the household in an imported spreadsheet (village code + 户编号).
+    external_ref: str | None = Field(default=None, max_length=64)
     #: Aggregate version: the ``sequence`` of the last event about this household.
     version: int = Field(default=1)
     created_at: dt.datetime | None = Field(default=None, sa_column=_timestamp())
@@ -62,6 +131,9 @@ class Member(RegistryModel, table=True):
     """户成员: a person belongs to one household at a time."""
 
     __tablename__ = "members"
+    __table_args__ = (
+        Index("ix_members_name", "name", postgresql_ops={"name": "text_pattern_ops"}),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     household_id: uuid.UUID = Field(
@@ -71,15 +143,116 @@ class Member(RegistryModel, table=True):
     )
     name: str = Field(max_length=50)
     #: HMAC of the ID number: unique, so one person is in one household only.
-    id_number_hash: str = Field(max_length=64, unique=True)
-    id_number_cipher: str
-    id_number_masked: str = Field(max_length=18)
+    id_number_hash: str | None = Field(default=None, max_length=64, unique=True)
+    id_number_cipher: str | None = None
+    id_number_masked: str | None = Field(default=None, max_length=18)
+    #: No ID number yet (a newborn): the person is known by this record's id.
+    id_pending: bool = _flag()
     gender: str = Field(max_length=8)
     birth_date: dt.date
     relation: str = Field(max_length=16)
+    hukou: str = Field(default="rural", max_length=8, sa_column_kwargs={"server_default": "rural"})
+    education: str | None = Field(default=None, max_length=16)
     labour_capacity: str = Field(max_length=8)
+    disability_level: int | None = Field(default=None, sa_column=Column(SmallInteger))
+    chronic_illness: bool = _flag()
+    critical_illness: bool = _flag()
+    migrant_worker: bool = _flag()
+    groups: list[str] = Field(sa_column=_strings())
     created_at: dt.datetime | None = Field(default=None, sa_column=_timestamp())
     updated_at: dt.datetime | None = Field(default=None, sa_column=_timestamp(onupdate=func.now()))
 
 
+class WorkflowStep(RegistryModel, table=True):
+    """One step of a household's workflow (识别, 退出, 动态调整) with its actor and evidence."""
+
+    __tablename__ = "workflow_steps"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
+    household_id: uuid.UUID = Field(foreign_key="households.id", index=True)
+    action: str = Field(max_length=32)
+    from_state: str = Field(max_length=32)
+    from_stage: str | None = Field(default=None, max_length=32)
+    to_state: str = Field(max_length=32)
+    to_stage: str | None = Field(default=None, max_length=32)
+    actor: str = Field(max_length=200)
+    roles: list[str] = Field(sa_column=_strings(64))
+    on_date: dt.date = Field(sa_column=Column(Date, nullable=False))
+    details: dict[str, Any] = Field(sa_column=_json())
+    evidence: list[dict[str, Any]] = Field(sa_column=_json())
+    at: dt.datetime | None = Field(default=None, sa_column=_timestamp())
+
+
+class Publicity(RegistryModel, table=True):
+    """公示: a window during which anyone may object to a household's inclusion or exit."""
+
+    __tablename__ = "publicities"
+    __table_args__ = (
+        Index("ix_publicities_region_dates", "region_code", "end_date"),
+        # at most one open window per household
+        Index(
+            "ux_publicities_open",
+            "household_id",
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    household_id: uuid.UUID = Field(foreign_key="households.id", index=True)
+    region_code: str = Field(max_length=12)
+    purpose: str = Field(max_length=16)
+    stage: str = Field(max_length=32)
+    start_date: dt.date
+    end_date: dt.date
+    #: open → closed (window over, moved on) or withdrawn (an objection was upheld)
+    status: str = Field(default="open", max_length=16)
+    created_at: dt.datetime | None = Field(default=None, sa_column=_timestamp())
+
+
+class Objection(RegistryModel, table=True):
+    """异议 filed during a 公示; an open one blocks the next step."""
+
+    __tablename__ = "objections"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    publicity_id: uuid.UUID = Field(foreign_key="publicities.id", index=True)
+    household_id: uuid.UUID = Field(foreign_key="households.id", index=True)
+    received_on: dt.date
+    channel: str = Field(max_length=32)
+    filed_by: str | None = Field(default=None, max_length=100)
+    content: str
+    status: str = Field(default="open", max_length=16)
+    recorded_by: str = Field(max_length=200)
+    resolved_on: dt.date | None = None
+    finding: str | None = None
+    consequence: str | None = Field(default=None, max_length=16)
+    resolved_by: str | None = Field(default=None, max_length=200)
+    evidence: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]")
+    )
+    created_at: dt.datetime | None = Field(default=None, sa_column=_timestamp())
+
+
+class Adjustment(RegistryModel, table=True):
+    """动态调整 record: kind, effective month and evidence; the basis of 错评/错退/漏评 counts."""
+
+    __tablename__ = "adjustments"
+    __table_args__ = (Index("ix_adjustments_region_month", "region_code", "effective_month"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    household_id: uuid.UUID = Field(foreign_key="households.id", index=True)
+    region_code: str = Field(max_length=12)
+    kind: str = Field(max_length=32)
+    #: First day of the month the change takes effect.
+    effective_month: dt.date
+    reason: str | None = Field(default=None, max_length=32)
+    details: dict[str, Any] = Field(sa_column=_json())
+    evidence: list[dict[str, Any]] = Field(sa_column=_json())
+    actor: str = Field(max_length=200)
+    at: dt.datetime | None = Field(default=None, sa_column=_timestamp())
+
+
 outbox_table = define_outbox_table(metadata)
+audit_table = define_audit_table(metadata)
+policy_table = define_policy_table(metadata)

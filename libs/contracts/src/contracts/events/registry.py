@@ -15,13 +15,18 @@ from pydantic import BaseModel, ConfigDict
 
 from contracts.catalogue import EventSpec
 from contracts.enums import (
+    AdjustmentKind,
     AssistanceType,
     Gender,
+    HukouType,
     LabourCapacity,
     MonitoringCategory,
+    ObjectionStatus,
     PovertyCause,
     PovertyState,
+    PublicityPurpose,
     Relation,
+    WorkflowStage,
 )
 
 
@@ -35,11 +40,16 @@ class MemberSnapshot(_Payload):
 
     member_id: uuid.UUID
     name: str
-    id_number_masked: str
+    id_number_masked: str | None  # None while the person has no ID number (id_pending)
     gender: Gender
     birth_date: dt.date
     relation: Relation
     labour_capacity: LabourCapacity
+    hukou: HukouType = HukouType.rural
+    disability_level: int | None = None
+    chronic_illness: bool = False
+    critical_illness: bool = False
+    migrant_worker: bool = False
 
 
 class HouseholdSnapshot(_Payload):
@@ -49,12 +59,24 @@ class HouseholdSnapshot(_Payload):
     region_code: str
     group_no: int | None
     poverty_state: PovertyState
+    stage: WorkflowStage | None = None
     assistance_type: AssistanceType
     monitoring_category: MonitoringCategory
     causes: list[PovertyCause]
     primary_cause: PovertyCause
     identified_year: int | None
+    planned_exit_year: int | None = None
+    exit_year: int | None = None
+    policy_continuity_until: dt.date | None = None
+    monitored_until: dt.date | None = None
+    # 一超两不愁 and safe water, from the latest survey (the gateway's registry dimensions)
+    survey_year: int | None = None
     per_capita_net_income: Decimal | None
+    food_clothing_secure: bool | None = None
+    safe_drinking_water: bool | None = None
+    has_electricity: bool | None = None
+    has_radio_tv: bool | None = None
+    merged_into: uuid.UUID | None = None
     members: list[MemberSnapshot]
 
 
@@ -87,16 +109,63 @@ class MemberRemoved(MemberEvent):
     pass
 
 
-def _household_event(name: str, payload: type[BaseModel], description: str) -> EventSpec:
-    """Every registry event so far is about a household (members included): its
-    ``sequence`` is the household's version."""
+class StateChanged(HouseholdSnapshot):
+    """A workflow step moved the household (识别, 退出, 动态调整); the snapshot is after it."""
+
+    action: str
+    from_state: PovertyState
+    from_stage: WorkflowStage | None
+    on_date: dt.date
+
+
+class HouseholdAdjusted(HouseholdSnapshot):
+    """A 动态调整 took effect (the household after it)."""
+
+    kind: AdjustmentKind
+    effective_month: dt.date
+    reason: str | None
+
+
+class PublicityEvent(_Payload):
+    """A 公示 window of one household."""
+
+    publicity_id: uuid.UUID
+    household_id: uuid.UUID
+    region_code: str
+    purpose: PublicityPurpose
+    stage: WorkflowStage
+    start_date: dt.date
+    end_date: dt.date
+    status: str
+
+
+class ObjectionEvent(_Payload):
+    """An objection (异议) to a household's 公示."""
+
+    objection_id: uuid.UUID
+    publicity_id: uuid.UUID
+    household_id: uuid.UUID
+    region_code: str
+    received_on: dt.date
+    status: ObjectionStatus
+    consequence: str | None = None
+
+
+def _household_event(
+    name: str,
+    payload: type[BaseModel],
+    description: str,
+    consumers: tuple[str, ...] = ("gateway",),
+) -> EventSpec:
+    """Every registry event is about one household (members included): its ``sequence``
+    is the household's version."""
     return EventSpec(
         name=f"registry.{name}",
         version=1,
         payload=payload,
         aggregate="household",
         description=description,
-        consumers=("gateway",),
+        consumers=consumers,
     )
 
 
@@ -115,5 +184,46 @@ MEMBER_UPDATED = _household_event("member.updated", MemberUpdated, "A member's d
 MEMBER_REMOVED = _household_event(
     "member.removed", MemberRemoved, "A person left the household (户内人员减少)."
 )
+HOUSEHOLD_STATE_CHANGED = _household_event(
+    "household.state_changed",
+    StateChanged,
+    "A workflow step changed the poverty state or stage (申请, 调查, 评议, 公示, 建档立卡, "
+    "退出, 清退, 返贫 …), with the actor's evidence kept in the registry.",
+)
+HOUSEHOLD_ADJUSTED = _household_event(
+    "household.adjusted",
+    HouseholdAdjusted,
+    "A dynamic adjustment (动态调整) took effect: kind and effective month.",
+)
+PUBLICITY_OPENED = _household_event(
+    "publicity.opened", PublicityEvent, "A 公示 window opened for a household.", ()
+)
+PUBLICITY_CLOSED = _household_event(
+    "publicity.closed",
+    PublicityEvent,
+    "A 公示 window ended: `closed` (moved on) or `withdrawn` (objection upheld).",
+    (),
+)
+OBJECTION_FILED = _household_event(
+    "publicity.objection_filed", ObjectionEvent, "An objection (异议) was received.", ()
+)
+OBJECTION_RESOLVED = _household_event(
+    "publicity.objection_resolved",
+    ObjectionEvent,
+    "An objection was verified: upheld (back to survey, or rejected) or dismissed.",
+    (),
+)
 
-EVENTS = [HOUSEHOLD_CREATED, HOUSEHOLD_UPDATED, MEMBER_ADDED, MEMBER_UPDATED, MEMBER_REMOVED]
+EVENTS = [
+    HOUSEHOLD_CREATED,
+    HOUSEHOLD_UPDATED,
+    MEMBER_ADDED,
+    MEMBER_UPDATED,
+    MEMBER_REMOVED,
+    HOUSEHOLD_STATE_CHANGED,
+    HOUSEHOLD_ADJUSTED,
+    PUBLICITY_OPENED,
+    PUBLICITY_CLOSED,
+    OBJECTION_FILED,
+    OBJECTION_RESOLVED,
+]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from sqlalchemy import select
@@ -14,7 +15,7 @@ from contracts.enums import RegionLevel
 from kit.auth import Principal
 from kit.db import create_engine, create_sessionmaker
 from registry.config import RegistrySettings
-from registry.demo.generator import DemoCounty, HouseholdSeed, generate_county
+from registry.demo.generator import REFERENCE_DATE, DemoCounty, HouseholdSeed, generate_county
 from registry.households.schemas import HouseholdCreate
 from registry.households.service import HouseholdService
 from registry.models import Member, Region
@@ -77,9 +78,22 @@ async def load(
         await engine.dispose()
 
 
+#: The demo's stand-in for the county's existing paper file of each household.
+DEMO_FILE = {
+    "name": "建档立卡档案 (demo)",
+    "sha256": hashlib.sha256(b"jingzhun demo county").hexdigest(),
+    "location": "demo://guanghe/files",
+}
+
+
 def _request(seed: HouseholdSeed) -> HouseholdCreate:
-    """The API request for a seed household (the seed has exactly the request's fields)."""
-    return HouseholdCreate.model_validate(dataclasses.asdict(seed))
+    """The API request for a seed household (the seed has the request's fields)."""
+    fields = dataclasses.asdict(seed)
+    fields["survey"] = {
+        "survey_year": REFERENCE_DATE.year - 1,
+        "per_capita_net_income": fields.pop("per_capita_net_income"),
+    }
+    return HouseholdCreate.model_validate({**fields, "evidence": [DEMO_FILE]})
 
 
 def main() -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
-from contracts.enums import PovertyState, describe
+from contracts.enums import AssistanceType, MonitoringCategory, PovertyCause, PovertyState, describe
 from contracts.region import RegionCode
 from kit.app import SessionDep
+from kit.audit import AuditEntry
 from kit.auth import Principal, requires
 from kit.errors import PROBLEM_RESPONSES
 from kit.pagination import Page, PageParams, page_params
@@ -21,34 +23,40 @@ from registry.households.schemas import (
     MemberCreate,
     MemberOut,
     MemberUpdate,
+    PersonFound,
+    PersonLookup,
+    SurveyOut,
 )
 from registry.households.service import HouseholdService
 from registry.models import Household, Member
+from registry.pii import IdNumberVault
 
-router = APIRouter(prefix="/households", tags=["households"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["households"], responses=PROBLEM_RESPONSES)
 
 Reader = Annotated[Principal, requires("registry:read")]
 Writer = Annotated[Principal, requires("registry:write")]
 
 
 def get_service(request: Request) -> HouseholdService:
-    return HouseholdService(request.app.state.vault)
+    return HouseholdService(request.app.state.vault, request.app.state.clock)
 
 
 ServiceDep = Annotated[HouseholdService, Depends(get_service)]
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, summary="Register a household with its members (建档)"
+    "/households",
+    status_code=status.HTTP_201_CREATED,
+    summary="Register a household with its members (建档)",
 )
 async def create_household(
     body: HouseholdCreate, actor: Writer, session: SessionDep, service: ServiceDep
 ) -> HouseholdOut:
     household, members = await service.create(session, body, actor)
-    return _out(household, members, actor, service)
+    return household_out(household, members, actor, service.vault)
 
 
-@router.get("", summary="List households in your region")
+@router.get("/households", summary="Search households in your region")
 async def list_households(
     actor: Reader,
     session: SessionDep,
@@ -58,9 +66,31 @@ async def list_households(
     poverty_state: Annotated[
         list[PovertyState] | None, Query(description=describe(PovertyState))
     ] = None,
+    cause: Annotated[
+        list[PovertyCause] | None,
+        Query(description="Any of these causes: " + describe(PovertyCause)),
+    ] = None,
+    monitoring_category: Annotated[
+        list[MonitoringCategory] | None, Query(description=describe(MonitoringCategory))
+    ] = None,
+    assistance_type: Annotated[
+        list[AssistanceType] | None, Query(description=describe(AssistanceType))
+    ] = None,
+    name: Annotated[
+        str | None,
+        Query(min_length=1, max_length=50, description="A member's name starts with this"),
+    ] = None,
 ) -> Page[HouseholdSummary]:
     rows, total = await service.search(
-        session, actor, page=page, region=region, states=poverty_state or ()
+        session,
+        actor,
+        page=page,
+        region=region,
+        states=poverty_state or (),
+        causes=cause or (),
+        categories=monitoring_category or (),
+        assistance=assistance_type or (),
+        name=name,
     )
     items = [
         HouseholdSummary(
@@ -69,6 +99,7 @@ async def list_households(
             head_name=head,
             member_count=count,
             poverty_state=h.poverty_state,
+            stage=h.stage,
             assistance_type=h.assistance_type,
             monitoring_category=h.monitoring_category,
             primary_cause=h.primary_cause,
@@ -79,15 +110,42 @@ async def list_households(
     return Page(items=items, total=total, page=page.page, size=page.size)
 
 
-@router.get("/{household_id}", summary="A household with its members")
+@router.post(
+    "/persons/lookup",
+    summary="Find a person by resident ID number (through its keyed hash)",
+    description="The number travels in the body so that it never lands in access logs.",
+)
+async def lookup_person(
+    body: PersonLookup, actor: Reader, session: SessionDep, service: ServiceDep
+) -> PersonFound:
+    household, member = await service.find_person(session, body.id_number, actor)
+    return PersonFound(
+        household_id=household.id,
+        region_code=household.region_code,
+        poverty_state=household.poverty_state,
+        member=member_out(member, actor, service.vault),
+    )
+
+
+@router.get("/households/{household_id}", summary="A household with its members")
 async def get_household(
     household_id: uuid.UUID, actor: Reader, session: SessionDep, service: ServiceDep
 ) -> HouseholdOut:
     household, members = await service.get(session, household_id, actor)
-    return _out(household, members, actor, service)
+    return household_out(household, members, actor, service.vault)
 
 
-@router.patch("/{household_id}", summary="Change household fields")
+@router.get(
+    "/households/{household_id}/history",
+    summary="Every change of the household: who, when, before and after",
+)
+async def household_history(
+    household_id: uuid.UUID, actor: Reader, session: SessionDep, service: ServiceDep
+) -> list[AuditEntry]:
+    return await service.history(session, household_id, actor)
+
+
+@router.patch("/households/{household_id}", summary="Change household fields")
 async def update_household(
     household_id: uuid.UUID,
     body: HouseholdUpdate,
@@ -96,11 +154,11 @@ async def update_household(
     service: ServiceDep,
 ) -> HouseholdOut:
     household, members = await service.update(session, household_id, body, actor)
-    return _out(household, members, actor, service)
+    return household_out(household, members, actor, service.vault)
 
 
 @router.post(
-    "/{household_id}/members",
+    "/households/{household_id}/members",
     status_code=status.HTTP_201_CREATED,
     summary="Add a member (户内人员增加)",
 )
@@ -112,10 +170,10 @@ async def add_member(
     service: ServiceDep,
 ) -> HouseholdOut:
     household, members, _ = await service.add_member(session, household_id, body, actor)
-    return _out(household, members, actor, service)
+    return household_out(household, members, actor, service.vault)
 
 
-@router.patch("/{household_id}/members/{member_id}", summary="Change a member's details")
+@router.patch("/households/{household_id}/members/{member_id}", summary="Change a member's details")
 async def update_member(
     household_id: uuid.UUID,
     member_id: uuid.UUID,
@@ -127,10 +185,12 @@ async def update_member(
     household, members, _ = await service.update_member(
         session, household_id, member_id, body, actor
     )
-    return _out(household, members, actor, service)
+    return household_out(household, members, actor, service.vault)
 
 
-@router.delete("/{household_id}/members/{member_id}", summary="Remove a member (户内人员减少)")
+@router.delete(
+    "/households/{household_id}/members/{member_id}", summary="Remove a member (户内人员减少)"
+)
 async def remove_member(
     household_id: uuid.UUID,
     member_id: uuid.UUID,
@@ -139,42 +199,72 @@ async def remove_member(
     service: ServiceDep,
 ) -> HouseholdOut:
     household, members = await service.remove_member(session, household_id, member_id, actor)
-    return _out(household, members, actor, service)
+    return household_out(household, members, actor, service.vault)
 
 
-def _out(
-    household: Household, members: list[Member], actor: Principal, service: HouseholdService
-) -> HouseholdOut:
+def member_out(member: Member, actor: Principal, vault: IdNumberVault) -> MemberOut:
     show_pii = actor.has("pii:read")
+    if member.id_number_cipher is None:
+        number = None
+    else:
+        number = vault.decrypt(member.id_number_cipher) if show_pii else member.id_number_masked
+    return MemberOut(
+        id=member.id,
+        name=member.name,
+        id_number=number,
+        id_number_masked=not show_pii,
+        id_pending=member.id_pending,
+        gender=member.gender,
+        birth_date=member.birth_date,
+        relation=member.relation,
+        hukou=member.hukou,
+        education=member.education,
+        labour_capacity=member.labour_capacity,
+        disability_level=member.disability_level,
+        chronic_illness=member.chronic_illness,
+        critical_illness=member.critical_illness,
+        migrant_worker=member.migrant_worker,
+        groups=member.groups,
+    )
+
+
+def household_out(
+    household: Household, members: list[Member], actor: Principal, vault: IdNumberVault
+) -> HouseholdOut:
     head = next((m.name for m in members if m.relation == "head"), None)
+    survey = None
+    if actor.has("pii:read"):  # income and assets are personal data (DOMAIN §9)
+        survey = SurveyOut(
+            survey_year=household.survey_year,
+            income_items={k: Decimal(v) for k, v in household.income_items.items()},
+            per_capita_net_income=household.per_capita_net_income,
+            food_clothing_secure=household.food_clothing_secure,
+            safe_drinking_water=household.safe_drinking_water,
+            has_electricity=household.has_electricity,
+            has_radio_tv=household.has_radio_tv,
+            assets=household.assets,
+            land_area_mu=household.land_area_mu,
+        )
     return HouseholdOut(
         id=household.id,
         region_code=household.region_code,
         group_no=household.group_no,
         head_name=head,
         poverty_state=household.poverty_state,
+        stage=household.stage,
         assistance_type=household.assistance_type,
         monitoring_category=household.monitoring_category,
         causes=household.causes,
         primary_cause=household.primary_cause,
         identified_year=household.identified_year,
-        per_capita_net_income=household.per_capita_net_income,
+        planned_exit_year=household.planned_exit_year,
+        exit_year=household.exit_year,
+        policy_continuity_until=household.policy_continuity_until,
+        monitored_until=household.monitored_until,
+        survey=survey,
+        merged_into=household.merged_into,
         version=household.version,
         created_at=household.created_at,
         updated_at=household.updated_at,
-        members=[
-            MemberOut(
-                id=m.id,
-                name=m.name,
-                id_number=service.vault.decrypt(m.id_number_cipher)
-                if show_pii
-                else m.id_number_masked,
-                id_number_masked=not show_pii,
-                gender=m.gender,
-                birth_date=m.birth_date,
-                relation=m.relation,
-                labour_capacity=m.labour_capacity,
-            )
-            for m in members
-        ],
+        members=[member_out(m, actor, vault) for m in members],
     )

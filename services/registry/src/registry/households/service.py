@@ -1,31 +1,85 @@
-"""Household rules and transactions. Every change bumps the household's version and
-writes its event to the outbox in the same transaction."""
+"""Household rules and transactions. Every change bumps the household's version, writes
+its event to the outbox and its before/after to the audit log, in one transaction."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.enums import PovertyState, RegionLevel, Relation
+from contracts.catalogue import EventSpec
+from contracts.enums import (
+    AssistanceType,
+    MonitoringCategory,
+    PovertyCause,
+    PovertyState,
+    RegionLevel,
+    Relation,
+)
 from contracts.events import registry as events
+from contracts.money import quantize
 from contracts.region import region_prefix
 from contracts.resident_id import birth_date, gender
+from kit.audit import AuditEntry
 from kit.auth import Principal
+from kit.clock import Clock
 from kit.errors import Problem, not_found
 from kit.pagination import PageParams
+from registry.audit import audit
 from registry.events import household_fields, member_snapshot, outbox
-from registry.households.schemas import HouseholdCreate, HouseholdUpdate, MemberCreate, MemberUpdate
-from registry.models import Household, Member, Region
+from registry.households.rules import RuleViolation, survey_columns
+from registry.households.schemas import (
+    INTAKE_STATES,
+    HouseholdCreate,
+    HouseholdUpdate,
+    MemberCreate,
+    MemberUpdate,
+)
+from registry.models import Household, Member, Region, WorkflowStep
 from registry.pii import IdNumberVault
+
+MEMBER_FIELDS = (
+    "hukou",
+    "education",
+    "labour_capacity",
+    "disability_level",
+    "chronic_illness",
+    "critical_illness",
+    "migrant_worker",
+)
+
+#: Survey fields only callers with ``pii:read`` see.
+PERSONAL_SURVEY_FIELDS = ("income_items", "per_capita_net_income", "assets", "land_area_mu")
+
+
+def audit_view(household: Household, members: list[Member]) -> dict[str, Any]:
+    """What the audit log keeps of a household: everything, ID numbers masked."""
+    view = events.HouseholdSnapshot(**household_fields(household, members)).model_dump(mode="json")
+    view.update(
+        income_items=household.income_items,
+        assets=household.assets,
+        land_area_mu=str(household.land_area_mu) if household.land_area_mu is not None else None,
+        members=[
+            {
+                **member_snapshot(m).model_dump(mode="json"),
+                "education": m.education,
+                "groups": m.groups,
+            }
+            for m in members
+        ],
+    )
+    return view
 
 
 class HouseholdService:
-    def __init__(self, vault: IdNumberVault) -> None:
+    def __init__(self, vault: IdNumberVault, clock: Clock | None = None) -> None:
         self.vault = vault
+        self.clock = clock or Clock()
 
     # --- reads ------------------------------------------------------------------------
 
@@ -44,13 +98,13 @@ class HouseholdService:
         household = (await session.execute(query)).scalar_one_or_none()
         if household is None or not actor.can_access(household.region_code):
             raise not_found("household")
-        return household, await self._members(session, household.id)
+        return household, await self.members(session, household.id)
 
-    async def _members(self, session: AsyncSession, household_id: uuid.UUID) -> list[Member]:
+    async def members(self, session: AsyncSession, household_id: uuid.UUID) -> list[Member]:
         rows = await session.execute(
             select(Member)
             .where(Member.household_id == household_id)
-            .order_by(Member.relation != Relation.head, Member.birth_date)
+            .order_by(Member.relation != Relation.head, Member.birth_date, Member.id)
         )
         return list(rows.scalars())
 
@@ -62,13 +116,26 @@ class HouseholdService:
         page: PageParams,
         region: str | None = None,
         states: Sequence[PovertyState] = (),
+        causes: Sequence[PovertyCause] = (),
+        categories: Sequence[MonitoringCategory] = (),
+        assistance: Sequence[AssistanceType] = (),
+        name: str | None = None,
     ) -> tuple[list[tuple[Household, str | None, int]], int]:
-        """Households in the caller's region (narrowed by ``region``), newest first."""
+        """Households in the caller's region (narrowed by the filters), newest first."""
         conditions = [Household.region_code.startswith(actor.region_prefix)]
         if region:
             conditions.append(Household.region_code.startswith(region_prefix(region)))
         if states:
             conditions.append(Household.poverty_state.in_([s.value for s in states]))
+        if causes:
+            conditions.append(Household.causes.overlap([c.value for c in causes]))
+        if categories:
+            conditions.append(Household.monitoring_category.in_([c.value for c in categories]))
+        if assistance:
+            conditions.append(Household.assistance_type.in_([a.value for a in assistance]))
+        if name:
+            named = select(Member.household_id).where(Member.name.startswith(name, autoescape=True))
+            conditions.append(Household.id.in_(named))
         total = (
             await session.execute(select(func.count()).select_from(Household).where(*conditions))
         ).scalar_one()
@@ -90,12 +157,38 @@ class HouseholdService:
         )
         return [tuple(r) for r in rows.all()], total
 
+    async def find_person(
+        self, session: AsyncSession, id_number: str, actor: Principal
+    ) -> tuple[Household, Member]:
+        """The person with this ID number, found through its keyed hash (never a plain index)."""
+        member = (
+            await session.execute(
+                select(Member).where(Member.id_number_hash == self.vault.lookup_hash(id_number))
+            )
+        ).scalar_one_or_none()
+        household = member and await session.get(Household, member.household_id)
+        if household is None or not actor.can_access(household.region_code):
+            raise not_found("person")
+        return household, member
+
+    async def history(
+        self, session: AsyncSession, household_id: uuid.UUID, actor: Principal
+    ) -> list[AuditEntry]:
+        await self.get(session, household_id, actor)
+        entries = await audit.entries(session, "household", household_id)
+        if not actor.has("pii:read"):  # income and assets are personal data (DOMAIN §9)
+            for entry in entries:
+                for view in (entry.before, entry.after):
+                    for key in PERSONAL_SURVEY_FIELDS:
+                        (view or {}).pop(key, None)
+        return entries
+
     # --- writes -----------------------------------------------------------------------
 
     async def create(
         self, session: AsyncSession, data: HouseholdCreate, actor: Principal
     ) -> tuple[Household, list[Member]]:
-        await self._check_region(session, data.region_code, actor)
+        await self.check_region(session, data.region_code, actor)
         await self._check_id_numbers_free(
             session, [m.id_number for m in data.members], field="members"
         )
@@ -108,17 +201,38 @@ class HouseholdService:
             causes=[c.value for c in data.causes],
             primary_cause=data.primary_cause,
             identified_year=data.identified_year,
-            per_capita_net_income=data.per_capita_net_income,
-            version=0,  # _record makes it 1
+            assets=[],
+            version=0,  # record() makes it 1
         )
+        if data.survey:
+            _set(household, _survey(data.survey, len(data.members)))
         session.add(household)
         members = [self._new_member(household.id, m) for m in data.members]
         session.add_all(members)
-        await self._record(
+        if data.poverty_state not in INTAKE_STATES:
+            # 存量档案录入: the existing file is the evidence of the state it is entered in
+            await session.flush()
+            session.add(
+                WorkflowStep(
+                    household_id=household.id,
+                    action="enter_existing",
+                    from_state=data.poverty_state,
+                    to_state=data.poverty_state,
+                    actor=actor.subject,
+                    roles=list(actor.roles),
+                    on_date=self.clock.today(),
+                    details={},
+                    evidence=[d.model_dump() for d in data.evidence],
+                )
+            )
+        await self.record(
             session,
             household,
+            members,
             events.HOUSEHOLD_CREATED,
             events.HouseholdCreated(**household_fields(household, members)),
+            actor=actor,
+            before=None,
         )
         return household, members
 
@@ -130,7 +244,8 @@ class HouseholdService:
         actor: Principal,
     ) -> tuple[Household, list[Member]]:
         household, members = await self.get(session, household_id, actor, for_update=True)
-        changes = data.model_dump(exclude_unset=True)
+        before = audit_view(household, members)
+        changes = data.model_dump(exclude_unset=True, exclude={"survey"})
         causes = changes.get("causes", household.causes)
         primary = changes.get("primary_cause", household.primary_cause)
         if primary not in causes:
@@ -141,16 +256,20 @@ class HouseholdService:
                 code="PRIMARY_CAUSE_NOT_IN_CAUSES",
                 field="body.primary_cause",
             )
+        if data.survey is not None:
+            changes.update(_survey(data.survey, len(members)))
         changed = [k for k, v in changes.items() if getattr(household, k) != v]
         if not changed:
             return household, members
-        for key in changed:
-            setattr(household, key, changes[key])
-        await self._record(
+        _set(household, {k: changes[k] for k in changed})
+        await self.record(
             session,
             household,
+            members,
             events.HOUSEHOLD_UPDATED,
             events.HouseholdUpdated(**household_fields(household, members), changed=changed),
+            actor=actor,
+            before=before,
         )
         return household, members
 
@@ -158,6 +277,7 @@ class HouseholdService:
         self, session: AsyncSession, household_id: uuid.UUID, data: MemberCreate, actor: Principal
     ) -> tuple[Household, list[Member], Member]:
         household, members = await self.get(session, household_id, actor, for_update=True)
+        before = audit_view(household, members)
         if data.relation == Relation.head:
             raise Problem(
                 409,
@@ -170,8 +290,16 @@ class HouseholdService:
         member = self._new_member(household.id, data)
         session.add(member)
         members = [*members, member]
+        _recompute_per_capita(household, len(members))
         await self._member_event(
-            session, household, members, member, events.MEMBER_ADDED, events.MemberAdded
+            session,
+            household,
+            members,
+            member,
+            events.MEMBER_ADDED,
+            events.MemberAdded,
+            actor=actor,
+            before=before,
         )
         return household, members, member
 
@@ -184,8 +312,11 @@ class HouseholdService:
         actor: Principal,
     ) -> tuple[Household, list[Member], Member]:
         household, members = await self.get(session, household_id, actor, for_update=True)
+        before = audit_view(household, members)
         member = _find(members, member_id)
-        changes = data.model_dump(exclude_unset=True)
+        changes = data.model_dump(exclude_unset=True, exclude={"id_number"})
+        if "groups" in changes:
+            changes["groups"] = [g.value for g in data.groups or []]
         changed = [k for k, v in changes.items() if getattr(member, k) != v]
         if "relation" in changed and Relation.head in (member.relation, changes["relation"]):
             raise Problem(
@@ -195,10 +326,23 @@ class HouseholdService:
                 code="HEAD_CHANGE_NOT_ALLOWED",
                 field="body.relation",
             )
+        if data.id_number is not None:
+            if not member.id_pending:
+                raise Problem(
+                    409,
+                    "ID number is fixed",
+                    "the person already has an ID number; a wrong number is corrected by "
+                    "removing and re-adding the person with evidence",
+                    code="ID_NUMBER_FIXED",
+                    field="body.id_number",
+                )
+            await self._check_id_numbers_free(session, [data.id_number], field=None)
+            changes.update(self._identity(data.id_number))
+            changed += ["id_number", "gender", "birth_date"]
         if not changed:
             return household, members, member
-        for key in changed:
-            setattr(member, key, changes[key])
+        for key, value in changes.items():
+            setattr(member, key, value)
         await self._member_event(
             session,
             household,
@@ -206,7 +350,9 @@ class HouseholdService:
             member,
             events.MEMBER_UPDATED,
             events.MemberUpdated,
-            changed=changed,
+            actor=actor,
+            before=before,
+            changed=sorted(set(changed)),
         )
         return household, members, member
 
@@ -214,6 +360,7 @@ class HouseholdService:
         self, session: AsyncSession, household_id: uuid.UUID, member_id: uuid.UUID, actor: Principal
     ) -> tuple[Household, list[Member]]:
         household, members = await self.get(session, household_id, actor, for_update=True)
+        before = audit_view(household, members)
         member = _find(members, member_id)
         if member.relation == Relation.head:
             raise Problem(
@@ -224,42 +371,36 @@ class HouseholdService:
             )
         await session.delete(member)
         remaining = [m for m in members if m.id != member.id]
+        _recompute_per_capita(household, len(remaining))
         await self._member_event(
-            session, household, remaining, member, events.MEMBER_REMOVED, events.MemberRemoved
+            session,
+            household,
+            remaining,
+            member,
+            events.MEMBER_REMOVED,
+            events.MemberRemoved,
+            actor=actor,
+            before=before,
         )
         return household, remaining
 
-    # --- helpers ----------------------------------------------------------------------
+    # --- shared by every write ----------------------------------------------------------
 
-    def _new_member(self, household_id: uuid.UUID, data: MemberCreate) -> Member:
-        return Member(
-            household_id=household_id,
-            name=data.name,
-            id_number_hash=self.vault.lookup_hash(data.id_number),
-            id_number_cipher=self.vault.encrypt(data.id_number),
-            id_number_masked=self.vault.mask(data.id_number),
-            gender=gender(data.id_number),
-            birth_date=birth_date(data.id_number),
-            relation=data.relation,
-            labour_capacity=data.labour_capacity,
-        )
-
-    async def _member_event(
-        self, session, household, members, member, spec, payload_cls, **extra
+    async def record(
+        self,
+        session: AsyncSession,
+        household: Household,
+        members: list[Member],
+        spec: EventSpec,
+        payload: Any,
+        *,
+        actor: Principal,
+        before: dict[str, Any] | None,
+        commit: bool = True,
     ) -> None:
-        payload = payload_cls(
-            household_id=household.id,
-            region_code=household.region_code,
-            member=member_snapshot(member),
-            household=events.HouseholdSnapshot(**household_fields(household, members)),
-            **extra,
-        )
-        await self._record(session, household, spec, payload)
-
-    async def _record(self, session: AsyncSession, household: Household, spec, payload) -> None:
-        """Bump the household's version, stage the event with it as ``sequence``, commit.
-
-        Every registry change ends here, so state and event are one transaction."""
+        """Bump the household's version, stage its event (``sequence`` = version) and its
+        audit entry, and commit: every registry change ends here, so state, event and
+        history are one transaction."""
         household.version += 1
         session.add(household)
         await outbox.add(
@@ -270,10 +411,22 @@ class HouseholdService:
             sequence=household.version,
             data=payload,
         )
-        await self._commit(session)
-        await session.refresh(household)
+        await session.flush()
+        await audit.record(
+            session,
+            actor=actor,
+            action=spec.name.removeprefix("registry."),
+            entity="household",
+            entity_id=household.id,
+            region_code=household.region_code,
+            before=before,
+            after=audit_view(household, members),
+        )
+        if commit:
+            await self.commit(session)
+            await session.refresh(household)
 
-    async def _check_region(self, session: AsyncSession, code: str, actor: Principal) -> None:
+    async def check_region(self, session: AsyncSession, code: str, actor: Principal) -> Region:
         region = await session.get(Region, code)
         if region is None:
             raise Problem(
@@ -299,11 +452,62 @@ class HouseholdService:
                 code="OUTSIDE_REGION",
                 field="body.region_code",
             )
+        return region
+
+    async def commit(self, session: AsyncSession) -> None:
+        try:
+            await session.commit()
+        except IntegrityError as exc:
+            await session.rollback()
+            if "id_number_hash" in str(exc.orig):
+                raise _id_taken("body") from None  # a concurrent request took the number first
+            raise
+
+    # --- helpers ----------------------------------------------------------------------
+
+    def _identity(self, id_number: str) -> dict[str, Any]:
+        return dict(
+            id_number_hash=self.vault.lookup_hash(id_number),
+            id_number_cipher=self.vault.encrypt(id_number),
+            id_number_masked=self.vault.mask(id_number),
+            id_pending=False,
+            gender=gender(id_number),
+            birth_date=birth_date(id_number),
+        )
+
+    def _new_member(self, household_id: uuid.UUID, data: MemberCreate) -> Member:
+        identity = (
+            self._identity(data.id_number)
+            if data.id_number
+            else dict(id_pending=True, gender=data.gender, birth_date=data.birth_date)
+        )
+        return Member(
+            household_id=household_id,
+            name=data.name,
+            relation=data.relation,
+            groups=[g.value for g in data.groups],
+            **{f: getattr(data, f) for f in MEMBER_FIELDS},
+            **identity,
+        )
+
+    async def _member_event(
+        self, session, household, members, member, spec, payload_cls, *, actor, before, **extra
+    ) -> None:
+        payload = payload_cls(
+            household_id=household.id,
+            region_code=household.region_code,
+            member=member_snapshot(member),
+            household=events.HouseholdSnapshot(**household_fields(household, members)),
+            **extra,
+        )
+        await self.record(session, household, members, spec, payload, actor=actor, before=before)
 
     async def _check_id_numbers_free(
-        self, session: AsyncSession, numbers: list[str], *, field: str | None
+        self, session: AsyncSession, numbers: list[str | None], *, field: str | None
     ) -> None:
-        hashes = {self.vault.lookup_hash(n): i for i, n in enumerate(numbers)}
+        hashes = {self.vault.lookup_hash(n): i for i, n in enumerate(numbers) if n}
+        if not hashes:
+            return
         taken = (
             (
                 await session.execute(
@@ -318,14 +522,26 @@ class HouseholdService:
             where = f"body.{field}.{index}.id_number" if field else "body.id_number"
             raise _id_taken(where)
 
-    async def _commit(self, session: AsyncSession) -> None:
-        try:
-            await session.commit()
-        except IntegrityError as exc:
-            await session.rollback()
-            if "id_number_hash" in str(exc.orig):
-                raise _id_taken("body") from None  # a concurrent request took the number first
-            raise
+
+def _survey(survey, persons: int) -> dict[str, Any]:
+    try:
+        return survey_columns(survey, persons)
+    except RuleViolation as exc:
+        raise Problem(
+            422, "Invalid survey", str(exc), code="SURVEY_INCONSISTENT", field=f"body.{exc.field}"
+        ) from None
+
+
+def _recompute_per_capita(household: Household, persons: int) -> None:
+    """Income items are the household's: per-capita income follows its size."""
+    if household.income_items:
+        total = sum((Decimal(v) for v in household.income_items.values()), Decimal(0))
+        household.per_capita_net_income = quantize(total / max(persons, 1))
+
+
+def _set(household: Household, values: dict[str, Any]) -> None:
+    for key, value in values.items():
+        setattr(household, key, value)
 
 
 def _id_taken(field: str) -> Problem:

@@ -1,0 +1,68 @@
+"""The registry's policy parameters (DOMAIN §2), seed values as defaults.
+
+Rules read them with ``await policy.value(session, KEY, region_code=…, year=…)``; a
+``county_admin`` overrides them per region subtree and year through ``PUT /policy/{key}``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from kit.policy import Parameter, PolicyBook
+from registry.audit import audit
+from registry.models import policy_table
+
+POVERTY_LINE = "poverty_line"
+QUORUM_SMALL_VILLAGE = "identification.quorum.small_village"
+QUORUM_LARGE_VILLAGE = "identification.quorum.large_village"
+LARGE_VILLAGE_POPULATION = "identification.large_village_population"
+PUBLICITY_DAYS_VILLAGE = "identification.publicity_days.village"
+PUBLICITY_DAYS_TOWNSHIP = "identification.publicity_days.township"
+PUBLICITY_DAYS_COUNTY = "identification.publicity_days.county"
+OBJECTION_VERIFY_DAYS = "objection.verify_days"
+EXIT_PUBLICITY_DAYS = "exit.publicity_days"
+EXIT_CONTINUITY_YEARS = "exit.policy_continuity_years"
+EXIT_MONITORING_YEARS = "exit.monitoring_years"
+MIN_SURVEYORS = "identification.min_surveyors"
+
+PARAMETERS = [
+    Parameter(
+        POVERTY_LINE,
+        Decimal("3322.00"),
+        "扶贫标准: per-capita net income a year a household must exceed (一超)",
+        "元/人/年",
+    ),
+    Parameter(
+        QUORUM_SMALL_VILLAGE,
+        20,
+        "民主评议 quorum: representatives present, village below the large-village population",
+        "人",
+    ),
+    Parameter(
+        QUORUM_LARGE_VILLAGE,
+        30,
+        "民主评议 quorum in a village of at least the large-village population",
+        "人",
+    ),
+    Parameter(
+        LARGE_VILLAGE_POPULATION,
+        1000,
+        "Population from which a village counts as large (1000人以上, inclusive); "
+        "a village of unknown population gets the larger quorum",
+        "人",
+    ),
+    Parameter(
+        MIN_SURVEYORS, 2, "入户调查: surveyors who must sign a survey (谁排查、谁签字)", "人"
+    ),
+    Parameter(PUBLICITY_DAYS_VILLAGE, 7, "村公示 length", "天"),
+    Parameter(PUBLICITY_DAYS_TOWNSHIP, 7, "乡镇审核后公示 length", "天"),
+    Parameter(PUBLICITY_DAYS_COUNTY, 5, "县复审后公告 length", "天"),
+    Parameter(OBJECTION_VERIFY_DAYS, 7, "异议核实: days the publishing level has to verify", "天"),
+    Parameter(EXIT_PUBLICITY_DAYS, 7, "脱贫 村级评议后公示 length", "天"),
+    Parameter(EXIT_CONTINUITY_YEARS, 5, "脱贫不脱政策: years policies continue after exit", "年"),
+    Parameter(
+        EXIT_MONITORING_YEARS, 5, "防返贫监测: years an exited household stays monitored", "年"
+    ),
+]
+
+policy = PolicyBook(policy_table, PARAMETERS, audit)
