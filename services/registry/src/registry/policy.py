@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from contracts.money import NonNegativeMoney
 from kit.policy import Parameter, PolicyBook
 from registry.audit import audit
 from registry.models import policy_table
@@ -31,6 +32,7 @@ PARAMETERS = [
         Decimal("3322.00"),
         "扶贫标准: per-capita net income a year a household must exceed (一超)",
         "元/人/年",
+        NonNegativeMoney,
     ),
     Parameter(
         QUORUM_SMALL_VILLAGE,
