@@ -36,6 +36,7 @@ ROLE_SCOPES: dict[str, tuple[str, ...]] = {
     "county_admin": (
         "registry:read",
         "registry:write",
+        "registry:approve",
         "pii:read",
         "status:read",
         "stats:read",

@@ -19,3 +19,7 @@ class RegistrySettings(ServiceSettings):
     """Secret key of the HMAC-SHA256 that looks up and de-duplicates ID numbers (required)."""
     pii_encryption_key: SecretStr | None = None
     """Fernet key encrypting ID numbers at rest, `Fernet.generate_key()` (required)."""
+    gateway_url: str = "http://127.0.0.1:8000"
+    """Gateway base URL: the exit decision (县级审定) reads the household's status there."""
+    gateway_timeout_seconds: float = 5.0
+    """How long the exit decision waits for the gateway before refusing with 503."""

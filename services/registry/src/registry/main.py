@@ -12,6 +12,8 @@ from registry.households.endpoints import router as households_router
 from registry.pii import IdNumberVault
 from registry.policy import policy
 from registry.regions.endpoints import router as regions_router
+from registry.workflow.endpoints import router as workflow_router
+from registry.workflow.exit_criteria import GatewayClient
 
 DESCRIPTION = """
 The county poverty office's system of record (扶贫办/乡村振兴局): who is registered as poor,
@@ -34,11 +36,17 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             routers=[
                 regions_router,
                 households_router,
+                workflow_router,
                 policy_router(policy, read_scope="registry:read"),
             ],
             outbox=outbox,
             openapi_tags=[
                 {"name": "households", "description": "户 and 户成员"},
+                {
+                    "name": "workflow",
+                    "description": "识别 (申请 → 调查 → 评议 → 公示 → 建档立卡), 退出 and 动态调整 "
+                    "as one state machine; 公示 windows and objections",
+                },
                 {"name": "regions", "description": "行政区划"},
                 {
                     "name": "policy",
@@ -50,4 +58,5 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         )
     )
     app.state.vault = IdNumberVault.from_settings(settings)  # fails fast without the PII keys
+    app.state.gateway = GatewayClient(settings.gateway_url, settings.gateway_timeout_seconds)
     return app

@@ -205,7 +205,7 @@ class HouseholdService:
             version=0,  # record() makes it 1
         )
         if data.survey:
-            _set(household, _survey(data.survey, len(data.members)))
+            _set(household, survey_values(data.survey, len(data.members)))
         session.add(household)
         members = [self._new_member(household.id, m) for m in data.members]
         session.add_all(members)
@@ -257,7 +257,7 @@ class HouseholdService:
                 field="body.primary_cause",
             )
         if data.survey is not None:
-            changes.update(_survey(data.survey, len(members)))
+            changes.update(survey_values(data.survey, len(members)))
         changed = [k for k, v in changes.items() if getattr(household, k) != v]
         if not changed:
             return household, members
@@ -397,6 +397,7 @@ class HouseholdService:
         actor: Principal,
         before: dict[str, Any] | None,
         commit: bool = True,
+        audited: bool = True,
     ) -> None:
         """Bump the household's version, stage its event (``sequence`` = version) and its
         audit entry, and commit: every registry change ends here, so state, event and
@@ -412,6 +413,13 @@ class HouseholdService:
             data=payload,
         )
         await session.flush()
+        if audited:
+            await self._audit(session, household, members, spec, actor, before)
+        if commit:
+            await self.commit(session)
+            await session.refresh(household)
+
+    async def _audit(self, session, household, members, spec, actor, before) -> None:
         await audit.record(
             session,
             actor=actor,
@@ -422,9 +430,6 @@ class HouseholdService:
             before=before,
             after=audit_view(household, members),
         )
-        if commit:
-            await self.commit(session)
-            await session.refresh(household)
 
     async def check_region(self, session: AsyncSession, code: str, actor: Principal) -> Region:
         region = await session.get(Region, code)
@@ -523,7 +528,7 @@ class HouseholdService:
             raise _id_taken(where)
 
 
-def _survey(survey, persons: int) -> dict[str, Any]:
+def survey_values(survey, persons: int) -> dict[str, Any]:
     try:
         return survey_columns(survey, persons)
     except RuleViolation as exc:
