@@ -63,3 +63,12 @@ async def open_publicity(client, household_id: str, headers) -> dict:
         await client.get(f"/households/{household_id}/publicities", headers=headers)
     ).json()
     return next(p for p in publicities if p["status"] == "open")
+
+
+async def to_exit_decision(client, app, household_id: str, headers, start: dt.date) -> None:
+    """registered → nominated → village appraisal + 公示 → township check, ready for 县级审定."""
+    set_today(app, start)
+    await ok_step(client, household_id, "nominate_exit", headers, planned_exit_year=start.year)
+    await ok_step(client, household_id, "appraise_exit", headers, **MEETING)
+    set_today(app, start + dt.timedelta(days=7))  # the 7-day 公示 is over
+    await ok_step(client, household_id, "check_exit", headers, checker="乡审核", opinion="达标")

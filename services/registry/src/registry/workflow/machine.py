@@ -46,7 +46,7 @@ class Action(StrEnum):
 REGISTERED_TYPES = frozenset(
     {S.registered, S.planned_exit, S.returned, S.exited, S.exited_monitored}
 )
-EXIT_STAGES = (None, G.exit_nominated, G.exit_publicity, G.exit_township_checked)
+EXIT_STAGES = (G.exit_nominated, G.exit_publicity, G.exit_township_checked)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from registry.workflow.machine import Action
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 Month = Annotated[
     str,
-    StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$"),
+    StringConstraints(pattern=r"^(19|20)\d{2}-(0[1-9]|1[0-2])$"),
     Field(description="生效月份 YYYY-MM", examples=["2026-07"]),
 ]
 
