@@ -96,6 +96,9 @@ class EventConsumer:
         self.ack_wait_seconds = ack_wait_seconds
         self.batch_size = batch_size
         self._task: asyncio.Task[None] | None = None
+        # Checked by the loop as well as cancelling it: a library that turns a
+        # cancellation into an ordinary error (caught and retried) must not keep it alive.
+        self._stopping = False
         self._tracer = telemetry.tracer("kit.consumer")
         self._metric_labels = (service, subscription.durable)
         self._lag_updated_at = 0.0
@@ -117,6 +120,7 @@ class EventConsumer:
         self._task = asyncio.create_task(self._run(), name=f"{self.subscription.durable}-consumer")
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._task:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -124,7 +128,7 @@ class EventConsumer:
     async def _run(self) -> None:
         await self.bus.wait_connected()
         subscription = None
-        while True:
+        while not self._stopping:
             try:
                 if subscription is None:
                     subscription = await self.bus.js.pull_subscribe(

@@ -139,6 +139,9 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._listener: asyncpg.Connection | None = None
         self._task: asyncio.Task[None] | None = None
+        # Checked by the loop as well as cancelling it: a library that turns a
+        # cancellation into an ordinary error (caught and retried) must not keep it alive.
+        self._stopping = False
         self._tracer = telemetry.tracer("kit.outbox")
         #: Rows this instance published (the Prometheus counter sums all instances).
         self.published = 0
@@ -147,6 +150,7 @@ class OutboxRelay:
         self._task = asyncio.create_task(self._run(), name=f"{self.service}-outbox-relay")
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._task:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -155,7 +159,7 @@ class OutboxRelay:
     async def _run(self) -> None:
         backoff = 0.0
         await self.bus.wait_connected()
-        while True:
+        while not self._stopping:
             await self._ensure_listener()
             # Cleared before the batch: a NOTIFY arriving while it runs wakes the next round.
             self._wake.clear()
