@@ -181,21 +181,6 @@ class WorkflowService:
             staged.append(await self._close_window(session, household, "closed"))
         household.poverty_state, household.stage = target[0].value, target[1]
         await self._apply_fields(session, household, members, action, request, on_date)
-        session.add(
-            WorkflowStep(
-                household_id=household.id,
-                action=action.value,
-                from_state=position[0].value,
-                from_stage=position[1],
-                to_state=target[0].value,
-                to_stage=target[1],
-                actor=actor.subject,
-                roles=list(actor.roles),
-                on_date=on_date,
-                details=details,
-                evidence=[d.model_dump() for d in request.evidence],
-            )
-        )
         if rule.adjustment is not None:
             month = getattr(request, "effective_month", None)
             session.add(
@@ -215,43 +200,24 @@ class WorkflowService:
             opened = await self._open(session, household, rule.opens, request, on_date, today)
 
         for spec, payload in staged:
-            await self.households.record(
-                session,
-                household,
-                members,
-                spec,
-                payload,
-                actor=actor,
-                before=None,
-                commit=False,
-                audited=False,
-            )
-        await self.households.record(
+            await self._side_event(session, household, members, spec, payload, actor, commit=False)
+        await self._moved(
             session,
             household,
             members,
-            events.HOUSEHOLD_STATE_CHANGED,
-            events.StateChanged(
-                **household_fields(household, members),
-                action=action.value,
-                from_state=position[0],
-                from_stage=position[1],
-                on_date=on_date,
-            ),
+            action=action.value,
+            position=position,
+            on_date=on_date,
             actor=actor,
             before=before,
+            details=details,
+            evidence=[d.model_dump() for d in request.evidence],
             commit=opened is None,
         )
         if opened is not None:
-            await self.households.record(
-                session,
-                household,
-                members,
-                events.PUBLICITY_OPENED,
-                _publicity_event(opened),
-                actor=actor,
-                before=None,
-                audited=False,
+            opened_event = _publicity_event(opened)
+            await self._side_event(
+                session, household, members, events.PUBLICITY_OPENED, opened_event, actor
             )
         return household, members
 
@@ -493,44 +459,18 @@ class WorkflowService:
                 household.planned_exit_year = None
             closed = await self._close_window(session, household, "withdrawn")
             household.poverty_state, household.stage = target.value, None
-            session.add(
-                WorkflowStep(
-                    household_id=household.id,
-                    action="objection_upheld",
-                    from_state=position[0].value,
-                    from_stage=position[1],
-                    to_state=target.value,
-                    actor=actor.subject,
-                    roles=list(actor.roles),
-                    on_date=objection.resolved_on,
-                    details={"objection_id": str(objection.id), "finding": body.finding},
-                    evidence=objection.evidence,
-                )
-            )
-            await self.households.record(
+            await self._side_event(session, household, members, *closed, actor, commit=False)
+            await self._moved(
                 session,
                 household,
                 members,
-                *closed,
-                actor=actor,
-                before=None,
-                commit=False,
-                audited=False,
-            )
-            await self.households.record(
-                session,
-                household,
-                members,
-                events.HOUSEHOLD_STATE_CHANGED,
-                events.StateChanged(
-                    **household_fields(household, members),
-                    action="objection_upheld",
-                    from_state=position[0],
-                    from_stage=position[1],
-                    on_date=objection.resolved_on,
-                ),
+                action="objection_upheld",
+                position=position,
+                on_date=objection.resolved_on,
                 actor=actor,
                 before=before,
+                details={"objection_id": str(objection.id), "finding": body.finding},
+                evidence=objection.evidence,
                 commit=False,
             )
             before = audit_view(household, members)
@@ -545,6 +485,71 @@ class WorkflowService:
         )
         await session.refresh(objection)
         return objection
+
+    async def _moved(
+        self,
+        session: AsyncSession,
+        household: Household,
+        members: list[Member],
+        *,
+        action: str,
+        position: Position,
+        on_date: dt.date,
+        actor: Principal,
+        before: dict[str, Any],
+        details: dict[str, Any],
+        evidence: list[dict[str, Any]],
+        commit: bool,
+    ) -> None:
+        """Keep the step (actor, evidence) and publish ``state_changed`` for a household
+        already moved from ``position`` to where it now stands."""
+        session.add(
+            WorkflowStep(
+                household_id=household.id,
+                action=action,
+                from_state=position[0].value,
+                from_stage=position[1],
+                to_state=household.poverty_state,
+                to_stage=household.stage,
+                actor=actor.subject,
+                roles=list(actor.roles),
+                on_date=on_date,
+                details=details,
+                evidence=evidence,
+            )
+        )
+        await self.households.record(
+            session,
+            household,
+            members,
+            events.HOUSEHOLD_STATE_CHANGED,
+            events.StateChanged(
+                **household_fields(household, members),
+                action=action,
+                from_state=position[0],
+                from_stage=position[1],
+                on_date=on_date,
+            ),
+            actor=actor,
+            before=before,
+            commit=commit,
+        )
+
+    async def _side_event(
+        self, session, household, members, spec, payload, actor, *, commit: bool = True
+    ) -> None:
+        """A 公示 event that accompanies a step; the step's own audit entry covers it."""
+        await self.households.record(
+            session,
+            household,
+            members,
+            spec,
+            payload,
+            actor=actor,
+            before=None,
+            commit=commit,
+            audited=False,
+        )
 
     def allowed(self, household: Household) -> list[Action]:
         return allowed_actions(position_of(household))
