@@ -199,6 +199,17 @@ class RemovalReason(StrEnum):
     other = "other"  # 其他
 
 
+class MemberChangeCause(StrEnum):
+    """Why a person joins or leaves a household (自然增减 / 户内人员增减)."""
+
+    birth = "birth"  # 出生 (自然增加)
+    death = "death"  # 死亡 (自然减少)
+    marriage = "marriage"  # 婚嫁
+    migration = "migration"  # 迁入/迁出
+    household_split = "household_split"  # 分户/户间调整
+    other = "other"  # 其他
+
+
 class HelperRank(StrEnum):
     """帮扶责任人 rank: sets how many households they may help."""
 
@@ -307,6 +318,12 @@ LABELS: dict[StrEnum, str] = {
     RemovalReason.duplicate: "重复录入",
     RemovalReason.household_dissolved: "整户消亡或迁出",
     RemovalReason.other: "其他",
+    MemberChangeCause.birth: "出生",
+    MemberChangeCause.death: "死亡",
+    MemberChangeCause.marriage: "婚嫁",
+    MemberChangeCause.migration: "迁入迁出",
+    MemberChangeCause.household_split: "户间调整",
+    MemberChangeCause.other: "其他",
     HelperRank.section_level: "科级及以上领导干部",
     HelperRank.ordinary: "一般干部",
 }

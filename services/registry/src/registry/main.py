@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from kit.app import ServiceDefinition, create_service_app
 from kit.policy import policy_router
+from registry.adjustments.endpoints import router as adjustments_router
 from registry.config import RegistrySettings
 from registry.events import outbox
 from registry.households.endpoints import router as households_router
@@ -37,6 +38,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
                 regions_router,
                 households_router,
                 workflow_router,
+                adjustments_router,
                 policy_router(policy, read_scope="registry:read"),
             ],
             outbox=outbox,
@@ -46,6 +48,11 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
                     "name": "workflow",
                     "description": "识别 (申请 → 调查 → 评议 → 公示 → 建档立卡), 退出 and 动态调整 "
                     "as one state machine; 公示 windows and objections",
+                },
+                {
+                    "name": "adjustments",
+                    "description": "动态调整 of who belongs to a household: 自然增减, "
+                    "户内人员增减, 并户",
                 },
                 {"name": "regions", "description": "行政区划"},
                 {

@@ -124,6 +124,12 @@ class HouseholdAdjusted(HouseholdSnapshot):
     kind: AdjustmentKind
     effective_month: dt.date
     reason: str | None
+    #: Persons who joined or left this household with the adjustment (member ids; a
+    #: person moving between households keeps their id).
+    members_joined: list[uuid.UUID] = []
+    members_left: list[uuid.UUID] = []
+    #: The other household of a 并户 or a move between households.
+    related_household_id: uuid.UUID | None = None
 
 
 class PublicityEvent(_Payload):

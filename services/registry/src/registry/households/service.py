@@ -3,8 +3,9 @@ its event to the outbox and its before/after to the audit log, in one transactio
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -98,6 +99,14 @@ class HouseholdService:
         household = (await session.execute(query)).scalar_one_or_none()
         if household is None or not actor.can_access(household.region_code):
             raise not_found("household")
+        if for_update and household.merged_into is not None:
+            raise Problem(
+                409,
+                "Household merged",
+                f"this household was merged (并户) into {household.merged_into} and is kept "
+                "for history only; change that household instead",
+                code="HOUSEHOLD_MERGED",
+            )
         return household, await self.members(session, household.id)
 
     async def members(self, session: AsyncSession, household_id: uuid.UUID) -> list[Member]:
@@ -189,7 +198,7 @@ class HouseholdService:
         self, session: AsyncSession, data: HouseholdCreate, actor: Principal
     ) -> tuple[Household, list[Member]]:
         await self.check_region(session, data.region_code, actor)
-        await self._check_id_numbers_free(
+        await self.check_id_numbers_free(
             session, [m.id_number for m in data.members], field="members"
         )
         household = Household(
@@ -207,11 +216,11 @@ class HouseholdService:
         if data.survey:
             _set(household, survey_values(data.survey, len(data.members)))
         session.add(household)
-        members = [self._new_member(household.id, m) for m in data.members]
+        members = [self.new_member(household.id, m) for m in data.members]
         session.add_all(members)
+        await self.flush(session)  # a concurrent request with the same person fails here
         if data.poverty_state not in INTAKE_STATES:
             # 存量档案录入: the existing file is the evidence of the state it is entered in
-            await session.flush()
             session.add(
                 WorkflowStep(
                     household_id=household.id,
@@ -286,11 +295,12 @@ class HouseholdService:
                 code="HEAD_EXISTS",
                 field="body.relation",
             )
-        await self._check_id_numbers_free(session, [data.id_number], field=None)
-        member = self._new_member(household.id, data)
+        await self.check_id_numbers_free(session, [data.id_number], field=None)
+        member = self.new_member(household.id, data)
         session.add(member)
+        await self.flush(session)
         members = [*members, member]
-        _recompute_per_capita(household, len(members))
+        recompute_per_capita(household, len(members))
         await self._member_event(
             session,
             household,
@@ -313,7 +323,7 @@ class HouseholdService:
     ) -> tuple[Household, list[Member], Member]:
         household, members = await self.get(session, household_id, actor, for_update=True)
         before = audit_view(household, members)
-        member = _find(members, member_id)
+        member = find_member(members, member_id)
         changes = data.model_dump(exclude_unset=True, exclude={"id_number"})
         if "groups" in changes:
             changes["groups"] = [g.value for g in data.groups or []]
@@ -336,7 +346,7 @@ class HouseholdService:
                     code="ID_NUMBER_FIXED",
                     field="body.id_number",
                 )
-            await self._check_id_numbers_free(session, [data.id_number], field=None)
+            await self.check_id_numbers_free(session, [data.id_number], field=None)
             changes.update(self._identity(data.id_number))
             changed += ["id_number", "gender", "birth_date"]
         if not changed:
@@ -361,7 +371,7 @@ class HouseholdService:
     ) -> tuple[Household, list[Member]]:
         household, members = await self.get(session, household_id, actor, for_update=True)
         before = audit_view(household, members)
-        member = _find(members, member_id)
+        member = find_member(members, member_id)
         if member.relation == Relation.head:
             raise Problem(
                 409,
@@ -371,7 +381,7 @@ class HouseholdService:
             )
         await session.delete(member)
         remaining = [m for m in members if m.id != member.id]
-        _recompute_per_capita(household, len(remaining))
+        recompute_per_capita(household, len(remaining))
         await self._member_event(
             session,
             household,
@@ -412,7 +422,7 @@ class HouseholdService:
             sequence=household.version,
             data=payload,
         )
-        await session.flush()
+        await self.flush(session)
         if audited:
             await self._audit(session, household, members, spec, actor, before)
         if commit:
@@ -459,14 +469,13 @@ class HouseholdService:
             )
         return region
 
+    async def flush(self, session: AsyncSession) -> None:
+        async with _person_conflicts(session):
+            await session.flush()
+
     async def commit(self, session: AsyncSession) -> None:
-        try:
+        async with _person_conflicts(session):
             await session.commit()
-        except IntegrityError as exc:
-            await session.rollback()
-            if "id_number_hash" in str(exc.orig):
-                raise _id_taken("body") from None  # a concurrent request took the number first
-            raise
 
     # --- helpers ----------------------------------------------------------------------
 
@@ -480,7 +489,7 @@ class HouseholdService:
             birth_date=birth_date(id_number),
         )
 
-    def _new_member(self, household_id: uuid.UUID, data: MemberCreate) -> Member:
+    def new_member(self, household_id: uuid.UUID, data: MemberCreate) -> Member:
         identity = (
             self._identity(data.id_number)
             if data.id_number
@@ -507,7 +516,7 @@ class HouseholdService:
         )
         await self.record(session, household, members, spec, payload, actor=actor, before=before)
 
-    async def _check_id_numbers_free(
+    async def check_id_numbers_free(
         self, session: AsyncSession, numbers: list[str | None], *, field: str | None
     ) -> None:
         hashes = {self.vault.lookup_hash(n): i for i, n in enumerate(numbers) if n}
@@ -537,7 +546,7 @@ def survey_values(survey, persons: int) -> dict[str, Any]:
         ) from None
 
 
-def _recompute_per_capita(household: Household, persons: int) -> None:
+def recompute_per_capita(household: Household, persons: int) -> None:
     """Income items are the household's: per-capita income follows its size."""
     if household.income_items:
         total = sum((Decimal(v) for v in household.income_items.values()), Decimal(0))
@@ -547,6 +556,19 @@ def _recompute_per_capita(household: Household, persons: int) -> None:
 def _set(household: Household, values: dict[str, Any]) -> None:
     for key, value in values.items():
         setattr(household, key, value)
+
+
+@contextlib.asynccontextmanager
+async def _person_conflicts(session: AsyncSession) -> AsyncIterator[None]:
+    """A concurrent request that registered the same person first wins: the loser's unique
+    violation on the ID number's hash becomes the same 409 as the check before it."""
+    try:
+        yield
+    except IntegrityError as exc:
+        await session.rollback()
+        if "id_number_hash" in str(exc.orig):
+            raise _id_taken("body") from None
+        raise
 
 
 def _id_taken(field: str) -> Problem:
@@ -560,7 +582,7 @@ def _id_taken(field: str) -> Problem:
     )
 
 
-def _find(members: list[Member], member_id: uuid.UUID) -> Member:
+def find_member(members: list[Member], member_id: uuid.UUID) -> Member:
     for member in members:
         if member.id == member_id:
             return member
