@@ -112,3 +112,28 @@ async def test_exited_household_may_roll_back_or_return(client, auth_keys, regis
     assert returned["poverty_state"] == "returned"
     again = await step(client, hid, "rollback", admin, reason_text="x")
     assert again.status_code == 409
+
+
+async def test_planned_exit_list_per_year_shows_each_stage(client, auth_keys):
+    admin = auth_keys.headers("county_admin", COUNTY)
+    nominated, appraised, other_year, withdrawn = [
+        await _registered(client, admin) for _ in range(4)
+    ]
+    await _registered(client, admin)  # never nominated
+    for hid, year in ((nominated, 2026), (appraised, 2026), (other_year, 2027), (withdrawn, 2026)):
+        await ok_step(client, hid, "nominate_exit", admin, planned_exit_year=year)
+    await ok_step(client, appraised, "appraise_exit", admin, **MEETING)
+    await ok_step(client, withdrawn, "withdraw_exit", admin, reason_text="家庭变故")
+
+    listed = await client.get(
+        "/households", params={"planned_exit_year": 2026, "size": 100}, headers=admin
+    )
+    assert listed.status_code == 200, listed.text
+    plan = {h["id"]: (h["poverty_state"], h["stage"]) for h in listed.json()["items"]}
+    assert plan == {
+        nominated: ("planned_exit", "exit_nominated"),
+        appraised: ("planned_exit", "exit_publicity"),
+    }
+    assert listed.json()["total"] == 2
+    bad = await client.get("/households", params={"planned_exit_year": 1900}, headers=admin)
+    assert bad.status_code == 422

@@ -80,6 +80,15 @@ async def list_households(
         str | None,
         Query(min_length=1, max_length=50, description="A member's name starts with this"),
     ] = None,
+    planned_exit_year: Annotated[
+        int | None,
+        Query(
+            ge=1978,
+            le=2100,
+            description="拟脱贫计划: households planned to exit in this year (with their stage, "
+            "or exited once approved)",
+        ),
+    ] = None,
 ) -> Page[HouseholdSummary]:
     rows, total = await service.search(
         session,
@@ -91,6 +100,7 @@ async def list_households(
         categories=monitoring_category or (),
         assistance=assistance_type or (),
         name=name,
+        planned_exit_year=planned_exit_year,
     )
     items = [
         HouseholdSummary(
@@ -103,6 +113,8 @@ async def list_households(
             assistance_type=h.assistance_type,
             monitoring_category=h.monitoring_category,
             primary_cause=h.primary_cause,
+            planned_exit_year=h.planned_exit_year,
+            exit_year=h.exit_year,
             version=h.version,
         )
         for h, head, count in rows

@@ -319,6 +319,8 @@ class HouseholdSummary(BaseModel):
     assistance_type: AssistanceType
     monitoring_category: MonitoringCategory
     primary_cause: PovertyCause
+    planned_exit_year: int | None
+    exit_year: int | None
     version: int
 
 

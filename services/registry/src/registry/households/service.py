@@ -129,6 +129,7 @@ class HouseholdService:
         categories: Sequence[MonitoringCategory] = (),
         assistance: Sequence[AssistanceType] = (),
         name: str | None = None,
+        planned_exit_year: int | None = None,
     ) -> tuple[list[tuple[Household, str | None, int]], int]:
         """Households in the caller's region (narrowed by the filters), newest first."""
         conditions = [Household.region_code.startswith(actor.region_prefix)]
@@ -142,6 +143,8 @@ class HouseholdService:
             conditions.append(Household.monitoring_category.in_([c.value for c in categories]))
         if assistance:
             conditions.append(Household.assistance_type.in_([a.value for a in assistance]))
+        if planned_exit_year is not None:
+            conditions.append(Household.planned_exit_year == planned_exit_year)
         if name:
             named = select(Member.household_id).where(Member.name.startswith(name, autoescape=True))
             conditions.append(Household.id.in_(named))
