@@ -256,6 +256,11 @@ def route_scopes(route: APIRoute) -> tuple[str, ...] | None:
     return None
 
 
+def is_public(info: Any) -> bool:
+    """An operational route, or one marked with :func:`kit.auth.public`."""
+    return info.path in PUBLIC_PATHS or route_scopes(info.route) == ()
+
+
 def assert_every_route_is_protected(app: FastAPI) -> None:
     """Deny by default: refuse to build an app with an unprotected non-public route."""
     for info in api_routes(app):

@@ -246,6 +246,18 @@ async def authenticate(
         raise Problem(401, "Invalid token", str(exc), code="INVALID_TOKEN") from None
 
 
+def public(reason: str) -> Any:
+    """Dependency marking a route open to everyone, without a token (e.g. a 公示 notice
+    board). The route audit accepts it as a deliberate choice; ``reason`` says why."""
+
+    async def open_to_everyone() -> None:
+        return None
+
+    open_to_everyone.required_scopes = ()  # type: ignore[attr-defined]
+    open_to_everyone.public_reason = reason  # type: ignore[attr-defined]
+    return Depends(open_to_everyone)
+
+
 def requires(*scopes: str) -> Any:
     """Dependency: the caller must hold every one of ``scopes``. Returns the Principal."""
 

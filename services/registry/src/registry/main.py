@@ -10,6 +10,7 @@ from registry.adjustments.endpoints import router as adjustments_router
 from registry.config import RegistrySettings
 from registry.events import outbox
 from registry.households.endpoints import router as households_router
+from registry.notices.endpoints import router as notices_router
 from registry.pii import IdNumberVault
 from registry.policy import policy
 from registry.regions.endpoints import router as regions_router
@@ -39,6 +40,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
                 households_router,
                 workflow_router,
                 adjustments_router,
+                notices_router,
                 policy_router(policy, read_scope="registry:read"),
             ],
             outbox=outbox,
@@ -53,6 +55,10 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
                     "name": "adjustments",
                     "description": "动态调整 of who belongs to a household: 自然增减, "
                     "户内人员增减, 并户",
+                },
+                {
+                    "name": "public notice",
+                    "description": "公示栏: open to everyone, masked (no token needed)",
                 },
                 {"name": "regions", "description": "行政区划"},
                 {

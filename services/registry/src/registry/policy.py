@@ -25,6 +25,7 @@ EXIT_PUBLICITY_DAYS = "exit.publicity_days"
 EXIT_CONTINUITY_YEARS = "exit.policy_continuity_years"
 EXIT_MONITORING_YEARS = "exit.monitoring_years"
 MIN_SURVEYORS = "identification.min_surveyors"
+OBJECTION_HOTLINE = "objection.hotline"
 
 PARAMETERS = [
     Parameter(
@@ -59,6 +60,7 @@ PARAMETERS = [
     Parameter(PUBLICITY_DAYS_VILLAGE, 7, "村公示 length", "天"),
     Parameter(PUBLICITY_DAYS_TOWNSHIP, 7, "乡镇审核后公示 length", "天"),
     Parameter(PUBLICITY_DAYS_COUNTY, 5, "县复审后公告 length", "天"),
+    Parameter(OBJECTION_HOTLINE, "12317", "扶贫监督电话 shown on every public 公示", "电话"),
     Parameter(OBJECTION_VERIFY_DAYS, 7, "异议核实: days the publishing level has to verify", "天"),
     Parameter(EXIT_PUBLICITY_DAYS, 7, "脱贫 村级评议后公示 length", "天"),
     Parameter(EXIT_CONTINUITY_YEARS, 5, "脱贫不脱政策: years policies continue after exit", "年"),
