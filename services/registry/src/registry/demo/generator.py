@@ -50,6 +50,8 @@ class RegionSeed:
     name: str  # Chinese name, e.g. "广河县"
     level: RegionLevel
     parent_code: str | None
+    population: int | None = None  # 户籍人口 of a village
+    key_poor_village: bool = False  # 重点贫困村
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,16 @@ def _build_regions() -> tuple[RegionSeed, ...]:
         township = county[:6] + digits + "000"
         regions.append(RegionSeed(township, township_name, RegionLevel.township, county))
         regions.extend(
-            RegionSeed(township[:9] + f"{201 + i:03d}", name, RegionLevel.village, township)
+            RegionSeed(
+                township[:9] + f"{201 + i:03d}",
+                name,
+                RegionLevel.village,
+                township,
+                # fixed, plausible sizes (700–1,520 people; large villages ≥ 1,000 among
+                # them) and every third village a key poor village (重点贫困村)
+                population=600 + (int(digits) * 37 + i * 211) % 1200,
+                key_poor_village=(int(digits) + i) % 3 == 0,
+            )
             for i, name in enumerate(village_names)
         )
     for region in regions:

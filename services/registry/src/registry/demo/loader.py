@@ -45,6 +45,8 @@ async def load(
                     name=r.name,
                     level=RegionLevel(r.level).value,
                     parent_code=r.parent_code,
+                    population=r.population,
+                    key_poor_village=r.key_poor_village,
                 )
                 for r in county.regions
             ]
