@@ -262,7 +262,9 @@ class EventConsumer:
                 )
             outcome = await handler(session, event) or "applied"
             if outcome not in HANDLER_OUTCOMES:
-                raise ValueError(f"handler returned {outcome!r}; expected one of {HANDLER_OUTCOMES}")
+                raise ValueError(
+                    f"handler returned {outcome!r}; expected one of {HANDLER_OUTCOMES}"
+                )
             if outcome != "applied":
                 await self._set_outcome(session, event, outcome)
             await session.execute(

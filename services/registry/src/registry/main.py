@@ -9,6 +9,10 @@ from kit.policy import policy_router
 from registry.config import RegistrySettings
 from registry.events import outbox
 from registry.households.endpoints import router as households_router
+from registry.households.service import HouseholdService
+from registry.monitoring.consumers import monitoring_consumers
+from registry.monitoring.endpoints import router as monitoring_router
+from registry.monitoring.service import MonitoringService
 from registry.pii import IdNumberVault
 from registry.policy import policy
 from registry.regions.endpoints import router as regions_router
@@ -27,6 +31,11 @@ Resident ID numbers are masked unless the token holds `pii:read`. Errors are RFC
 
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     settings = settings or RegistrySettings()
+    vault = IdNumberVault.from_settings(settings)  # fails fast without the PII keys
+
+    def monitoring() -> MonitoringService:
+        return MonitoringService(HouseholdService(vault, app.state.clock))
+
     app = create_service_app(
         ServiceDefinition(
             name="registry",
@@ -37,15 +46,23 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
                 regions_router,
                 households_router,
                 workflow_router,
+                monitoring_router,
                 policy_router(policy, read_scope="registry:read"),
             ],
             outbox=outbox,
+            consumers=monitoring_consumers(monitoring),
             openapi_tags=[
                 {"name": "households", "description": "户 and 户成员"},
                 {
                     "name": "workflow",
                     "description": "识别 (申请 → 调查 → 评议 → 公示 → 建档立卡), 退出 and 动态调整 "
                     "as one state machine; 公示 windows and objections",
+                },
+                {
+                    "name": "monitoring",
+                    "description": "防返贫监测: risk alerts raised from other departments' "
+                    "events (health, housing, education, low income) or by hand; "
+                    "研判 → 帮扶 → 解除",
                 },
                 {"name": "regions", "description": "行政区划"},
                 {
@@ -57,6 +74,6 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             ],
         )
     )
-    app.state.vault = IdNumberVault.from_settings(settings)  # fails fast without the PII keys
+    app.state.vault = vault
     app.state.gateway = GatewayClient(settings.gateway_url, settings.gateway_timeout_seconds)
     return app
