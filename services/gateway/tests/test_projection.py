@@ -13,10 +13,15 @@ from devstack.testing import eventually
 from gateway.consumers import CONSUMERS
 from kit.envelope import build
 
+#: Listed for the gateway in the catalogue; its handlers come with the dashboard's risk view.
+NOT_HANDLED_YET = {"registry.alert.raised", "registry.alert.status_changed"}
+
 
 def test_gateway_handles_exactly_the_events_the_catalogue_lists_for_it():
     handled = {name for c in CONSUMERS for name in c.handlers}
-    assert handled == {spec.name for spec in CATALOGUE.consumed_by("gateway")}
+    listed = {spec.name for spec in CATALOGUE.consumed_by("gateway")}
+    assert NOT_HANDLED_YET <= listed
+    assert handled == listed - NOT_HANDLED_YET
 
 
 async def test_same_event_twice_changes_nothing(client, gateway_app, js):

@@ -45,11 +45,14 @@ def test_an_action_is_legal_exactly_where_the_table_allows_it(position, action):
 
 @given(st.lists(st.sampled_from(list(Action)), max_size=40))
 def test_no_sequence_registers_a_candidate_without_every_publicity(actions):
-    """Without 补录 (an audited adjustment), registration passes all three windows."""
+    """Without 补录 or 透析患者纳入 (audited adjustments), registration passes all three windows."""
     position = (PovertyState.candidate, None)
     stages_seen: set = set()
     for action in actions:
-        if action in (Action.backfill, Action.re_include) or position not in RULES[action].sources:
+        if (
+            action in (Action.backfill, Action.re_include, Action.auto_register)
+            or position not in RULES[action].sources
+        ):
             continue
         position = _step(action, position)
         stages_seen.add(position[1])
@@ -68,13 +71,13 @@ def test_every_position_is_reachable_and_has_a_way_on():
     seen, queue = set(starts), deque(starts)
     while queue:
         position = queue.popleft()
-        for action in allowed_actions(position):
+        for action in allowed_actions(position, system=True):
             for target in RULES[action].targets:
                 if target not in seen:
                     seen.add(target)
                     queue.append(target)
     assert set(POSITIONS) <= seen
-    assert all(allowed_actions(p) for p in POSITIONS)
+    assert all(allowed_actions(p, system=True) for p in POSITIONS)
 
 
 @pytest.mark.parametrize(

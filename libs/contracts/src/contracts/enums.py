@@ -217,6 +217,81 @@ class HelperRank(StrEnum):
     ordinary = "ordinary"  # 一般干部
 
 
+# --- 防返贫监测 (monitoring against returning to poverty) and the events it reacts to ----
+
+
+class AlertKind(StrEnum):
+    """返贫风险 trigger of a risk alert (DOMAIN §2.11)."""
+
+    high_medical_cost = "high_medical_cost"  # 高额医疗支出
+    critical_illness = "critical_illness"  # 大病
+    dialysis = "dialysis"  # 血液透析
+    dangerous_house = "dangerous_house"  # 危房 (C/D级)
+    dropout = "dropout"  # 义务教育辍学
+    disaster = "disaster"  # 突发灾祸
+    income_drop = "income_drop"  # 收入骤减
+    manual = "manual"  # 人工上报
+    other = "other"  # 其他
+
+
+class AlertStatus(StrEnum):
+    """Life cycle of a risk alert: only forward."""
+
+    open = "open"  # 待核实
+    assessed = "assessed"  # 已研判
+    assisted = "assisted"  # 已帮扶
+    closed = "closed"  # 已解除
+
+
+class AlertAssessment(StrEnum):
+    """研判结论: a monitoring category, or not at risk (which closes the alert)."""
+
+    marginal = "marginal"  # 边缘户
+    unstable_exited = "unstable_exited"  # 脱贫不稳定户
+    sudden_hardship = "sudden_hardship"  # 突发严重困难户
+    not_at_risk = "not_at_risk"  # 无返贫致贫风险
+
+
+class HospitalLevel(StrEnum):
+    """Level of the settling hospital (sets the out-of-pocket cap, DOMAIN §4.2)."""
+
+    township = "township"  # 乡镇卫生院
+    county = "county"  # 县级医院
+    municipal = "municipal"  # 市级医院
+    provincial = "provincial"  # 省级及以上医院
+
+
+class HouseGrade(StrEnum):
+    """房屋安全鉴定等级: A/B safe, C repair, D rebuild (DOMAIN §5)."""
+
+    A = "A"  # 安全
+    B = "B"  # 基本安全
+    C = "C"  # 局部危险 (维修加固)
+    D = "D"  # 整体危险 (拆旧建新)
+
+
+class SchoolStage(StrEnum):
+    """学段 (DOMAIN §3)."""
+
+    preschool = "preschool"  # 学前教育
+    primary = "primary"  # 小学
+    junior = "junior"  # 初中
+    senior_high = "senior_high"  # 普通高中
+    secondary_vocational = "secondary_vocational"  # 中职
+    higher_vocational = "higher_vocational"  # 高职
+    university = "university"  # 本科及以上
+
+
+class ReliefCause(StrEnum):
+    """临时救助 cause (DOMAIN §6)."""
+
+    disaster = "disaster"  # 突发灾祸 (自然灾害、火灾等)
+    illness = "illness"  # 重大疾病
+    accident = "accident"  # 意外事故
+    schooling = "schooling"  # 就学困难
+    other = "other"  # 其他
+
+
 LABELS: dict[StrEnum, str] = {
     PovertyCause.illness: "因病",
     PovertyCause.disability: "因残",
@@ -326,6 +401,43 @@ LABELS: dict[StrEnum, str] = {
     MemberChangeCause.other: "其他",
     HelperRank.section_level: "科级及以上领导干部",
     HelperRank.ordinary: "一般干部",
+    AlertKind.high_medical_cost: "高额医疗支出",
+    AlertKind.critical_illness: "大病",
+    AlertKind.dialysis: "血液透析",
+    AlertKind.dangerous_house: "危房",
+    AlertKind.dropout: "义务教育辍学",
+    AlertKind.disaster: "突发灾祸",
+    AlertKind.income_drop: "收入骤减",
+    AlertKind.manual: "人工上报",
+    AlertKind.other: "其他",
+    AlertStatus.open: "待核实",
+    AlertStatus.assessed: "已研判",
+    AlertStatus.assisted: "已帮扶",
+    AlertStatus.closed: "已解除",
+    AlertAssessment.marginal: "边缘户",
+    AlertAssessment.unstable_exited: "脱贫不稳定户",
+    AlertAssessment.sudden_hardship: "突发严重困难户",
+    AlertAssessment.not_at_risk: "无返贫致贫风险",
+    HospitalLevel.township: "乡镇卫生院",
+    HospitalLevel.county: "县级医院",
+    HospitalLevel.municipal: "市级医院",
+    HospitalLevel.provincial: "省级及以上医院",
+    HouseGrade.A: "A级 安全",
+    HouseGrade.B: "B级 基本安全",
+    HouseGrade.C: "C级 局部危险",
+    HouseGrade.D: "D级 整体危险",
+    SchoolStage.preschool: "学前教育",
+    SchoolStage.primary: "小学",
+    SchoolStage.junior: "初中",
+    SchoolStage.senior_high: "普通高中",
+    SchoolStage.secondary_vocational: "中职",
+    SchoolStage.higher_vocational: "高职",
+    SchoolStage.university: "本科及以上",
+    ReliefCause.disaster: "突发灾祸",
+    ReliefCause.illness: "重大疾病",
+    ReliefCause.accident: "意外事故",
+    ReliefCause.schooling: "就学困难",
+    ReliefCause.other: "其他",
 }
 
 

@@ -34,7 +34,11 @@ from kit.envelope import Envelope, parse
 log = logging.getLogger(__name__)
 LAG_INTERVAL_SECONDS = 5.0
 
-Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+#: Runs in the consumer's transaction. Returning ``"ignored"`` records that the event was
+#: read but did not concern this service (an unknown household, a fact below a threshold
+#: …); returning None means it was applied.
+Handler = Callable[[AsyncSession, Envelope], Awaitable[str | None]]
+HANDLER_OUTCOMES = frozenset({"applied", "ignored"})
 
 
 def define_inbox_tables(metadata: MetaData) -> tuple[Table, Table]:
@@ -256,7 +260,13 @@ class EventConsumer:
                     last,
                     event.sequence,
                 )
-            await handler(session, event)
+            outcome = await handler(session, event) or "applied"
+            if outcome not in HANDLER_OUTCOMES:
+                raise ValueError(
+                    f"handler returned {outcome!r}; expected one of {HANDLER_OUTCOMES}"
+                )
+            if outcome != "applied":
+                await self._set_outcome(session, event, outcome)
             await session.execute(
                 text(
                     "UPDATE aggregate_positions SET sequence = :seq, updated_at = now() "
@@ -264,7 +274,7 @@ class EventConsumer:
                 ),
                 {"consumer": consumer, "key": event.aggregate_key, "seq": event.sequence},
             )
-        return "applied"
+        return outcome
 
     async def _set_outcome(self, session: AsyncSession, event: Envelope, outcome: str) -> None:
         await session.execute(

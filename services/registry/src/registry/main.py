@@ -10,6 +10,10 @@ from registry.adjustments.endpoints import router as adjustments_router
 from registry.config import RegistrySettings
 from registry.events import outbox
 from registry.households.endpoints import router as households_router
+from registry.households.service import HouseholdService
+from registry.monitoring.consumers import monitoring_consumers
+from registry.monitoring.endpoints import router as monitoring_router
+from registry.monitoring.service import MonitoringService
 from registry.notices.endpoints import router as notices_router
 from registry.pii import IdNumberVault
 from registry.policy import policy
@@ -29,6 +33,11 @@ Resident ID numbers are masked unless the token holds `pii:read`. Errors are RFC
 
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     settings = settings or RegistrySettings()
+    vault = IdNumberVault.from_settings(settings)  # fails fast without the PII keys
+
+    def monitoring() -> MonitoringService:
+        return MonitoringService(HouseholdService(vault, app.state.clock))
+
     app = create_service_app(
         ServiceDefinition(
             name="registry",
@@ -41,9 +50,11 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
                 workflow_router,
                 adjustments_router,
                 notices_router,
+                monitoring_router,
                 policy_router(policy, read_scope="registry:read"),
             ],
             outbox=outbox,
+            consumers=monitoring_consumers(monitoring),
             openapi_tags=[
                 {"name": "households", "description": "户 and 户成员"},
                 {
@@ -60,6 +71,12 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
                     "name": "public notice",
                     "description": "公示栏: open to everyone, masked (no token needed)",
                 },
+                {
+                    "name": "monitoring",
+                    "description": "防返贫监测: risk alerts raised from other departments' "
+                    "events (health, housing, education, low income) or by hand; "
+                    "研判 → 帮扶 → 解除",
+                },
                 {"name": "regions", "description": "行政区划"},
                 {
                     "name": "policy",
@@ -70,6 +87,6 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             ],
         )
     )
-    app.state.vault = IdNumberVault.from_settings(settings)  # fails fast without the PII keys
+    app.state.vault = vault
     app.state.gateway = GatewayClient(settings.gateway_url, settings.gateway_timeout_seconds)
     return app

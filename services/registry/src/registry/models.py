@@ -26,6 +26,7 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from kit.audit import define_audit_table
+from kit.consumer import define_inbox_tables
 from kit.outbox import define_outbox_table
 from kit.policy import define_policy_table
 
@@ -251,6 +252,89 @@ class Adjustment(RegistryModel, table=True):
     evidence: list[dict[str, Any]] = Field(sa_column=_json())
     actor: str = Field(max_length=200)
     at: dt.datetime | None = Field(default=None, sa_column=_timestamp())
+
+
+# --- 防返贫监测: risk alerts and what raises them ------------------------------------------
+
+
+class RiskAlert(RegistryModel, table=True):
+    """返贫致贫风险 alert: raised by another department's event or by hand, then 研判 →
+    帮扶 → 解除 (only forward), each step with who, when and a note."""
+
+    __tablename__ = "risk_alerts"
+    __table_args__ = (
+        Index("ix_risk_alerts_region_status_due", "region_code", "status", "due_date"),
+        # a redelivered (or replayed) department event cannot raise a second alert
+        Index(
+            "ux_risk_alerts_source_event",
+            "source_event_id",
+            unique=True,
+            postgresql_where=text("source_event_id IS NOT NULL"),
+        ),
+        # high medical cost is judged on the year's total: one alert per household and year
+        Index(
+            "ux_risk_alerts_medical_cost_year",
+            "household_id",
+            "policy_year",
+            unique=True,
+            postgresql_where=text("kind = 'high_medical_cost'"),
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    household_id: uuid.UUID = Field(foreign_key="households.id", index=True)
+    #: The member concerned; None for a household-level trigger (house, disaster).
+    person_id: uuid.UUID | None = None
+    region_code: str = Field(max_length=12)
+    kind: str = Field(max_length=32)
+    status: str = Field(default="open", max_length=16)
+    #: Monitoring category the household got when the alert was raised or assessed.
+    category: str | None = Field(default=None, max_length=32)
+    assessment: str | None = Field(default=None, max_length=32)
+    policy_year: int
+    source_service: str | None = Field(default=None, max_length=32)
+    source_event_type: str | None = Field(default=None, max_length=255)
+    source_event_id: str | None = Field(default=None, max_length=64)
+    #: What the trigger saw (amounts, thresholds, grade …); never a diagnosis.
+    details: dict[str, Any] = Field(sa_column=_json())
+    evidence: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]")
+    )
+    raised_on: dt.date
+    due_date: dt.date
+    raised_by: str = Field(max_length=200)
+    note: str | None = None
+    assessed_by: str | None = Field(default=None, max_length=200)
+    assessed_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    assessment_note: str | None = None
+    assisted_by: str | None = Field(default=None, max_length=200)
+    assisted_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    assistance_note: str | None = None
+    closed_by: str | None = Field(default=None, max_length=200)
+    closed_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    closure_note: str | None = None
+    created_at: dt.datetime | None = Field(default=None, sa_column=_timestamp())
+    updated_at: dt.datetime | None = Field(default=None, sa_column=_timestamp(onupdate=func.now()))
+
+
+class MedicalCost(RegistryModel, table=True):
+    """A settled claim's out-of-pocket share (health.claim.settled), summed per household
+    and policy year for the high-medical-cost trigger. One row per claim."""
+
+    __tablename__ = "medical_costs"
+    __table_args__ = (Index("ix_medical_costs_household_year", "household_id", "policy_year"),)
+
+    claim_id: uuid.UUID = Field(primary_key=True)
+    household_id: uuid.UUID = Field(foreign_key="households.id")
+    person_id: uuid.UUID
+    policy_year: int
+    settled_on: dt.date
+    out_of_pocket: Decimal = Field(sa_column=Column(Numeric(14, 2), nullable=False))
+    source_event_id: str = Field(max_length=64)
+    at: dt.datetime | None = Field(default=None, sa_column=_timestamp())
+
+
+inbox_table, positions_table = define_inbox_tables(metadata)
 
 
 outbox_table = define_outbox_table(metadata)

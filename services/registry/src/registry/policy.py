@@ -7,6 +7,9 @@ Rules read them with ``await policy.value(session, KEY, region_code=…, year=�
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Annotated
+
+from pydantic import Field
 
 from contracts.money import NonNegativeMoney
 from kit.policy import Parameter, PolicyBook
@@ -26,6 +29,9 @@ EXIT_CONTINUITY_YEARS = "exit.policy_continuity_years"
 EXIT_MONITORING_YEARS = "exit.monitoring_years"
 MIN_SURVEYORS = "identification.min_surveyors"
 OBJECTION_HOTLINE = "objection.hotline"
+ALERT_DUE_DAYS = "monitoring.alert_due_days"
+MEDICAL_COST_FLOOR = "monitoring.medical_cost.floor"
+MEDICAL_COST_INCOME_RATIO = "monitoring.medical_cost.income_ratio"
 
 PARAMETERS = [
     Parameter(
@@ -66,6 +72,28 @@ PARAMETERS = [
     Parameter(EXIT_CONTINUITY_YEARS, 5, "脱贫不脱政策: years policies continue after exit", "年"),
     Parameter(
         EXIT_MONITORING_YEARS, 5, "防返贫监测: years an exited household stays monitored", "年"
+    ),
+    Parameter(
+        ALERT_DUE_DAYS,
+        30,
+        "防返贫监测: days from raising a risk alert to its due date (核实 and 帮扶)",
+        "天",
+    ),
+    Parameter(
+        MEDICAL_COST_FLOOR,
+        Decimal("10000.00"),
+        "高额医疗支出: a household's annual out-of-pocket medical cost above the larger of "
+        "this amount and the income share raises an alert",
+        "元/户/年",
+        NonNegativeMoney,
+    ),
+    Parameter(
+        MEDICAL_COST_INCOME_RATIO,
+        Decimal("0.50"),
+        "高额医疗支出: share of the household's annual net income (人均纯收入 × 人数) the "
+        "annual out-of-pocket medical cost must exceed",
+        "比例",
+        Annotated[Decimal, Field(ge=0, le=10, decimal_places=4)],
     ),
 ]
 

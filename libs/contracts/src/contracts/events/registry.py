@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict
 from contracts.catalogue import EventSpec
 from contracts.enums import (
     AdjustmentKind,
+    AlertAssessment,
+    AlertKind,
+    AlertStatus,
     AssistanceType,
     Gender,
     HukouType,
@@ -233,3 +236,50 @@ EVENTS = [
     OBJECTION_FILED,
     OBJECTION_RESOLVED,
 ]
+
+
+# --- 防返贫监测: risk alerts -------------------------------------------------------------
+
+
+class AlertEvent(_Payload):
+    """A risk alert (返贫致贫风险) of one household, as it stands after the change."""
+
+    alert_id: uuid.UUID
+    household_id: uuid.UUID
+    person_id: uuid.UUID | None
+    region_code: str
+    kind: AlertKind
+    status: AlertStatus
+    #: Monitoring category given to the household (on raising, or by the assessment).
+    category: MonitoringCategory | None
+    assessment: AlertAssessment | None = None
+    raised_on: dt.date
+    due_date: dt.date
+    #: The department event that raised it (None for a manual alert).
+    source_service: str | None
+    source_event_type: str | None
+    source_event_id: str | None
+
+
+class AlertRaised(AlertEvent):
+    pass
+
+
+class AlertStatusChanged(AlertEvent):
+    from_status: AlertStatus
+    on_date: dt.date
+
+
+ALERT_RAISED = _household_event(
+    "alert.raised",
+    AlertRaised,
+    "A risk alert (返贫致贫风险) was raised for a household: by another department's event "
+    "(high medical cost, critical illness, dialysis, C/D house, dropout, disaster) or by hand.",
+)
+ALERT_STATUS_CHANGED = _household_event(
+    "alert.status_changed",
+    AlertStatusChanged,
+    "A risk alert moved on: open → assessed (研判, category) → assisted (帮扶) → closed (解除).",
+)
+
+EVENTS += [ALERT_RAISED, ALERT_STATUS_CHANGED]

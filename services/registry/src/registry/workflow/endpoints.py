@@ -38,7 +38,7 @@ def get_workflow(request: Request, households: HouseholdServiceDep) -> WorkflowS
 
 WorkflowDep = Annotated[WorkflowService, Depends(get_workflow)]
 
-ACTIONS_DOC = "\n".join(f"- `{a.value}` {RULES[a].label}" for a in Action)
+ACTIONS_DOC = "\n".join(f"- `{a.value}` {RULES[a].label}" for a in Action if not RULES[a].system)
 
 
 class AllowedAction(BaseModel):

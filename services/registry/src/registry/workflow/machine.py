@@ -41,6 +41,7 @@ class Action(StrEnum):
     # 防返贫监测
     start_monitoring = "start_monitoring"  # 纳入监测
     end_monitoring = "end_monitoring"  # 解除监测
+    auto_register = "auto_register"  # 透析患者全部纳入 (the registry itself, on a health event)
 
 
 REGISTERED_TYPES = frozenset(
@@ -61,6 +62,8 @@ class Rule:
     after_window: bool = False
     #: Recorded as this kind of 动态调整.
     adjustment: AdjustmentKind | None = None
+    #: Taken by the registry itself on another department's event, never by a caller.
+    system: bool = False
 
 
 def _at(*states: PovertyState, stages: tuple = (None,)) -> frozenset[Position]:
@@ -155,6 +158,15 @@ RULES: dict[Action, Rule] = {
     ),
     Action.start_monitoring: Rule("纳入监测", _at(S.exited), ((S.exited_monitored, None),)),
     Action.end_monitoring: Rule("解除监测", _at(S.exited_monitored), ((S.exited, None),)),
+    # [004] "血液透析患者是本县农村户籍的全部纳入": no appraisal, from wherever intake stands
+    Action.auto_register: Rule(
+        "透析患者纳入",
+        _at(S.candidate, S.applied, S.surveyed, S.shortlisted, S.appraised, S.rejected, S.removed)
+        | _at(S.publicised, stages=(G.village_publicity, G.township_publicity, G.county_notice)),
+        ((S.registered, None),),
+        adjustment=AdjustmentKind.new_identification,
+        system=True,
+    ),
 }
 
 
@@ -179,8 +191,13 @@ def _name(position: Position) -> str:
     return f"{state.value}/{stage.value}" if stage else state.value
 
 
-def allowed_actions(position: Position) -> list[Action]:
-    return [action for action, rule in RULES.items() if position in rule.sources]
+def allowed_actions(position: Position, *, system: bool = False) -> list[Action]:
+    """Actions possible at ``position``; the registry's own (``system``) ones only if asked."""
+    return [
+        action
+        for action, rule in RULES.items()
+        if position in rule.sources and (system or not rule.system)
+    ]
 
 
 def decide(

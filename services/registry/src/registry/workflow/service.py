@@ -76,7 +76,7 @@ def position_of(household: Household) -> Position:
 
 
 class WorkflowService:
-    def __init__(self, households: HouseholdService, gateway: GatewayClient) -> None:
+    def __init__(self, households: HouseholdService, gateway: GatewayClient | None) -> None:
         self.households = households
         self.clock = households.clock
         self.gateway = gateway
@@ -220,6 +220,66 @@ class WorkflowService:
                 session, household, members, events.PUBLICITY_OPENED, opened_event, actor
             )
         return household, members
+
+    async def system_step(
+        self,
+        session: AsyncSession,
+        household: Household,
+        members: list[Member],
+        action: Action,
+        *,
+        actor: Principal,
+        details: dict[str, Any],
+        evidence: list[dict[str, Any]],
+        reason: str | None = None,
+        year: int | None = None,
+    ) -> None:
+        """A step the registry takes itself on another department's event (纳入监测,
+        透析患者纳入), in the caller's transaction; the household is already locked.
+        Raises IllegalTransition if the household is not where the step starts."""
+        before = audit_view(household, members)
+        today = self.clock.today()
+        position = position_of(household)
+        window = await self._open_window(session, household.id)
+        rule = RULES[action]
+        target = decide(action, position, today=today, window=window)
+        staged: list[tuple] = []
+        if window is not None and position[0] == PovertyState.publicised:
+            # included without waiting for the running 公示: it ends with the registration
+            staged.append(await self._close_window(session, household, "closed"))
+        household.poverty_state, household.stage = target[0].value, target[1]
+        if action is Action.start_monitoring:
+            household.monitoring_category = MonitoringCategory.unstable_exited.value
+        elif action is Action.auto_register:
+            household.identified_year = year or today.year
+        if rule.adjustment is not None:
+            session.add(
+                Adjustment(
+                    household_id=household.id,
+                    region_code=household.region_code,
+                    kind=rule.adjustment.value,
+                    effective_month=today.replace(day=1),
+                    reason=reason,
+                    details=details,
+                    evidence=evidence,
+                    actor=actor.subject,
+                )
+            )
+        for spec, payload in staged:
+            await self._side_event(session, household, members, spec, payload, actor, commit=False)
+        await self._moved(
+            session,
+            household,
+            members,
+            action=action.value,
+            position=position,
+            on_date=today,
+            actor=actor,
+            before=before,
+            details=details,
+            evidence=evidence,
+            commit=False,
+        )
 
     async def _apply_fields(self, session, household, members, action, request, on_date) -> None:
         """Fields of the household a step sets besides its position."""
