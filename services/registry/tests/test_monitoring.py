@@ -654,3 +654,38 @@ async def test_a_stream_missing_at_start_is_created_before_the_consumer(client, 
         assert found == {s: [f"registry-{s.lower()}"] for s in found}
     finally:
         await nc.close()
+
+
+async def test_an_event_about_a_merged_household_reaches_the_household_it_joined(
+    client, registry_app, admin, js
+):
+    merged = await new_household(client, admin, state="candidate", members=2)
+    survivor = await new_household(client, admin, state="candidate")
+    head = merged["members"][0]["id"]
+    done = await client.post(
+        f"/households/{merged['id']}/adjustments",
+        json={
+            "change": "merge",
+            "into_household_id": survivor["id"],
+            "relations": {head: "sibling"},
+            "reason_text": "兄弟并户",
+            "evidence": [DOC],
+        },
+        headers=admin,
+    )
+    assert done.status_code == 200, done.text
+    await publish(
+        js,
+        housing.APPRAISAL_RECORDED,
+        household_id=merged["id"],
+        person_id=head,  # the person kept their member id in the household they joined
+        appraisal_id=uuid.uuid4(),
+        grade="C",
+        appraised_on=dt.date(2026, 3, 3),
+        report_no="GH-2026-032",
+    )
+    await processed(registry_app, "housing", 1)
+    [alert] = await alerts(client, admin, kind="dangerous_house")
+    assert alert["household_id"] == survivor["id"]
+    after = (await client.get(f"/households/{survivor['id']}", headers=admin)).json()
+    assert after["monitoring_category"] == "marginal"

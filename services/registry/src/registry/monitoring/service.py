@@ -71,6 +71,11 @@ def event_evidence(spec: EventSpec, event: Envelope) -> list[dict[str, Any]]:
     ]
 
 
+async def _locked(session: AsyncSession, household_id: uuid.UUID) -> Household | None:
+    query = select(Household).where(Household.id == household_id).with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
 def is_overdue(alert: RiskAlert, today: dt.date) -> bool:
     return alert.status != AlertStatus.closed and alert.due_date < today
 
@@ -87,11 +92,10 @@ class MonitoringService:
         """Apply one department event; ``"ignored"`` if it does not concern monitoring."""
         spec = CATALOGUE.by_type(event.type)
         payload = spec.payload.model_validate(event.data)
-        household = (
-            await session.execute(
-                select(Household).where(Household.id == payload.household_id).with_for_update()
-            )
-        ).scalar_one_or_none()
+        household = await _locked(session, payload.household_id)
+        while household is not None and household.merged_into is not None:
+            # 并户: the people (with their member ids) now live in the surviving household
+            household = await _locked(session, household.merged_into)
         if household is None:
             log.warning("%s %s: unknown household %s", spec.name, event.id, payload.household_id)
             return "ignored"
