@@ -8,9 +8,11 @@ from kit.app import ServiceDefinition, create_service_app
 from kit.policy import policy_router
 from registry.config import RegistrySettings
 from registry.events import outbox
+from registry.helpers.endpoints import router as helpers_router
 from registry.households.endpoints import router as households_router
 from registry.pii import IdNumberVault
 from registry.policy import policy
+from registry.quality.endpoints import router as quality_router
 from registry.regions.endpoints import router as regions_router
 from registry.workflow.endpoints import router as workflow_router
 from registry.workflow.exit_criteria import GatewayClient
@@ -37,6 +39,8 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
                 regions_router,
                 households_router,
                 workflow_router,
+                helpers_router,
+                quality_router,
                 policy_router(policy, read_scope="registry:read"),
             ],
             outbox=outbox,
@@ -46,6 +50,21 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
                     "name": "workflow",
                     "description": "识别 (申请 → 调查 → 评议 → 公示 → 建档立卡), 退出 and 动态调整 "
                     "as one state machine; 公示 windows and objections",
+                },
+                {
+                    "name": "helpers",
+                    "description": "帮扶责任人: helpers, assignments with load limits, visit "
+                    "logs (帮扶记录)",
+                },
+                {
+                    "name": "screening",
+                    "description": "数据比对 red flags: 有车有房, income above the line, "
+                    "duplicate persons",
+                },
+                {
+                    "name": "reports",
+                    "description": "Helper compliance, households without a helper, 贫困发生率 "
+                    "against the quota, 错评/错退/漏评 rates against their limits",
                 },
                 {"name": "regions", "description": "行政区划"},
                 {
