@@ -292,6 +292,22 @@ class ReliefCause(StrEnum):
     other = "other"  # 其他
 
 
+class HelperRole(StrEnum):
+    """Place of a helper in a household's 帮扶小组: one primary helper, optional members."""
+
+    primary = "primary"  # 帮扶责任人
+    member = "member"  # 帮扶小组成员
+
+
+class VisitKind(StrEnum):
+    """How a helper kept in touch with a household (帮扶记录)."""
+
+    home_visit = "home_visit"  # 入户走访
+    phone = "phone"  # 电话联系
+    meeting = "meeting"  # 集中座谈
+    other = "other"  # 其他
+
+
 LABELS: dict[StrEnum, str] = {
     PovertyCause.illness: "因病",
     PovertyCause.disability: "因残",
@@ -438,6 +454,12 @@ LABELS: dict[StrEnum, str] = {
     ReliefCause.accident: "意外事故",
     ReliefCause.schooling: "就学困难",
     ReliefCause.other: "其他",
+    HelperRole.primary: "帮扶责任人",
+    HelperRole.member: "帮扶小组成员",
+    VisitKind.home_visit: "入户走访",
+    VisitKind.phone: "电话联系",
+    VisitKind.meeting: "集中座谈",
+    VisitKind.other: "其他",
 }
 
 

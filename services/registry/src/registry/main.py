@@ -9,6 +9,7 @@ from kit.policy import policy_router
 from registry.adjustments.endpoints import router as adjustments_router
 from registry.config import RegistrySettings
 from registry.events import outbox
+from registry.helpers.endpoints import router as helpers_router
 from registry.households.endpoints import router as households_router
 from registry.households.service import HouseholdService
 from registry.monitoring.consumers import monitoring_consumers
@@ -17,6 +18,7 @@ from registry.monitoring.service import MonitoringService
 from registry.notices.endpoints import router as notices_router
 from registry.pii import IdNumberVault
 from registry.policy import policy
+from registry.quality.endpoints import router as quality_router
 from registry.regions.endpoints import router as regions_router
 from registry.workflow.endpoints import router as workflow_router
 from registry.workflow.exit_criteria import GatewayClient
@@ -51,6 +53,8 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
                 adjustments_router,
                 notices_router,
                 monitoring_router,
+                helpers_router,
+                quality_router,
                 policy_router(policy, read_scope="registry:read"),
             ],
             outbox=outbox,
@@ -76,6 +80,21 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
                     "description": "防返贫监测: risk alerts raised from other departments' "
                     "events (health, housing, education, low income) or by hand; "
                     "研判 → 帮扶 → 解除",
+                },
+                {
+                    "name": "helpers",
+                    "description": "帮扶责任人: helpers, assignments with load limits, visit "
+                    "logs (帮扶记录)",
+                },
+                {
+                    "name": "screening",
+                    "description": "数据比对 red flags: 有车有房, income above the line, "
+                    "duplicate persons",
+                },
+                {
+                    "name": "reports",
+                    "description": "Helper compliance, households without a helper, 贫困发生率 "
+                    "against the quota, 错评/错退/漏评 rates against their limits",
                 },
                 {"name": "regions", "description": "行政区划"},
                 {

@@ -68,6 +68,8 @@ class Region(RegistryModel, table=True):
     )
     #: 户籍人口 of a village: sets the appraisal quorum and the incidence denominator.
     population: int | None = None
+    #: 总人口 (residents of any hukou): the other 贫困发生率 denominator ([004] uses it).
+    total_population: int | None = None
     #: 重点贫困村: its incidence quota is the higher one.
     key_poor_village: bool = _flag()
 
@@ -317,6 +319,27 @@ class RiskAlert(RegistryModel, table=True):
     updated_at: dt.datetime | None = Field(default=None, sa_column=_timestamp(onupdate=func.now()))
 
 
+# --- helpers (帮扶责任人) and visit logs (帮扶记录), DOMAIN §2.8 ---------------------------------
+
+
+class Helper(RegistryModel, table=True):
+    """帮扶责任人: a cadre of a 帮扶单位; the rank sets how many households they may help."""
+
+    __tablename__ = "helpers"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    name: str = Field(max_length=50)
+    rank: str = Field(max_length=16)
+    work_unit: str = Field(max_length=100)
+    #: Personal data: shown with ``pii:read`` only, never published.
+    phone: str | None = Field(default=None, max_length=20)
+    #: The area the helper works in: households they help lie inside it.
+    region_code: str = Field(foreign_key="regions.code", index=True, max_length=12)
+    active: bool = Field(default=True, sa_column_kwargs={"server_default": text("true")})
+    created_at: dt.datetime | None = Field(default=None, sa_column=_timestamp())
+    updated_at: dt.datetime | None = Field(default=None, sa_column=_timestamp(onupdate=func.now()))
+
+
 class MedicalCost(RegistryModel, table=True):
     """A settled claim's out-of-pocket share (health.claim.settled), summed per household
     and policy year for the high-medical-cost trigger. One row per claim."""
@@ -334,9 +357,61 @@ class MedicalCost(RegistryModel, table=True):
     at: dt.datetime | None = Field(default=None, sa_column=_timestamp())
 
 
+class HelperAssignment(RegistryModel, table=True):
+    """A helper in a household's 帮扶小组 from ``start_date``; ``end_date`` once it ended."""
+
+    __tablename__ = "helper_assignments"
+    __table_args__ = (
+        # one active primary helper per household, even under concurrent requests
+        Index(
+            "ux_helper_assignments_primary",
+            "household_id",
+            unique=True,
+            postgresql_where=text("role = 'primary' AND end_date IS NULL"),
+        ),
+        # a helper sits in a household's team once at a time
+        Index(
+            "ux_helper_assignments_active",
+            "household_id",
+            "helper_id",
+            unique=True,
+            postgresql_where=text("end_date IS NULL"),
+        ),
+        Index("ix_helper_assignments_helper", "helper_id", "end_date"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    helper_id: uuid.UUID = Field(foreign_key="helpers.id")
+    household_id: uuid.UUID = Field(foreign_key="households.id", index=True)
+    role: str = Field(max_length=16)
+    start_date: dt.date
+    end_date: dt.date | None = None
+    end_reason: str | None = Field(default=None, max_length=500)
+    assigned_by: str = Field(max_length=200)
+    ended_by: str | None = Field(default=None, max_length=200)
+    created_at: dt.datetime | None = Field(default=None, sa_column=_timestamp())
+
+
+class HelperVisit(RegistryModel, table=True):
+    """帮扶记录: one visit (or call) of a helper to a household."""
+
+    __tablename__ = "helper_visits"
+    __table_args__ = (
+        Index("ix_helper_visits_household_date", "household_id", "visit_date"),
+        Index("ix_helper_visits_helper_date", "helper_id", "visit_date"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    helper_id: uuid.UUID = Field(foreign_key="helpers.id")
+    household_id: uuid.UUID = Field(foreign_key="households.id")
+    visit_date: dt.date
+    kind: str = Field(max_length=16)
+    note: str | None = None
+    recorded_by: str = Field(max_length=200)
+    created_at: dt.datetime | None = Field(default=None, sa_column=_timestamp())
+
+
 inbox_table, positions_table = define_inbox_tables(metadata)
-
-
 outbox_table = define_outbox_table(metadata)
 audit_table = define_audit_table(metadata)
 policy_table = define_policy_table(metadata)

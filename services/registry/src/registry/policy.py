@@ -7,7 +7,7 @@ Rules read them with ``await policy.value(session, KEY, region_code=…, year=�
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -32,6 +32,17 @@ OBJECTION_HOTLINE = "objection.hotline"
 ALERT_DUE_DAYS = "monitoring.alert_due_days"
 MEDICAL_COST_FLOOR = "monitoring.medical_cost.floor"
 MEDICAL_COST_INCOME_RATIO = "monitoring.medical_cost.income_ratio"
+HELPER_MAX_LOAD_SECTION_LEVEL = "helpers.max_load.section_level"
+HELPER_MAX_LOAD_ORDINARY = "helpers.max_load.ordinary"
+HELPER_MIN_VISITS_PER_MONTH = "helpers.min_visits_per_month"
+INCIDENCE_QUOTA_KEY_VILLAGE = "incidence.quota.key_poor_village"
+INCIDENCE_QUOTA_OTHER_VILLAGE = "incidence.quota.other_village"
+INCIDENCE_DENOMINATOR = "incidence.denominator"
+QUALITY_MAX_WRONG_INCLUSION = "quality.max_rate.wrong_inclusion"
+QUALITY_MAX_WRONG_EXIT = "quality.max_rate.wrong_exit"
+QUALITY_MAX_OMISSION = "quality.max_rate.omission"
+
+Ratio = Annotated[Decimal, Field(ge=0, le=1, decimal_places=4)]
 
 PARAMETERS = [
     Parameter(
@@ -95,6 +106,58 @@ PARAMETERS = [
         "比例",
         Annotated[Decimal, Field(ge=0, le=10, decimal_places=4)],
     ),
+    # --- helpers (帮扶责任人) [001] -----------------------------------------------------------
+    Parameter(
+        HELPER_MAX_LOAD_SECTION_LEVEL,
+        3,
+        "科级领导干部帮扶2-3户: most households a section-level cadre helps at once",
+        "户",
+        Annotated[int, Field(ge=1, le=50)],
+    ),
+    Parameter(
+        HELPER_MAX_LOAD_ORDINARY,
+        1,
+        "一般干部帮扶1户: most households an ordinary cadre helps at once",
+        "户",
+        Annotated[int, Field(ge=1, le=50)],
+    ),
+    Parameter(
+        HELPER_MIN_VISITS_PER_MONTH,
+        3,
+        "帮扶干部每月入户不少于3次: visits a primary helper owes a household each month",
+        "次/月",
+        Annotated[int, Field(ge=0, le=31)],
+    ),
+    # --- 贫困发生率 and quality (DOMAIN §2.4, §2.7, §2.10) ----------------------------------------
+    Parameter(
+        INCIDENCE_QUOTA_KEY_VILLAGE,
+        Decimal("0.50"),
+        "识别规模: average 贫困发生率 of a 重点贫困村 (above it is a warning)",
+        "比例",
+        Ratio,
+    ),
+    Parameter(
+        INCIDENCE_QUOTA_OTHER_VILLAGE,
+        Decimal("0.05"),
+        "识别规模: average 贫困发生率 of any other village (above it is a warning)",
+        "比例",
+        Ratio,
+    ),
+    Parameter(
+        INCIDENCE_DENOMINATOR,
+        "rural_population",
+        "贫困发生率 denominator: `rural_population` (农村户籍人口, regions.population) or "
+        "`total_population` (总人口, regions.total_population)",
+        "",
+        Literal["rural_population", "total_population"],
+    ),
+    Parameter(
+        QUALITY_MAX_WRONG_INCLUSION, Decimal("0.02"), "错评率 must stay below this", "比例", Ratio
+    ),
+    Parameter(
+        QUALITY_MAX_WRONG_EXIT, Decimal("0.02"), "错退率 must stay below this", "比例", Ratio
+    ),
+    Parameter(QUALITY_MAX_OMISSION, Decimal("0.03"), "漏评率 must stay below this", "比例", Ratio),
 ]
 
 policy = PolicyBook(policy_table, PARAMETERS, audit)

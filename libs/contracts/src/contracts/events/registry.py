@@ -21,6 +21,8 @@ from contracts.enums import (
     AlertStatus,
     AssistanceType,
     Gender,
+    HelperRank,
+    HelperRole,
     HukouType,
     LabourCapacity,
     MonitoringCategory,
@@ -29,6 +31,7 @@ from contracts.enums import (
     PovertyState,
     PublicityPurpose,
     Relation,
+    VisitKind,
     WorkflowStage,
 )
 
@@ -283,3 +286,52 @@ ALERT_STATUS_CHANGED = _household_event(
 )
 
 EVENTS += [ALERT_RAISED, ALERT_STATUS_CHANGED]
+# --- helpers (帮扶责任人) and visits -----------------------------------------------------------
+
+
+class HelperAssignmentEvent(_Payload):
+    """A helper joined or left a household's 帮扶小组. Helpers are public officials, so their
+    name, rank and unit are published; their phone and the household's data are not."""
+
+    assignment_id: uuid.UUID
+    household_id: uuid.UUID
+    region_code: str
+    helper_id: uuid.UUID
+    helper_name: str
+    helper_rank: HelperRank
+    work_unit: str
+    role: HelperRole
+    start_date: dt.date
+    end_date: dt.date | None = None
+    end_reason: str | None = None
+
+
+class HelperVisitLogged(_Payload):
+    """A helper's visit (帮扶记录) was recorded; the note stays in the registry."""
+
+    visit_id: uuid.UUID
+    household_id: uuid.UUID
+    region_code: str
+    helper_id: uuid.UUID
+    helper_name: str
+    visit_date: dt.date
+    kind: VisitKind
+
+
+HELPER_ASSIGNED = _household_event(
+    "helper.assigned",
+    HelperAssignmentEvent,
+    "A helper (帮扶责任人, or a 帮扶小组 member) was assigned to a household.",
+)
+HELPER_UNASSIGNED = _household_event(
+    "helper.unassigned",
+    HelperAssignmentEvent,
+    "A helper's assignment to a household ended (调整, 撤出); `end_date` says when.",
+)
+HELPER_VISIT_LOGGED = _household_event(
+    "helper.visit_logged",
+    HelperVisitLogged,
+    "A helper's visit to a household (入户走访, 电话 …) was recorded (帮扶记录).",
+)
+
+EVENTS += [HELPER_ASSIGNED, HELPER_UNASSIGNED, HELPER_VISIT_LOGGED]
