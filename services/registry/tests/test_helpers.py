@@ -354,3 +354,46 @@ async def test_assignments_and_visits_publish_household_events(client, auth_keys
         "helper.unassigned",
         "helper.assigned",
     ]
+
+
+async def test_removal_and_merge_free_the_helpers_of_a_household_leaving_the_register(
+    client, auth_keys, registry_app
+):
+    admin = auth_keys.headers("county_admin", COUNTY)
+    set_today(registry_app, TODAY)
+    removed, merged, survivor = [await new_household(client, admin) for _ in range(3)]
+    leader = await new_helper(client, admin, "section_level", name="李科长")
+    for hid in (removed, merged, survivor):
+        assert (await assign(client, admin, hid, leader["id"])).status_code == 201
+    doc = {"name": "清退审批表", "sha256": "c" * 64, "location": "archive://622924/2026/9"}
+
+    out = await client.post(
+        f"/households/{removed}/transitions",
+        json={
+            "action": "remove",
+            "reason": "wrongly_included",
+            "reason_text": "有稳定工资收入",
+            "evidence": [doc],
+        },
+        headers=admin,
+    )
+    assert out.status_code == 200, out.text
+    head = (await client.get(f"/households/{merged}", headers=admin)).json()["members"][0]["id"]
+    joined = await client.post(
+        f"/households/{merged}/adjustments",
+        json={
+            "change": "merge",
+            "into_household_id": survivor,
+            "relations": {head: "sibling"},
+            "reason_text": "兄弟并户",
+            "evidence": [doc],
+        },
+        headers=admin,
+    )
+    assert joined.status_code == 200, joined.text
+
+    for hid, active in ((removed, False), (merged, False), (survivor, True)):
+        rows = (await client.get(f"/households/{hid}/helper-assignments", headers=admin)).json()
+        assert [r["end_date"] is None for r in rows] == [active], hid
+    shown = (await client.get(f"/helpers/{leader['id']}", headers=admin)).json()
+    assert shown["load"] == 1

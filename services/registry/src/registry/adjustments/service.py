@@ -20,6 +20,7 @@ from kit.auth import Principal
 from kit.errors import Problem
 from registry.adjustments.schemas import ChangeRequest, Join, Leave, Merge, Move, kind_of
 from registry.events import household_fields
+from registry.helpers.service import HelperService
 from registry.households.service import (
     HouseholdService,
     audit_view,
@@ -188,9 +189,13 @@ class AdjustmentService:
             session.add(member)
         arrived = [*target_members, *members]
         moved = [m.id for m in members]
-        # The merged household is kept for history: no members, out of the register.
+        # The merged household is kept for history: no members, out of the register, its
+        # helpers freed (the household it joined keeps its own).
         source.merged_into = target.id
         source.poverty_state, source.stage = PovertyState.removed.value, None
+        await HelperService(self.households).end_all(
+            session, source, [], self.clock.today(), "并户", actor
+        )
         recompute_per_capita(target, len(arrived))
         await self._adjusted(
             session,

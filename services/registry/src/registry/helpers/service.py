@@ -439,6 +439,23 @@ class HelperService:
             audited=False,
         )
 
+    async def end_all(
+        self,
+        session: AsyncSession,
+        household: Household,
+        members: list,
+        on_date: dt.date,
+        reason: str,
+        actor: Principal,
+    ) -> int:
+        """End every active assignment of a household leaving the register (清退, 并户),
+        so the helpers' load is freed; the caller commits. Returns how many ended."""
+        active = await self._active(session, household.id)
+        for assignment, helper in active:
+            end = max(on_date, assignment.start_date)
+            await self._end(session, household, members, assignment, helper, end, reason, actor)
+        return len(active)
+
     async def _active(
         self, session: AsyncSession, household_id: uuid.UUID
     ) -> list[tuple[HelperAssignment, Helper]]:

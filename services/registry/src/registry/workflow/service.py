@@ -25,6 +25,7 @@ from kit.auth import Principal
 from kit.errors import Problem, not_found
 from registry import policy as p
 from registry.events import household_fields
+from registry.helpers.service import HelperService
 from registry.households.service import HouseholdService, audit_view, survey_values
 from registry.models import (
     Adjustment,
@@ -181,6 +182,15 @@ class WorkflowService:
             staged.append(await self._close_window(session, household, "closed"))
         household.poverty_state, household.stage = target[0].value, target[1]
         await self._apply_fields(session, household, members, action, request, on_date)
+        if target[0] is PovertyState.removed:  # out of the register: its helpers are freed
+            await HelperService(self.households).end_all(
+                session,
+                household,
+                members,
+                on_date,
+                f"{rule.label} ({request.reason.value})",
+                actor,
+            )
         if rule.adjustment is not None:
             month = getattr(request, "effective_month", None)
             session.add(
