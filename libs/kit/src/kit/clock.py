@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 
+from kit.errors import Problem
+
 
 class Clock:
     """Wall-clock time; ``today`` is the local date of the configured time zone."""
@@ -21,6 +23,22 @@ class Clock:
 
     def today(self) -> dt.date:
         return self.now().astimezone(self.zone).date()
+
+    def up_to_today(self, day: dt.date | None, field: str) -> dt.date:
+        """``day`` (today if None) for a thing that has happened: a later date is a 422
+        on ``field``."""
+        today = self.today()
+        if day is None:
+            return today
+        if day > today:
+            raise Problem(
+                422,
+                "Date in the future",
+                f"{day} is after today ({today})",
+                code="FUTURE_DATE",
+                field=field,
+            )
+        return day
 
 
 class FixedClock(Clock):

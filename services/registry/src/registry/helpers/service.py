@@ -255,8 +255,7 @@ class HelperService:
                 "(建档立卡, 拟脱贫, 返贫), exited (脱贫不脱帮扶) and monitored households",
                 code="HOUSEHOLD_NOT_ELIGIBLE",
             )
-        today = self.clock.today()
-        start = _not_future(data.start_date or today, today, "body.start_date")
+        start = self.clock.up_to_today(data.start_date, "body.start_date")
         helper = await self.get(session, data.helper_id, actor, lock=True)
         if not helper.active:
             raise Problem(
@@ -395,8 +394,7 @@ class HelperService:
                 f"this assignment ended on {assignment.end_date}",
                 code="ASSIGNMENT_ENDED",
             )
-        today = self.clock.today()
-        end = _not_future(data.end_date or today, today, "body.end_date")
+        end = self.clock.up_to_today(data.end_date, "body.end_date")
         if end < assignment.start_date:
             raise Problem(
                 422,
@@ -480,8 +478,7 @@ class HelperService:
         household, members = await self.households.get(
             session, household_id, actor, for_update=True
         )
-        today = self.clock.today()
-        day = _not_future(data.visit_date or today, today, "body.visit_date")
+        day = self.clock.up_to_today(data.visit_date, "body.visit_date")
         helper = await self.get(session, data.helper_id, actor)
         covering = (
             await session.execute(
@@ -723,15 +720,3 @@ def _assignment_event(
         end_date=assignment.end_date,
         end_reason=assignment.end_reason,
     )
-
-
-def _not_future(day: dt.date, today: dt.date, field: str) -> dt.date:
-    if day > today:
-        raise Problem(
-            422,
-            "Date in the future",
-            f"{day} is after today ({today})",
-            code="FUTURE_DATE",
-            field=field,
-        )
-    return day

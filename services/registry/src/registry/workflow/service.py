@@ -143,7 +143,7 @@ class WorkflowService:
         )
         before = audit_view(household, members)
         today = self.clock.today()
-        on_date = _not_future(request.on_date or today, today, "body.on_date")
+        on_date = self.clock.up_to_today(request.on_date, "body.on_date")
         position = position_of(household)
         window = await self._open_window(session, household.id)
         details = request.model_dump(mode="json", exclude=STEP_FIELDS)
@@ -437,8 +437,7 @@ class WorkflowService:
         household, members = await self.households.get(
             session, publicity.household_id, actor, for_update=True
         )
-        today = self.clock.today()
-        received = _not_future(body.received_on or today, today, "body.received_on")
+        received = self.clock.up_to_today(body.received_on, "body.received_on")
         if publicity.status != "open" or not (
             publicity.start_date <= received <= publicity.end_date
         ):
@@ -495,7 +494,6 @@ class WorkflowService:
                 code="OBJECTION_RESOLVED",
             )
         publicity = await session.get(Publicity, objection.publicity_id)
-        today = self.clock.today()
         before = audit_view(household, members)
         upheld = body.outcome == ObjectionStatus.upheld
         inclusion = publicity.purpose == PublicityPurpose.inclusion.value
@@ -510,7 +508,7 @@ class WorkflowService:
             )
         objection.status = body.outcome.value
         objection.finding = body.finding
-        objection.resolved_on = _not_future(body.resolved_on or today, today, "body.resolved_on")
+        objection.resolved_on = self.clock.up_to_today(body.resolved_on, "body.resolved_on")
         objection.resolved_by = actor.subject
         objection.consequence = body.consequence if upheld else None
         objection.evidence = [d.model_dump() for d in body.evidence]
@@ -648,18 +646,6 @@ def _objection_event(objection: Objection, household: Household) -> events.Objec
         status=objection.status,
         consequence=objection.consequence,
     )
-
-
-def _not_future(day: dt.date, today: dt.date, field: str) -> dt.date:
-    if day > today:
-        raise Problem(
-            422,
-            "Date in the future",
-            f"{day} is after today ({today})",
-            code="FUTURE_DATE",
-            field=field,
-        )
-    return day
 
 
 def _add_years(day: dt.date, years: int) -> dt.date:
