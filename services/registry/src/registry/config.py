@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from kit.settings import ServiceSettings
@@ -23,3 +23,7 @@ class RegistrySettings(ServiceSettings):
     """Gateway base URL: the exit decision (县级审定) reads the household's status there."""
     gateway_timeout_seconds: float = 5.0
     """How long the exit decision waits for the gateway before refusing with 503."""
+    import_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    """Largest spreadsheet POST /imports accepts (64 MiB ≈ 400,000 persons as CSV); larger: the CLI."""
+    import_chunk_households: int = Field(default=1000, ge=1, le=50_000)
+    """Households per import transaction: a crash loses at most one chunk; a re-run completes it."""

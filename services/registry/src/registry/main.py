@@ -9,6 +9,7 @@ from kit.policy import policy_router
 from registry.config import RegistrySettings
 from registry.events import outbox
 from registry.households.endpoints import router as households_router
+from registry.imports.endpoints import router as imports_router
 from registry.pii import IdNumberVault
 from registry.policy import policy
 from registry.regions.endpoints import router as regions_router
@@ -37,15 +38,22 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
                 regions_router,
                 households_router,
                 workflow_router,
+                imports_router,
                 policy_router(policy, read_scope="registry:read"),
             ],
             outbox=outbox,
+            body_limits={"/imports": settings.import_max_bytes},
             openapi_tags=[
                 {"name": "households", "description": "户 and 户成员"},
                 {
                     "name": "workflow",
                     "description": "识别 (申请 → 调查 → 评议 → 公示 → 建档立卡), 退出 and 动态调整 "
                     "as one state machine; 公示 windows and objections",
+                },
+                {
+                    "name": "imports",
+                    "description": "批量导入: a county's existing spreadsheet (CSV or XLSX), "
+                    "validated row by row, written whole household by whole household",
                 },
                 {"name": "regions", "description": "行政区划"},
                 {
