@@ -314,3 +314,28 @@ async def test_five_thousand_persons_in_several_chunks(client, registry_app, aut
     assert (report["imported"], report["persons_imported"], report["failed"]) == (1250, 5000, 0)
     assert await scalar(registry_app, "SELECT count(*) FROM members") == 5000
     assert await scalar(registry_app, "SELECT count(DISTINCT aggregate_id) FROM outbox") == 1250
+
+
+async def test_cli_imports_a_file_and_writes_the_error_report(stack, tmp_path, monkeypatch):
+    from rich.console import Console
+
+    from registry.imports.__main__ import run
+
+    values = await stack.settings_for("registry")
+    app = create_app(RegistrySettings(**values))
+    async with running(app):
+        await seed_regions(app)
+        for name in ("database_url", "pii_hash_key", "pii_encryption_key"):
+            monkeypatch.setenv(f"REGISTRY_{name.upper()}", str(values[name]))
+        rows = family("0001", 2) + family("0002", 1, 主要致贫原因="因学")
+        path = tmp_path / "county.csv"
+        path.write_bytes(as_csv(rows))
+        errors = tmp_path / "errors.csv"
+        code = await run(path, "622924000000", errors, Console(file=io.StringIO()))
+        assert code == 0
+        assert await scalar(app, "SELECT count(*) FROM households") == 1
+        report = list(csv.reader(errors.open(encoding="utf-8-sig")))
+        assert report[0] == ["行号", "列名", "原因"]
+        assert report[1][:2] == ["4", "主要致贫原因"]
+        actor = await scalar(app, "SELECT actor FROM audit_log WHERE entity = 'import'")
+        assert actor.startswith("import-cli:")
