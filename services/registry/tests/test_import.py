@@ -339,3 +339,24 @@ async def test_cli_imports_a_file_and_writes_the_error_report(stack, tmp_path, m
         assert report[1][:2] == ["4", "主要致贫原因"]
         actor = await scalar(app, "SELECT actor FROM audit_log WHERE entity = 'import'")
         assert actor.startswith("import-cli:")
+
+
+async def test_a_process_pool_prepares_chunks_with_the_same_result(client, registry_app):
+    from kit.auth import Principal
+    from registry.imports.service import ImportService
+
+    rows = [r for n in range(24) for r in family(f"{n:04d}", 2)]
+    service = ImportService(registry_app.state.vault, chunk_households=5, workers=2)
+    actor = Principal("pool-test", frozenset({"registry:write"}), "622924000000")
+    seen = []
+    report = await service.run(
+        registry_app.state.runtime.sessionmaker,
+        as_csv(rows),
+        "pool.csv",
+        actor,
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert (report.imported, report.persons_imported, report.errors) == (24, 48, [])
+    assert seen[-1] == (48, 48) and len(seen) == 6  # start, then one per chunk
+    assert await scalar(registry_app, "SELECT count(*) FROM members") == 48
+    assert await scalar(registry_app, "SELECT count(*) FROM outbox") == 24

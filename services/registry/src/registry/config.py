@@ -27,3 +27,5 @@ class RegistrySettings(ServiceSettings):
     """Largest spreadsheet POST /imports accepts (64 MiB ≈ 400,000 persons as CSV); larger: the CLI."""
     import_chunk_households: int = Field(default=1000, ge=1, le=50_000)
     """Households per import transaction: a crash loses at most one chunk; a re-run completes it."""
+    import_workers: int = Field(default=0, ge=0, le=64)
+    """Processes preparing chunks in the import CLI (0: one per CPU); the API imports in-process."""

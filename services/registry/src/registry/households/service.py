@@ -57,9 +57,13 @@ MEMBER_FIELDS = (
 PERSONAL_SURVEY_FIELDS = ("income_items", "per_capita_net_income", "assets", "land_area_mu")
 
 
-def audit_view(household: Household, members: list[Member]) -> dict[str, Any]:
-    """What the audit log keeps of a household: everything, ID numbers masked."""
-    view = events.HouseholdSnapshot(**household_fields(household, members)).model_dump(mode="json")
+def audit_view(
+    household: Household, members: list[Member], snapshot: events.HouseholdSnapshot | None = None
+) -> dict[str, Any]:
+    """What the audit log keeps of a household: everything, ID numbers masked. ``snapshot``:
+    the event payload already built from the same household, if there is one."""
+    snapshot = snapshot or events.HouseholdSnapshot(**household_fields(household, members))
+    view = snapshot.model_dump(mode="json", include=set(events.HouseholdSnapshot.model_fields))
     view.update(
         income_items=household.income_items,
         assets=household.assets,

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import csv
 import getpass
+import os
 import sys
 from pathlib import Path
 
@@ -30,7 +31,9 @@ async def run(path: Path, region: str, errors_file: Path, console: Console) -> i
     settings = RegistrySettings()
     engine = create_engine(settings.database_url)
     service = ImportService(
-        IdNumberVault.from_settings(settings), chunk_households=settings.import_chunk_households
+        IdNumberVault.from_settings(settings),
+        chunk_households=settings.import_chunk_households,
+        workers=settings.import_workers or os.cpu_count() or 1,
     )
     actor = Principal(
         subject=f"import-cli:{getpass.getuser()}",
