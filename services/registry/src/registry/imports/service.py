@@ -346,7 +346,7 @@ class ImportService:
                     name=m.name,
                     relation=m.relation.value,
                     groups=[g.value for g in m.groups],
-                    **{f: _plain(getattr(m, f)) for f in MEMBER_FIELDS},
+                    **{f: getattr(m, f) for f in MEMBER_FIELDS},  # StrEnum is a str for COPY
                     **identity,
                 )
             )
@@ -384,11 +384,13 @@ class ImportService:
             )
         return Prepared(
             parsed=parsed,
-            household=tuple(_db(values[c]) for c in HOUSEHOLD_COLUMNS),
-            members=[tuple(_db(getattr(m, c)) for c in MEMBER_COLUMNS) for m in members],
+            household=tuple(
+                _json(values[c]) if c in _JSON_COLUMNS else values[c] for c in HOUSEHOLD_COLUMNS
+            ),
+            members=[tuple(m.__dict__[c] for c in MEMBER_COLUMNS) for m in members],
             step=step,
-            outbox=tuple(_db(event[c]) for c in OUTBOX_COLUMNS),
-            audit=tuple(_db(entry[c]) for c in AUDIT_COLUMNS),
+            outbox=tuple(_json(event[c]) if c == "envelope" else event[c] for c in OUTBOX_COLUMNS),
+            audit=tuple(_json(entry[c]) if c == "after" else entry[c] for c in AUDIT_COLUMNS),
             hashes=hashes,
             signature=(
                 values["region_code"],
@@ -583,17 +585,12 @@ def _sortable(value: Any) -> Any:
     return tuple(sorted(value)) if isinstance(value, list) else value
 
 
-def _plain(value: Any) -> Any:
-    return value.value if hasattr(value, "value") else value
+#: JSONB columns of the households table: COPY takes them as text.
+_JSON_COLUMNS = frozenset({"income_items"})
 
 
-def _db(value: Any) -> Any:
-    """A Python value as asyncpg's COPY wants it (JSON columns as text)."""
-    if isinstance(value, dict) or (
-        isinstance(value, list) and value and isinstance(value[0], dict)
-    ):
-        return json.dumps(value, ensure_ascii=False)
-    return value
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
 
 
 def _is_unique_violation(exc: BaseException) -> bool:
