@@ -11,7 +11,7 @@ from openpyxl import Workbook, load_workbook
 from registry_testdata import OTHER_VILLAGE, VILLAGE, household_body, new_id_number, seed_regions
 from sqlalchemy import text
 
-from devstack.testing import running
+from devstack.testing import eventually, running
 from registry.config import RegistrySettings
 from registry.imports.columns import COLUMNS
 from registry.main import create_app
@@ -314,6 +314,12 @@ async def test_five_thousand_persons_in_several_chunks(client, registry_app, aut
     assert (report["imported"], report["persons_imported"], report["failed"]) == (1250, 5000, 0)
     assert await scalar(registry_app, "SELECT count(*) FROM members") == 5000
     assert await scalar(registry_app, "SELECT count(DISTINCT aggregate_id) FROM outbox") == 1250
+    # the relay publishes them all to JetStream (the gateway's way of learning about them)
+    await eventually(
+        lambda: scalar(registry_app, "SELECT count(*) FROM outbox WHERE published_at IS NULL"),
+        until=lambda pending: pending == 0,
+        timeout=180,
+    )
 
 
 async def test_cli_imports_a_file_and_writes_the_error_report(stack, tmp_path, monkeypatch):

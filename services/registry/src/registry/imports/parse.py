@@ -35,6 +35,7 @@ _HOUSEHOLD_FIELDS = tuple(
     if c.household and c.field not in ("region_code", "village_name", "household_no")
 )
 _PERSON_FIELDS = tuple(c.field for c in COLUMNS if not c.household)
+_COLUMN_ORDER = {c.header: i for i, c in enumerate(COLUMNS)}
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ def parse_rows(
             bad.add(key)
         if key not in bad:
             households.append(parsed)
-    errors.sort(key=lambda e: (e.row, [c.header for c in COLUMNS].index(e.column)))
+    errors.sort(key=lambda e: (e.row, _COLUMN_ORDER.get(e.column, len(_COLUMN_ORDER))))
     return ParseResult(households, errors, bad, persons)
 
 

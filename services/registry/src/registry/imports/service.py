@@ -203,7 +203,7 @@ class ImportService:
     ) -> ImportReport:
         """Import the file for ``region`` (the caller's region by default)."""
         started = time.perf_counter()
-        sheet = open_sheet(content, file_name)
+        sheet = await asyncio.to_thread(open_sheet, content, file_name)
         report = ImportReport(uuid.uuid4(), file_name, hashlib.sha256(content).hexdigest())
         async with sessions() as session:
             regions = [
@@ -215,7 +215,11 @@ class ImportService:
             sha256=report.sha256,
             location=f"import:{report.import_id}",
         )
-        parsed = parse_rows(sheet.rows(), RegionIndex(regions, region or actor.region), evidence)
+        # CPU-bound: in a thread, so that a large upload does not stall the server's other
+        # requests for its whole duration (they still share the interpreter).
+        parsed = await asyncio.to_thread(
+            parse_rows, sheet.rows(), RegionIndex(regions, region or actor.region), evidence
+        )
         report.persons = parsed.persons
         report.seconds["parse"] = time.perf_counter() - started
         report.households = len(parsed.households) + len(parsed.failed_keys)
@@ -264,7 +268,9 @@ class ImportService:
         ahead of the writer (worth it only when there are chunks enough to amortise it)."""
         if self.workers <= 1 or len(chunks) < 4:
             for chunk in chunks:
-                yield [self.prepare(h, actor, today, import_id) for h in chunk]
+                yield await asyncio.to_thread(
+                    lambda chunk=chunk: [self.prepare(h, actor, today, import_id) for h in chunk]
+                )
             return
         loop = asyncio.get_running_loop()
         context = multiprocessing.get_context("spawn")  # no fork of a process with threads
