@@ -366,3 +366,12 @@ async def test_a_process_pool_prepares_chunks_with_the_same_result(client, regis
     assert seen[-1] == (48, 48) and len(seen) == 6  # start, then one per chunk
     assert await scalar(registry_app, "SELECT count(*) FROM members") == 48
     assert await scalar(registry_app, "SELECT count(*) FROM outbox") == 24
+
+
+def test_the_shipped_column_documentation_is_current():
+    from pathlib import Path
+
+    from registry.imports.reader import TEMPLATE_CSV, template_markdown
+
+    documented = Path(TEMPLATE_CSV).with_name("TEMPLATE.md").read_text(encoding="utf-8")
+    assert template_markdown() in documented, "regenerate TEMPLATE.md from template_markdown()"
