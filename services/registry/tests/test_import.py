@@ -375,3 +375,35 @@ def test_the_shipped_column_documentation_is_current():
 
     documented = Path(TEMPLATE_CSV).with_name("TEMPLATE.md").read_text(encoding="utf-8")
     assert template_markdown() in documented, "regenerate TEMPLATE.md from template_markdown()"
+
+
+async def test_background_import_reports_progress_and_its_outcome(client, auth_keys):
+    rows = family("0001", 2) + family("0002", 2, 主要致贫原因="因学")
+    started = await upload(client, as_csv(rows), auth_keys.headers(), background="true")
+    assert started.status_code == 202, started.text
+    job = started.json()
+    assert started.headers["location"] == f"/imports/{job['id']}"
+    assert job["status"] == "running"
+
+    done = await eventually(
+        lambda: client.get(f"/imports/{job['id']}", headers=auth_keys.headers()),
+        until=lambda r: r.json()["status"] != "running",
+    )
+    outcome = done.json()
+    assert outcome["status"] == "completed"
+    assert (outcome["persons_done"], outcome["persons_total"]) == (4, 4)
+    report = outcome["report"]
+    assert (report["imported"], report["failed"], report["errors_total"]) == (1, 1, 1)
+    assert report["errors"][0]["column"] == "主要致贫原因"
+
+    elsewhere = await client.get(
+        f"/imports/{job['id']}", headers=auth_keys.headers(region="622923000000")
+    )
+    assert elsewhere.status_code == 404
+    missing = await upload(
+        client,
+        as_csv(rows, [h for h in HEADERS if h != "姓名"]),
+        auth_keys.headers(),
+        background="true",
+    )
+    assert missing.status_code == 422  # the columns are checked before a job starts

@@ -10,6 +10,7 @@ from registry.config import RegistrySettings
 from registry.events import outbox
 from registry.households.endpoints import router as households_router
 from registry.imports.endpoints import router as imports_router
+from registry.imports.jobs import ImportJobs
 from registry.pii import IdNumberVault
 from registry.policy import policy
 from registry.regions.endpoints import router as regions_router
@@ -65,6 +66,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             ],
         )
     )
+    app.state.import_jobs = ImportJobs(max_errors=settings.import_max_stored_errors)
     app.state.vault = IdNumberVault.from_settings(settings)  # fails fast without the PII keys
     app.state.gateway = GatewayClient(settings.gateway_url, settings.gateway_timeout_seconds)
     return app

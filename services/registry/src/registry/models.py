@@ -253,6 +253,29 @@ class Adjustment(RegistryModel, table=True):
     at: dt.datetime | None = Field(default=None, sa_column=_timestamp())
 
 
+# --- bulk import (批量导入) ------------------------------------------------------------------
+
+
+class ImportJob(RegistryModel, table=True):
+    """A spreadsheet import running in the background: progress, then its report."""
+
+    __tablename__ = "import_jobs"
+
+    id: uuid.UUID = Field(primary_key=True)
+    region_code: str = Field(max_length=12, index=True)
+    actor: str = Field(max_length=200)
+    file_name: str = Field(max_length=200)
+    sha256: str = Field(max_length=64)
+    #: running → completed | interrupted
+    status: str = Field(default="running", max_length=16)
+    persons_total: int | None = None
+    persons_done: int = Field(default=0)
+    #: The import's report (counts and error rows) once it has ended.
+    report: dict[str, Any] | None = Field(default=None, sa_column=_json(nullable=True))
+    created_at: dt.datetime | None = Field(default=None, sa_column=_timestamp())
+    updated_at: dt.datetime | None = Field(default=None, sa_column=_timestamp(onupdate=func.now()))
+
+
 outbox_table = define_outbox_table(metadata)
 audit_table = define_audit_table(metadata)
 policy_table = define_policy_table(metadata)

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from contracts.enums import RegionLevel
 from contracts.region import RegionCode, region_level
+from kit.app import SessionDep
 from kit.auth import Principal, requires
-from kit.errors import PROBLEM_RESPONSES, Problem
+from kit.errors import PROBLEM_RESPONSES, Problem, not_found
 from registry.imports.columns import COLUMNS
-from registry.imports.reader import TEMPLATE_CSV, template_xlsx
-from registry.imports.schemas import ImportReportOut, ImportRowError
+from registry.imports.reader import TEMPLATE_CSV, open_sheet, template_xlsx
+from registry.imports.schemas import ImportJobOut, ImportReportOut, ImportRowError
 from registry.imports.service import ImportInterrupted, ImportService
+from registry.models import ImportJob
 
 router = APIRouter(tags=["imports"], responses=PROBLEM_RESPONSES)
 
@@ -32,6 +36,7 @@ _COLUMN_TABLE = "\n".join(
 
 @router.post(
     "/imports",
+    responses={202: {"model": ImportJobOut, "description": "Running in the background"}},
     summary="Import a county's spreadsheet of households (批量导入, CSV or XLSX)",
     description="One row per person; rows are grouped into households by (village, 户编号). "
     "Every row is validated; a household with any bad row is not imported (none of its rows), "
@@ -39,9 +44,11 @@ _COLUMN_TABLE = "\n".join(
     "re-running a file imports nothing twice; if the register differs from the file, that "
     "is reported, never overwritten. Each imported household gets its "
     "`registry.household.created` event and audit entry in the same transaction. "
-    "Synchronous: the upload is limited to `REGISTRY_IMPORT_MAX_BYTES` (64 MiB by default); "
-    "larger files go through the CLI `python -m registry.imports`. Needs a county-level (or "
-    "higher) account.\n\nColumns (the Chinese label or the code of each value is accepted):\n"
+    "A file up to `REGISTRY_IMPORT_SYNC_MAX_BYTES` (8 MiB) is imported while the request waits "
+    "(200 with the report); a larger one, or any with `background=true`, runs in the "
+    "background: 202 with the job, whose progress and report `GET /imports/{id}` shows. "
+    "Uploads are limited to `REGISTRY_IMPORT_MAX_BYTES` (64 MiB); larger files go through the "
+    "CLI `python -m registry.imports`. Needs a county-level (or higher) account.\n\nColumns (the Chinese label or the code of each value is accepted):\n"
     + _COLUMN_TABLE,
 )
 async def import_households(
@@ -52,6 +59,9 @@ async def import_households(
         RegionCode | None,
         Query(description="Only villages of this region (default: the caller's region)"),
     ] = None,
+    background: Annotated[
+        bool, Query(description="Run in the background (202) whatever the file's size")
+    ] = False,
 ) -> ImportReportOut:
     if region_level(actor.region) not in _COUNTY_OR_ABOVE:
         raise Problem(
@@ -75,6 +85,22 @@ async def import_households(
         chunk_households=settings.import_chunk_households,
     )
     content = await file.read()
+    open_sheet(content, file.filename or "")  # a file without the columns: 422 at once
+    if background or len(content) > settings.import_sync_max_bytes:
+        job = await request.app.state.import_jobs.start(
+            request.app.state.runtime.sessionmaker,
+            service,
+            content,
+            file.filename or "upload",
+            hashlib.sha256(content).hexdigest(),
+            actor,
+            region or actor.region,
+        )
+        return JSONResponse(
+            ImportJobOut.model_validate(job, from_attributes=True).model_dump(mode="json"),
+            status_code=202,
+            headers={"Location": f"/imports/{job.id}"},
+        )
     try:
         report = await service.run(
             request.app.state.runtime.sessionmaker,
@@ -129,3 +155,12 @@ async def template_as_csv(actor: Reader) -> Response:
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="import-template.csv"'},
     )
+
+
+# After the template routes: their paths would match {import_id}.
+@router.get("/imports/{import_id}", summary="A background import: progress, then its report")
+async def get_import(import_id: uuid.UUID, actor: Writer, session: SessionDep) -> ImportJobOut:
+    job = await session.get(ImportJob, import_id)
+    if job is None or not actor.can_access(job.region_code):
+        raise not_found("import")
+    return ImportJobOut.model_validate(job, from_attributes=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -30,3 +32,24 @@ class ImportReportOut(BaseModel):
     )
     failed: int = Field(description="Households not imported because a row has an error")
     errors: list[ImportRowError]
+
+
+class ImportJobOut(BaseModel):
+    """An import running in the background, or its outcome."""
+
+    id: uuid.UUID = Field(description="Job id, also the import id of its audit entries")
+    region_code: str
+    file_name: str
+    sha256: str
+    status: Literal["running", "completed", "interrupted"] = Field(
+        description="`interrupted`: the database or the service stopped mid-way; committed "
+        "chunks stay (whole households only): run the same file again to complete it"
+    )
+    persons_total: int | None = Field(description="Person rows in the file, once read")
+    persons_done: int = Field(description="Person rows done (imported, skipped or failed)")
+    report: dict[str, Any] | None = Field(
+        description="Once ended: the counts of ImportReport, `errors_total`, and the first "
+        "error rows (REGISTRY_IMPORT_MAX_STORED_ERRORS)"
+    )
+    created_at: dt.datetime
+    updated_at: dt.datetime

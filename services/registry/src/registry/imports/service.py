@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import hashlib
+import inspect
 import json
 import logging
 import multiprocessing
@@ -172,7 +173,14 @@ class ImportInterrupted(Exception):
         self.report = report
 
 
-Progress = Callable[[int, int], None]  # (persons done, persons in the file)
+#: (persons done, persons in the file); may be a coroutine function.
+Progress = Callable[[int, int], Any]
+
+
+async def _call(progress: Progress, done: int, total: int) -> None:
+    result = progress(done, total)
+    if inspect.isawaitable(result):
+        await result
 
 
 class ImportService:
@@ -200,11 +208,15 @@ class ImportService:
         *,
         region: str | None = None,
         progress: Progress | None = None,
+        import_id: uuid.UUID | None = None,
     ) -> ImportReport:
-        """Import the file for ``region`` (the caller's region by default)."""
+        """Import the file for ``region`` (the caller's region by default). ``progress`` is
+        called (and awaited, if it is a coroutine function) after each chunk."""
         started = time.perf_counter()
         sheet = await asyncio.to_thread(open_sheet, content, file_name)
-        report = ImportReport(uuid.uuid4(), file_name, hashlib.sha256(content).hexdigest())
+        report = ImportReport(
+            import_id or uuid.uuid4(), file_name, hashlib.sha256(content).hexdigest()
+        )
         async with sessions() as session:
             regions = [
                 RegionEntry(r.code, r.name, r.level)
@@ -227,7 +239,7 @@ class ImportService:
         report.errors = parsed.errors
         done = report.persons - sum(len(h.rows) for h in parsed.households)
         if progress:
-            progress(done, report.persons)
+            await _call(progress, done, report.persons)
         today = self.clock.today()
         chunks = [
             parsed.households[start : start + self.chunk_households]
@@ -245,7 +257,7 @@ class ImportService:
                     report.seconds["write"] += waiting - writing
                     done += sum(len(p.parsed.rows) for p in prepared)
                     if progress:
-                        progress(done, report.persons)
+                        await _call(progress, done, report.persons)
         except Exception as exc:
             report.interrupted = f"{type(exc).__name__}: {exc}"
             log.exception("import %s interrupted", report.import_id)
