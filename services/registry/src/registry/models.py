@@ -79,6 +79,12 @@ class Household(RegistryModel, table=True):
         Index("ix_households_region_created", "region_code", "created_at", "id"),
         Index("ix_households_causes", "causes", postgresql_using="gin"),
         Index("ux_households_external_ref", "external_ref", unique=True),
+        # region subtree filters (LIKE '622924100%') outside the C collation
+        Index(
+            "ix_households_region_pattern",
+            "region_code",
+            postgresql_ops={"region_code": "varchar_pattern_ops"},
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)

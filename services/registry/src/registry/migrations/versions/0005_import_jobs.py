@@ -1,4 +1,5 @@
-"""import jobs: spreadsheet imports running in the background (POST /imports, 202)
+"""import jobs: spreadsheet imports running in the background (POST /imports, 202);
+a pattern index for region subtree filters of the household list
 
 Revision ID: 0005
 Revises: 0002
@@ -47,8 +48,16 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_import_jobs_region_code"), "import_jobs", ["region_code"], unique=False
     )
+    # region subtree filters of the household list (LIKE 'prefix%') at county scale
+    op.create_index(
+        "ix_households_region_pattern",
+        "households",
+        ["region_code"],
+        postgresql_ops={"region_code": "varchar_pattern_ops"},
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_households_region_pattern", table_name="households")
     op.drop_index(op.f("ix_import_jobs_region_code"), table_name="import_jobs")
     op.drop_table("import_jobs")
