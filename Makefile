@@ -40,6 +40,9 @@ token: $(BIN)/devstack ## print a bearer token: make token ROLE=village_cadre RE
 bench: $(BIN)/devstack ## benchmark the event flow (relay throughput, write-to-gateway latency)
 	@$(BIN)/python tests/benchmarks/event_flow.py
 
+bench-registry: $(BIN)/devstack ## benchmark the registry: import rate vs raw COPY, read p95 (PERSONS=1000000)
+	@$(BIN)/python tests/benchmarks/registry_scale.py --persons $(or $(PERSONS),1000000)
+
 generate: $(BIN)/devstack ## regenerate openapi/*.json and the event catalogue, format the code
 	@$(BIN)/ruff format --quiet libs services tests
 	@$(BIN)/devstack openapi
@@ -51,4 +54,4 @@ lock: $(UV) ## re-resolve dependencies into uv.lock
 clean-data: ## delete the local data folder (databases, streams, keys)
 	rm -rf $(DATA)
 
-.PHONY: help install run test token bench generate lock clean-data
+.PHONY: help install run test token bench bench-registry generate lock clean-data

@@ -129,3 +129,13 @@ def test_money_is_exact_with_two_places():
 )
 def test_money_round_trips(value):
     assert Amount(value=value).value == value
+
+
+def test_labels_of_enums_sharing_a_value_stay_apart():
+    from contracts.enums import LABELS, Asset, IncomeType, LabourCapacity, MonitoringCategory
+
+    assert LABELS[MonitoringCategory.none] == "无"
+    assert LABELS[LabourCapacity.none] == "无劳动能力"
+    assert LABELS.get(IncomeType.business) == "经营性收入"
+    assert LABELS.get(Asset.business) == "经营实体"
+    assert "none" not in LABELS  # a plain string is not a member

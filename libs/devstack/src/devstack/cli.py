@@ -6,6 +6,8 @@ devstack serve SERVICE       migrate and serve one service (containers)
 devstack keys --dir D        create the local issuer's key pair
 devstack openapi [--check]   write (or check) openapi/<service>.json
 devstack catalogue [--check] write (or check) the event catalogue
+devstack import-households FILE --region CODE
+                             import a county spreadsheet into the running stack's registry
 devstack migration SERVICE -m MESSAGE
                              autogenerate an Alembic revision from the models
 """
@@ -124,6 +126,25 @@ def cmd_migration(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_households(args: argparse.Namespace) -> int:
+    """Run the registry's importer against the database of `make run` (same data folder)."""
+    import subprocess
+
+    from devstack.servers import PostgresServer
+
+    data = _data_dir(args)
+    services = load_services()
+    registry = next(s for s in services if s.name == "registry")
+    env = {**os.environ, **data.secrets_for(services)}
+    env[f"{registry.env_prefix}DATABASE_URL"] = PostgresServer(data.pg, args.pg_port).url(
+        registry.name
+    )
+    command = [sys.executable, "-m", "registry.imports", str(args.file), "--region", args.region]
+    if args.errors:
+        command += ["--errors", str(args.errors)]
+    return subprocess.run(command, env=env, check=False).returncode
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="devstack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -163,6 +184,17 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(name, help=f"write {what}")
         p.add_argument("--check", action="store_true", help="fail if the committed files differ")
         p.set_defaults(func=func)
+
+    imports = sub.add_parser(
+        "import-households", help="import a county spreadsheet (CSV/XLSX) into the registry"
+    )
+    imports.add_argument("file", type=lambda p: Path(p).resolve())
+    imports.add_argument("--region", default=DEMO_COUNTY, help="county code the file is for")
+    imports.add_argument("--errors", type=lambda p: Path(p).resolve(), help="error report CSV")
+    imports.add_argument(
+        "--pg-port", type=int, default=int(os.environ.get("JINGZHUN_PG_PORT", 55432))
+    )
+    imports.set_defaults(func=cmd_import_households)
 
     migration = sub.add_parser("migration", help="autogenerate a migration from the models")
     migration.add_argument("service")

@@ -65,6 +65,8 @@ class ServiceDefinition:
     consumers: list[ConsumerDefinition] = field(default_factory=list)
     version: str = "0.1.0"
     openapi_tags: list[dict[str, Any]] | None = None
+    #: Exact paths allowed a larger body than ``max_body_bytes`` (file uploads).
+    body_limits: dict[str, int] = field(default_factory=dict)
 
 
 class Runtime:
@@ -200,7 +202,11 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
     )
     app.state.clock = Clock(definition.settings.timezone)  # tests may swap in a FixedClock
     install_error_handlers(app)
-    app.add_middleware(BodyLimit, max_body_bytes=definition.settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_body_bytes=definition.settings.max_body_bytes,
+        path_limits=definition.body_limits,
+    )
 
     @app.get("/healthz", tags=["operations"], summary="Process is up")
     async def healthz() -> dict[str, str]:

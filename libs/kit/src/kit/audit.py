@@ -92,6 +92,32 @@ class AuditLog:
     def __init__(self, table: Table) -> None:
         self.table = table
 
+    @staticmethod
+    def row(
+        *,
+        actor: Principal | str,
+        action: str,
+        entity: str,
+        entity_id: uuid.UUID | str,
+        region_code: str | None = None,
+        before: BaseModel | dict[str, Any] | None = None,
+        after: BaseModel | dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """One audit row (column → value): for :meth:`record` and for bulk writers."""
+        subject, roles = (
+            (actor.subject, list(actor.roles)) if isinstance(actor, Principal) else (actor, [])
+        )
+        return dict(
+            actor=subject,
+            roles=roles,
+            action=action,
+            entity=entity,
+            entity_id=str(entity_id),
+            region_code=region_code,
+            before=_json(before),
+            after=_json(after),
+        )
+
     async def record(
         self,
         session: AsyncSession,
@@ -105,21 +131,16 @@ class AuditLog:
         after: BaseModel | dict[str, Any] | None = None,
     ) -> None:
         """Stage one audit row in the caller's transaction."""
-        subject, roles = (
-            (actor.subject, list(actor.roles)) if isinstance(actor, Principal) else (actor, [])
+        row = self.row(
+            actor=actor,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            region_code=region_code,
+            before=before,
+            after=after,
         )
-        await session.execute(
-            insert(self.table).values(
-                actor=subject,
-                roles=roles,
-                action=action,
-                entity=entity,
-                entity_id=str(entity_id),
-                region_code=region_code,
-                before=_json(before),
-                after=_json(after),
-            )
-        )
+        await session.execute(insert(self.table).values(**row))
 
     async def entries(
         self, session: AsyncSession, entity: str, entity_id: uuid.UUID | str, *, limit: int = 500

@@ -177,19 +177,24 @@ async def _on_infrastructure(request: Request, exc: Exception) -> JSONResponse:
 class BodyLimit:
     """ASGI middleware refusing bodies over ``max_body_bytes`` with a 413 problem: at once
     when Content-Length says so, otherwise as soon as the streamed body passes the limit
-    (the app then sees an end of body, and its answer is replaced by the 413)."""
+    (the app then sees an end of body, and its answer is replaced by the 413).
+    ``path_limits`` gives a few exact paths (file uploads) a limit of their own."""
 
-    def __init__(self, app: Any, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: Any, max_body_bytes: int, path_limits: dict[str, int] | None = None
+    ) -> None:
         self.app = app
-        self.max_body_bytes = max_body_bytes
+        self.default_limit = max_body_bytes
+        self.path_limits = path_limits or {}
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.path_limits.get(scope.get("path", ""), self.default_limit)
         declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
-        if declared.isdigit() and int(declared) > self.max_body_bytes:
-            await self._refuse(scope, receive, send, f"{int(declared)} bytes")
+        if declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, receive, send, f"{int(declared)} bytes", limit)
             return
         received, overflow, answered = 0, False, False
 
@@ -198,7 +203,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
+                if received > limit:
                     overflow = True
                     return {"type": "http.request", "body": b"", "more_body": False}
             return message
@@ -212,14 +217,14 @@ class BodyLimit:
 
         await self.app(scope, limited_receive, guarded_send)
         if overflow and not answered:
-            await self._refuse(scope, receive, send, f"more than {self.max_body_bytes} bytes")
+            await self._refuse(scope, receive, send, f"more than {limit} bytes", limit)
 
-    async def _refuse(self, scope: dict, receive: Any, send: Any, size: str) -> None:
+    async def _refuse(self, scope: dict, receive: Any, send: Any, size: str, limit: int) -> None:
         body = ProblemDetail(
             type=TYPE_BASE + "body-too-large",
             title="Request body too large",
             status=413,
-            detail=f"the body has {size}; the limit is {self.max_body_bytes} bytes",
+            detail=f"the body has {size}; the limit is {limit} bytes",
             code="BODY_TOO_LARGE",
         )
         await problem_response(body, scope.get("path"))(scope, receive, send)

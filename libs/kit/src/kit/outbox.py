@@ -16,6 +16,7 @@ import datetime as dt
 import logging
 import time
 import uuid
+from typing import Any
 
 import asyncpg
 from opentelemetry import trace
@@ -78,17 +79,17 @@ class Outbox:
         self.service = service
         self.source = f"/jingzhun/{service}"
 
-    async def add(
+    def row(
         self,
-        session: AsyncSession,
         spec: EventSpec,
         *,
         aggregate_id: uuid.UUID | str,
         region: str,
         sequence: int,
         data: BaseModel,
-    ) -> uuid.UUID:
-        """Stage an event in the caller's transaction; it is published only if that commits."""
+    ) -> dict[str, Any]:
+        """The outbox row of one event (column → value, ``envelope`` as a dict): the one place
+        an event row is built, for :meth:`add` and for bulk writers that COPY rows."""
         if spec.producer != self.service:
             raise ValueError(f"{self.service} cannot publish {spec.name}")
         event_id, body = envelope.build(
@@ -100,18 +101,34 @@ class Outbox:
             data=data,
             traceparent=telemetry.current_traceparent(),
         )
-        await session.execute(
-            insert(self.table).values(
-                id=event_id,
-                subject=spec.subject(region),
-                event_type=spec.type,
-                aggregate_id=str(aggregate_id),
-                envelope=body,
-            )
+        return dict(
+            id=event_id,
+            subject=spec.subject(region),
+            event_type=spec.type,
+            aggregate_id=str(aggregate_id),
+            envelope=body,
         )
-        # Delivered to listeners only when (and if) the transaction commits.
-        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
-        return event_id
+
+    async def add(
+        self,
+        session: AsyncSession,
+        spec: EventSpec,
+        *,
+        aggregate_id: uuid.UUID | str,
+        region: str,
+        sequence: int,
+        data: BaseModel,
+    ) -> uuid.UUID:
+        """Stage an event in the caller's transaction; it is published only if that commits."""
+        row = self.row(spec, aggregate_id=aggregate_id, region=region, sequence=sequence, data=data)
+        await session.execute(insert(self.table).values(**row))
+        await notify(session)
+        return row["id"]
+
+
+async def notify(session: AsyncSession) -> None:
+    """Wake the relay; delivered to listeners only when (and if) the transaction commits."""
+    await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
 
 
 class OutboxRelay:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from kit.settings import ServiceSettings
@@ -23,3 +23,13 @@ class RegistrySettings(ServiceSettings):
     """Gateway base URL: the exit decision (县级审定) reads the household's status there."""
     gateway_timeout_seconds: float = 5.0
     """How long the exit decision waits for the gateway before refusing with 503."""
+    import_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    """Largest spreadsheet POST /imports accepts (64 MiB ≈ 400,000 persons as CSV); larger: the CLI."""
+    import_chunk_households: int = Field(default=1000, ge=1, le=50_000)
+    """Households per import transaction: a crash loses at most one chunk; a re-run completes it."""
+    import_sync_max_bytes: int = Field(default=8 * 1024 * 1024, ge=0)
+    """Uploads up to this size are imported while the request waits; larger ones in the background (202)."""
+    import_max_stored_errors: int = Field(default=10_000, ge=0)
+    """Error rows kept in a background import's report (the count is always complete)."""
+    import_workers: int = Field(default=0, ge=0, le=64)
+    """Processes preparing chunks in the import CLI (0: one per CPU); the API imports in-process."""

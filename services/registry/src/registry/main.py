@@ -12,6 +12,8 @@ from registry.events import outbox
 from registry.helpers.endpoints import router as helpers_router
 from registry.households.endpoints import router as households_router
 from registry.households.service import HouseholdService
+from registry.imports.endpoints import router as imports_router
+from registry.imports.jobs import ImportJobs
 from registry.monitoring.consumers import monitoring_consumers
 from registry.monitoring.endpoints import router as monitoring_router
 from registry.monitoring.service import MonitoringService
@@ -55,10 +57,12 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
                 monitoring_router,
                 helpers_router,
                 quality_router,
+                imports_router,
                 policy_router(policy, read_scope="registry:read"),
             ],
             outbox=outbox,
             consumers=monitoring_consumers(monitoring),
+            body_limits={"/imports": settings.import_max_bytes},
             openapi_tags=[
                 {"name": "households", "description": "户 and 户成员"},
                 {
@@ -96,6 +100,11 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
                     "description": "Helper compliance, households without a helper, 贫困发生率 "
                     "against the quota, 错评/错退/漏评 rates against their limits",
                 },
+                {
+                    "name": "imports",
+                    "description": "批量导入: a county's existing spreadsheet (CSV or XLSX), "
+                    "validated row by row, written whole household by whole household",
+                },
                 {"name": "regions", "description": "行政区划"},
                 {
                     "name": "policy",
@@ -106,6 +115,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             ],
         )
     )
+    app.state.import_jobs = ImportJobs(max_errors=settings.import_max_stored_errors)
     app.state.vault = vault
     app.state.gateway = GatewayClient(settings.gateway_url, settings.gateway_timeout_seconds)
     return app

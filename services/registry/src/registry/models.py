@@ -82,6 +82,12 @@ class Household(RegistryModel, table=True):
         Index("ix_households_region_created", "region_code", "created_at", "id"),
         Index("ix_households_causes", "causes", postgresql_using="gin"),
         Index("ux_households_external_ref", "external_ref", unique=True),
+        # region subtree filters (LIKE '622924100%') outside the C collation
+        Index(
+            "ix_households_region_pattern",
+            "region_code",
+            postgresql_ops={"region_code": "varchar_pattern_ops"},
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -409,6 +415,29 @@ class HelperVisit(RegistryModel, table=True):
     note: str | None = None
     recorded_by: str = Field(max_length=200)
     created_at: dt.datetime | None = Field(default=None, sa_column=_timestamp())
+
+
+# --- bulk import (批量导入) ------------------------------------------------------------------
+
+
+class ImportJob(RegistryModel, table=True):
+    """A spreadsheet import running in the background: progress, then its report."""
+
+    __tablename__ = "import_jobs"
+
+    id: uuid.UUID = Field(primary_key=True)
+    region_code: str = Field(max_length=12, index=True)
+    actor: str = Field(max_length=200)
+    file_name: str = Field(max_length=200)
+    sha256: str = Field(max_length=64)
+    #: running → completed | interrupted
+    status: str = Field(default="running", max_length=16)
+    persons_total: int | None = None
+    persons_done: int = Field(default=0)
+    #: The import's report (counts and error rows) once it has ended.
+    report: dict[str, Any] | None = Field(default=None, sa_column=_json(nullable=True))
+    created_at: dt.datetime | None = Field(default=None, sa_column=_timestamp())
+    updated_at: dt.datetime | None = Field(default=None, sa_column=_timestamp(onupdate=func.now()))
 
 
 inbox_table, positions_table = define_inbox_tables(metadata)

@@ -24,7 +24,7 @@ from contracts.enums import (
 )
 from contracts.events import registry as events
 from contracts.money import quantize
-from contracts.region import region_prefix
+from contracts.region import region_level, region_prefix
 from contracts.resident_id import birth_date, gender
 from kit.audit import AuditEntry
 from kit.auth import Principal
@@ -58,9 +58,13 @@ MEMBER_FIELDS = (
 PERSONAL_SURVEY_FIELDS = ("income_items", "per_capita_net_income", "assets", "land_area_mu")
 
 
-def audit_view(household: Household, members: list[Member]) -> dict[str, Any]:
-    """What the audit log keeps of a household: everything, ID numbers masked."""
-    view = events.HouseholdSnapshot(**household_fields(household, members)).model_dump(mode="json")
+def audit_view(
+    household: Household, members: list[Member], snapshot: events.HouseholdSnapshot | None = None
+) -> dict[str, Any]:
+    """What the audit log keeps of a household: everything, ID numbers masked. ``snapshot``:
+    the event payload already built from the same household, if there is one."""
+    snapshot = snapshot or events.HouseholdSnapshot(**household_fields(household, members))
+    view = snapshot.model_dump(mode="json", include=set(events.HouseholdSnapshot.model_fields))
     view.update(
         income_items=household.income_items,
         assets=household.assets,
@@ -132,9 +136,9 @@ class HouseholdService:
         planned_exit_year: int | None = None,
     ) -> tuple[list[tuple[Household, str | None, int]], int]:
         """Households in the caller's region (narrowed by the filters), newest first."""
-        conditions = [Household.region_code.startswith(actor.region_prefix)]
+        conditions = [_within(actor.region)]
         if region:
-            conditions.append(Household.region_code.startswith(region_prefix(region)))
+            conditions.append(_within(region))
         if states:
             conditions.append(Household.poverty_state.in_([s.value for s in states]))
         if causes:
@@ -538,6 +542,15 @@ class HouseholdService:
             index = hashes[taken]
             where = f"body.{field}.{index}.id_number" if field else "body.id_number"
             raise _id_taken(where)
+
+
+def _within(code: str) -> Any:
+    """Households in the region's subtree. A village is matched by equality: the planner
+    uses the region index for ``=`` but, outside the C collation, not for ``LIKE 'prefix%'``
+    (a village page of a 250,000-household county went from a table scan to an index scan)."""
+    if region_level(code) == RegionLevel.village:
+        return Household.region_code == code
+    return Household.region_code.startswith(region_prefix(code))
 
 
 def survey_values(survey, persons: int) -> dict[str, Any]:

@@ -1,0 +1,409 @@
+"""Bulk import (批量导入) of CSV and XLSX spreadsheets, against real PostgreSQL and NATS."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from registry_testdata import OTHER_VILLAGE, VILLAGE, household_body, new_id_number, seed_regions
+from sqlalchemy import text
+
+from devstack.testing import eventually, running
+from registry.config import RegistrySettings
+from registry.imports.columns import COLUMNS
+from registry.main import create_app
+
+HEADERS = [c.header for c in COLUMNS]
+
+
+def person(no: str, relation: str = "户主", *, village: str = VILLAGE, **cells) -> dict:
+    row = {"村代码": village, "户编号": no, "与户主关系": relation, "姓名": "马建国"}
+    row["身份证号"] = cells.pop("身份证号", None) or new_id_number()
+    if relation == "户主":
+        row.update({"贫困状态": "建档立卡", "致贫原因": "因病、缺资金", "主要致贫原因": "因病"})
+        row.update({"识别年度": "2016", "调查年度": "2025", "人均纯收入": "2800.50"})
+    row.update(cells)
+    return row
+
+
+def family(no: str, size: int = 3, **head) -> list[dict]:
+    relations = ["户主", "配偶", "子女", "子女", "父母"]
+    rows = [person(no, **head)]
+    rows += [
+        person(no, relations[i], 姓名=f"成员{i}", 劳动能力="弱劳动能力") for i in range(1, size)
+    ]
+    return rows
+
+
+def as_csv(rows: list[dict], headers: list[str] = HEADERS) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=headers, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def as_xlsx(rows: list[dict]) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(HEADERS)
+    for row in rows:
+        sheet.append([row.get(h) for h in HEADERS])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+async def upload(client, content: bytes, headers, name: str = "households.csv", **params):
+    return await client.post(
+        "/imports", files={"file": (name, content)}, params=params, headers=headers
+    )
+
+
+async def scalar(app, sql: str, **params):
+    async with app.state.runtime.sessionmaker() as session:
+        return (await session.execute(text(sql), params)).scalar_one()
+
+
+async def test_csv_imports_households_with_members_events_and_masked_ids(
+    client, registry_app, auth_keys
+):
+    rows = family("0001", 3) + family("0002", 2)
+    rows.append(
+        person("0002", "子女", 姓名="马小宝", 身份证号="", 性别="男", 出生日期="2025-10-01")
+    )
+    rows[-1]["身份证号"] = ""
+    response = await upload(client, as_csv(rows), auth_keys.headers())
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert (report["persons"], report["households"], report["imported"]) == (6, 2, 2)
+    assert (report["persons_imported"], report["failed"], report["skipped"]) == (6, 0, 0)
+    assert report["errors"] == []
+
+    listed = (
+        await client.get("/households", params={"region": VILLAGE}, headers=auth_keys.headers())
+    ).json()
+    assert listed["total"] == 2
+    sizes = sorted(h["member_count"] for h in listed["items"])
+    assert sizes == [3, 3]
+    first = next(h for h in listed["items"] if h["member_count"] == 3)
+    household = (
+        await client.get(f"/households/{first['id']}", headers=auth_keys.headers("auditor"))
+    ).json()
+    assert household["poverty_state"] == "registered"
+    assert household["causes"] == ["illness", "lack_funds"]
+    numbers = [m["id_number"] for m in household["members"] if m["id_number"]]
+    assert numbers and all("**********" in n for n in numbers)
+
+    found = await client.post(
+        "/persons/lookup", json={"id_number": rows[0]["身份证号"]}, headers=auth_keys.headers()
+    )
+    assert found.status_code == 200
+    assert found.json()["member"]["id_number"] == rows[0]["身份证号"]  # pii:read: decrypted
+
+    events = await scalar(
+        registry_app,
+        "SELECT count(*) FROM outbox WHERE event_type LIKE '%registry.household.created%' "
+        "AND (envelope->>'sequence')::int = 1",
+    )
+    assert events == 2
+    newborn = await scalar(
+        registry_app, "SELECT count(*) FROM members WHERE id_pending AND birth_date = '2025-10-01'"
+    )
+    assert newborn == 1
+    history = (
+        await client.get(f"/households/{first['id']}/history", headers=auth_keys.headers())
+    ).json()
+    assert [e["action"] for e in history] == ["household.created"]
+    steps = await scalar(
+        registry_app, "SELECT count(*) FROM workflow_steps WHERE action = 'enter_existing'"
+    )
+    assert steps == 2  # 存量档案录入 with the file as evidence
+    batch = await scalar(registry_app, "SELECT count(*) FROM audit_log WHERE entity = 'import'")
+    assert batch == 1
+
+
+async def test_bad_rows_are_reported_and_only_their_households_skipped(client, auth_keys):
+    good = family("0001", 2)
+    bad_checksum = family("0002", 2)
+    bad_checksum[1]["身份证号"] = bad_checksum[1]["身份证号"][:-1] + (
+        "0" if bad_checksum[1]["身份证号"][-1] != "0" else "1"
+    )
+    unknown_enum = family("0003", 2)
+    unknown_enum[1]["劳动能力"] = "很强"
+    two_heads = family("0004", 2)
+    two_heads[1]["与户主关系"] = "户主"
+    primary_not_in_causes = family("0005", 1, 主要致贫原因="因学")
+    outside = family("0006", 1, village=OTHER_VILLAGE)
+    no_name = family("0007", 2)
+    no_name[1]["姓名"] = ""
+    rows = good + bad_checksum + unknown_enum + two_heads + primary_not_in_causes + outside
+    rows += no_name
+    response = await upload(
+        client,
+        as_csv(rows),
+        auth_keys.headers(),
+        region="622924100000",  # 城关镇 only
+    )
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert (report["imported"], report["failed"], report["households"]) == (1, 6, 7)
+    errors = {(e["row"], e["column"]): e["reason"] for e in report["errors"]}
+    # header is row 1: good = rows 2–3, checksum 4–5, enum 6–7, heads 8–9, primary 10, outside 11
+    assert "check digit" in errors[(5, "身份证号")]
+    assert "很强" in errors[(7, "劳动能力")]
+    assert "second 户主" in errors[(9, "与户主关系")]
+    assert "致贫原因" in errors[(10, "主要致贫原因")]
+    assert "outside your region" in errors[(11, "村代码")]
+    assert errors[(13, "姓名")] == "required"
+
+    listed = (await client.get("/households", headers=auth_keys.headers())).json()
+    assert listed["total"] == 1
+    assert listed["items"][0]["member_count"] == 2
+
+
+async def test_missing_column_is_refused_naming_it(client, auth_keys):
+    headers = [h for h in HEADERS if h != "与户主关系"]
+    response = await upload(client, as_csv(family("0001"), headers), auth_keys.headers())
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["code"] == "IMPORT_MISSING_COLUMNS"
+    assert "与户主关系" in problem["detail"]
+
+
+async def test_duplicate_person_in_the_file_and_in_the_register(client, auth_keys):
+    registered = household_body(members=1)
+    assert (
+        await client.post("/households", json=registered, headers=auth_keys.headers())
+    ).status_code == 201
+    twice = new_id_number()
+    rows = (
+        family("0001", 2)
+        + [person("0002", 身份证号=twice)]
+        + [person("0003", 身份证号=twice)]
+        + [person("0004", 身份证号=registered["members"][0]["id_number"])]
+    )
+    report = (await upload(client, as_csv(rows), auth_keys.headers())).json()
+    assert (report["imported"], report["failed"]) == (1, 3)
+    errors = {(e["row"], e["column"]): e["reason"] for e in report["errors"]}
+    assert "row 4" in errors[(5, "身份证号")]
+    assert "already registered" in errors[(6, "身份证号")]
+    listed = (await client.get("/households", headers=auth_keys.headers())).json()
+    assert listed["total"] == 2  # the one from the API and 0001
+
+
+async def test_rerun_imports_nothing_new_and_reports_changed_households(
+    client, registry_app, auth_keys
+):
+    rows = family("0001", 3) + family("0002", 2)
+    first = (await upload(client, as_csv(rows), auth_keys.headers())).json()
+    assert (first["imported"], first["skipped"]) == (2, 0)
+    again = (await upload(client, as_csv(rows), auth_keys.headers())).json()
+    assert (again["imported"], again["skipped"], again["skipped_changed"]) == (0, 2, 0)
+    assert again["errors"] == []
+    assert await scalar(registry_app, "SELECT count(*) FROM outbox") == 2
+    assert await scalar(registry_app, "SELECT count(*) FROM members") == 5
+
+    rows[0]["贫困状态"] = "已脱贫"
+    changed = (await upload(client, as_csv(rows), auth_keys.headers())).json()
+    assert (changed["imported"], changed["skipped"], changed["skipped_changed"]) == (0, 2, 1)
+    [error] = changed["errors"]
+    assert (error["row"], error["column"]) == (2, "户编号")
+    assert "贫困状态" in error["reason"] and "not overwritten" in error["reason"]
+    state = await scalar(
+        registry_app, "SELECT poverty_state FROM households WHERE external_ref LIKE '%-0001'"
+    )
+    assert state == "registered"
+
+
+async def test_xlsx_upload_and_the_template(client, auth_keys):
+    rows = family("0009", 2)
+    rows[0]["识别年度"] = 2016  # number cells, as Excel stores them
+    rows[1]["身份证号"] = None
+    rows[1]["性别"] = "女"
+    rows[1]["出生日期"] = dt.datetime(2024, 2, 29)
+    response = await upload(client, as_xlsx(rows), auth_keys.headers(), name="county.xlsx")
+    assert response.status_code == 200, response.text
+    assert (response.json()["imported"], response.json()["persons_imported"]) == (1, 2)
+
+    template = await client.get("/imports/template.xlsx", headers=auth_keys.headers())
+    assert template.status_code == 200
+    book = load_workbook(io.BytesIO(template.content))
+    assert [c.value for c in book["导入数据"][1]] == HEADERS
+    assert book["填写说明"].max_row == len(HEADERS) + 1
+    # the template's example household imports as it is
+    example = await upload(client, template.content, auth_keys.headers(), name="t.xlsx")
+    assert example.json()["imported"] == 1, example.text
+    csv_template = await client.get("/imports/template.csv", headers=auth_keys.headers())
+    assert csv_template.text.lstrip("\ufeff").split("\r\n")[0].split(",") == HEADERS
+
+
+async def test_import_needs_write_scope_and_a_county_account(client, auth_keys):
+    content = as_csv(family("0001"))
+    cadre = await upload(client, content, auth_keys.headers("village_cadre"))
+    assert cadre.status_code == 403
+    assert cadre.json()["code"] == "MISSING_SCOPE"
+    township = await upload(client, content, auth_keys.headers("registry_clerk", "622924100000"))
+    assert township.status_code == 403
+    assert township.json()["code"] == "IMPORT_NEEDS_COUNTY"
+    listed = (await client.get("/households", headers=auth_keys.headers())).json()
+    assert listed["total"] == 0
+
+
+@pytest.fixture
+async def small_chunks(stack):
+    settings = RegistrySettings(**await stack.settings_for("registry", import_chunk_households=2))
+    app = create_app(settings)
+    async with running(app) as client:
+        await seed_regions(app)
+        yield app, client
+
+
+async def test_a_failed_chunk_leaves_no_half_household_and_a_rerun_completes(
+    small_chunks, auth_keys
+):
+    app, client = small_chunks
+    rows = [r for no in ("0001", "0002", "0003", "0004", "0005") for r in family(no, 2)]
+    rows[7]["姓名"] = "坏数据"  # a member of 0004, in the second chunk (0003, 0004)
+    async with app.state.runtime.sessionmaker() as session:
+        # A real database failure in the middle of the chunk's COPY (members after households).
+        await session.execute(
+            text(
+                "CREATE FUNCTION fail_import() RETURNS trigger AS $$ BEGIN "
+                "RAISE EXCEPTION 'disk full'; END $$ LANGUAGE plpgsql"
+            )
+        )
+        await session.execute(
+            text(
+                "CREATE TRIGGER fail_import BEFORE INSERT ON members FOR EACH ROW "
+                "WHEN (NEW.name = '坏数据') EXECUTE FUNCTION fail_import()"
+            )
+        )
+        await session.commit()
+    interrupted = await upload(client, as_csv(rows), auth_keys.headers())
+    assert interrupted.status_code == 503
+    assert interrupted.json()["code"] == "IMPORT_INTERRUPTED"
+    refs = await _refs(app)
+    assert refs == ["0001", "0002"]  # the first chunk only: 0003 went with 0004
+    assert await scalar(app, "SELECT count(*) FROM members") == 4
+    assert await scalar(app, "SELECT count(*) FROM outbox") == 2
+
+    async with app.state.runtime.sessionmaker() as session:
+        await session.execute(text("DROP TRIGGER fail_import ON members"))
+        await session.commit()
+    rerun = (await upload(client, as_csv(rows), auth_keys.headers())).json()
+    assert (rerun["imported"], rerun["skipped"]) == (3, 2)
+    assert await _refs(app) == ["0001", "0002", "0003", "0004", "0005"]
+    assert await scalar(app, "SELECT count(*) FROM outbox") == 5
+
+
+async def _refs(app) -> list[str]:
+    async with app.state.runtime.sessionmaker() as session:
+        rows = await session.execute(text("SELECT external_ref FROM households ORDER BY 1"))
+        return [r.split("-", 1)[1] for r in rows.scalars()]
+
+
+async def test_five_thousand_persons_in_several_chunks(client, registry_app, auth_keys):
+    rows = [r for n in range(1250) for r in family(f"{n:05d}", 4)]
+    response = await upload(client, as_csv(rows), auth_keys.headers())
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert (report["imported"], report["persons_imported"], report["failed"]) == (1250, 5000, 0)
+    assert await scalar(registry_app, "SELECT count(*) FROM members") == 5000
+    assert await scalar(registry_app, "SELECT count(DISTINCT aggregate_id) FROM outbox") == 1250
+    # the relay publishes them all to JetStream (the gateway's way of learning about them)
+    await eventually(
+        lambda: scalar(registry_app, "SELECT count(*) FROM outbox WHERE published_at IS NULL"),
+        until=lambda pending: pending == 0,
+        timeout=180,
+    )
+
+
+async def test_cli_imports_a_file_and_writes_the_error_report(stack, tmp_path, monkeypatch):
+    from rich.console import Console
+
+    from registry.imports.__main__ import run
+
+    values = await stack.settings_for("registry")
+    app = create_app(RegistrySettings(**values))
+    async with running(app):
+        await seed_regions(app)
+        for name in ("database_url", "pii_hash_key", "pii_encryption_key"):
+            monkeypatch.setenv(f"REGISTRY_{name.upper()}", str(values[name]))
+        rows = family("0001", 2) + family("0002", 1, 主要致贫原因="因学")
+        path = tmp_path / "county.csv"
+        path.write_bytes(as_csv(rows))
+        errors = tmp_path / "errors.csv"
+        code = await run(path, "622924000000", errors, Console(file=io.StringIO()))
+        assert code == 0
+        assert await scalar(app, "SELECT count(*) FROM households") == 1
+        report = list(csv.reader(errors.open(encoding="utf-8-sig")))
+        assert report[0] == ["行号", "列名", "原因"]
+        assert report[1][:2] == ["4", "主要致贫原因"]
+        actor = await scalar(app, "SELECT actor FROM audit_log WHERE entity = 'import'")
+        assert actor.startswith("import-cli:")
+
+
+async def test_a_process_pool_prepares_chunks_with_the_same_result(client, registry_app):
+    from kit.auth import Principal
+    from registry.imports.service import ImportService
+
+    rows = [r for n in range(24) for r in family(f"{n:04d}", 2)]
+    service = ImportService(registry_app.state.vault, chunk_households=5, workers=2)
+    actor = Principal("pool-test", frozenset({"registry:write"}), "622924000000")
+    seen = []
+    report = await service.run(
+        registry_app.state.runtime.sessionmaker,
+        as_csv(rows),
+        "pool.csv",
+        actor,
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert (report.imported, report.persons_imported, report.errors) == (24, 48, [])
+    assert seen[-1] == (48, 48) and len(seen) == 6  # start, then one per chunk
+    assert await scalar(registry_app, "SELECT count(*) FROM members") == 48
+    assert await scalar(registry_app, "SELECT count(*) FROM outbox") == 24
+
+
+def test_the_shipped_column_documentation_is_current():
+    from pathlib import Path
+
+    from registry.imports.reader import TEMPLATE_CSV, template_markdown
+
+    documented = Path(TEMPLATE_CSV).with_name("TEMPLATE.md").read_text(encoding="utf-8")
+    assert template_markdown() in documented, "regenerate TEMPLATE.md from template_markdown()"
+
+
+async def test_background_import_reports_progress_and_its_outcome(client, auth_keys):
+    rows = family("0001", 2) + family("0002", 2, 主要致贫原因="因学")
+    started = await upload(client, as_csv(rows), auth_keys.headers(), background="true")
+    assert started.status_code == 202, started.text
+    job = started.json()
+    assert started.headers["location"] == f"/imports/{job['id']}"
+    assert job["status"] == "running"
+
+    done = await eventually(
+        lambda: client.get(f"/imports/{job['id']}", headers=auth_keys.headers()),
+        until=lambda r: r.json()["status"] != "running",
+    )
+    outcome = done.json()
+    assert outcome["status"] == "completed"
+    assert (outcome["persons_done"], outcome["persons_total"]) == (4, 4)
+    report = outcome["report"]
+    assert (report["imported"], report["failed"], report["errors_total"]) == (1, 1, 1)
+    assert report["errors"][0]["column"] == "主要致贫原因"
+
+    elsewhere = await client.get(
+        f"/imports/{job['id']}", headers=auth_keys.headers(region="622923000000")
+    )
+    assert elsewhere.status_code == 404
+    missing = await upload(
+        client,
+        as_csv(rows, [h for h in HEADERS if h != "姓名"]),
+        auth_keys.headers(),
+        background="true",
+    )
+    assert missing.status_code == 422  # the columns are checked before a job starts

@@ -1,0 +1,286 @@
+"""Benchmark of the registry at county scale: bulk import rate and read latency.
+
+    make bench-registry      (or: .venv/bin/python tests/benchmarks/registry_scale.py --persons 1000000)
+
+Starts its own PostgreSQL (the wheel `make run` uses), generates a spreadsheet of
+``--persons`` persons (4 per household) over the demo county's villages, then measures
+
+(a) the import rate (persons/s) through the real import path (parse, validate, hash and
+    encrypt ID numbers, build events and audit entries, COPY per chunk), and
+(b) a raw COPY of the same file into a scratch table with the same columns, in the same
+    run, and prints the ratio (a)/(b);
+
+then serves the registry (uvicorn, a separate process) and measures p50/p95 of a village
+household list page and of an ID-number lookup at ``--clients`` concurrent clients.
+Machines here are shared and noisy: compare ratios within a run, not absolute numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import datetime as dt
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import asyncpg
+import httpx
+from cryptography.fernet import Fernet
+
+from contracts.resident_id import compose
+from devstack.project import load_services
+from devstack.provisioning import migrate
+from devstack.servers import PostgresServer, free_port, stop_process, wait_for_port
+from kit.auth import Principal, create_key_pair, issue_token
+from kit.db import asyncpg_dsn, create_engine, create_sessionmaker
+from registry.config import RegistrySettings
+from registry.demo.generator import generate_county
+from registry.imports.columns import COLUMNS
+from registry.imports.service import ImportService
+from registry.pii import IdNumberVault
+
+COUNTY = "622924000000"
+HEADERS = [c.header for c in COLUMNS]
+SURNAMES = "马王李张刘陈杨赵黄周吴徐孙胡朱高林何郭罗"
+GIVEN = "建国秀英小龙小红明华志强丽娟文军海燕玉兰金花永福"
+RELATIONS = ("户主", "配偶", "子女", "父母")
+CAUSES = ("因病", "因残", "因学", "缺资金", "缺技术", "缺劳力")
+
+
+def write_file(path: Path, persons: int, villages: list[str], seed: int = 7) -> list[str]:
+    """The spreadsheet (CSV); returns a sample of its ID numbers for the lookups."""
+    rng = random.Random(seed)
+    base = dt.date(1950, 1, 1)
+    sample: list[str] = []
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADERS)
+        for i in range(persons):
+            no, position = divmod(i, 4)
+            village = villages[no % len(villages)]
+            # 500 sequence numbers a day: unique numbers, births spread over ~55 years
+            number = compose("622924", base + dt.timedelta(days=i // 500), (i % 500) * 2 + 1)
+            if rng.random() < 0.001:
+                sample.append(number)
+            row = dict.fromkeys(HEADERS, "")
+            row.update(
+                {
+                    "村代码": village,
+                    "户编号": f"{no:07d}",
+                    "与户主关系": RELATIONS[position],
+                    "姓名": rng.choice(SURNAMES) + rng.choice(GIVEN),
+                    "身份证号": number,
+                    "劳动能力": rng.choice(("有劳动能力", "弱劳动能力", "无劳动能力")),
+                }
+            )
+            if position == 0:
+                causes = rng.sample(CAUSES, 2)
+                row.update(
+                    {
+                        "村民小组": str(rng.randint(1, 8)),
+                        "贫困状态": "建档立卡",
+                        "致贫原因": "、".join(causes),
+                        "主要致贫原因": causes[0],
+                        "识别年度": str(rng.randint(2014, 2020)),
+                        "调查年度": "2025",
+                        "人均纯收入": f"{rng.randint(1500, 6000)}.{rng.randint(0, 99):02d}",
+                    }
+                )
+            writer.writerow([row[h] for h in HEADERS])
+    return sample
+
+
+async def seed_regions(dsn: str) -> list[str]:
+    county = generate_county(households=0)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.executemany(
+            "INSERT INTO regions (code, name, level, parent_code) VALUES ($1, $2, $3, $4)",
+            [(r.code, r.name, r.level.value, r.parent_code) for r in county.regions],
+        )
+    finally:
+        await conn.close()
+    return [r.code for r in county.regions if r.level.value == "village"]
+
+
+async def import_rate(settings: RegistrySettings, path: Path, persons: int, workers: int) -> float:
+    engine = create_engine(settings.database_url)
+    service = ImportService(IdNumberVault.from_settings(settings), workers=workers)
+    actor = Principal("benchmark", frozenset({"registry:write"}), COUNTY)
+    shown = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        if time.monotonic() - shown[0] > 10:
+            shown[0] = time.monotonic()
+            print(f"    … {done:,}/{total:,} persons", flush=True)
+
+    try:
+        started = time.perf_counter()
+        report = await service.run(
+            create_sessionmaker(engine), path.read_bytes(), path.name, actor, progress=progress
+        )
+        seconds = time.perf_counter() - started
+    finally:
+        await engine.dispose()
+    assert report.persons_imported == persons and not report.errors, report.errors[:5]
+    phases = ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items())
+    print(f"  import took {seconds:.1f} s: {phases}")
+    return persons / seconds
+
+
+async def copy_rate(dsn: str, path: Path, persons: int) -> float:
+    conn = await asyncpg.connect(dsn)
+    try:
+        columns = ", ".join(f'"{h}" text' for h in HEADERS)
+        await conn.execute(f"CREATE TABLE scratch_import ({columns})")
+        started = time.perf_counter()
+        await conn.copy_to_table(
+            "scratch_import", source=path, format="csv", header=True, encoding="utf8"
+        )
+        seconds = time.perf_counter() - started
+        await conn.execute("DROP TABLE scratch_import")
+    finally:
+        await conn.close()
+    return persons / seconds
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[int(fraction * (len(ordered) - 1))]
+
+
+async def latencies(base_url: str, token: str, villages: list[str], numbers: list[str], args):
+    headers = {"Authorization": f"Bearer {token}"}
+    results: dict[str, list[float]] = {"list": [], "lookup": []}
+    rng = random.Random(11)
+
+    async def client_loop() -> None:
+        async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as client:
+            for _ in range(args.requests):
+                village = rng.choice(villages)
+                started = time.perf_counter()
+                response = await client.get(
+                    "/households",
+                    params={"region": village, "page": rng.randint(1, 20), "size": 20},
+                )
+                results["list"].append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200, response.text
+                started = time.perf_counter()
+                response = await client.post(
+                    "/persons/lookup", json={"id_number": rng.choice(numbers)}
+                )
+                results["lookup"].append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200, response.text
+
+    await asyncio.gather(*(client_loop() for _ in range(args.clients)))
+    return results
+
+
+async def main(args: argparse.Namespace) -> None:
+    service = next(s for s in load_services() if s.name == "registry")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        postgres = PostgresServer(root / "pg", free_port(), durable=False)
+        postgres.start()
+        api = None
+        try:
+            postgres.ensure_database("registry")
+            url = postgres.url("registry")
+            await migrate(service, url)
+            dsn = asyncpg_dsn(url)
+            villages = await seed_regions(dsn)
+            keys = {k: Fernet.generate_key().decode() for k in ("hash", "cipher")}
+            settings = RegistrySettings(
+                database_url=url, pii_hash_key=keys["hash"], pii_encryption_key=keys["cipher"]
+            )
+            path = root / "county.csv"
+            print(f"registry scale benchmark: {args.persons:,} persons, 4 per household\n")
+            started = time.perf_counter()
+            numbers = write_file(path, args.persons, villages)
+            print(
+                f"  generated {path.stat().st_size / 1e6:.0f} MB CSV in "
+                f"{time.perf_counter() - started:.0f} s"
+            )
+            imported = await import_rate(settings, path, args.persons, args.workers)
+            copied = await copy_rate(dsn, path, args.persons)
+            print(
+                f"  import (validate + COPY)  {imported:10,.0f} persons/s   ({args.workers} workers)"
+            )
+            print(f"  raw COPY, same file       {copied:10,.0f} persons/s")
+            print(f"  ratio import / raw COPY   {imported / copied:10.3f}   (goal ≥ 0.25)\n")
+
+            private, public = create_key_pair(root / "keys")
+            port = free_port()
+            env = {
+                **os.environ,
+                "REGISTRY_DATABASE_URL": url,
+                "REGISTRY_PII_HASH_KEY": keys["hash"],
+                "REGISTRY_PII_ENCRYPTION_KEY": keys["cipher"],
+                "AUTH_PUBLIC_KEY_FILE": str(public),
+                "NATS_URL": f"nats://127.0.0.1:{free_port()}",  # none: reads need no bus
+                "LOG_LEVEL": "WARNING",
+            }
+            api = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    service.app_factory,
+                    "--factory",
+                    "--port",
+                    str(port),
+                    "--log-level",
+                    "warning",
+                    "--no-access-log",
+                    "--workers",
+                    str(args.api_workers),
+                ],
+                env=env,
+            )
+            wait_for_port(port, api, "registry")
+            token = issue_token(private.read_bytes(), role="county_admin", region=COUNTY)
+            base = f"http://127.0.0.1:{port}"
+            await latencies(
+                base, token, villages, numbers[:50], argparse.Namespace(clients=2, requests=5)
+            )
+            results = await latencies(base, token, villages, numbers, args)
+            print(
+                f"  {args.clients} concurrent clients, {args.requests} requests each, "
+                f"{args.api_workers} uvicorn workers, {os.cpu_count()} CPUs"
+            )
+            for name, label in (
+                ("list", "GET /households?region=<村>&page"),
+                ("lookup", "POST /persons/lookup"),
+            ):
+                values = results[name]
+                print(
+                    f"  {label:34} p50 {statistics.median(values):6.1f} ms   "
+                    f"p95 {percentile(values, 0.95):6.1f} ms   (goal p95 ≤ 50 ms)"
+                )
+        finally:
+            if api is not None:
+                stop_process(api, 15, 10)
+            postgres.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--persons", type=int, default=1_000_000)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="import preparing processes"
+    )
+    parser.add_argument(
+        "--api-workers", type=int, default=os.cpu_count() or 1, help="uvicorn worker processes"
+    )
+    parser.add_argument("--requests", type=int, default=100, help="per client and endpoint")
+    asyncio.run(main(parser.parse_args()))
