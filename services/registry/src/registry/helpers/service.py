@@ -340,26 +340,10 @@ class HelperService:
                 code="PRIMARY_HELPER_EXISTS",
                 field="body.role",
             ) from None
-        await audit.record(
-            session,
-            actor=actor,
-            action=events.HELPER_ASSIGNED.name.removeprefix("registry."),
-            entity="household",
-            entity_id=household.id,
-            region_code=household.region_code,
-            before=None,
-            after=_view(assignment, helper),
+        await self._published(
+            session, events.HELPER_ASSIGNED, household, members, assignment, helper, None, actor
         )
-        await self.households.record(
-            session,
-            household,
-            members,
-            events.HELPER_ASSIGNED,
-            _assignment_event(assignment, helper, household),
-            actor=actor,
-            before=None,
-            audited=False,
-        )
+        await self.households.commit(session)
         await session.refresh(assignment)
         return assignment, helper
 
@@ -415,10 +399,19 @@ class HelperService:
         assignment.end_reason = reason
         assignment.ended_by = actor.subject
         session.add(assignment)
+        await self._published(
+            session, events.HELPER_UNASSIGNED, household, members, assignment, helper, before, actor
+        )
+
+    async def _published(
+        self, session, spec, household, members, assignment, helper, before, actor
+    ) -> None:
+        """Audit the assignment (before/after) and stage its household event; the caller
+        commits."""
         await audit.record(
             session,
             actor=actor,
-            action=events.HELPER_UNASSIGNED.name.removeprefix("registry."),
+            action=spec.name.removeprefix("registry."),
             entity="household",
             entity_id=household.id,
             region_code=household.region_code,
@@ -429,7 +422,7 @@ class HelperService:
             session,
             household,
             members,
-            events.HELPER_UNASSIGNED,
+            spec,
             _assignment_event(assignment, helper, household),
             actor=actor,
             before=None,
