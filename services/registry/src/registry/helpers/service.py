@@ -25,7 +25,7 @@ from kit.pagination import PageParams
 from registry import policy as p
 from registry.audit import audit
 from registry.helpers import schemas
-from registry.households.service import HouseholdService
+from registry.households.service import HouseholdService, audit_change
 from registry.models import Helper, HelperAssignment, HelperVisit, Household, Region
 from registry.policy import policy
 from registry.regions.scope import EXITED_STATES, POOR_STATES, head_name_of
@@ -408,16 +408,7 @@ class HelperService:
     ) -> None:
         """Audit the assignment (before/after) and stage its household event; the caller
         commits."""
-        await audit.record(
-            session,
-            actor=actor,
-            action=spec.name.removeprefix("registry."),
-            entity="household",
-            entity_id=household.id,
-            region_code=household.region_code,
-            before=before,
-            after=_view(assignment, helper),
-        )
+        await audit_change(session, household, spec, actor, before, _view(assignment, helper))
         await self.households.record(
             session,
             household,
@@ -501,14 +492,13 @@ class HelperService:
         )
         session.add(visit)
         await session.flush()
-        await audit.record(
+        await audit_change(
             session,
-            actor=actor,
-            action=events.HELPER_VISIT_LOGGED.name.removeprefix("registry."),
-            entity="household",
-            entity_id=household.id,
-            region_code=household.region_code,
-            after={
+            household,
+            events.HELPER_VISIT_LOGGED,
+            actor,
+            None,
+            {
                 "visit_id": str(visit.id),
                 "helper_id": str(helper.id),
                 "helper_name": helper.name,

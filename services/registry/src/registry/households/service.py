@@ -437,16 +437,7 @@ class HouseholdService:
             await session.refresh(household)
 
     async def _audit(self, session, household, members, spec, actor, before) -> None:
-        await audit.record(
-            session,
-            actor=actor,
-            action=spec.name.removeprefix("registry."),
-            entity="household",
-            entity_id=household.id,
-            region_code=household.region_code,
-            before=before,
-            after=audit_view(household, members),
-        )
+        await audit_change(session, household, spec, actor, before, audit_view(household, members))
 
     async def check_region(self, session: AsyncSession, code: str, actor: Principal) -> Region:
         region = await session.get(Region, code)
@@ -551,6 +542,27 @@ def _within(code: str) -> Any:
     if region_level(code) == RegionLevel.village:
         return Household.region_code == code
     return Household.region_code.startswith(region_prefix(code))
+
+
+async def audit_change(
+    session: AsyncSession,
+    household: Household,
+    spec: EventSpec,
+    actor: Principal,
+    before: dict[str, Any] | None,
+    after: dict[str, Any],
+) -> None:
+    """An entry in the household's history for the change ``spec`` names."""
+    await audit.record(
+        session,
+        actor=actor,
+        action=spec.name.removeprefix("registry."),
+        entity="household",
+        entity_id=household.id,
+        region_code=household.region_code,
+        before=before,
+        after=after,
+    )
 
 
 def survey_values(survey, persons: int) -> dict[str, Any]:
