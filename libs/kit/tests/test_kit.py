@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import threading
@@ -185,6 +186,21 @@ async def test_tokens_verify_against_a_jwks_url(auth_keys):
             await verifier.verify(expired)
     finally:
         server.shutdown()
+
+
+async def test_a_remembered_token_still_expires(auth_keys):
+    verifier = TokenVerifier(public_key_file=auth_keys.public)
+    token = issue_token(
+        auth_keys.private.read_bytes(),
+        role="county_admin",
+        region="622924000000",
+        ttl=dt.timedelta(seconds=2),
+    )
+    first = await verifier.verify(token)
+    assert await verifier.verify(token) is first  # remembered, not checked again
+    await asyncio.sleep(2.1)
+    with pytest.raises(jwt.ExpiredSignatureError):
+        await verifier.verify(token)
 
 
 def test_unknown_role_is_refused(auth_keys):

@@ -82,6 +82,37 @@ async def test_list_filters_by_region_and_state_with_pagination(client, auth_key
     assert cadre["total"] == 3
 
 
+async def test_each_search_filter_narrows_the_list(client, auth_keys):
+    headers = auth_keys.headers()
+    first = household_body(members=2, causes=["disability"], primary_cause="disability")
+    first["members"][0]["name"] = "李%_明"  # LIKE wildcards in a name match only themselves
+    second = household_body(members=4, assistance_type="dibao", monitoring_category="marginal")
+    ids = []
+    for body in (first, second):
+        created = await client.post("/households", json=body, headers=headers)
+        assert created.status_code == 201, created.text
+        ids.append(created.json()["id"])
+
+    async def found(**params) -> list[str]:
+        response = await client.get("/households", params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        assert page["total"] == len(page["items"])
+        return [h["id"] for h in page["items"]]
+
+    assert await found() == [ids[1], ids[0]]  # newest first
+    assert await found(cause="disability") == [ids[0]]
+    assert await found(cause="illness") == [ids[1]]
+    assert await found(assistance_type="dibao") == [ids[1]]
+    assert await found(monitoring_category="marginal") == [ids[1]]
+    assert await found(name="李%_") == [ids[0]]
+    assert await found(name="李%x") == [] and await found(name="李_") == []
+    assert await found(name="马", cause="illness", region="622924100000") == [ids[1]]
+    summary = (await client.get("/households", params={"size": 1}, headers=headers)).json()
+    assert summary["total"] == 2 and summary["items"][0]["member_count"] == 4
+    assert summary["items"][0]["head_name"] == "马建国"
+
+
 async def test_update_changes_fields_and_bumps_version(client, auth_keys):
     headers = auth_keys.headers()
     household = (await client.post("/households", json=household_body(), headers=headers)).json()

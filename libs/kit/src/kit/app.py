@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from kit.auth import TokenVerifier
 from kit.bus import Bus, dead_letter_stream, ensure_stream, service_stream
 from kit.clock import Clock
 from kit.consumer import EventConsumer, Handler, Subscription
-from kit.db import create_engine, create_sessionmaker
+from kit.db import create_engine, create_read_sessionmaker, create_sessionmaker
 from kit.errors import BodyLimit, install_error_handlers
 from kit.metrics import metrics_endpoint
 from kit.outbox import Outbox, OutboxRelay
@@ -78,6 +79,7 @@ class Runtime:
         self.settings = settings
         self.engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
         self.sessionmaker: async_sessionmaker[AsyncSession] = create_sessionmaker(self.engine)
+        self.read_sessionmaker = create_read_sessionmaker(self.engine)
         self.bus = Bus(settings.nats_url, name=definition.name)
         self.verifier = TokenVerifier(
             public_key_file=settings.auth_public_key_file,
@@ -175,7 +177,14 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.runtime.read_sessionmaker() as session:
+        yield session
+
+
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+#: For endpoints that only read: no transaction round trips, and any write raises.
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]
 
 
 def create_service_app(definition: ServiceDefinition) -> FastAPI:
@@ -225,6 +234,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
     for router in definition.routers:
         app.include_router(router)
     assert_every_route_is_protected(app)
+    assert_nothing_runs_in_the_thread_pool(app)
     telemetry.instrument_app(app)
     return app
 
@@ -252,19 +262,45 @@ def api_routes(app: FastAPI) -> list[RouteInfo]:
 
 def route_scopes(route: APIRoute) -> tuple[str, ...] | None:
     """The scopes a route requires (None if it declares none)."""
-    stack = list(route.dependant.dependencies)
-    while stack:
-        dependency = stack.pop()
-        scopes = getattr(dependency.call, "required_scopes", None)
+    for call in dependencies(route):
+        scopes = getattr(call, "required_scopes", None)
         if scopes is not None:
             return scopes
-        stack.extend(dependency.dependencies)
     return None
 
 
 def is_public(info: Any) -> bool:
     """An operational route, or one marked with :func:`kit.auth.public`."""
     return info.path in PUBLIC_PATHS or route_scopes(info.route) == ()
+
+
+def dependencies(route: APIRoute) -> list[Any]:
+    """Every dependency callable of a route, nested ones included."""
+    found, stack = [], list(route.dependant.dependencies)
+    while stack:
+        dependency = stack.pop()
+        found.append(dependency.call)
+        stack.extend(dependency.dependencies)
+    return found
+
+
+def assert_nothing_runs_in_the_thread_pool(app: FastAPI) -> None:
+    """FastAPI runs a plain ``def`` endpoint or dependency in its thread pool: a thread hop
+    per call, which under load costs more than the work itself. Blocking work belongs in an
+    explicit ``asyncio.to_thread``; everything else is ``async def``."""
+    for info in api_routes(app):
+        for call in [info.route.endpoint, *dependencies(info.route)]:
+            if not _runs_on_the_event_loop(call):
+                raise RuntimeError(
+                    f"route {sorted(info.methods)} {info.path}: {call.__qualname__} is not "
+                    "async def (it would run in the thread pool)"
+                )
+
+
+def _runs_on_the_event_loop(call: Any) -> bool:
+    if inspect.isroutine(call):
+        return inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call)
+    return inspect.iscoroutinefunction(type(call).__call__)  # an instance with async __call__
 
 
 def assert_every_route_is_protected(app: FastAPI) -> None:

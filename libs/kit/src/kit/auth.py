@@ -30,6 +30,7 @@ from kit.errors import Problem
 
 ALGORITHMS = ["EdDSA", "RS256", "ES256"]  # asymmetric only; never "none" or HS*
 JWKS_CACHE_SECONDS = 300
+VERIFIED_CACHE_SIZE = 10_000
 
 #: Demo roles of the embedded issuer and the scopes each one gets (DOMAIN §9).
 ROLE_SCOPES: dict[str, tuple[str, ...]] = {
@@ -95,6 +96,7 @@ class TokenVerifier:
         self._static_key: Any = None
         self._jwks: jwt.PyJWKSet | None = None
         self._jwks_fetched_at = 0.0
+        self._verified: dict[str, tuple[Principal, float]] = {}  # token → (who, valid until)
 
     async def _key_for(self, token: str) -> Any:
         if self.public_key_file:
@@ -123,7 +125,23 @@ class TokenVerifier:
         return self._jwks
 
     async def verify(self, token: str) -> Principal:
-        """Return the principal or raise ``jwt.InvalidTokenError`` with the reason."""
+        """Return the principal or raise ``jwt.InvalidTokenError`` with the reason.
+
+        A token verified once is remembered until it expires, for at most as long as the
+        keys are (a client sends the same token with every request, and checking its
+        signature again was a tenth of a short request's cost)."""
+        now = time.time()
+        remembered = self._verified.get(token)
+        if remembered is not None and now < remembered[1]:
+            return remembered[0]
+        principal = await self._verify(token)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.clear()  # simple and bounded; a busy minute refills it
+        expires = float(principal.claims["exp"])
+        self._verified[token] = (principal, min(expires, now + JWKS_CACHE_SECONDS))
+        return principal
+
+    async def _verify(self, token: str) -> Principal:
         key = await self._key_for(token)
         options = {"require": ["exp", "sub"], "verify_aud": self.audience is not None}
         claims = jwt.decode(

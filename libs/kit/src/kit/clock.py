@@ -60,7 +60,7 @@ class FixedClock(Clock):
         self.moment = dt.datetime.combine(day, dt.time(9, 0), self.zone)
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     return request.app.state.clock
 
 

@@ -36,7 +36,7 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.region import RegionCode, region_prefix
-from kit.app import SessionDep
+from kit.app import ReadSessionDep, SessionDep
 from kit.audit import AuditEntry, AuditLog
 from kit.auth import Principal, requires
 from kit.clock import ClockDep
@@ -225,7 +225,7 @@ def policy_router(book: PolicyBook, *, read_scope: str, write_scope: str = "poli
     @router.get("", summary="Policy parameters in force for a region and year")
     async def list_policy(
         actor: Reader,
-        session: SessionDep,
+        session: ReadSessionDep,
         clock: ClockDep,
         region: Annotated[
             RegionCode | None, Query(description="Region (default: your own)")
@@ -249,7 +249,7 @@ def policy_router(book: PolicyBook, *, read_scope: str, write_scope: str = "poli
         return await book.set(session, key, body, actor)
 
     @router.get("/{key}/history", summary="Every change of a parameter (who, when, before/after)")
-    async def policy_history(key: str, actor: Reader, session: SessionDep) -> list[AuditEntry]:
+    async def policy_history(key: str, actor: Reader, session: ReadSessionDep) -> list[AuditEntry]:
         book.parameter(key)
         entries = await book.audit.entries(session, "policy", key)
         return [e for e in entries if e.region_code and actor.can_access(e.region_code)]

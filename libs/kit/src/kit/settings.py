@@ -58,7 +58,7 @@ class ServiceSettings(BaseSettings):
     """Name used in logs, metrics and traces."""
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
     """SQLAlchemy URL of this service's own database (asyncpg driver)."""
-    database_pool_size: int = 10
+    database_pool_size: int = 20
     """Connections kept in the pool (as many again may be opened under load)."""
     nats_url: str = "nats://127.0.0.1:4222"
     """NATS server(s) with JetStream."""

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from gateway.models import HouseholdStatus
 from gateway.status.dimensions import LABELS, REASON_TEXT, Dimension, exit_readiness
 from gateway.status.schemas import DimensionStatus, ExitReadiness, HouseholdStatusOut
-from kit.app import SessionDep
+from kit.app import ReadSessionDep
 from kit.auth import Principal, requires
 from kit.errors import PROBLEM_RESPONSES, not_found
 
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/households", tags=["status"], responses=PROBLEM_RESP
 async def household_status(
     household_id: uuid.UUID,
     actor: Annotated[Principal, requires("status:read")],
-    session: SessionDep,
+    session: ReadSessionDep,
 ) -> HouseholdStatusOut:
     row = await session.get(HouseholdStatus, household_id)
     if row is None or not actor.can_access(row.region_code):

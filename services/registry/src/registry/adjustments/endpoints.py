@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends
 
-from kit.app import SessionDep
+from kit.app import ReadSessionDep, SessionDep
 from kit.errors import PROBLEM_RESPONSES
 from registry.adjustments.schemas import AdjustmentOut, ChangeRequest
 from registry.adjustments.service import AdjustmentService
@@ -18,7 +18,7 @@ from registry.households.schemas import HouseholdOut
 router = APIRouter(tags=["adjustments"], responses=PROBLEM_RESPONSES)
 
 
-def get_service(households: HouseholdServiceDep) -> AdjustmentService:
+async def get_service(households: HouseholdServiceDep) -> AdjustmentService:
     return AdjustmentService(households)
 
 
@@ -55,7 +55,7 @@ async def change_household(
     summary="The household's 动态调整 record (workflow adjustments such as 清退 included)",
 )
 async def list_adjustments(
-    household_id: uuid.UUID, actor: Reader, session: SessionDep, service: AdjustmentServiceDep
+    household_id: uuid.UUID, actor: Reader, session: ReadSessionDep, service: AdjustmentServiceDep
 ) -> list[AdjustmentOut]:
     rows = await service.list(session, household_id, actor)
     return [AdjustmentOut.model_validate(r, from_attributes=True) for r in rows]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, status
 
 from contracts.enums import HelperRank, describe
 from contracts.region import RegionCode
-from kit.app import SessionDep
+from kit.app import ReadSessionDep, SessionDep
 from kit.auth import Principal, requires
 from kit.errors import PROBLEM_RESPONSES
 from kit.pagination import Page, PageParams, page_params
@@ -27,7 +27,7 @@ MONTH_PATTERN = r"^(19|20)\d{2}-(0[1-9]|1[0-2])$"
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
-def get_service(households: HouseholdServiceDep) -> HelperService:
+async def get_service(households: HouseholdServiceDep) -> HelperService:
     return HelperService(households)
 
 
@@ -47,7 +47,7 @@ async def create_helper(
 @router.get("/helpers", summary="Helpers in your region, with their current load")
 async def list_helpers(
     actor: Reader,
-    session: SessionDep,
+    session: ReadSessionDep,
     service: ServiceDep,
     page: Paging,
     region: Annotated[RegionCode | None, Query(description="Only this region's subtree")] = None,
@@ -63,7 +63,7 @@ async def list_helpers(
 
 @router.get("/helpers/{helper_id}", summary="One helper")
 async def get_helper(
-    helper_id: uuid.UUID, actor: Reader, session: SessionDep, service: ServiceDep
+    helper_id: uuid.UUID, actor: Reader, session: ReadSessionDep, service: ServiceDep
 ) -> schemas.HelperOut:
     helper = await service.get(session, helper_id, actor)
     return await _helper_out(session, service, helper, actor)
@@ -111,7 +111,7 @@ async def assign_helper(
     summary="The household's helpers, current ones first, then past ones",
 )
 async def list_assignments(
-    household_id: uuid.UUID, actor: Reader, session: SessionDep, service: ServiceDep
+    household_id: uuid.UUID, actor: Reader, session: ReadSessionDep, service: ServiceDep
 ) -> list[schemas.AssignmentOut]:
     rows = await service.assignments(session, household_id, actor)
     return [_assignment_out(a, h) for a, h in rows]
@@ -153,7 +153,11 @@ async def log_visit(
 
 @router.get("/households/{household_id}/visits", summary="The household's visits, newest first")
 async def list_visits(
-    household_id: uuid.UUID, actor: Reader, session: SessionDep, service: ServiceDep, page: Paging
+    household_id: uuid.UUID,
+    actor: Reader,
+    session: ReadSessionDep,
+    service: ServiceDep,
+    page: Paging,
 ) -> Page[schemas.VisitOut]:
     rows, total = await service.visits(session, household_id, actor, page)
     return Page(
@@ -171,7 +175,7 @@ async def list_visits(
 )
 async def helper_compliance(
     actor: Reader,
-    session: SessionDep,
+    session: ReadSessionDep,
     service: ServiceDep,
     page: Paging,
     month: Annotated[
@@ -195,7 +199,7 @@ async def helper_compliance(
 )
 async def households_without_helper(
     actor: Reader,
-    session: SessionDep,
+    session: ReadSessionDep,
     service: ServiceDep,
     page: Paging,
     region: Annotated[

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 
 from contracts.enums import AssistanceType, MonitoringCategory, PovertyCause, PovertyState, describe
 from contracts.region import RegionCode
-from kit.app import SessionDep
+from kit.app import ReadSessionDep, SessionDep
 from kit.audit import AuditEntry
 from kit.auth import Principal, requires
 from kit.errors import PROBLEM_RESPONSES
@@ -37,7 +37,7 @@ Reader = Annotated[Principal, requires("registry:read")]
 Writer = Annotated[Principal, requires("registry:write")]
 
 
-def get_service(request: Request) -> HouseholdService:
+async def get_service(request: Request) -> HouseholdService:
     return HouseholdService(request.app.state.vault, request.app.state.clock)
 
 
@@ -59,7 +59,7 @@ async def create_household(
 @router.get("/households", summary="Search households in your region")
 async def list_households(
     actor: Reader,
-    session: SessionDep,
+    session: ReadSessionDep,
     service: ServiceDep,
     page: Annotated[PageParams, Depends(page_params)],
     region: Annotated[RegionCode | None, Query(description="Only this region's subtree")] = None,
@@ -102,23 +102,7 @@ async def list_households(
         name=name,
         planned_exit_year=planned_exit_year,
     )
-    items = [
-        HouseholdSummary(
-            id=h.id,
-            region_code=h.region_code,
-            head_name=head,
-            member_count=count,
-            poverty_state=h.poverty_state,
-            stage=h.stage,
-            assistance_type=h.assistance_type,
-            monitoring_category=h.monitoring_category,
-            primary_cause=h.primary_cause,
-            planned_exit_year=h.planned_exit_year,
-            exit_year=h.exit_year,
-            version=h.version,
-        )
-        for h, head, count in rows
-    ]
+    items = [HouseholdSummary(**row) for row in rows]
     return Page(items=items, total=total, page=page.page, size=page.size)
 
 
@@ -128,7 +112,7 @@ async def list_households(
     description="The number travels in the body so that it never lands in access logs.",
 )
 async def lookup_person(
-    body: PersonLookup, actor: Reader, session: SessionDep, service: ServiceDep
+    body: PersonLookup, actor: Reader, session: ReadSessionDep, service: ServiceDep
 ) -> PersonFound:
     household, member = await service.find_person(session, body.id_number, actor)
     return PersonFound(
@@ -141,7 +125,7 @@ async def lookup_person(
 
 @router.get("/households/{household_id}", summary="A household with its members")
 async def get_household(
-    household_id: uuid.UUID, actor: Reader, session: SessionDep, service: ServiceDep
+    household_id: uuid.UUID, actor: Reader, session: ReadSessionDep, service: ServiceDep
 ) -> HouseholdOut:
     household, members = await service.get(session, household_id, actor)
     return household_out(household, members, actor, service.vault)
@@ -152,7 +136,7 @@ async def get_household(
     summary="Every change of the household: who, when, before and after",
 )
 async def household_history(
-    household_id: uuid.UUID, actor: Reader, session: SessionDep, service: ServiceDep
+    household_id: uuid.UUID, actor: Reader, session: ReadSessionDep, service: ServiceDep
 ) -> list[AuditEntry]:
     return await service.history(session, household_id, actor)
 

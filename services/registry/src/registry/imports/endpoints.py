@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 
 from contracts.enums import RegionLevel
 from contracts.region import RegionCode, region_level
-from kit.app import SessionDep
+from kit.app import ReadSessionDep
 from kit.auth import Principal, requires
 from kit.errors import PROBLEM_RESPONSES, Problem, not_found
 from registry.imports.columns import COLUMNS
@@ -159,7 +159,7 @@ async def template_as_csv(actor: Reader) -> Response:
 
 # After the template routes: their paths would match {import_id}.
 @router.get("/imports/{import_id}", summary="A background import: progress, then its report")
-async def get_import(import_id: uuid.UUID, actor: Writer, session: SessionDep) -> ImportJobOut:
+async def get_import(import_id: uuid.UUID, actor: Writer, session: ReadSessionDep) -> ImportJobOut:
     job = await session.get(ImportJob, import_id)
     if job is None or not actor.can_access(job.region_code):
         raise not_found("import")

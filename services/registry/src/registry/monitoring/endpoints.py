@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 
 from contracts.enums import AlertKind, AlertStatus, describe
 from contracts.region import RegionCode
-from kit.app import SessionDep
+from kit.app import ReadSessionDep, SessionDep
 from kit.auth import Principal, requires
 from kit.errors import PROBLEM_RESPONSES
 from kit.pagination import Page, PageParams, page_params
@@ -24,7 +24,7 @@ Reader = Annotated[Principal, requires("registry:read")]
 Writer = Annotated[Principal, requires("registry:write")]
 
 
-def get_monitoring(households: HouseholdServiceDep) -> MonitoringService:
+async def get_monitoring(households: HouseholdServiceDep) -> MonitoringService:
     return MonitoringService(households)
 
 
@@ -54,7 +54,7 @@ async def create_alert(
 @router.get("/alerts", summary="Search risk alerts in your region")
 async def list_alerts(
     actor: Reader,
-    session: SessionDep,
+    session: ReadSessionDep,
     monitoring: MonitoringDep,
     request: Request,
     page: Annotated[PageParams, Depends(page_params)],
@@ -86,7 +86,7 @@ async def list_alerts(
 async def get_alert(
     alert_id: uuid.UUID,
     actor: Reader,
-    session: SessionDep,
+    session: ReadSessionDep,
     monitoring: MonitoringDep,
     request: Request,
 ) -> AlertOut:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from contracts.enums import WorkflowStage, describe
 from contracts.region import RegionCode
-from kit.app import SessionDep
+from kit.app import ReadSessionDep
 from kit.auth import public
 from kit.clock import ClockDep
 from kit.errors import PROBLEM_RESPONSES
@@ -29,7 +29,7 @@ router = APIRouter(tags=["public notice"], responses=PROBLEM_RESPONSES)
 )
 async def get_village_notice(
     code: RegionCode,
-    session: SessionDep,
+    session: ReadSessionDep,
     clock: ClockDep,
     stage: Annotated[WorkflowStage | None, Query(description=describe(WorkflowStage))] = None,
 ) -> VillageNotice:

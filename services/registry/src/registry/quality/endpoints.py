@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from contracts.region import RegionCode
-from kit.app import SessionDep
+from kit.app import ReadSessionDep
 from kit.auth import Principal, requires
 from kit.clock import ClockDep
 from kit.errors import PROBLEM_RESPONSES
@@ -25,7 +25,7 @@ Region = Annotated[RegionCode | None, Query(description="Region subtree (default
 Year = Annotated[int | None, Query(ge=2000, le=2100, description="Default: this year")]
 
 
-def get_service() -> QualityService:
+async def get_service() -> QualityService:
     return QualityService()
 
 
@@ -47,7 +47,7 @@ ServiceDep = Annotated[QualityService, Depends(get_service)]
 )
 async def red_flags(
     actor: PiiReader,
-    session: SessionDep,
+    session: ReadSessionDep,
     service: ServiceDep,
     page: Annotated[PageParams, Depends(page_params)],
     region: Region = None,
@@ -74,7 +74,7 @@ async def red_flags(
 )
 async def incidence(
     actor: Reader,
-    session: SessionDep,
+    session: ReadSessionDep,
     service: ServiceDep,
     clock: ClockDep,
     region: Region = None,
@@ -96,7 +96,7 @@ async def incidence(
 )
 async def quality(
     actor: Reader,
-    session: SessionDep,
+    session: ReadSessionDep,
     service: ServiceDep,
     clock: ClockDep,
     region: Region = None,

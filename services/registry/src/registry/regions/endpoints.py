@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from contracts.enums import RegionLevel
 from contracts.region import RegionCode
-from kit.app import SessionDep
+from kit.app import ReadSessionDep
 from kit.auth import Principal, requires
 from kit.errors import PROBLEM_RESPONSES, not_found
 from registry.models import Region
@@ -29,7 +29,7 @@ class RegionOut(BaseModel):
 @router.get("", summary="Regions, optionally the children of one region")
 async def list_regions(
     actor: Reader,
-    session: SessionDep,
+    session: ReadSessionDep,
     parent: Annotated[
         RegionCode | None, Query(description="Only the direct children of this region")
     ] = None,
@@ -44,7 +44,7 @@ async def list_regions(
 
 
 @router.get("/{code}", summary="One region")
-async def get_region(code: RegionCode, actor: Reader, session: SessionDep) -> RegionOut:
+async def get_region(code: RegionCode, actor: Reader, session: ReadSessionDep) -> RegionOut:
     region = await session.get(Region, code)
     if region is None:
         raise not_found("region")

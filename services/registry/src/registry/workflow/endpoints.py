@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends, Request, status
 from pydantic import BaseModel
 
 from contracts.enums import PovertyState, WorkflowStage
-from kit.app import SessionDep
+from kit.app import ReadSessionDep, SessionDep
 from kit.auth import Principal, requires
 from kit.errors import PROBLEM_RESPONSES
 from registry.households.endpoints import ServiceDep as HouseholdServiceDep
@@ -32,7 +32,7 @@ Reader = Annotated[Principal, requires("registry:read")]
 Writer = Annotated[Principal, requires("registry:write")]
 
 
-def get_workflow(request: Request, households: HouseholdServiceDep) -> WorkflowService:
+async def get_workflow(request: Request, households: HouseholdServiceDep) -> WorkflowService:
     return WorkflowService(households, request.app.state.gateway)
 
 
@@ -83,7 +83,7 @@ async def take_step(
     summary="The household's steps so far and the steps possible now",
 )
 async def list_steps(
-    household_id: uuid.UUID, actor: Reader, session: SessionDep, workflow: WorkflowDep
+    household_id: uuid.UUID, actor: Reader, session: ReadSessionDep, workflow: WorkflowDep
 ) -> WorkflowOut:
     household, steps = await workflow.steps(session, household_id, actor)
     return WorkflowOut(
@@ -98,7 +98,7 @@ async def list_steps(
 
 @router.get("/households/{household_id}/publicities", summary="The household's 公示 windows")
 async def list_publicities(
-    household_id: uuid.UUID, actor: Reader, session: SessionDep, workflow: WorkflowDep
+    household_id: uuid.UUID, actor: Reader, session: ReadSessionDep, workflow: WorkflowDep
 ) -> list[PublicityOut]:
     rows = await workflow.publicities(session, household_id, actor)
     return [PublicityOut.model_validate(r, from_attributes=True) for r in rows]
@@ -106,7 +106,7 @@ async def list_publicities(
 
 @router.get("/households/{household_id}/objections", summary="Objections to the household's 公示")
 async def list_objections(
-    household_id: uuid.UUID, actor: Reader, session: SessionDep, workflow: WorkflowDep
+    household_id: uuid.UUID, actor: Reader, session: ReadSessionDep, workflow: WorkflowDep
 ) -> list[ObjectionOut]:
     rows = await workflow.objections(session, household_id, actor)
     return [ObjectionOut.model_validate(r, from_attributes=True) for r in rows]
