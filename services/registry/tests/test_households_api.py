@@ -75,6 +75,10 @@ async def test_list_filters_by_region_and_state_with_pagination(client, auth_key
     assert township["total"] == 1 and township["items"][0]["region_code"] == OTHER_VILLAGE
     page2 = (await client.get("/households", params={"size": 3, "page": 2}, headers=headers)).json()
     assert page2["total"] == 4 and len(page2["items"]) == 1
+    past_the_end = await client.get("/households", params={"size": 3, "page": 5}, headers=headers)
+    assert past_the_end.json()["total"] == 4 and past_the_end.json()["items"] == []
+    nothing = await client.get("/households", params={"name": "无此人"}, headers=headers)
+    assert nothing.json()["total"] == 0 and nothing.json()["items"] == []
     # A village cadre sees only the village's households.
     cadre = (
         await client.get("/households", headers=auth_keys.headers("village_cadre", VILLAGE))

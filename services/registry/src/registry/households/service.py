@@ -171,11 +171,15 @@ class HouseholdService:
         if name:
             values["name_pattern"] = re.sub(r"([/%_])", r"/\1", name) + "%"
         count, page_query = _search_statements(tuple(values))
-        total = (await session.execute(count, values)).scalar_one()
-        rows = await session.execute(
-            page_query, {**values, "offset": page.offset, "limit": page.size}
-        )
-        return [dict(r) for r in rows.mappings()], total
+        bound = {**values, "offset": page.offset, "limit": page.size}
+        rows = (await session.execute(page_query, bound)).mappings().all()
+        if rows:  # each row carries the total: one round trip for the page and its count
+            total = rows[0]["total"]
+        elif page.offset:  # past the last page
+            total = (await session.execute(count, values)).scalar_one()
+        else:
+            total = 0
+        return [{k: v for k, v in r.items() if k != "total"} for r in rows], total
 
     async def find_person(
         self, session: AsyncSession, id_number: str, actor: Principal
@@ -591,7 +595,11 @@ def _search_statements(filters: tuple[str, ...]) -> tuple[Select, Select]:
         .lateral("people")
     )
     page = (
-        select(*(page_rows.c[name] for name in SUMMARY_COLUMNS), people)
+        select(
+            *(page_rows.c[name] for name in SUMMARY_COLUMNS),
+            people,
+            count.scalar_subquery().label("total"),  # PostgreSQL runs it once (an InitPlan)
+        )
         .select_from(page_rows.join(people, true()))
         .order_by(page_rows.c.created_at.desc(), page_rows.c.id.desc())
     )
