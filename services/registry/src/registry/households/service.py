@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ARRAY, ColumnElement, Select, String, bindparam, func, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only
 
 from contracts.catalogue import EventSpec
 from contracts.enums import (
@@ -610,6 +611,8 @@ _PERSON_BY_HASH = (
     select(Household, Member)
     .join(Member, Member.household_id == Household.id)
     .where(Member.id_number_hash == bindparam("hash"))
+    # what a lookup answers with: not the survey, JSON and arrays of the whole household
+    .options(load_only(Household.id, Household.region_code, Household.poverty_state))
 )
 
 
