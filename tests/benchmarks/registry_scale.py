@@ -13,8 +13,11 @@ Starts its own PostgreSQL (the wheel `make run` uses), generates a spreadsheet o
       indexes and constraints): what storing exactly these rows costs PostgreSQL;
     - the spreadsheet itself into one text table without indexes: the floor of any load;
 
-then serves the registry (uvicorn, a separate process) and measures p50/p95 of a village
-household list page and of an ID-number lookup at ``--clients`` concurrent clients.
+then serves the registry (``--replicas`` uvicorn processes, requests balanced across them
+one by one) and measures p50/p95 of a village household list page and of an ID-number
+lookup at ``--clients`` concurrent clients, with the CPU each request cost the load
+generator, the registry and PostgreSQL. ``--keep DIR`` keeps the loaded county, so that a
+later run measures the reads again without importing.
 Machines here are shared and noisy: compare ratios within a run, not absolute numbers.
 """
 
@@ -336,6 +339,12 @@ async def load_county(service, postgres: PostgresServer, root: Path, args) -> di
     rows = await copy_rows_rate(dsn, args.persons)
     copied = await copy_rate(dsn, path, args.persons)
     path.unlink()
+    # What autovacuum would do after a bulk load, before reads are measured.
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("VACUUM ANALYZE")
+    finally:
+        await conn.close()
     print(
         f"  import (validate + COPY)       {imported:10,.0f} persons/s   ({args.workers} workers)"
     )
@@ -379,7 +388,11 @@ if __name__ == "__main__":
         "--workers", type=int, default=os.cpu_count() or 1, help="import preparing processes"
     )
     parser.add_argument(
-        "--replicas", type=int, default=os.cpu_count() or 1, help="registry server processes"
+        "--replicas",
+        type=int,
+        default=1,
+        help="registry server processes (on two cores, PostgreSQL and the load generator "
+        "take most of one: one process gets the other)",
     )
     parser.add_argument("--requests", type=int, default=100, help="per client and endpoint")
     parser.add_argument(

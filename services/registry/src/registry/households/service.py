@@ -76,23 +76,21 @@ PERSONAL_SURVEY_FIELDS = ("income_items", "per_capita_net_income", "assets", "la
 
 
 def audit_view(
-    household: Household, members: list[Member], snapshot: events.HouseholdSnapshot | None = None
+    household: Household, members: list[Member], snapshot: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """What the audit log keeps of a household: everything, ID numbers masked. ``snapshot``:
-    the event payload already built from the same household, if there is one."""
-    snapshot = snapshot or events.HouseholdSnapshot(**household_fields(household, members))
-    view = snapshot.model_dump(mode="json", include=set(events.HouseholdSnapshot.model_fields))
+    the household's snapshot as an event built from it carries it (JSON), if there is one."""
+    if snapshot is None:
+        model = events.HouseholdSnapshot(**household_fields(household, members))
+        snapshot = model.model_dump(mode="json")
+    view = {name: snapshot[name] for name in events.HouseholdSnapshot.model_fields}
     view.update(
         income_items=household.income_items,
         assets=household.assets,
         land_area_mu=str(household.land_area_mu) if household.land_area_mu is not None else None,
         members=[
-            {
-                **member_snapshot(m).model_dump(mode="json"),
-                "education": m.education,
-                "groups": m.groups,
-            }
-            for m in members
+            {**dumped, "education": m.education, "groups": m.groups}
+            for dumped, m in zip(snapshot["members"], members, strict=True)
         ],
     )
     return view

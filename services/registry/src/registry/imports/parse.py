@@ -1,5 +1,11 @@
 """Spreadsheet rows → validated household requests, with a per-row error report.
 
+Two passes. :func:`group_rows` runs over the whole file: it resolves each row's village,
+groups rows into households and finds a person on two rows (what needs the whole file).
+:func:`read_household` then reads one household's cells and applies the household rules;
+it needs nothing else, so households are read chunk by chunk, in worker processes while
+earlier chunks are written.
+
 Pure: no I/O. The region list and the scope come in as data, so every rule here is
 testable without a database. Each error names the spreadsheet row, the Chinese column
 header and the reason; a household with any error is dropped whole.
@@ -86,11 +92,12 @@ class RegionIndex:
 
 @dataclass
 class ParsedHousehold:
-    """One household of the file: its rows and (if valid) the API request it amounts to."""
+    """One household of the file: its rows and (once read, if valid) the API request."""
 
     region_code: str
     household_no: str
     rows: list[int] = field(default_factory=list)  # spreadsheet row of each member, in order
+    cells: list[dict[str, str]] | None = field(default_factory=list)  # each row's cells
     request: HouseholdCreate | None = None
 
     @property
@@ -104,62 +111,88 @@ class ParsedHousehold:
 
 @dataclass
 class ParseResult:
-    households: list[ParsedHousehold]
+    households: list[ParsedHousehold]  # to read (pass 2)
     errors: list[RowError]
-    failed_keys: set[tuple[str, str]]  # households (village, 户编号) dropped for an error
+    failed: int  # households dropped already (their cells read for the report only)
+    failed_persons: int
     persons: int
 
 
-def parse_rows(
-    rows: Iterable[tuple[int, dict[str, str]]],
-    regions: RegionIndex,
-    evidence: Document,
-) -> ParseResult:
-    """Validate every row, group rows into households and validate each household."""
+def error_order(error: RowError) -> tuple[int, int]:
+    """Errors by row, then in the order of the template's columns."""
+    return error.row, _COLUMN_ORDER.get(error.column, len(_COLUMN_ORDER))
+
+
+def group_rows(rows: Iterable[tuple[int, dict[str, str]]], regions: RegionIndex) -> ParseResult:
+    """Pass 1: group the rows into households and drop those with a row that cannot be
+    placed (village, 户编号) or with a person also on another row."""
     errors: list[RowError] = []
-    groups: dict[tuple[str, str], list[tuple[int, dict[str, Any], dict[str, Any]]]] = {}
+    groups: dict[tuple[str, str], ParsedHousehold] = {}
     bad: set[tuple[str, str]] = set()
     seen_numbers: dict[str, tuple[int, tuple[str, str]]] = {}
     persons = 0
     for number, cells in rows:
         persons += 1
-        row_errors: list[RowError] = []
         code, name = cells.get(VILLAGE_CODE, ""), cells.get(VILLAGE_NAME, "")
         household_no = cells.get(HOUSEHOLD_NO, "")
         village = None
         if not code and not name:
-            row_errors.append(RowError(number, VILLAGE_CODE, "give 村代码 or 村名"))
+            errors.append(RowError(number, VILLAGE_CODE, "give 村代码 or 村名"))
         else:
             village, column, reason = regions.resolve(code or None, name or None)
             if village is None:
-                row_errors.append(RowError(number, column, reason))
+                errors.append(RowError(number, column, reason))
         if not household_no:
-            row_errors.append(RowError(number, HOUSEHOLD_NO, "required"))
-        person, household = _read_cells(number, cells, row_errors)
+            errors.append(RowError(number, HOUSEHOLD_NO, "required"))
         key = (village or code or name, household_no)
-        if row_errors:
+        if village is None or not household_no:
             bad.add(key)
-            errors.extend(row_errors)
-        if person.get("id_number"):
-            first = seen_numbers.setdefault(person["id_number"], (number, key))
+        id_number = _valid_id_number(cells.get(ID_NUMBER, ""))
+        if id_number:
+            first = seen_numbers.setdefault(id_number, (number, key))
             if first[0] != number:
                 errors.append(
                     RowError(number, ID_NUMBER, f"the same person is already on row {first[0]}")
                 )
                 bad.update({key, first[1]})
-        groups.setdefault(key, []).append((number, person, household))
+        household = groups.get(key)
+        if household is None:
+            household = groups[key] = ParsedHousehold(key[0], key[1])
+        household.rows.append(number)
+        household.cells.append(cells)  # type: ignore[union-attr]
+    households, failed, failed_persons = [], 0, 0
+    for key, household in groups.items():
+        if key in bad:
+            # Dropped, but every cell error is still worth reporting.
+            for number, cells in zip(household.rows, household.cells, strict=True):  # type: ignore[arg-type]
+                _read_cells(number, cells, errors)
+            failed += 1
+            failed_persons += len(household.rows)
+        else:
+            households.append(household)
+    return ParseResult(households, errors, failed, failed_persons, persons)
 
-    households: list[ParsedHousehold] = []
-    for key, members in groups.items():
-        parsed = ParsedHousehold(key[0], key[1], rows=[n for n, _, _ in members])
-        household_errors = [] if key in bad else _household(parsed, members, evidence)
-        if household_errors:
-            errors.extend(household_errors)
-            bad.add(key)
-        if key not in bad:
-            households.append(parsed)
-    errors.sort(key=lambda e: (e.row, _COLUMN_ORDER.get(e.column, len(_COLUMN_ORDER))))
-    return ParseResult(households, errors, bad, persons)
+
+def read_household(parsed: ParsedHousehold, evidence: Document) -> list[RowError]:
+    """Pass 2: read the household's cells and apply the household rules; sets
+    ``parsed.request`` when they all hold, and lets go of the cells."""
+    errors: list[RowError] = []
+    members = []
+    for number, cells in zip(parsed.rows, parsed.cells, strict=True):  # type: ignore[arg-type]
+        person, household = _read_cells(number, cells, errors)
+        members.append((number, person, household))
+    parsed.cells = None
+    return errors or _household(parsed, members, evidence)
+
+
+def _valid_id_number(cell: str) -> str | None:
+    """The normalised number, or None when it is missing or invalid (pass 2 says why)."""
+    if not cell:
+        return None
+    try:
+        return BY_FIELD["id_number"].read(cell)
+    except ValueError:
+        return None
 
 
 def _read_cells(

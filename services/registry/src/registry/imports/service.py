@@ -46,7 +46,9 @@ from registry.imports.parse import (
     RegionEntry,
     RegionIndex,
     RowError,
-    parse_rows,
+    error_order,
+    group_rows,
+    read_household,
 )
 from registry.imports.reader import open_sheet
 from registry.models import Region
@@ -144,6 +146,24 @@ class Prepared:
     signature: tuple
 
 
+@dataclass(frozen=True)
+class Work:
+    """What preparing a household needs besides the household (sent to the workers)."""
+
+    actor: Principal
+    today: dt.date
+    import_id: uuid.UUID
+    evidence: Document
+
+
+@dataclass
+class PreparedChunk:
+    households: list[Prepared]  # valid, ready to COPY
+    errors: list[RowError]
+    failed: int  # households of the chunk dropped for an error
+    persons: int  # persons in the chunk
+
+
 @dataclass
 class ImportReport:
     import_id: uuid.UUID
@@ -229,33 +249,35 @@ class ImportService:
         )
         # CPU-bound: in a thread, so that a large upload does not stall the server's other
         # requests for its whole duration (they still share the interpreter).
-        parsed = await asyncio.to_thread(
-            parse_rows, sheet.rows(), RegionIndex(regions, region or actor.region), evidence
+        grouped = await asyncio.to_thread(
+            group_rows, sheet.rows(), RegionIndex(regions, region or actor.region)
         )
-        report.persons = parsed.persons
+        report.persons = grouped.persons
         report.seconds["parse"] = time.perf_counter() - started
-        report.households = len(parsed.households) + len(parsed.failed_keys)
-        report.failed = len(parsed.failed_keys)
-        report.errors = parsed.errors
-        done = report.persons - sum(len(h.rows) for h in parsed.households)
+        report.households = len(grouped.households) + grouped.failed
+        report.failed = grouped.failed
+        report.errors = grouped.errors
+        done = grouped.failed_persons
         if progress:
             await _call(progress, done, report.persons)
-        today = self.clock.today()
+        work = Work(actor, self.clock.today(), report.import_id, evidence)
         chunks = [
-            parsed.households[start : start + self.chunk_households]
-            for start in range(0, len(parsed.households), self.chunk_households)
+            grouped.households[start : start + self.chunk_households]
+            for start in range(0, len(grouped.households), self.chunk_households)
         ]
         try:
-            stream = self._prepared(chunks, actor, today, report.import_id)
+            stream = self._prepared(chunks, work)
             async with contextlib.aclosing(stream):
                 waiting = time.perf_counter()
-                async for prepared in stream:
+                async for chunk in stream:
                     writing = time.perf_counter()
                     report.seconds["prepare"] += writing - waiting
-                    await self._write_chunk(sessions, prepared, report)
+                    report.errors.extend(chunk.errors)
+                    report.failed += chunk.failed
+                    await self._write_chunk(sessions, chunk.households, report)
                     waiting = time.perf_counter()
                     report.seconds["write"] += waiting - writing
-                    done += sum(len(p.parsed.rows) for p in prepared)
+                    done += chunk.persons
                     if progress:
                         await _call(progress, done, report.persons)
         except Exception as exc:
@@ -263,26 +285,20 @@ class ImportService:
             log.exception("import %s interrupted", report.import_id)
             await self._audit_batch(sessions, report, actor, region)
             raise ImportInterrupted(report, exc) from exc
-        report.errors.sort(key=lambda e: e.row)
+        report.errors.sort(key=error_order)
         await self._audit_batch(sessions, report, actor, region)
         return report
 
     # --- preparing rows (CPU only) ---------------------------------------------------------
 
     async def _prepared(
-        self,
-        chunks: list[list[ParsedHousehold]],
-        actor: Principal,
-        today: dt.date,
-        import_id: uuid.UUID,
-    ) -> AsyncIterator[list[Prepared]]:
-        """Prepared chunks in file order: here, or in a process pool that keeps a few chunks
-        ahead of the writer (worth it only when there are chunks enough to amortise it)."""
+        self, chunks: list[list[ParsedHousehold]], work: Work
+    ) -> AsyncIterator[PreparedChunk]:
+        """Chunks read and prepared, in file order: here, or in a process pool that keeps a
+        few chunks ahead of the writer (worth it only with chunks enough to amortise it)."""
         if self.workers <= 1 or len(chunks) < 4:
             for chunk in chunks:
-                yield await asyncio.to_thread(
-                    lambda chunk=chunk: [self.prepare(h, actor, today, import_id) for h in chunk]
-                )
+                yield await asyncio.to_thread(self.prepare_chunk, chunk, work)
             return
         loop = asyncio.get_running_loop()
         context = multiprocessing.get_context("spawn")  # no fork of a process with threads
@@ -291,13 +307,26 @@ class ImportService:
         ) as pool:
             ahead: deque[asyncio.Future] = deque()
             for chunk in chunks:
-                ahead.append(
-                    loop.run_in_executor(pool, _prepare_chunk, chunk, actor, today, import_id)
-                )
+                ahead.append(loop.run_in_executor(pool, _prepare_chunk, chunk, work))
                 if len(ahead) > 2 * self.workers:
                     yield await ahead.popleft()
             while ahead:
                 yield await ahead.popleft()
+
+    def prepare_chunk(self, chunk: list[ParsedHousehold], work: Work) -> PreparedChunk:
+        """Read each household of the chunk (pass 2 of the parse) and prepare the valid ones."""
+        prepared = PreparedChunk([], [], 0, 0)
+        for parsed in chunk:
+            prepared.persons += len(parsed.rows)
+            errors = read_household(parsed, work.evidence)
+            if errors:
+                prepared.errors.extend(errors)
+                prepared.failed += 1
+            else:
+                prepared.households.append(
+                    self.prepare(parsed, work.actor, work.today, work.import_id)
+                )
+        return prepared
 
     def prepare(
         self, parsed: ParsedHousehold, actor: Principal, today: dt.date, import_id: uuid.UUID
@@ -384,7 +413,7 @@ class ImportService:
             entity_id=household_id,
             region_code=data.region_code,
             before=None,
-            after=audit_view(household, members, payload),  # type: ignore[arg-type]
+            after=audit_view(household, members, event["envelope"]["data"]),  # type: ignore[arg-type]
         )
         step = None
         if data.poverty_state not in INTAKE_STATES:
@@ -568,12 +597,10 @@ def _start_worker(service: ImportService) -> None:
     _worker = service
 
 
-def _prepare_chunk(
-    chunk: list[ParsedHousehold], actor: Principal, today: dt.date, import_id: uuid.UUID
-) -> list[Prepared]:
+def _prepare_chunk(chunk: list[ParsedHousehold], work: Work) -> PreparedChunk:
     assert _worker is not None
-    prepared = [_worker.prepare(h, actor, today, import_id) for h in chunk]
-    for p in prepared:
+    prepared = _worker.prepare_chunk(chunk, work)
+    for p in prepared.households:
         p.parsed.request = None  # not needed any more: less to send back
     return prepared
 
