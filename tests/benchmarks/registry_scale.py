@@ -10,7 +10,7 @@ Starts its own PostgreSQL (the wheel `make run` uses), generates a spreadsheet o
 (b) two raw COPYs in the same run, and the ratio of (a) to each:
     - the rows the import wrote (households, members, workflow steps, outbox, audit log),
       copied again into empty tables built like the real ones (same columns, defaults,
-      indexes and constraints): what storing exactly these rows costs PostgreSQL;
+      indexes, checks and foreign keys): what storing exactly these rows costs PostgreSQL;
     - the spreadsheet itself into one text table without indexes: the floor of any load;
 
 then serves the registry (``--replicas`` uvicorn processes, requests balanced across them
@@ -166,7 +166,9 @@ IMPORTED_TABLES = ("households", "members", "workflow_steps", "outbox", "audit_l
 
 
 async def copy_rows_rate(dsn: str, persons: int) -> float:
-    """COPY the rows the import wrote into empty look-alike tables (binary, timed)."""
+    """COPY the rows the import wrote into empty look-alike tables (binary, timed): the same
+    columns, defaults, indexes and checks (``LIKE … INCLUDING ALL``) and the same foreign
+    keys (which LIKE leaves out), pointing at the same parent rows."""
     conn = await asyncpg.connect(dsn)
     try:
         dumps = {}
@@ -175,6 +177,16 @@ async def copy_rows_rate(dsn: str, persons: int) -> float:
             await conn.copy_from_table(table, output=buffer, format="binary")
             dumps[table] = buffer.getvalue()
             await conn.execute(f"CREATE TABLE copy_{table} (LIKE {table} INCLUDING ALL)")
+            foreign_keys = await conn.fetch(
+                "SELECT conname, pg_get_constraintdef(oid) AS definition FROM pg_constraint "
+                "WHERE conrelid = $1::regclass AND contype = 'f'",
+                table,
+            )
+            for key in foreign_keys:
+                await conn.execute(
+                    f"ALTER TABLE copy_{table} ADD CONSTRAINT copy_{key['conname']} "
+                    f"{key['definition']}"
+                )
         started = time.perf_counter()
         async with conn.transaction():
             for table, data in dumps.items():

@@ -58,13 +58,17 @@ def _validate(number: str) -> None:
         raise stdnum_errors.InvalidComponent()
 
 
+def normalise_resident_id(value: str) -> str:
+    """The number as stored: no spaces or separators, upper-case X. Not validated."""
+    number = value.strip().upper()
+    return number if _plain(number) else ric.compact(number).upper()
+
+
 def validate_resident_id(value: str, *, today: dt.date | None = None) -> str:
     """Return the normalised number (upper-case X) or raise ValueError with the reason."""
     if not isinstance(value, str):
         raise ValueError("must be a string")
-    number = value.strip().upper()
-    if not _plain(number):
-        number = ric.compact(number).upper()
+    number = normalise_resident_id(value)
     try:
         _validate(number)
     except stdnum_errors.ValidationError as exc:

@@ -51,6 +51,8 @@ class Sheet:
 
 
 def _text(value: object) -> str:
+    if type(value) is str:  # every CSV cell, most XLSX ones: the common case first
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, dt.datetime):

@@ -21,7 +21,7 @@ import multiprocessing
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -247,71 +247,83 @@ class ImportService:
             sha256=report.sha256,
             location=f"import:{report.import_id}",
         )
-        # CPU-bound: in a thread, so that a large upload does not stall the server's other
-        # requests for its whole duration (they still share the interpreter).
-        grouped = await asyncio.to_thread(
-            group_rows, sheet.rows(), RegionIndex(regions, region or actor.region)
-        )
-        report.persons = grouped.persons
-        report.seconds["parse"] = time.perf_counter() - started
-        report.households = len(grouped.households) + grouped.failed
-        report.failed = grouped.failed
-        report.errors = grouped.errors
-        done = grouped.failed_persons
-        if progress:
-            await _call(progress, done, report.persons)
-        work = Work(actor, self.clock.today(), report.import_id, evidence)
-        chunks = [
-            grouped.households[start : start + self.chunk_households]
-            for start in range(0, len(grouped.households), self.chunk_households)
-        ]
-        try:
-            stream = self._prepared(chunks, work)
-            async with contextlib.aclosing(stream):
-                waiting = time.perf_counter()
-                async for chunk in stream:
-                    writing = time.perf_counter()
-                    report.seconds["prepare"] += writing - waiting
-                    report.errors.extend(chunk.errors)
-                    report.failed += chunk.failed
-                    await self._write_chunk(sessions, chunk.households, report)
+        with self._worker_pool() as pool:  # its processes start while the file is grouped
+            # CPU-bound: in a thread, so that a large upload does not stall the server's other
+            # requests for its whole duration (they still share the interpreter).
+            grouped = await asyncio.to_thread(
+                group_rows, sheet.rows(), RegionIndex(regions, region or actor.region)
+            )
+            report.persons = grouped.persons
+            report.seconds["parse"] = time.perf_counter() - started
+            report.households = len(grouped.households) + grouped.failed
+            report.failed = grouped.failed
+            report.errors = grouped.errors
+            done = grouped.failed_persons
+            if progress:
+                await _call(progress, done, report.persons)
+            work = Work(actor, self.clock.today(), report.import_id, evidence)
+            chunks = [
+                grouped.households[start : start + self.chunk_households]
+                for start in range(0, len(grouped.households), self.chunk_households)
+            ]
+            try:
+                stream = self._prepared(chunks, work, pool)
+                async with contextlib.aclosing(stream):
                     waiting = time.perf_counter()
-                    report.seconds["write"] += waiting - writing
-                    done += chunk.persons
-                    if progress:
-                        await _call(progress, done, report.persons)
-        except Exception as exc:
-            report.interrupted = f"{type(exc).__name__}: {exc}"
-            log.exception("import %s interrupted", report.import_id)
-            await self._audit_batch(sessions, report, actor, region)
-            raise ImportInterrupted(report, exc) from exc
+                    async for chunk in stream:
+                        writing = time.perf_counter()
+                        report.seconds["prepare"] += writing - waiting
+                        report.errors.extend(chunk.errors)
+                        report.failed += chunk.failed
+                        await self._write_chunk(sessions, chunk.households, report)
+                        waiting = time.perf_counter()
+                        report.seconds["write"] += waiting - writing
+                        done += chunk.persons
+                        if progress:
+                            await _call(progress, done, report.persons)
+            except Exception as exc:
+                report.interrupted = f"{type(exc).__name__}: {exc}"
+                log.exception("import %s interrupted", report.import_id)
+                await self._audit_batch(sessions, report, actor, region)
+                raise ImportInterrupted(report, exc) from exc
         report.errors.sort(key=error_order)
         await self._audit_batch(sessions, report, actor, region)
         return report
 
     # --- preparing rows (CPU only) ---------------------------------------------------------
 
-    async def _prepared(
-        self, chunks: list[list[ParsedHousehold]], work: Work
-    ) -> AsyncIterator[PreparedChunk]:
-        """Chunks read and prepared, in file order: here, or in a process pool that keeps a
-        few chunks ahead of the writer (worth it only with chunks enough to amortise it)."""
-        if self.workers <= 1 or len(chunks) < 4:
-            for chunk in chunks:
-                yield await asyncio.to_thread(self.prepare_chunk, chunk, work)
+    @contextlib.contextmanager
+    def _worker_pool(self) -> Iterator[ProcessPoolExecutor | None]:
+        """The processes preparing chunks, started at once (a process imports the registry
+        for a few seconds before its first chunk); None: prepare in this process."""
+        if self.workers <= 1:
+            yield None
             return
-        loop = asyncio.get_running_loop()
         context = multiprocessing.get_context("spawn")  # no fork of a process with threads
         with ProcessPoolExecutor(
             self.workers, mp_context=context, initializer=_start_worker, initargs=(self,)
         ) as pool:
-            ahead: deque[asyncio.Future] = deque()
+            for _ in range(self.workers):
+                pool.submit(_started)
+            yield pool
+
+    async def _prepared(
+        self, chunks: list[list[ParsedHousehold]], work: Work, pool: ProcessPoolExecutor | None
+    ) -> AsyncIterator[PreparedChunk]:
+        """Chunks read and prepared, in file order: here, or in the pool, kept a few chunks
+        ahead of the writer (worth it only with chunks enough to amortise it)."""
+        if pool is None or len(chunks) < 4:
             for chunk in chunks:
-                ahead.append(loop.run_in_executor(pool, _prepare_chunk, chunk, work))
-                if len(ahead) > 2 * self.workers:
-                    yield await ahead.popleft()
-            while ahead:
+                yield await asyncio.to_thread(self.prepare_chunk, chunk, work)
+            return
+        loop = asyncio.get_running_loop()
+        ahead: deque[asyncio.Future] = deque()
+        for chunk in chunks:
+            ahead.append(loop.run_in_executor(pool, _prepare_chunk, chunk, work))
+            if len(ahead) > 2 * self.workers:
                 yield await ahead.popleft()
+        while ahead:
+            yield await ahead.popleft()
 
     def prepare_chunk(self, chunk: list[ParsedHousehold], work: Work) -> PreparedChunk:
         """Read each household of the chunk (pass 2 of the parse) and prepare the valid ones."""
@@ -595,6 +607,10 @@ _worker: ImportService | None = None
 def _start_worker(service: ImportService) -> None:
     global _worker
     _worker = service
+
+
+def _started() -> None:
+    """A task that only makes the pool start its process."""
 
 
 def _prepare_chunk(chunk: list[ParsedHousehold], work: Work) -> PreparedChunk:
