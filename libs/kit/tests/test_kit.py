@@ -8,17 +8,18 @@ import json
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Annotated
 
 import httpx
 import jwt
 import pytest
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from pydantic import BaseModel, ConfigDict
 from pydantic_settings import SettingsConfigDict
 
 from contracts.events import registry as events
 from kit.app import ServiceDefinition, create_service_app
-from kit.auth import TokenVerifier, issue_token
+from kit.auth import Principal, TokenVerifier, issue_token, requires
 from kit.envelope import build, encode, parse
 from kit.errors import Problem, install_error_handlers
 from kit.settings import ServiceSettings
@@ -113,6 +114,27 @@ def test_an_unprotected_route_stops_the_app_from_being_built():
         name="demo", title="t", description="d", settings=DemoSettings(), routers=[router]
     )
     with pytest.raises(RuntimeError, match="declares no scope"):
+        create_service_app(definition)
+
+
+def page_size(size: int = 20) -> int:  # plain def: FastAPI would call it in its thread pool
+    return size
+
+
+def test_a_sync_dependency_stops_the_app_from_being_built():
+    router = APIRouter()
+
+    @router.get("/things")
+    async def things(
+        actor: Annotated[Principal, requires("registry:read")],
+        size: Annotated[int, Depends(page_size)],
+    ) -> dict:
+        return {}
+
+    definition = ServiceDefinition(
+        name="demo", title="t", description="d", settings=DemoSettings(), routers=[router]
+    )
+    with pytest.raises(RuntimeError, match="page_size is not async def"):
         create_service_app(definition)
 
 
