@@ -98,7 +98,7 @@ class ParsedHousehold:
     region_code: str
     household_no: str
     rows: list[int] = field(default_factory=list)  # spreadsheet row of each member, in order
-    cells: list[dict[str, str]] | None = field(default_factory=list)  # each row's cells
+    cells: list[dict[str, str]] = field(default_factory=list)  # each row's, until read
     request: HouseholdCreate | None = None
 
     @property
@@ -162,12 +162,12 @@ def group_rows(rows: Iterable[tuple[int, dict[str, str]]], regions: RegionIndex)
         if household is None:
             household = groups[key] = ParsedHousehold(key[0], key[1])
         household.rows.append(number)
-        household.cells.append(cells)  # type: ignore[union-attr]
+        household.cells.append(cells)
     households, failed, failed_persons = [], 0, 0
     for key, household in groups.items():
         if key in bad:
             # Dropped, but every cell error is still worth reporting.
-            for number, cells in zip(household.rows, household.cells, strict=True):  # type: ignore[arg-type]
+            for number, cells in zip(household.rows, household.cells, strict=True):
                 _read_cells(number, cells, errors)
             failed += 1
             failed_persons += len(household.rows)
@@ -181,10 +181,10 @@ def read_household(parsed: ParsedHousehold, evidence: Document) -> list[RowError
     ``parsed.request`` when they all hold, and lets go of the cells."""
     errors: list[RowError] = []
     members = []
-    for number, cells in zip(parsed.rows, parsed.cells, strict=True):  # type: ignore[arg-type]
+    for number, cells in zip(parsed.rows, parsed.cells, strict=True):
         person, household = _read_cells(number, cells, errors)
         members.append((number, person, household))
-    parsed.cells = None
+    parsed.cells = []
     return errors or _household(parsed, members, evidence)
 
 

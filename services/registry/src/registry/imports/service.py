@@ -267,20 +267,9 @@ class ImportService:
                 for start in range(0, len(grouped.households), self.chunk_households)
             ]
             try:
-                stream = self._prepared(chunks, work, pool)
-                async with contextlib.aclosing(stream):
-                    waiting = time.perf_counter()
-                    async for chunk in stream:
-                        writing = time.perf_counter()
-                        report.seconds["prepare"] += writing - waiting
-                        report.errors.extend(chunk.errors)
-                        report.failed += chunk.failed
-                        await self._write_chunk(sessions, chunk.households, report)
-                        waiting = time.perf_counter()
-                        report.seconds["write"] += waiting - writing
-                        done += chunk.persons
-                        if progress:
-                            await _call(progress, done, report.persons)
+                await self._write_all(
+                    sessions, self._prepared(chunks, work, pool), report, progress, done
+                )
             except Exception as exc:
                 report.interrupted = f"{type(exc).__name__}: {exc}"
                 log.exception("import %s interrupted", report.import_id)
@@ -289,6 +278,29 @@ class ImportService:
         report.errors.sort(key=error_order)
         await self._audit_batch(sessions, report, actor, region)
         return report
+
+    async def _write_all(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        stream: AsyncIterator[PreparedChunk],
+        report: ImportReport,
+        progress: Progress | None,
+        done: int,
+    ) -> None:
+        """Write the prepared chunks as they come, counting where the time goes."""
+        async with contextlib.aclosing(stream):
+            waiting = time.perf_counter()
+            async for chunk in stream:
+                writing = time.perf_counter()
+                report.seconds["prepare"] += writing - waiting
+                report.errors.extend(chunk.errors)
+                report.failed += chunk.failed
+                await self._write_chunk(sessions, chunk.households, report)
+                waiting = time.perf_counter()
+                report.seconds["write"] += waiting - writing
+                done += chunk.persons
+                if progress:
+                    await _call(progress, done, report.persons)
 
     # --- preparing rows (CPU only) ---------------------------------------------------------
 
