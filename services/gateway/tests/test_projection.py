@@ -22,6 +22,7 @@ NOT_HANDLED_YET = {
     "registry.helper.assigned",
     "registry.helper.unassigned",
     "registry.helper.visit_logged",
+    "registry.region.updated",
 }
 
 

@@ -7,8 +7,9 @@ import uuid
 from gateway_testdata import VILLAGE, event, publish
 
 from contracts.events import registry as events
+from contracts.status import Dimension
 from devstack.testing import eventually
-from gateway.status.dimensions import Dimension, exit_readiness, initial_dimensions
+from gateway.status.dimensions import exit_readiness, initial_dimensions
 
 
 def test_exit_readiness_rules():

@@ -30,10 +30,12 @@ from contracts.enums import (
     PovertyCause,
     PovertyState,
     PublicityPurpose,
+    RegionLevel,
     Relation,
     VisitKind,
     WorkflowStage,
 )
+from contracts.status import DimensionFact
 
 
 class _Payload(BaseModel):
@@ -84,6 +86,9 @@ class HouseholdSnapshot(_Payload):
     has_radio_tv: bool | None = None
     merged_into: uuid.UUID | None = None
     members: list[MemberSnapshot]
+    #: The registry's own dimensions (income, food_clothing, water) as it decides them
+    #: from the survey and the poverty line in force (DOMAIN §1.5).
+    dimensions: dict[str, DimensionFact] = {}
 
 
 class HouseholdCreated(HouseholdSnapshot):
@@ -335,3 +340,32 @@ HELPER_VISIT_LOGGED = _household_event(
 )
 
 EVENTS += [HELPER_ASSIGNED, HELPER_UNASSIGNED, HELPER_VISIT_LOGGED]
+
+
+# --- regions (行政区划): reference data the gateway's statistics need ------------------------
+
+
+class RegionUpdated(_Payload):
+    """A region as it stands after the change: names for statistics, populations for the
+    incidence rate (贫困发生率)."""
+
+    code: str
+    name: str
+    level: RegionLevel
+    parent_code: str | None
+    population: int | None = None  # 户籍人口 (the default incidence denominator)
+    total_population: int | None = None  # 总人口
+    key_poor_village: bool = False
+
+
+REGION_UPDATED = EventSpec(
+    name="registry.region.updated",
+    version=1,
+    payload=RegionUpdated,
+    aggregate="region",
+    description="A region (行政区划) was added or changed: name, level, populations. Its "
+    "`sequence` is the region's version.",
+    consumers=("gateway",),
+)
+
+EVENTS += [REGION_UPDATED]

@@ -1,49 +1,12 @@
-"""The household status dimensions (两不愁三保障 + safe water) and exit readiness.
+"""Exit readiness over the dimensions (DOMAIN §1.5, §8.1): pure rules, no I/O.
 
-Pure rules over plain data (DOMAIN §1.5, §8.1); no I/O.
+The dimensions themselves, their owners and reason codes are the shared contract in
+``contracts.status``.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
-
-
-class Dimension(StrEnum):
-    income = "income"  # 一超: per-capita net income above the poverty line
-    food_clothing = "food_clothing"  # 不愁吃穿
-    water = "water"  # 饮水安全
-    education = "education"  # 义务教育有保障
-    medical = "medical"  # 基本医疗有保障
-    housing = "housing"  # 住房安全有保障
-
-
-class DimensionState(StrEnum):
-    ok = "ok"
-    not_ok = "not_ok"
-    unknown = "unknown"
-
-
-#: The service whose events decide each dimension.
-OWNER: dict[Dimension, str] = {
-    Dimension.income: "registry",
-    Dimension.food_clothing: "registry",
-    Dimension.water: "registry",
-    Dimension.education: "education",
-    Dimension.medical: "health",
-    Dimension.housing: "housing",
-}
-
-LABELS: dict[Dimension, str] = {
-    Dimension.income: "收入超过贫困线 (一超)",
-    Dimension.food_clothing: "不愁吃、不愁穿",
-    Dimension.water: "饮水安全",
-    Dimension.education: "义务教育有保障",
-    Dimension.medical: "基本医疗有保障",
-    Dimension.housing: "住房安全有保障",
-}
-
-NO_DATA_YET = "NO_DATA_YET"
-REASON_TEXT = {NO_DATA_YET: "no data yet: no event from the owning service has reached the gateway"}
+from contracts.status import OWNER, Dimension, DimensionState, Reason
 
 
 def initial_dimensions() -> dict[str, dict]:
@@ -51,7 +14,7 @@ def initial_dimensions() -> dict[str, dict]:
     return {
         d.value: {
             "status": DimensionState.unknown.value,
-            "reason": NO_DATA_YET,
+            "reason": Reason.NO_DATA_YET.value,
             "source": OWNER[d],
             "event_id": None,
             "as_of": None,

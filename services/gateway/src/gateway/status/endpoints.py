@@ -7,8 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter
 
+from contracts.status import DIMENSION_LABELS as LABELS
+from contracts.status import REASON_TEXT, Dimension
 from gateway.models import HouseholdStatus
-from gateway.status.dimensions import LABELS, REASON_TEXT, Dimension, exit_readiness
+from gateway.status.dimensions import exit_readiness
 from gateway.status.schemas import DimensionStatus, ExitReadiness, HouseholdStatusOut
 from kit.app import ReadSessionDep
 from kit.auth import Principal, requires

@@ -8,7 +8,7 @@ import uuid
 from pydantic import BaseModel, Field
 
 from contracts.enums import AssistanceType, MonitoringCategory, PovertyCause, PovertyState
-from gateway.status.dimensions import DimensionState
+from contracts.status import DimensionState
 
 
 class DimensionStatus(BaseModel):
