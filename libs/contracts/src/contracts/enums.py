@@ -47,6 +47,8 @@ class PovertyState(StrEnum):
 COUNTED_AS_POOR = frozenset(
     {PovertyState.registered, PovertyState.planned_exit, PovertyState.returned}
 )
+#: 建档立卡户: registered at some time and not removed, exited ones included.
+REGISTERED_STATES = COUNTED_AS_POOR | {PovertyState.exited, PovertyState.exited_monitored}
 
 
 class AssistanceType(StrEnum):

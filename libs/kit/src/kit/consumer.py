@@ -40,6 +40,11 @@ LAG_INTERVAL_SECONDS = 5.0
 Handler = Callable[[AsyncSession, Envelope], Awaitable[str | None]]
 HANDLER_OUTCOMES = frozenset({"applied", "ignored"})
 
+#: Key of the PostgreSQL advisory lock between live consumers (shared, per event) and a
+#: projection rebuild (exclusive, for its whole run): a rebuild never interleaves with
+#: live events, and live events wait for it instead of writing into half-built tables.
+REBUILD_LOCK_KEY = 0x4A5A5245  # "JZRE"
+
 
 def define_inbox_tables(metadata: MetaData) -> tuple[Table, Table]:
     """Inbox (processed event ids) and per-aggregate positions, in the consumer's database."""
@@ -75,7 +80,14 @@ class Subscription:
 
 
 class EventConsumer:
-    """Runs one durable consumer with handlers keyed by event name (``registry.household.created``)."""
+    """Runs one durable consumer with handlers keyed by event name (``registry.household.created``).
+
+    ``ordered_by`` names, per event name, the payload field of a *part* of the aggregate
+    that the event carries alone (a household's alert, a helper assignment). Such an event
+    is ordered against earlier events of the same part, not of the whole aggregate: an
+    alert event that arrives after a newer household snapshot still applies, since the
+    snapshot does not carry the alert.
+    """
 
     def __init__(
         self,
@@ -86,6 +98,7 @@ class EventConsumer:
         catalogue: Catalogue,
         bus: Bus,
         sessionmaker: async_sessionmaker[AsyncSession],
+        ordered_by: dict[str, str] | None = None,
         max_deliver: int = 5,
         ack_wait_seconds: float = 30.0,
         batch_size: int = 100,
@@ -93,6 +106,7 @@ class EventConsumer:
         self.service = service
         self.subscription = subscription
         self.handlers = handlers
+        self.ordered_by = ordered_by or {}
         self.catalogue = catalogue
         self.bus = bus
         self.sessionmaker = sessionmaker
@@ -215,65 +229,72 @@ class EventConsumer:
                 pause = min(pause * 2, 5.0)
 
     async def apply(self, event: Envelope) -> str:
-        """Apply one event idempotently; returns the outcome."""
+        """Apply one event idempotently in its own transaction; returns the outcome."""
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(
+                text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": REBUILD_LOCK_KEY}
+            )
+            return await self.apply_in(session, event)
+
+    def ordering_key(self, event: Envelope, name: str | None) -> str:
+        """The aggregate (or part of it) whose ``sequence`` orders this event."""
+        field_name = self.ordered_by.get(name or "")
+        if field_name is None:
+            return event.aggregate_key
+        return f"{event.aggregate_key}/{event.data.get(field_name)}"
+
+    async def apply_in(self, session: AsyncSession, event: Envelope) -> str:
+        """Apply one event idempotently in the caller's transaction; returns the outcome."""
         consumer = self.subscription.durable
         spec = self.catalogue.by_type(event.type)
         handler = self.handlers.get(spec.name) if spec else None
-        async with self.sessionmaker() as session, session.begin():
-            first_time = (
-                await session.execute(
-                    text(
-                        "INSERT INTO inbox (event_id, consumer, event_type, outcome) "
-                        "VALUES (:id, :consumer, :type, 'applied') ON CONFLICT DO NOTHING RETURNING event_id"
-                    ),
-                    {"id": event.id, "consumer": consumer, "type": event.type},
-                )
-            ).first()
-            if first_time is None:
-                return "duplicate"
-            if handler is None:
-                await self._set_outcome(session, event, "ignored")
-                return "ignored"
+        first_time = (
+            await session.execute(
+                text(
+                    "INSERT INTO inbox (event_id, consumer, event_type, outcome) "
+                    "VALUES (:id, :consumer, :type, 'applied') ON CONFLICT DO NOTHING RETURNING event_id"
+                ),
+                {"id": event.id, "consumer": consumer, "type": event.type},
+            )
+        ).first()
+        if first_time is None:
+            return "duplicate"
+        if handler is None:
+            await self._set_outcome(session, event, "ignored")
+            return "ignored"
+        key = self.ordering_key(event, spec.name if spec else None)
+        last = (
             await session.execute(
                 text(
                     "INSERT INTO aggregate_positions (consumer, aggregate_key, sequence) "
-                    "VALUES (:consumer, :key, 0) ON CONFLICT DO NOTHING"
+                    "VALUES (:consumer, :key, 0) ON CONFLICT (consumer, aggregate_key) "
+                    "DO UPDATE SET sequence = aggregate_positions.sequence RETURNING sequence"
                 ),
-                {"consumer": consumer, "key": event.aggregate_key},
+                {"consumer": consumer, "key": key},
             )
-            last = (
-                await session.execute(
-                    text(
-                        "SELECT sequence FROM aggregate_positions "
-                        "WHERE consumer = :consumer AND aggregate_key = :key FOR UPDATE"
-                    ),
-                    {"consumer": consumer, "key": event.aggregate_key},
-                )
-            ).scalar_one()
-            if event.sequence <= last:
-                await self._set_outcome(session, event, "stale")
-                return "stale"
-            if event.sequence > last + 1:
-                log.info(
-                    "gap in %s: had %d, got %d (state-carrying events converge anyway)",
-                    event.aggregate_key,
-                    last,
-                    event.sequence,
-                )
-            outcome = await handler(session, event) or "applied"
-            if outcome not in HANDLER_OUTCOMES:
-                raise ValueError(
-                    f"handler returned {outcome!r}; expected one of {HANDLER_OUTCOMES}"
-                )
-            if outcome != "applied":
-                await self._set_outcome(session, event, outcome)
-            await session.execute(
-                text(
-                    "UPDATE aggregate_positions SET sequence = :seq, updated_at = now() "
-                    "WHERE consumer = :consumer AND aggregate_key = :key"
-                ),
-                {"consumer": consumer, "key": event.aggregate_key, "seq": event.sequence},
+        ).scalar_one()  # the upsert locks the row: events of one aggregate apply one by one
+        if event.sequence <= last:
+            await self._set_outcome(session, event, "stale")
+            return "stale"
+        if event.sequence > last + 1 and key == event.aggregate_key:
+            log.info(
+                "gap in %s: had %d, got %d (state-carrying events converge anyway)",
+                key,
+                last,
+                event.sequence,
             )
+        outcome = await handler(session, event) or "applied"
+        if outcome not in HANDLER_OUTCOMES:
+            raise ValueError(f"handler returned {outcome!r}; expected one of {HANDLER_OUTCOMES}")
+        if outcome != "applied":
+            await self._set_outcome(session, event, outcome)
+        await session.execute(
+            text(
+                "UPDATE aggregate_positions SET sequence = :seq, updated_at = now() "
+                "WHERE consumer = :consumer AND aggregate_key = :key"
+            ),
+            {"consumer": consumer, "key": key, "seq": event.sequence},
+        )
         return outcome
 
     async def _set_outcome(self, session: AsyncSession, event: Envelope, outcome: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from kit.settings import ServiceSettings
@@ -14,3 +15,11 @@ class GatewaySettings(ServiceSettings):
     """Name used in logs, metrics and traces."""
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/gateway"
     """SQLAlchemy URL of the gateway's own database (asyncpg driver)."""
+    sources: dict[str, str] = Field(default_factory=dict)
+    """Base URL of each owning service asked in fresh mode, as JSON:
+    ``{"registry": "http://registry:8001"}``. A dimension whose owner is not listed keeps
+    the projection's state."""
+    source_timeout_seconds: float = Field(1.0, gt=0)
+    """Fresh mode: how long one service may take to answer."""
+    fresh_deadline_seconds: float = Field(2.0, gt=0)
+    """Fresh mode: when the answer is sent, whoever has not answered."""

@@ -6,27 +6,39 @@ from fastapi import FastAPI
 
 from gateway.config import GatewaySettings
 from gateway.consumers import CONSUMERS
+from gateway.stats.endpoints import router as stats_router
 from gateway.status.endpoints import router as status_router
+from gateway.status.fresh import source_clients
 from kit.app import ServiceDefinition, create_service_app
 
 DESCRIPTION = """
 What village cadres' phones and county dashboards read: one status document per household
-(两不愁三保障, exit readiness), built from every service's events. It owns no domain data and
-can be rebuilt by replaying the streams.
+(两不愁三保障, exit readiness, risk alerts, helper), region statistics at every level, built
+from every service's events. It owns no domain data and can be rebuilt by replaying the
+streams.
 """
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
     return create_service_app(
         ServiceDefinition(
             name="gateway",
             title="Jingzhun Gateway",
             description=DESCRIPTION,
-            settings=settings or GatewaySettings(),
-            routers=[status_router],
+            settings=settings,
+            routers=[status_router, stats_router],
             consumers=CONSUMERS,
+            resources=[
+                source_clients(
+                    settings.sources,
+                    settings.source_timeout_seconds,
+                    settings.fresh_deadline_seconds,
+                )
+            ],
             openapi_tags=[
                 {"name": "status", "description": "Household status (两不愁三保障)"},
+                {"name": "statistics", "description": "Region statistics (统计)"},
                 {"name": "operations", "description": "Health and readiness"},
             ],
         )

@@ -29,6 +29,7 @@ STUDENT_DROPPED_OUT = department_event(
     StudentDroppedOut,
     "student",
     "A student dropped out (辍学); `compulsory` when of compulsory-education age.",
+    consumers=("registry", "gateway"),
 )
 
 EVENTS = [STUDENT_DROPPED_OUT]

@@ -25,6 +25,7 @@ APPRAISAL_RECORDED = department_event(
     AppraisalRecorded,
     "appraisal",
     "A house was appraised (房屋安全鉴定): grade A/B safe, C/D dangerous (危房).",
+    consumers=("registry", "gateway"),
 )
 
 EVENTS = [APPRAISAL_RECORDED]

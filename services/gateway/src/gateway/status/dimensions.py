@@ -23,8 +23,15 @@ def initial_dimensions() -> dict[str, dict]:
     }
 
 
-def exit_readiness(dimensions: dict[str, dict]) -> tuple[str, list[str], list[str]]:
-    """(status, blocking, unknown): ``ready`` iff every dimension is ok (DOMAIN §8.1).
+#: In ``blocking`` when a risk alert is open: no exit while a return-to-poverty risk is.
+OPEN_RISK_ALERTS = "risk_alerts"
+
+
+def exit_readiness(
+    dimensions: dict[str, dict], risk_alerts: dict[str, dict] | None = None
+) -> tuple[str, list[str], list[str]]:
+    """(status, blocking, unknown): ``ready`` iff every dimension is ok and no risk alert is
+    open (DOMAIN §8.1); ``not_ready`` lists the blockers; otherwise ``unknown``.
 
     Income alone never suffices (防止只看收入指标): every dimension counts.
     """
@@ -33,6 +40,8 @@ def exit_readiness(dimensions: dict[str, dict]) -> tuple[str, list[str], list[st
         for d in Dimension
         if dimensions.get(d.value, {}).get("status") == DimensionState.not_ok
     ]
+    if risk_alerts:
+        blocking.append(OPEN_RISK_ALERTS)
     unknown = [
         d.value
         for d in Dimension

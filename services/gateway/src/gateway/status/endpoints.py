@@ -1,55 +1,165 @@
-"""Household status, answered from the projection (no fan-out)."""
+"""Household status for phones and dashboards: one household, a helper's households, and
+a village's households filtered by what is not ok. Answered from the projection; one
+household can also be asked fresh of the owning services."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy import func, select
+from sqlalchemy.sql import Select
 
-from contracts.status import DIMENSION_LABELS as LABELS
-from contracts.status import REASON_TEXT, Dimension
-from gateway.models import HouseholdStatus
-from gateway.status.dimensions import exit_readiness
-from gateway.status.schemas import DimensionStatus, ExitReadiness, HouseholdStatusOut
+from contracts.enums import PovertyState, describe
+from contracts.region import RegionCode, region_prefix
+from contracts.status import Dimension, DimensionState
+from gateway.models import HouseholdStatus, helper_households_table, household_table
+from gateway.status.document import is_shown, status_document
+from gateway.status.fresh import merge
+from gateway.status.schemas import HouseholdStatusOut
 from kit.app import ReadSessionDep
 from kit.auth import Principal, requires
-from kit.errors import PROBLEM_RESPONSES, not_found
+from kit.clock import Clock, get_clock
+from kit.errors import PROBLEM_RESPONSES, Problem, not_found
+from kit.pagination import Page, PageParams, page_params
 
-router = APIRouter(prefix="/households", tags=["status"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["status"], responses=PROBLEM_RESPONSES)
+StatusReader = Annotated[Principal, requires("status:read")]
+ClockDep = Annotated[Clock, Depends(get_clock)]
 
 
 @router.get(
-    "/{household_id}/status", summary="Household status: 两不愁三保障 dimensions and exit readiness"
+    "/households/{household_id}/status",
+    summary="Household status: 两不愁三保障 dimensions, exit readiness, risk alerts, helper",
 )
 async def household_status(
     household_id: uuid.UUID,
-    actor: Annotated[Principal, requires("status:read")],
+    actor: StatusReader,
     session: ReadSessionDep,
+    request: Request,
+    clock: ClockDep,
+    fresh: Annotated[
+        bool,
+        Query(
+            description="Ask the owning services now (each with a short timeout) instead of "
+            "answering from the projection; a service that does not answer is reported "
+            "`unknown` with the reason"
+        ),
+    ] = False,
 ) -> HouseholdStatusOut:
-    row = await session.get(HouseholdStatus, household_id)
-    if row is None or not actor.can_access(row.region_code):
-        raise not_found("household")  # outside the caller's region looks the same as absent
-    readiness, blocking, unknown = exit_readiness(row.dimensions)
-    return HouseholdStatusOut(
-        household_id=row.household_id,
-        region_code=row.region_code,
-        head_name=row.head_name,
-        member_count=row.member_count,
-        poverty_state=row.poverty_state,
-        assistance_type=row.assistance_type,
-        monitoring_category=row.monitoring_category,
-        primary_cause=row.primary_cause,
-        causes=row.causes,
-        dimensions={
-            d.value: DimensionStatus(
-                **row.dimensions[d.value],
-                label=LABELS[d],
-                reason_text=REASON_TEXT.get(row.dimensions[d.value].get("reason")),
+    row = (
+        (
+            await session.execute(
+                select(household_table).where(household_table.c.household_id == household_id)
             )
-            for d in Dimension
-        },
-        exit_readiness=ExitReadiness(status=readiness, blocking=blocking, unknown=unknown),
-        as_of=row.registry_event_at,
-        source_event_id=row.registry_event_id,
+        )
+        .mappings()
+        .first()
     )
+    if not is_shown(row) or not actor.can_access(row["region_code"]):
+        raise not_found("household")  # outside the caller's region looks the same as absent
+    document = status_document(row, clock.today())
+    if not fresh:
+        return document
+    answers = await request.app.state.sources.ask_all(
+        household_id, request.headers["authorization"]
+    )
+    return merge(document, answers, clock.now())
+
+
+@router.get(
+    "/households",
+    summary="Households of a region with their status (a village cadre's list)",
+)
+async def list_households(
+    actor: StatusReader,
+    session: ReadSessionDep,
+    clock: ClockDep,
+    paging: Annotated[PageParams, Depends(page_params)],
+    region: Annotated[
+        RegionCode | None,
+        Query(description="A region inside yours (default: your whole region)"),
+    ] = None,
+    not_ok: Annotated[
+        list[Dimension] | None,
+        Query(description="Only households where these dimensions are `not_ok`"),
+    ] = None,
+    poverty_state: Annotated[
+        list[PovertyState] | None, Query(description=describe(PovertyState))
+    ] = None,
+) -> Page[HouseholdStatusOut]:
+    region = region or actor.region
+    if not actor.can_access(region):
+        raise Problem(
+            403,
+            "Outside your region",
+            f"region {region} is not inside your region {actor.region}",
+            code="REGION_FORBIDDEN",
+            field="region",
+        )
+    query = _shown().where(household_table.c.region_code.startswith(region_prefix(region)))
+    for dimension in not_ok or []:
+        query = query.where(
+            household_table.c.dimensions[dimension.value]["status"].astext
+            == DimensionState.not_ok.value
+        )
+    if poverty_state:
+        query = query.where(household_table.c.poverty_state.in_([s.value for s in poverty_state]))
+    return await _page(session, query, paging, clock)
+
+
+@router.get(
+    "/me/households",
+    summary="The households you help (帮扶责任人), each with its status",
+)
+async def my_households(
+    actor: StatusReader,
+    session: ReadSessionDep,
+    clock: ClockDep,
+    paging: Annotated[PageParams, Depends(page_params)],
+) -> Page[HouseholdStatusOut]:
+    helper_id = _helper_id(actor)
+    query = _shown().where(
+        household_table.c.household_id.in_(
+            select(helper_households_table.c.household_id).where(
+                helper_households_table.c.helper_id == helper_id
+            )
+        ),
+        household_table.c.region_code.startswith(actor.region_prefix),
+    )
+    return await _page(session, query, paging, clock)
+
+
+def _shown() -> Select:
+    return select(household_table).where(HouseholdStatus.registry_event_id.is_not(None))
+
+
+async def _page(session, query: Select, paging: PageParams, clock: Clock) -> Page:
+    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+    rows = await session.execute(
+        query.order_by(household_table.c.region_code, household_table.c.household_id)
+        .offset(paging.offset)
+        .limit(paging.size)
+    )
+    today = clock.today()
+    return Page(
+        items=[status_document(row, today) for row in rows.mappings()],
+        total=total,
+        page=paging.page,
+        size=paging.size,
+    )
+
+
+def _helper_id(actor: Principal) -> uuid.UUID:
+    """The registry's helper id of the caller: the token's ``helper_id`` claim."""
+    claim = actor.claims.get("helper_id")
+    try:
+        return uuid.UUID(str(claim))
+    except ValueError:
+        raise Problem(
+            403,
+            "Not a helper",
+            "this list is for helpers (帮扶责任人): the token carries no valid `helper_id` claim",
+            code="NOT_A_HELPER",
+        ) from None

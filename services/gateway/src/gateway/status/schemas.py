@@ -7,7 +7,15 @@ import uuid
 
 from pydantic import BaseModel, Field
 
-from contracts.enums import AssistanceType, MonitoringCategory, PovertyCause, PovertyState
+from contracts.enums import (
+    AlertKind,
+    AlertStatus,
+    AssistanceType,
+    MonitoringCategory,
+    PovertyCause,
+    PovertyState,
+    describe,
+)
 from contracts.status import DimensionState
 
 
@@ -16,15 +24,52 @@ class DimensionStatus(BaseModel):
     label: str = Field(description="The dimension in words (两不愁三保障)")
     reason: str | None = Field(None, description="Reason code when not ok")
     reason_text: str | None = Field(None, description="The reason in words")
-    source: str = Field(description="Service whose events decide this dimension")
-    event_id: str | None = Field(None, description="Event that set this state")
-    as_of: dt.datetime | None = Field(None, description="When the source last reported it")
+    source: str = Field(description="Service whose facts decide this dimension")
+    event_id: str | None = Field(None, description="Event that set this state (null when fresh)")
+    as_of: dt.datetime | None = Field(None, description="When the source's data was last true")
 
 
 class ExitReadiness(BaseModel):
-    status: str = Field(description="`ready`, `not_ready` (blocking lists why) or `unknown`")
+    status: str = Field(
+        description="`ready` (every dimension ok, no open risk alert), `not_ready` (blocking "
+        "lists the failing dimensions, and `risk_alerts` while one is open) or `unknown`"
+    )
     blocking: list[str]
     unknown: list[str]
+
+
+class RiskAlert(BaseModel):
+    alert_id: uuid.UUID
+    kind: AlertKind = Field(description=describe(AlertKind))
+    status: AlertStatus = Field(description=describe(AlertStatus))
+    category: MonitoringCategory | None
+    raised_on: dt.date
+    due_date: dt.date
+    source: str = Field(description="Service whose event raised it (registry for a manual one)")
+
+
+class HelperOut(BaseModel):
+    helper_id: uuid.UUID
+    name: str
+    rank: str
+    unit: str
+    role: str
+    start_date: dt.date
+
+
+class HelperSummary(BaseModel):
+    assigned: bool = Field(description="At least one current helper (帮扶责任人)")
+    helpers: list[HelperOut]
+    visits_last_30_days: int = Field(description="Visits (走访) in the 30 days up to today")
+    last_visit: dt.date | None
+
+
+class SourceReport(BaseModel):
+    """How one owning service answered a fresh request."""
+
+    status: str = Field(description="`answered`, `timeout`, `error` or `not_found`")
+    detail: str | None = None
+    elapsed_ms: float | None = None
 
 
 class HouseholdStatusOut(BaseModel):
@@ -39,5 +84,17 @@ class HouseholdStatusOut(BaseModel):
     causes: list[PovertyCause]
     dimensions: dict[str, DimensionStatus]
     exit_readiness: ExitReadiness
-    as_of: dt.datetime = Field(description="Time of the latest registry event applied")
-    source_event_id: str
+    risk_alerts: list[RiskAlert] = Field(description="Open risk alerts (返贫致贫风险)")
+    helper: HelperSummary
+    policy_continuity_until: dt.date | None = Field(
+        description="脱贫不脱政策: policies continue until this date after exit"
+    )
+    as_of: dt.datetime = Field(
+        description="How fresh the document is: the latest registry event applied, or the "
+        "moment of a fresh answer"
+    )
+    source_event_id: str | None = Field(description="The latest registry event applied")
+    fresh: bool = Field(False, description="Asked of the owning services just now")
+    sources: dict[str, SourceReport] | None = Field(
+        None, description="Fresh mode: how each owning service answered"
+    )

@@ -1,0 +1,115 @@
+"""One household's row, changed by an event handler: load it locked, let the handler edit a
+plain dict, write what changed and move the region counters by the difference."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.status import OWNER, Dimension, DimensionFact
+from gateway.models import household_table
+from gateway.projection.statistics import difference, household_contribution, move_counters
+from gateway.status.dimensions import initial_dimensions
+from kit.envelope import Envelope
+
+_COLUMNS = [c.name for c in household_table.columns if c.name != "updated_at"]
+
+
+def new_row(household_id: uuid.UUID, region_code: str) -> dict[str, Any]:
+    """A household seen for the first time: no basics yet, every dimension unknown."""
+    return {
+        "household_id": household_id,
+        "region_code": region_code,
+        "head_name": None,
+        "member_count": 0,
+        "poverty_state": None,
+        "assistance_type": None,
+        "monitoring_category": None,
+        "primary_cause": None,
+        "causes": [],
+        "policy_continuity_until": None,
+        "dimensions": initial_dimensions(),
+        "risk_alerts": {},
+        "helpers": {},
+        "visit_dates": [],
+        "registry_event_id": None,
+        "registry_event_at": None,
+    }
+
+
+@contextlib.asynccontextmanager
+async def changing(
+    session: AsyncSession, household_id: uuid.UUID, region_code: str
+) -> AsyncIterator[dict[str, Any]]:
+    """Yield the household's row as a dict to edit; on exit store it and its statistics.
+
+    A row created concurrently by another replica makes the insert fail: the event is
+    then redelivered and finds the row.
+    """
+    found = (
+        (
+            await session.execute(
+                select(*[household_table.c[name] for name in _COLUMNS])
+                .where(household_table.c.household_id == household_id)
+                .with_for_update()
+            )
+        )
+        .mappings()
+        .first()
+    )
+    before = dict(found) if found else None
+    row = copy.deepcopy(before) if before else new_row(household_id, region_code)
+    yield row
+    if row == before:
+        return
+    if before is None:
+        await session.execute(insert(household_table).values(**row))
+    else:
+        changed = {name: value for name, value in row.items() if before[name] != value}
+        await session.execute(
+            update(household_table)
+            .where(household_table.c.household_id == household_id)
+            .values(**changed)
+        )
+    if before is not None and before["region_code"] != row["region_code"]:
+        # Moved village (a region code correction): the old regions lose what it gave.
+        before_counts = household_contribution(before)
+        await move_counters(
+            session, before["region_code"], {k: -v for k, v in before_counts.items()}
+        )
+        await move_counters(session, row["region_code"], household_contribution(row))
+    else:
+        delta = difference(household_contribution(before), household_contribution(row))
+        await move_counters(session, row["region_code"], delta)
+
+
+def set_dimension(
+    row: dict[str, Any], dimension: Dimension | str, fact: DimensionFact, event: Envelope
+) -> bool:
+    """Record the owner's fact unless the row already holds a newer one (facts of one
+    dimension may come from several records, e.g. two appraisals of a house)."""
+    name = Dimension(dimension)
+    current = row["dimensions"].get(name.value) or {}
+    as_of = _aware(fact.as_of or event.time)
+    known = current.get("as_of")
+    if known is not None and _aware(dt.datetime.fromisoformat(known)) > as_of:
+        return False
+    row["dimensions"][name.value] = {
+        "status": fact.status.value,
+        "reason": fact.reason,
+        "source": OWNER[name],
+        "event_id": event.id,
+        "as_of": as_of.isoformat(),
+    }
+    return True
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

@@ -1,0 +1,142 @@
+"""``GET /regions/{code}/stats``: read from the counters the events keep up to date."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Annotated
+
+from fastapi import APIRouter
+from sqlalchemy import select
+
+from contracts.enums import AssistanceType, MonitoringCategory, PovertyCause, PovertyState
+from contracts.region import RegionCode, region_level
+from contracts.status import Dimension
+from gateway.models import counters_table, regions_table
+from gateway.stats.schemas import (
+    DimensionCounts,
+    HouseholdsPersons,
+    IncidenceRate,
+    OpenAlerts,
+    RegionStats,
+    Share,
+)
+from kit.app import ReadSessionDep
+from kit.auth import Principal, requires
+from kit.errors import PROBLEM_RESPONSES, not_found
+
+router = APIRouter(prefix="/regions", tags=["statistics"], responses=PROBLEM_RESPONSES)
+PLACES = Decimal("0.0001")
+
+
+@router.get(
+    "/{code}/stats",
+    summary="Statistics of a region at any level (省 … 村): X户Y人, 贫困发生率, dimensions, alerts",
+)
+async def region_stats(
+    code: RegionCode,
+    actor: Annotated[Principal, requires("stats:read")],
+    session: ReadSessionDep,
+) -> RegionStats:
+    if not actor.can_access(code):
+        raise not_found("region")
+    rows = await session.execute(
+        select(counters_table.c.metric, counters_table.c.value, counters_table.c.updated_at).where(
+            counters_table.c.region_code == code
+        )
+    )
+    counters: dict[str, int] = {}
+    as_of: dt.datetime | None = None
+    for metric, value, updated_at in rows:
+        counters[metric] = value
+        as_of = max(as_of, updated_at) if as_of else updated_at
+    region = (
+        (await session.execute(select(regions_table).where(regions_table.c.code == code)))
+        .mappings()
+        .first()
+    )
+    return build_stats(code, region["name"] if region else None, counters, as_of)
+
+
+def ratio(count: int, of: int) -> Decimal | None:
+    """Exact ratio shown half-up (DOMAIN §1.4): 69/70 → 0.9857."""
+    return (Decimal(count) / Decimal(of)).quantize(PLACES, ROUND_HALF_UP) if of else None
+
+
+def build_stats(
+    code: str, name: str | None, counters: dict[str, int], as_of: dt.datetime | None
+) -> RegionStats:
+    def pair(prefix: str) -> HouseholdsPersons:
+        return HouseholdsPersons(
+            households=counters.get(f"households{prefix}", 0),
+            persons=counters.get(f"persons{prefix}", 0),
+        )
+
+    def by(axis: str, values) -> dict[str, HouseholdsPersons]:
+        return {v.value: pair(f".{axis}.{v.value}") for v in values}
+
+    registered = counters.get("households.registered", 0)
+    poor = counters.get("households.poor", 0)
+
+    def shares(prefix: str) -> dict[str, Share]:
+        return {
+            c.value: Share(
+                count=counters.get(f"{prefix}.{c.value}", 0),
+                of=registered,
+                share=ratio(counters.get(f"{prefix}.{c.value}", 0), registered),
+            )
+            for c in PovertyCause
+        }
+
+    population = counters.get("population", 0)
+    total_population = counters.get("population.total", 0)
+    alerts_by_kind = {
+        metric.removeprefix("alerts.open."): value
+        for metric, value in counters.items()
+        if metric.startswith("alerts.open.") and value
+    }
+    return RegionStats(
+        region_code=code,
+        region_name=name,
+        level=region_level(code),
+        all=pair(""),
+        poor=pair(".poor"),
+        registered=pair(".registered"),
+        by_poverty_state=by("state", PovertyState),
+        by_assistance_type=by("assistance", AssistanceType),
+        by_monitoring_category=by("monitoring", MonitoringCategory),
+        by_cause=shares("households.cause"),
+        by_primary_cause=shares("households.primary_cause"),
+        incidence=IncidenceRate(
+            poor_persons=counters.get("persons.poor", 0),
+            population=population,
+            rate=ratio(counters.get("persons.poor", 0), population),
+            total_population=total_population,
+            rate_of_total_population=ratio(counters.get("persons.poor", 0), total_population),
+        ),
+        dimensions={
+            d.value: DimensionCounts(
+                ok=counters.get(f"households.dimension.{d.value}.ok", 0),
+                not_ok=counters.get(f"households.dimension.{d.value}.not_ok", 0),
+                unknown=counters.get(f"households.dimension.{d.value}.unknown", 0),
+                ok_share=ratio(counters.get(f"households.dimension.{d.value}.ok", 0), registered),
+            )
+            for d in Dimension
+        },
+        exit_readiness={
+            status: counters.get(f"households.exit_readiness.{status}", 0)
+            for status in ("ready", "not_ready", "unknown")
+        },
+        helper_coverage=Share(
+            count=counters.get("households.poor.with_helper", 0),
+            of=poor,
+            share=ratio(counters.get("households.poor.with_helper", 0), poor),
+        ),
+        open_alerts=OpenAlerts(
+            total=counters.get("alerts.open", 0),
+            households=counters.get("households.with_open_alerts", 0),
+            by_kind=alerts_by_kind,
+        ),
+        kpis={},
+        as_of=as_of,
+    )

@@ -1,0 +1,67 @@
+"""A household row of the projection as the status document (one way, for every endpoint)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from contracts.status import DIMENSION_LABELS, REASON_TEXT, Dimension
+from gateway.status.dimensions import exit_readiness
+from gateway.status.schemas import (
+    DimensionStatus,
+    ExitReadiness,
+    HelperOut,
+    HelperSummary,
+    HouseholdStatusOut,
+    RiskAlert,
+)
+
+RECENT_VISITS = dt.timedelta(days=30)
+
+
+def is_shown(row: Mapping[str, Any] | None) -> bool:
+    """A row exists for users once the registry's basics have arrived."""
+    return row is not None and row["registry_event_id"] is not None
+
+
+def status_document(row: Mapping[str, Any], today: dt.date) -> HouseholdStatusOut:
+    dimensions = row["dimensions"]
+    readiness, blocking, unknown = exit_readiness(dimensions, row["risk_alerts"])
+    recent = (today - RECENT_VISITS).isoformat()
+    visits = row["visit_dates"]
+    return HouseholdStatusOut(
+        household_id=row["household_id"],
+        region_code=row["region_code"],
+        head_name=row["head_name"],
+        member_count=row["member_count"],
+        poverty_state=row["poverty_state"],
+        assistance_type=row["assistance_type"],
+        monitoring_category=row["monitoring_category"],
+        primary_cause=row["primary_cause"],
+        causes=row["causes"],
+        dimensions={
+            d.value: DimensionStatus(
+                **dimensions[d.value],
+                label=DIMENSION_LABELS[d],
+                reason_text=REASON_TEXT.get(dimensions[d.value].get("reason")),
+            )
+            for d in Dimension
+        },
+        exit_readiness=ExitReadiness(status=readiness, blocking=blocking, unknown=unknown),
+        risk_alerts=[
+            RiskAlert(alert_id=alert_id, **alert)
+            for alert_id, alert in sorted(
+                row["risk_alerts"].items(), key=lambda item: item[1]["raised_on"]
+            )
+        ],
+        helper=HelperSummary(
+            assigned=bool(row["helpers"]),
+            helpers=[HelperOut(**helper) for helper in row["helpers"].values()],
+            visits_last_30_days=sum(recent <= day <= today.isoformat() for day in visits),
+            last_visit=visits[-1] if visits else None,
+        ),
+        policy_continuity_until=row["policy_continuity_until"],
+        as_of=row["registry_event_at"],
+        source_event_id=row["registry_event_id"],
+    )
