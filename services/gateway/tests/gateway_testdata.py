@@ -77,3 +77,45 @@ async def inbox_outcomes(app) -> dict[str, int]:
             await conn.execute(text("SELECT outcome, count(*) FROM inbox GROUP BY outcome"))
         ).all()
     return dict(rows)
+
+
+OTHER_TOWNSHIP_VILLAGE = "622924101201"
+
+
+def envelope(spec, payload, *, subject, sequence, region=VILLAGE, source=None):
+    """Any catalogued event, built as its producer would."""
+    return build(
+        spec,
+        source=source or f"/jingzhun/{spec.producer}",
+        aggregate_id=str(subject),
+        region=region,
+        sequence=sequence,
+        data=payload,
+    )[1]
+
+
+async def publish_to(js, spec, body: dict, region: str = VILLAGE) -> None:
+    await js.publish(spec.subject(region), encode(body), headers={"Nats-Msg-Id": body["id"]})
+
+
+def fact(status: str, reason: str | None = None, as_of: str = "2026-01-15T00:00:00+00:00"):
+    return {"status": status, "reason": reason, "as_of": as_of}
+
+
+async def counters(app) -> tuple[dict, dict]:
+    """(stored counters, the same recounted from scratch)."""
+    from gateway.projection.statistics import recount, stored_counters
+
+    async with app.state.runtime.sessionmaker() as session:
+        return await stored_counters(session), await recount(session)
+
+
+async def applied(app, n: int) -> None:
+    """Wait until ``n`` events have been handled (applied, stale or ignored)."""
+    from devstack.testing import eventually
+
+    async def handled():
+        async with app.state.runtime.engine.connect() as conn:
+            return (await conn.execute(text("SELECT count(*) FROM inbox"))).scalar_one()
+
+    await eventually(handled, until=lambda count: count >= n)

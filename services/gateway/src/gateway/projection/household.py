@@ -10,7 +10,8 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.status import OWNER, Dimension, DimensionFact
@@ -48,37 +49,34 @@ def new_row(household_id: uuid.UUID, region_code: str) -> dict[str, Any]:
 async def changing(
     session: AsyncSession, household_id: uuid.UUID, region_code: str
 ) -> AsyncIterator[dict[str, Any]]:
-    """Yield the household's row as a dict to edit; on exit store it and its statistics.
-
-    A row created concurrently by another replica makes the insert fail: the event is
-    then redelivered and finds the row.
-    """
-    found = (
-        (
-            await session.execute(
-                select(*[household_table.c[name] for name in _COLUMNS])
-                .where(household_table.c.household_id == household_id)
-                .with_for_update()
-            )
-        )
-        .mappings()
-        .first()
+    """Yield the household's row as a dict to edit; on exit store it and its statistics."""
+    locked = (
+        select(*[household_table.c[name] for name in _COLUMNS])
+        .where(household_table.c.household_id == household_id)
+        .with_for_update()
     )
-    before = dict(found) if found else None
-    row = copy.deepcopy(before) if before else new_row(household_id, region_code)
+    found = (await session.execute(locked)).mappings().first()
+    if found is None:
+        # First event of this household. Another consumer (a department's) may be creating
+        # the row at this moment: insert-if-absent, then lock whichever row won.
+        await session.execute(
+            insert(household_table)
+            .values(**new_row(household_id, region_code))
+            .on_conflict_do_nothing(index_elements=["household_id"])
+        )
+        found = (await session.execute(locked)).mappings().one()
+    before = dict(found)
+    row = copy.deepcopy(before)
     yield row
     if row == before:
         return
-    if before is None:
-        await session.execute(insert(household_table).values(**row))
-    else:
-        changed = {name: value for name, value in row.items() if before[name] != value}
-        await session.execute(
-            update(household_table)
-            .where(household_table.c.household_id == household_id)
-            .values(**changed)
-        )
-    if before is not None and before["region_code"] != row["region_code"]:
+    changed = {name: value for name, value in row.items() if before[name] != value}
+    await session.execute(
+        update(household_table)
+        .where(household_table.c.household_id == household_id)
+        .values(**changed)
+    )
+    if before["region_code"] != row["region_code"]:
         # Moved village (a region code correction): the old regions lose what it gave.
         before_counts = household_contribution(before)
         await move_counters(
