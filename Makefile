@@ -34,14 +34,17 @@ run: $(BIN)/devstack ## start PostgreSQL, NATS and every service (data in DATA=.
 test: $(BIN)/devstack ## run the whole test suite (real PostgreSQL and NATS, started by fixtures)
 	@$(BIN)/pytest
 
-token: $(BIN)/devstack ## print a bearer token: make token ROLE=village_cadre REGION=622924100201
-	@$(BIN)/devstack token --role $(ROLE) --region $(REGION)
+token: $(BIN)/devstack ## print a bearer token: make token ROLE=village_cadre REGION=622924100201 (ROLE=helper HELPER=<helper id>)
+	@$(BIN)/devstack token --role $(ROLE) --region $(REGION) $(if $(HELPER),--helper-id $(HELPER))
 
 bench: $(BIN)/devstack ## benchmark the event flow (relay throughput, write-to-gateway latency)
 	@$(BIN)/python tests/benchmarks/event_flow.py
 
 bench-registry: $(BIN)/devstack ## benchmark the registry: import rate vs raw COPY, read p95 (PERSONS=1000000)
 	@$(BIN)/python tests/benchmarks/registry_scale.py --persons $(or $(PERSONS),1000000)
+
+rebuild-gateway: $(BIN)/devstack ## drop the gateway's projections and replay every stream (stack of make run)
+	@$(BIN)/devstack rebuild-gateway
 
 generate: $(BIN)/devstack ## regenerate openapi/*.json and the event catalogue, format the code
 	@$(BIN)/ruff format --quiet libs services tests
@@ -54,4 +57,4 @@ lock: $(UV) ## re-resolve dependencies into uv.lock
 clean-data: ## delete the local data folder (databases, streams, keys)
 	rm -rf $(DATA)
 
-.PHONY: help install run test token bench bench-registry generate lock clean-data
+.PHONY: help install run test token bench bench-registry rebuild-gateway generate lock clean-data

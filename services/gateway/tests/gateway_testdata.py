@@ -119,3 +119,22 @@ async def applied(app, n: int) -> None:
             return (await conn.execute(text("SELECT count(*) FROM inbox"))).scalar_one()
 
     await eventually(handled, until=lambda count: count >= n)
+
+
+async def projection_state(app) -> dict:
+    """Every projection table, rows sorted, bookkeeping timestamps left out."""
+    from gateway.rebuild import PROJECTION_TABLES
+
+    state = {}
+    async with app.state.runtime.engine.connect() as conn:
+        for table in [*PROJECTION_TABLES, app_inbox()]:
+            columns = [c for c in table.columns if c.name not in ("updated_at", "received_at")]
+            rows = (await conn.execute(table.select().with_only_columns(*columns))).all()
+            state[table.name] = sorted(map(repr, rows))
+    return state
+
+
+def app_inbox():
+    from gateway.models import inbox_table
+
+    return inbox_table

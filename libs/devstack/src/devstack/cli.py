@@ -8,6 +8,7 @@ devstack openapi [--check]   write (or check) openapi/<service>.json
 devstack catalogue [--check] write (or check) the event catalogue
 devstack import-households FILE --region CODE
                              import a county spreadsheet into the running stack's registry
+devstack rebuild-gateway     drop the gateway's projections and replay every stream
 devstack migration SERVICE -m MESSAGE
                              autogenerate an Alembic revision from the models
 """
@@ -47,7 +48,12 @@ def cmd_token(args: argparse.Namespace) -> int:
         )
         return 2
     try:
-        print(issue_token(private.read_bytes(), role=args.role, region=args.region))
+        claims = {"helper_id": args.helper_id} if args.helper_id else None
+        print(
+            issue_token(
+                private.read_bytes(), role=args.role, region=args.region, extra_claims=claims
+            )
+        )
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -145,6 +151,24 @@ def cmd_import_households(args: argparse.Namespace) -> int:
     return subprocess.run(command, env=env, check=False).returncode
 
 
+def cmd_rebuild_gateway(args: argparse.Namespace) -> int:
+    """Replay every stream into the gateway of `make run` (same data folder)."""
+    import subprocess
+
+    from devstack.servers import PostgresServer
+
+    gateway = next(s for s in load_services() if s.name == "gateway")
+    env = {
+        **os.environ,
+        f"{gateway.env_prefix}DATABASE_URL": PostgresServer(_data_dir(args).pg, args.pg_port).url(
+            gateway.name
+        ),
+        "NATS_URL": f"nats://127.0.0.1:{args.nats_port}",
+    }
+    command = [sys.executable, "-m", "gateway.rebuild"]
+    return subprocess.run(command, env=env, check=False).returncode
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="devstack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -166,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
         "--region", default=DEMO_COUNTY, help="12-digit region code the token is limited to"
     )
     token.add_argument("--keys-dir")
+    token.add_argument(
+        "--helper-id", help="registry id of the helper (帮扶责任人) the token speaks for"
+    )
     token.set_defaults(func=cmd_token)
 
     keys = sub.add_parser("keys", help="create the local issuer's key pair if absent")
@@ -195,6 +222,17 @@ def main(argv: list[str] | None = None) -> int:
         "--pg-port", type=int, default=int(os.environ.get("JINGZHUN_PG_PORT", 55432))
     )
     imports.set_defaults(func=cmd_import_households)
+
+    rebuild = sub.add_parser(
+        "rebuild-gateway", help="drop the gateway's projections and replay every stream"
+    )
+    rebuild.add_argument(
+        "--pg-port", type=int, default=int(os.environ.get("JINGZHUN_PG_PORT", 55432))
+    )
+    rebuild.add_argument(
+        "--nats-port", type=int, default=int(os.environ.get("JINGZHUN_NATS_PORT", 4222))
+    )
+    rebuild.set_defaults(func=cmd_rebuild_gateway)
 
     migration = sub.add_parser("migration", help="autogenerate a migration from the models")
     migration.add_argument("service")
