@@ -32,6 +32,8 @@ class ServiceInfo:
     department: str = "—"
     stream: str | None = None
     demo: bool = False
+    #: Answers ``GET /households/{id}/summary`` (asked by the gateway's fresh mode).
+    summary: bool = False
     #: Secret settings generated once per data folder (without the service prefix).
     secrets: tuple[str, ...] = field(default=())
 
@@ -42,6 +44,12 @@ class ServiceInfo:
     @property
     def app_factory(self) -> str:
         return f"{self.package}.main:create_app"
+
+
+def gateway_sources(services: list[ServiceInfo]) -> str:
+    """``GATEWAY_SOURCES`` of the local stack: where the gateway's fresh mode asks for each
+    service's summary."""
+    return json.dumps({s.name: f"http://127.0.0.1:{s.port}" for s in services if s.summary})
 
 
 def load_services(root: Path | None = None) -> list[ServiceInfo]:

@@ -18,7 +18,7 @@ import urllib.request
 
 from rich.console import Console
 
-from devstack.project import DataDir, ServiceInfo, load_services
+from devstack.project import DataDir, ServiceInfo, gateway_sources, load_services
 from devstack.provisioning import migrate, provision_streams
 from devstack.servers import NatsServer, PostgresServer, stop_process
 from kit.auth import create_key_pair, issue_token
@@ -44,6 +44,7 @@ class Stack:
         env["AUTH_PUBLIC_KEY_FILE"] = str(self.data.keys / "public.pem")
         for service in self.services:
             env[f"{service.env_prefix}DATABASE_URL"] = self.postgres.url(service.name)
+        env["GATEWAY_SOURCES"] = gateway_sources(self.services)
         return env
 
     def run(self) -> int:
