@@ -123,18 +123,13 @@ async def applied(app, n: int) -> None:
 
 async def projection_state(app) -> dict:
     """Every projection table, rows sorted, bookkeeping timestamps left out."""
+    from gateway.models import inbox_table
     from gateway.rebuild import PROJECTION_TABLES
 
     state = {}
     async with app.state.runtime.engine.connect() as conn:
-        for table in [*PROJECTION_TABLES, app_inbox()]:
+        for table in [*PROJECTION_TABLES, inbox_table]:
             columns = [c for c in table.columns if c.name not in ("updated_at", "received_at")]
             rows = (await conn.execute(table.select().with_only_columns(*columns))).all()
             state[table.name] = sorted(map(repr, rows))
     return state
-
-
-def app_inbox():
-    from gateway.models import inbox_table
-
-    return inbox_table
