@@ -115,8 +115,14 @@ def settings_markdown() -> str:
                 variable = f"`<SERVICE>_{name.upper()}`"
                 if name in ServiceSettings.shared_fields:
                     variable += f" or `{name.upper()}`"
-            default = "—" if field.default is None else f"`{field.default}`"
-            lines.append(f"| {variable} | {default} | {field.description or ''} |")
+            value = field.get_default(call_default_factory=True)
+            default = (
+                "—"
+                if value is None
+                else f"`{json.dumps(value) if isinstance(value, dict) else value}`"
+            )
+            meaning = " ".join((field.description or "").split())  # one table row
+            lines.append(f"| {variable} | {default} | {meaning} |")
         shared_done = True
     return "\n".join(lines) + "\n"
 
