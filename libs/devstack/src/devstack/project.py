@@ -84,6 +84,7 @@ class DataDir:
         missing = {name: make() for name, make in wanted.items() if name not in values}
         if missing:
             values.update(missing)
+            self.path.mkdir(parents=True, exist_ok=True)
             store.write_text(json.dumps(values, indent=2))
             store.chmod(0o600)
         return values
