@@ -216,6 +216,9 @@ def test_compose_infrastructure(compose: dict) -> None:
     nats_env = _env(nats)
     for variable in ("NATS_SERVICES_PASSWORD", "NATS_DASHBOARD_PASSWORD"):
         assert nats_env.get(variable, "").startswith(f"${{{variable}"), variable
+    # The services' URL and the server agree on the services password, default included.
+    for name in SERVICE_NAMES:
+        assert f"services:{nats_env['NATS_SERVICES_PASSWORD']}@" in _env(services[name])["NATS_URL"]
 
     keys = services["keys"]
     assert _as_argv(keys.get("command"))[:2] == ["devstack", "keys"]

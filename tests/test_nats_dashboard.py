@@ -29,7 +29,7 @@ from devstack.nats_config import (
 )
 from devstack.servers import NatsServer, free_port, nats_server_binary
 from devstack.testing import eventually, running
-from kit.bus import Bus, redacted, split_credentials
+from kit.bus import Bus
 from registry.config import RegistrySettings
 from registry.main import create_app as create_registry
 
@@ -227,18 +227,6 @@ def test_dashboard_subjects_follow_the_producers():
     assert "health.>" in subjects  # a producer in the catalogue, not yet a service
     assert "gateway.>" not in subjects  # publishes no events
     assert all(s.endswith(".>") and s.count(".") == 1 for s in subjects)
-
-
-def test_credentials_are_split_from_the_url_and_redacted():
-    url = "nats://services:s3cretPassword@nats:4222"
-    assert redacted(url) == "nats://services:***@nats:4222"
-    assert redacted("nats://tokenOnly@nats:4222") == "nats://***@nats:4222"
-    assert redacted("nats://nats:4222") == "nats://nats:4222"
-    assert split_credentials(url) == (
-        "nats://nats:4222",
-        {"user": "services", "password": "s3cretPassword"},
-    )
-    assert split_credentials("nats://nats:4222") == ("nats://nats:4222", {})
 
 
 async def test_the_bus_never_logs_the_password(nats_server, caplog):
