@@ -106,7 +106,7 @@ class DataDir:
 
     def nats_passwords(self) -> NatsPasswords:
         """The NATS users' passwords of this data folder (kept in secrets.json)."""
-        from devstack.nats_config import (  # it reads the service list from this module
+        from devstack.nats_config import (  # imported here: nats_config imports this module
             DASHBOARD_USER,
             PASSWORD_VARIABLES,
             SERVICES_USER,
