@@ -168,7 +168,8 @@ def test_compose_runs_every_service(compose: dict, name: str) -> None:
     db_url = env.get(f"{name.upper()}_DATABASE_URL", "")
     assert db_url.startswith("postgresql+asyncpg://"), f"{name}: no {name.upper()}_DATABASE_URL"
     assert db_url.rstrip("/").endswith(f"/{name}"), f"{name}: database must be named {name!r}"
-    assert env.get("NATS_URL", "").startswith("nats://")
+    # The services NATS user, its password from the variable the nats container reads.
+    assert env.get("NATS_URL", "").startswith("nats://services:${NATS_SERVICES_PASSWORD")
     assert env.get("AUTH_PUBLIC_KEY_FILE") or env.get("AUTH_JWKS_URL")
 
 
@@ -203,8 +204,21 @@ def test_compose_infrastructure(compose: dict) -> None:
 
     nats = services["nats"]
     assert str(nats["image"]).startswith("nats:")
-    assert "-js" in _as_argv(nats.get("command"))
+    argv = _as_argv(nats.get("command"))
+    assert "-js" in argv
     assert nats["healthcheck"]["test"]
+    # Users: the generated config file is mounted and given with -c; the passwords it
+    # refers to are in the container's environment.
+    mounts = dict(
+        reversed(str(v).removesuffix(":ro").split(":", 1)) for v in nats.get("volumes") or []
+    )
+    assert mounts.get(argv[argv.index("-c") + 1]) == "./deploy/nats/users.conf"
+    nats_env = _env(nats)
+    for variable in ("NATS_SERVICES_PASSWORD", "NATS_DASHBOARD_PASSWORD"):
+        assert nats_env.get(variable, "").startswith(f"${{{variable}"), variable
+    # The services' URL and the server agree on the services password, default included.
+    for name in SERVICE_NAMES:
+        assert f"services:{nats_env['NATS_SERVICES_PASSWORD']}@" in _env(services[name])["NATS_URL"]
 
     keys = services["keys"]
     assert _as_argv(keys.get("command"))[:2] == ["devstack", "keys"]
@@ -273,6 +287,13 @@ def test_k8s_base_deploys_every_service(name: str) -> None:
     assert any("secretRef" in e for e in env_from), f"{name}: no Secret in envFrom"
     env_names = {e["name"] for e in container.get("env") or []}
     assert f"{name.upper()}_DATABASE_URL" in env_names
+    env = {e["name"]: e for e in container.get("env") or []}
+    names = list(env)
+    secret = env["NATS_SERVICES_PASSWORD"]["valueFrom"]["secretKeyRef"]
+    assert secret == {"name": "nats-users", "key": "NATS_SERVICES_PASSWORD"}
+    assert env["NATS_URL"]["value"] == "nats://services:$(NATS_SERVICES_PASSWORD)@nats:4222"
+    # $(VAR) only expands variables defined before it.
+    assert names.index("NATS_SERVICES_PASSWORD") < names.index("NATS_URL")
 
     service = by_kind_name.get(("Service", name))
     assert service is not None, f"deploy/k8s/base has no Service {name!r}"
@@ -285,6 +306,20 @@ def test_k8s_base_infrastructure() -> None:
 
     nats = next(o for o in objects if o["kind"] == "StatefulSet")
     assert nats["spec"]["replicas"] == 3
+    # Users: nats.conf includes users.conf; both ConfigMaps land in one folder, and the
+    # passwords users.conf refers to come from the Secret nats-users.
+    assert "include users.conf" in kinds[("ConfigMap", "nats-config")]["data"]["nats.conf"]
+    assert "users.conf" in kinds[("ConfigMap", "nats-users")]["data"]
+    pod = nats["spec"]["template"]["spec"]
+    (config_volume,) = [v for v in pod["volumes"] if v["name"] == "config"]
+    sources = [s["configMap"]["name"] for s in config_volume["projected"]["sources"]]
+    assert sources == ["nats-config", "nats-users"]
+    (server,) = pod["containers"]
+    assert {"secretRef": {"name": "nats-users"}} in server["envFrom"]
+    nats_secret = kinds[("Secret", "nats-users")]["stringData"]
+    assert set(nats_secret) == {"NATS_SERVICES_PASSWORD", "NATS_DASHBOARD_PASSWORD"}
+    # The URL with the password is set per Deployment, not shared in the ConfigMap.
+    assert "NATS_URL" not in kinds[("ConfigMap", "jingzhun-config")]["data"]
     assert nats["spec"].get("volumeClaimTemplates"), "NATS needs a PVC for file storage"
     headless = kinds[("Service", nats["spec"]["serviceName"])]
     assert headless["spec"].get("clusterIP") == "None"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from devstack import nats_config
 from devstack.generate import events_document, openapi_documents, readme_with_catalogue
 from devstack.project import load_services, repo_root
 
@@ -22,4 +23,13 @@ def test_event_catalogue_is_current():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert readme == readme_with_catalogue(readme), (
         "README event catalogue is stale: run `make generate`"
+    )
+
+
+@pytest.mark.parametrize("relative", sorted(nats_config.generated_files()))
+def test_nats_users_are_current(relative):
+    """The compose and Kubernetes NATS users follow the catalogue's producers."""
+    committed = (ROOT / relative).read_text(encoding="utf-8")
+    assert committed == nats_config.generated_files()[relative], (
+        f"{relative} is stale: run `make generate`"
     )

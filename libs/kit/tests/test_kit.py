@@ -20,6 +20,7 @@ from pydantic_settings import SettingsConfigDict
 from contracts.events import registry as events
 from kit.app import ServiceDefinition, create_service_app
 from kit.auth import Principal, TokenVerifier, issue_token, requires
+from kit.bus import redacted, split_credentials
 from kit.envelope import build, encode, parse
 from kit.errors import Problem, install_error_handlers
 from kit.settings import ServiceSettings
@@ -253,3 +254,15 @@ def test_span_exporter_is_chosen_by_configuration():
     assert '"name": "hello-span"' in outputs["console"].stdout
     assert '"service.name": "demo"' in outputs["console"].stdout
     assert outputs["none"].returncode == 0 and "hello-span" not in outputs["none"].stdout
+
+
+def test_credentials_are_split_from_the_url_and_redacted():
+    url = "nats://services:s3cretPassword@nats:4222"
+    assert redacted(url) == "nats://services:***@nats:4222"
+    assert redacted("nats://tokenOnly@nats:4222") == "nats://***@nats:4222"
+    assert redacted("nats://nats:4222") == "nats://nats:4222"
+    assert split_credentials(url) == (
+        "nats://nats:4222",
+        {"user": "services", "password": "s3cretPassword"},
+    )
+    assert split_credentials("nats://nats:4222") == ("nats://nats:4222", {})

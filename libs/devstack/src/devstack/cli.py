@@ -5,7 +5,7 @@ devstack token --role R      print a bearer token from the local issuer (make to
 devstack serve SERVICE       migrate and serve one service (containers)
 devstack keys --dir D        create the local issuer's key pair
 devstack openapi [--check]   write (or check) openapi/<service>.json
-devstack catalogue [--check] write (or check) the event catalogue
+devstack catalogue [--check] write (or check) the event catalogue and the NATS users
 devstack import-households FILE --region CODE
                              import a county spreadsheet into the running stack's registry
 devstack rebuild-gateway     drop the gateway's projections and replay every stream
@@ -155,15 +155,17 @@ def cmd_rebuild_gateway(args: argparse.Namespace) -> int:
     """Replay every stream into the gateway of `make run` (same data folder)."""
     import subprocess
 
-    from devstack.servers import PostgresServer
+    from devstack.servers import NatsServer, PostgresServer
 
+    data = _data_dir(args)
     gateway = next(s for s in load_services() if s.name == "gateway")
+    nats = NatsServer(data.nats, args.nats_port, passwords=data.nats_passwords())
     env = {
         **os.environ,
-        f"{gateway.env_prefix}DATABASE_URL": PostgresServer(_data_dir(args).pg, args.pg_port).url(
+        f"{gateway.env_prefix}DATABASE_URL": PostgresServer(data.pg, args.pg_port).url(
             gateway.name
         ),
-        "NATS_URL": f"nats://127.0.0.1:{args.nats_port}",
+        "NATS_URL": nats.url,
     }
     command = [sys.executable, "-m", "gateway.rebuild"]
     return subprocess.run(command, env=env, check=False).returncode
@@ -206,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
 
     for name, func, what in (
         ("openapi", cmd_openapi, "openapi/<service>.json"),
-        ("catalogue", cmd_catalogue, "the event catalogue"),
+        ("catalogue", cmd_catalogue, "the event catalogue and the NATS users of deploy/"),
     ):
         p = sub.add_parser(name, help=f"write {what}")
         p.add_argument("--check", action="store_true", help="fail if the committed files differ")

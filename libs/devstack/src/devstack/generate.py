@@ -1,5 +1,7 @@
-"""Generated files that must match the code: ``openapi/<service>.json`` and the event
-catalogue (``openapi/events.md`` and the README section between its markers)."""
+"""Generated files that must match the code: ``openapi/<service>.json``, the event
+catalogue (``openapi/events.md`` and the README section between its markers) and the NATS
+users of compose and Kubernetes, whose dashboard permissions follow the catalogue's
+producers (``deploy/nats/users.conf``, ``deploy/k8s/base/nats-users.yaml``)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from collections.abc import Iterator
 from cryptography.fernet import Fernet
 
 from contracts.events import CATALOGUE
+from devstack import nats_config
 from devstack.project import ServiceInfo, load_services, repo_root
 
 README_START = "<!-- event-catalogue:start -->"
@@ -168,5 +171,6 @@ def write_catalogue(check: bool = False) -> int:
     files = {
         "openapi/events.md": events_document(),
         "README.md": readme_with_catalogue((root / "README.md").read_text(encoding="utf-8")),
+        **nats_config.generated_files(),
     }
     return _write_or_check(files, check)

@@ -6,10 +6,15 @@ import json
 import os
 import secrets
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.fernet import Fernet
+
+if TYPE_CHECKING:
+    from devstack.nats_config import NatsPasswords
 
 
 def repo_root() -> Path:
@@ -76,23 +81,49 @@ class DataDir:
         for folder in (self.path, self.logs, self.keys):
             folder.mkdir(parents=True, exist_ok=True)
 
-    def secrets_for(self, services: list[ServiceInfo]) -> dict[str, str]:
-        """Environment variables holding generated secrets, created on first use and kept."""
-        store = self.path / "secrets.json"
+    @property
+    def secrets_file(self) -> Path:
+        return self.path / "secrets.json"
+
+    def _secrets(self, wanted: dict[str, Callable[[], str]]) -> dict[str, str]:
+        """Every stored secret, after adding those of ``wanted`` (name → generator) missing."""
+        store = self.secrets_file
         values: dict[str, str] = json.loads(store.read_text()) if store.exists() else {}
-        changed = False
-        for service in services:
-            for name in service.secrets:
-                key = service.env_prefix + name
-                if key not in values:
-                    # A Fernet key is 32 random bytes, url-safe base64: fit for HMAC and Fernet alike.
-                    values[key] = (
-                        Fernet.generate_key().decode()
-                        if "ENCRYPTION" in name
-                        else secrets.token_urlsafe(32)
-                    )
-                    changed = True
-        if changed:
+        missing = {name: make() for name, make in wanted.items() if name not in values}
+        if missing:
+            values.update(missing)
+            self.path.mkdir(parents=True, exist_ok=True)
             store.write_text(json.dumps(values, indent=2))
             store.chmod(0o600)
         return values
+
+    def secrets_for(self, services: list[ServiceInfo]) -> dict[str, str]:
+        """Environment variables holding generated secrets, created on first use and kept."""
+        wanted = {
+            service.env_prefix + name: (
+                # A Fernet key is 32 random bytes, url-safe base64: fit for HMAC and Fernet alike.
+                (lambda: Fernet.generate_key().decode())
+                if "ENCRYPTION" in name
+                else (lambda: secrets.token_urlsafe(32))
+            )
+            for service in services
+            for name in service.secrets
+        }
+        values = self._secrets(wanted)
+        return {name: values[name] for name in wanted}
+
+    def nats_passwords(self) -> NatsPasswords:
+        """The NATS users' passwords of this data folder (kept in secrets.json)."""
+        from devstack.nats_config import (  # imported here: nats_config imports this module
+            DASHBOARD_USER,
+            PASSWORD_VARIABLES,
+            SERVICES_USER,
+            NatsPasswords,
+            new_password,
+        )
+
+        values = self._secrets({name: new_password for name in PASSWORD_VARIABLES.values()})
+        return NatsPasswords(
+            services=values[PASSWORD_VARIABLES[SERVICES_USER]],
+            dashboard=values[PASSWORD_VARIABLES[DASHBOARD_USER]],
+        )

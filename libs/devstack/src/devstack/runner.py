@@ -18,6 +18,8 @@ import urllib.request
 
 from rich.console import Console
 
+from contracts.region import subject_tokens
+from devstack.nats_config import DASHBOARD_USER, PASSWORD_VARIABLES
 from devstack.project import DataDir, ServiceInfo, gateway_sources, load_services
 from devstack.provisioning import migrate, provision_streams
 from devstack.servers import NatsServer, PostgresServer, stop_process
@@ -34,7 +36,9 @@ class Stack:
         self.data = data
         self.services = load_services()
         self.postgres = PostgresServer(data.pg, pg_port)
-        self.nats = NatsServer(data.nats, nats_port, monitor_port=nats_port + 4000)
+        self.nats = NatsServer(
+            data.nats, nats_port, monitor_port=nats_port + 4000, passwords=data.nats_passwords()
+        )
         self.load_demo = load_demo
         self.processes: dict[str, subprocess.Popen] = {}
         self._stopping = False
@@ -85,7 +89,7 @@ class Stack:
         with console.status("starting NATS JetStream…"):
             self.nats.start(log_file=self.data.logs / "nats.log")
         console.print(
-            f"[green]✓[/green] NATS JetStream on {self.nats.url} (store {self.data.nats})"
+            f"[green]✓[/green] NATS JetStream on {self.nats.address} (store {self.data.nats})"
         )
 
         for service in self.services:
@@ -167,7 +171,21 @@ class Stack:
         print(
             f"Other roles: make token ROLE=village_cadre REGION=622924100201    Logs: {self.data.logs}"
         )
+        self._print_dashboard_access()
         print("Press Ctrl-C to stop everything.", flush=True)
+
+    def _print_dashboard_access(self) -> None:
+        """How a dashboard subscribes to events on NATS directly (read-only user)."""
+        variable = PASSWORD_VARIABLES[DASHBOARD_USER]
+        county = ".".join(subject_tokens(DEMO_COUNTY)[:3])
+        print(
+            f"\nDashboards on NATS: {self.nats.address}, user {DASHBOARD_USER!r} (subscribe only),"
+            f" password: {variable} in {self.data.secrets_file}"
+        )
+        print(
+            f"  nats sub -s {self.nats.address} --user {DASHBOARD_USER} --password <password>"
+            f" '*.*.*.{county}.>'   # every event of the demo county"
+        )
 
     def wait(self) -> None:
         while True:

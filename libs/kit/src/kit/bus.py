@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from urllib.parse import unquote, urlsplit
 
 import nats
 from nats.aio.client import Client
@@ -20,6 +21,31 @@ log = logging.getLogger(__name__)
 DEAD_LETTER_STREAM = "DEADLETTER"
 DEAD_LETTER_PREFIX = "deadletter"
 DUPLICATE_WINDOW_SECONDS = 600.0  # broker-side dedupe by Nats-Msg-Id (≥ 2 minutes)
+
+
+def redacted(url: str) -> str:
+    """The URL fit for logs: a password (or a bare token) in it becomes ``***``."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    userinfo, host = parts.netloc.rsplit("@", 1)
+    user = f"{userinfo.split(':', 1)[0]}:***" if ":" in userinfo else "***"
+    return parts._replace(netloc=f"{user}@{host}").geturl()
+
+
+def split_credentials(url: str) -> tuple[str, dict[str, str]]:
+    """``nats://user:pw@host:4222`` → (``nats://host:4222``, {user, password}).
+
+    The URL is the one place credentials are configured; they are handed to the client as
+    options so that they also apply to the cluster members the server announces, whose
+    URLs carry none.
+    """
+    parts = urlsplit(url)
+    if parts.password is None:  # no user:password (a bare token stays in the URL)
+        return url, {}
+    host = parts.netloc.rsplit("@", 1)[1]
+    options = {"user": unquote(parts.username or ""), "password": unquote(parts.password)}
+    return parts._replace(netloc=host).geturl(), options
 
 
 def stream_config(name: str, subjects: list[str]) -> StreamConfig:
@@ -94,9 +120,11 @@ class Bus:
     async def _connect_forever(self) -> None:
         delay = 0.2
         while not self._closing:
+            server, credentials = split_credentials(self.url)
             try:
                 self._nc = await nats.connect(
-                    self.url,
+                    server,
+                    **credentials,
                     name=self.name,
                     allow_reconnect=True,
                     max_reconnect_attempts=-1,  # once connected, reconnect for ever
@@ -108,11 +136,14 @@ class Bus:
                 )
                 self._js = self._nc.jetstream()
                 self._connected.set()
-                log.info("%s connected to NATS at %s", self.name, self.url)
+                log.info("%s connected to NATS at %s", self.name, redacted(self.url))
                 return
             except Exception as exc:  # noqa: BLE001 - any failure means "try again"
                 log.warning(
-                    "NATS not reachable at %s (%s); retrying in %.1fs", self.url, exc, delay
+                    "NATS not reachable at %s (%s); retrying in %.1fs",
+                    redacted(self.url),
+                    exc,
+                    delay,
                 )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
