@@ -188,7 +188,7 @@ async def test_region_scope_of_status_stats_and_lists(client, gateway_app, js, a
     outside = await client.get(
         "/households", params={"region": OTHER_TOWNSHIP_VILLAGE}, headers=township_official
     )
-    assert outside.status_code == 403 and outside.json()["errors"][0]["field"] == "region"
+    assert outside.status_code == 403 and outside.json()["errors"][0]["field"] == "query.region"
 
     # A village cadre's list of households whose housing is not ok.
     cadre = auth_keys.headers("village_cadre", VILLAGE)

@@ -78,6 +78,23 @@ class Principal:
         return is_within(region_code, self.region)
 
 
+def region_in_scope(actor: Principal, code: str | None, *, field: str) -> str:
+    """``code`` (default: the caller's region) if it lies in the caller's subtree.
+
+    Outside is a 403 naming ``field`` (not an empty answer): a township official asking
+    about another township learns that they may not, not that it is empty."""
+    code = code or actor.region
+    if not actor.can_access(code):
+        raise Problem(
+            403,
+            "Outside your region",
+            f"{code} is outside the region of your account ({actor.region})",
+            code="OUTSIDE_REGION",
+            field=field,
+        )
+    return code
+
+
 class TokenVerifier:
     """Verifies bearer tokens against a public key file or a JWKS URL."""
 

@@ -11,7 +11,6 @@ import sys
 import time
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from contracts.events import CATALOGUE
 from gateway.config import GatewaySettings
@@ -25,6 +24,7 @@ from gateway.models import (
 from kit.bus import Bus
 from kit.consumer import EventConsumer
 from kit.db import create_engine, create_sessionmaker
+from kit.progress import progress_bar
 from kit.replay import Progress as ProgressCallback
 from kit.replay import ReplayReport, replay
 
@@ -61,13 +61,7 @@ async def rebuild(
 def main() -> int:
     console = Console()
     started = time.perf_counter()
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as bar:
+    with progress_bar(console) as bar:
         tasks: dict[str, int] = {}
 
         def show(stream: str, done: int, total: int) -> None:

@@ -19,7 +19,7 @@ from gateway.status.document import is_shown, status_document
 from gateway.status.fresh import merge
 from gateway.status.schemas import HouseholdStatusOut
 from kit.app import ReadSessionDep
-from kit.auth import Principal, requires
+from kit.auth import Principal, region_in_scope, requires
 from kit.clock import Clock, get_clock
 from kit.errors import PROBLEM_RESPONSES, Problem, not_found
 from kit.pagination import Page, PageParams, page_params
@@ -89,15 +89,7 @@ async def list_households(
         list[PovertyState] | None, Query(description=describe(PovertyState))
     ] = None,
 ) -> Page[HouseholdStatusOut]:
-    region = region or actor.region
-    if not actor.can_access(region):
-        raise Problem(
-            403,
-            "Outside your region",
-            f"region {region} is not inside your region {actor.region}",
-            code="REGION_FORBIDDEN",
-            field="region",
-        )
+    region = region_in_scope(actor, region, field="query.region")
     query = _shown().where(household_table.c.region_code.startswith(region_prefix(region)))
     for dimension in not_ok or []:
         query = query.where(

@@ -7,13 +7,13 @@ import asyncio
 import dataclasses
 import hashlib
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from contracts.enums import RegionLevel
 from kit.auth import Principal
 from kit.db import create_engine, create_sessionmaker
+from kit.progress import progress_bar
 from registry.config import RegistrySettings
 from registry.demo.generator import REFERENCE_DATE, DemoCounty, HouseholdSeed, generate_county
 from registry.households.schemas import HouseholdCreate
@@ -63,13 +63,7 @@ async def load(
                 ).scalars()
             )
         missing = [household for key, household in by_head.items() if key not in present]
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            disable=not show_progress or not missing,
-        ) as progress:
+        with progress_bar(disable=not show_progress or not missing) as progress:
             task = progress.add_task("demo households", total=len(missing))
             for seed in missing:
                 async with sessions() as session:

@@ -15,12 +15,12 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from contracts.region import validate_region_code
 from kit.auth import Principal
 from kit.db import create_engine, create_sessionmaker
 from kit.errors import Problem
+from kit.progress import progress_bar
 from registry.config import RegistrySettings
 from registry.imports.reader import template_xlsx
 from registry.imports.service import ImportInterrupted, ImportReport, ImportService
@@ -41,13 +41,7 @@ async def run(path: Path, region: str, errors_file: Path, console: Console) -> i
         region=region,
         roles=("import_cli",),
     )
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as progress:
+    with progress_bar(console) as progress:
         task = progress.add_task(f"importing {path.name} (persons)", total=None)
 
         def advance(done: int, total: int) -> None:

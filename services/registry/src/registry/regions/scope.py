@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.enums import PovertyState, Relation
-from kit.auth import Principal
+from kit.auth import Principal, region_in_scope
 from kit.errors import Problem
 from registry.models import Member, Region
 
@@ -18,19 +18,8 @@ EXITED_STATES = (PovertyState.exited, PovertyState.exited_monitored)
 async def report_region(
     session: AsyncSession, actor: Principal, code: str | None, *, field: str = "query.region"
 ) -> Region:
-    """``code`` (default: the caller's region) if it exists and lies in the caller's subtree.
-
-    Outside the subtree is 403 (not an empty report): a township official asking about
-    another township learns that they may not, not that it is empty."""
-    code = code or actor.region
-    if not actor.can_access(code):
-        raise Problem(
-            403,
-            "Outside your region",
-            f"{code} is outside the region of your account ({actor.region})",
-            code="OUTSIDE_REGION",
-            field=field,
-        )
+    """``code`` (default: the caller's region) if it exists and lies in the caller's subtree."""
+    code = region_in_scope(actor, code, field=field)
     region = await session.get(Region, code)
     if region is None:
         raise Problem(
