@@ -133,3 +133,24 @@ async def projection_state(app) -> dict:
             rows = (await conn.execute(table.select().with_only_columns(*columns))).all()
             state[table.name] = sorted(map(repr, rows))
     return state
+
+
+def alert_payload(household_id, alert_id, status="open", **extra):
+    """A registry risk alert about a dangerous house, as the registry publishes it."""
+    from contracts.events import registry as registry_events
+
+    return registry_events.AlertRaised(
+        alert_id=alert_id,
+        household_id=household_id,
+        person_id=None,
+        region_code=VILLAGE,
+        kind="dangerous_house",
+        status=status,
+        category="marginal",
+        raised_on="2026-05-01",
+        due_date="2026-05-31",
+        source_service="housing",
+        source_event_type=None,
+        source_event_id=None,
+        **extra,
+    )

@@ -7,6 +7,7 @@ import uuid
 
 from gateway_testdata import (
     VILLAGE,
+    alert_payload,
     applied,
     envelope,
     event,
@@ -130,30 +131,12 @@ async def test_compulsory_dropout_fails_education(client, gateway_app, js, auth_
     assert "education" in status["exit_readiness"]["blocking"]
 
 
-def _alert(hid, alert_id, status="open", **extra):
-    return events.AlertRaised(
-        alert_id=alert_id,
-        household_id=hid,
-        person_id=None,
-        region_code=VILLAGE,
-        kind="dangerous_house",
-        status=status,
-        category="marginal",
-        raised_on="2026-05-01",
-        due_date="2026-05-31",
-        source_service="housing",
-        source_event_type=None,
-        source_event_id=None,
-        **extra,
-    )
-
-
 async def test_an_alert_before_its_household_waits_for_the_basics(
     client, gateway_app, js, auth_keys
 ):
     hid, alert_id = uuid.uuid4(), uuid.uuid4()
     # The registry wrote created (1), updated (2), alert (3); the alert arrives first.
-    raised = envelope(events.ALERT_RAISED, _alert(hid, alert_id), subject=hid, sequence=3)
+    raised = envelope(events.ALERT_RAISED, alert_payload(hid, alert_id), subject=hid, sequence=3)
     await publish_to(js, events.ALERT_RAISED, raised)
     await applied(gateway_app, 1)
     response = await client.get(f"/households/{hid}/status", headers=auth_keys.headers())
@@ -177,7 +160,7 @@ async def test_an_alert_before_its_household_waits_for_the_basics(
     closed = envelope(
         events.ALERT_STATUS_CHANGED,
         events.AlertStatusChanged(
-            **_alert(hid, alert_id, status="closed").model_dump(),
+            **alert_payload(hid, alert_id, status="closed").model_dump(),
             from_status="open",
             on_date="2026-05-20",
         ),

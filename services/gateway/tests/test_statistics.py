@@ -8,6 +8,7 @@ import uuid
 from gateway_testdata import (
     OTHER_TOWNSHIP_VILLAGE,
     VILLAGE,
+    alert_payload,
     applied,
     counters,
     envelope,
@@ -104,20 +105,7 @@ async def _scenario(js) -> list[uuid.UUID]:
         housing.APPRAISAL_RECORDED,
         envelope(housing.APPRAISAL_RECORDED, appraisal, subject=appraisal.appraisal_id, sequence=1),
     )
-    alert = events.AlertRaised(
-        alert_id=uuid.uuid4(),
-        household_id=b,
-        person_id=None,
-        region_code=VILLAGE,
-        kind="dangerous_house",
-        status="open",
-        category="marginal",
-        raised_on="2026-03-02",
-        due_date="2026-04-01",
-        source_service="housing",
-        source_event_type=None,
-        source_event_id=None,
-    )
+    alert = alert_payload(b, uuid.uuid4())
     await publish_to(
         js, events.ALERT_RAISED, envelope(events.ALERT_RAISED, alert, subject=b, sequence=2)
     )
