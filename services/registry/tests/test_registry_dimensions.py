@@ -69,9 +69,7 @@ def states(dimensions: dict) -> dict:
 ALL_OK = {"income": ("ok", None), "food_clothing": ("ok", None), "water": ("ok", None)}
 
 
-async def test_events_carry_the_dimensions_decided_from_the_survey(
-    client, registry_app, auth_keys
-):
+async def test_events_carry_the_dimensions_decided_from_the_survey(client, registry_app, auth_keys):
     clock = set_today(registry_app, TODAY)
     admin = auth_keys.headers("county_admin", COUNTY)
     above = await create(client, admin, surveyed("3322.01"))
@@ -126,9 +124,7 @@ async def test_events_carry_the_dimensions_decided_from_the_survey(
     assert {f["status"] for f in later["dimensions"].values()} == {"unknown"}
 
 
-async def test_a_county_poverty_line_override_changes_the_decision(
-    client, registry_app, auth_keys
-):
+async def test_a_county_poverty_line_override_changes_the_decision(client, registry_app, auth_keys):
     set_today(registry_app, TODAY)
     admin = auth_keys.headers("county_admin", COUNTY)
     before = await create(client, admin, surveyed("3500.00"))
@@ -183,3 +179,151 @@ async def test_a_county_poverty_line_override_changes_the_decision(
             "water": ("unknown", "NOT_SURVEYED"),
         },
     }
+
+
+# --- regions -----------------------------------------------------------------------------
+
+
+async def region_events(nats_url: str) -> list:
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        info = await js.stream_info("REGISTRY")
+        if not info.state.messages:  # not yet published
+            return []
+        messages = [
+            await js.get_msg("REGISTRY", seq)
+            for seq in range(info.state.first_seq, info.state.last_seq + 1)
+        ]
+        return [m for m in messages if m.subject.startswith("registry.region.updated.")]
+    finally:
+        await nc.close()
+
+
+async def test_region_events_once_per_change_and_none_on_a_no_op(client, registry_app, stack):
+    # seeding wrote the test regions: one event each, version 1, subject = the region itself
+    published = await eventually(
+        lambda: region_events(stack.nats_url), until=lambda found: len(found) == 8
+    )
+    first = {parse(m.data).subject: m for m in published}
+    village = parse(first[VILLAGE].data)
+    assert first[VILLAGE].subject == "registry.region.updated.62.29.24.100.201"
+    assert (village.sequence, village.region, village.type) == (
+        1,
+        VILLAGE,
+        "cn.jingzhun.registry.region.updated.v1",
+    )
+    assert events.RegionUpdated.model_validate(village.data).parent_code == TOWNSHIP
+
+    sessions = registry_app.state.runtime.sessionmaker
+    async with sessions() as session:  # the same tree again: nothing changes, nothing is sent
+        assert await upsert_regions(session, region_payloads()) == 0
+        await session.commit()
+    changed = [
+        r.model_copy(update={"population": 1200, "key_poor_village": True})
+        if r.code == OTHER_VILLAGE
+        else r
+        for r in region_payloads()
+    ]
+    async with sessions() as session:
+        assert await upsert_regions(session, changed) == 1
+        await session.commit()
+    published = await eventually(
+        lambda: region_events(stack.nats_url), until=lambda found: len(found) == 9
+    )
+    last = parse(published[-1].data)
+    assert (last.subject, last.sequence) == (OTHER_VILLAGE, 2)
+    assert (last.data["population"], last.data["key_poor_village"]) == (1200, True)
+    async with registry_app.state.runtime.engine.connect() as conn:
+        version = await conn.execute(
+            text("SELECT version, population FROM regions WHERE code = :c"), {"c": OTHER_VILLAGE}
+        )
+        assert tuple(version.one()) == (2, 1200)
+
+    # a rolled-back upsert leaves neither the row nor its event
+    async with sessions() as session:
+        renamed = [
+            r.model_copy(update={"name": "改名村"}) if r.code == VILLAGE else r for r in changed
+        ]
+        assert await upsert_regions(session, renamed) == 1
+        await session.rollback()
+    async with registry_app.state.runtime.engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT count(*) FROM outbox "
+                "WHERE event_type = 'cn.jingzhun.registry.region.updated.v1'"
+            )
+        )
+        assert rows.scalar_one() == 9
+
+
+# --- the summary endpoint ------------------------------------------------------------------
+
+
+async def test_summary_states_dimensions_and_facts(client, registry_app, auth_keys):
+    set_today(registry_app, TODAY)
+    admin = auth_keys.headers("county_admin", COUNTY)
+    household = await create(client, admin, surveyed("2800.50", water=None))
+    hid = household["id"]
+    primary = await new_helper(client, admin, "section_level", name="李科长")
+    member = await new_helper(client, admin, "ordinary", name="王干部")
+    since = (TODAY - dt.timedelta(days=60)).isoformat()
+    assert (await assign(client, admin, hid, primary["id"], start_date=since)).status_code == 201
+    helped = await assign(client, admin, hid, member["id"], role="member", start_date=since)
+    assert helped.status_code == 201, helped.text
+    for day in (TODAY - dt.timedelta(days=40), TODAY - dt.timedelta(days=3), TODAY):
+        assert (await visit(client, admin, hid, primary["id"], day)).status_code == 201
+    alert = await client.post(
+        "/alerts", json={"household_id": hid, "note": "走访发现", "evidence": [DOC]}, headers=admin
+    )
+    assert alert.status_code == 201, alert.text
+
+    # any role that reads status may ask: here the dashboard (no registry:read at all)
+    response = await client.get(
+        f"/households/{hid}/summary", headers=auth_keys.headers("dashboard", COUNTY)
+    )
+    assert response.status_code == 200, response.text
+    summary = response.json()
+    assert (summary["service"], summary["household_id"], summary["region_code"]) == (
+        "registry",
+        hid,
+        VILLAGE,
+    )
+    assert states(summary["dimensions"]) == {
+        "income": ("not_ok", "INCOME_BELOW_LINE"),
+        "food_clothing": ("ok", None),
+        "water": ("unknown", "NOT_SURVEYED"),
+    }
+    facts = summary["facts"]
+    assert (facts["poverty_state"], facts["assistance_type"]) == ("registered", "general")
+    assert facts["monitoring_category"] == "none"  # a manual alert has no category until 研判
+    assert (facts["open_alerts"], facts["open_alert_kinds"]) == (1, ["manual"])
+    assert facts["helpers"] == [
+        {"name": "李科长", "role": "primary"},
+        {"name": "王干部", "role": "member"},
+    ]
+    assert facts["visits_last_30_days"] == 2  # not the one 40 days ago
+    assert "per_capita_net_income" not in str(summary)  # no income figure leaves this way
+
+    # the same answer as the events: the rule is one function
+    [created] = await event_data(registry_app, hid, "registry.household.created")
+    assert states(created["dimensions"]) == states(summary["dimensions"])
+
+
+async def test_summary_is_scoped_and_needs_status_read(client, registry_app, auth_keys):
+    set_today(registry_app, TODAY)
+    admin = auth_keys.headers("county_admin", COUNTY)
+    hid = (await create(client, admin, surveyed("5000.00")))["id"]
+    path = f"/households/{hid}/summary"
+
+    outside = await client.get(path, headers=auth_keys.headers("village_cadre", OTHER_VILLAGE))
+    assert outside.status_code == 404
+    assert outside.headers["content-type"].startswith("application/problem+json")
+    unknown = await client.get(f"/households/{uuid.uuid4()}/summary", headers=admin)
+    assert unknown.status_code == 404 and unknown.json()["code"] == "NOT_FOUND"
+    assert (await client.get(path)).status_code == 401
+    no_scope = auth_keys.headers("county_admin", COUNTY, scopes=("registry:read",))
+    assert (await client.get(path, headers=no_scope)).status_code == 403
+    inside = await client.get(path, headers=auth_keys.headers("village_cadre", VILLAGE))
+    assert inside.status_code == 200
+    assert states(inside.json()["dimensions"]) == ALL_OK
