@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Query, Request, status
 
 from contracts.enums import AssistanceType, MonitoringCategory, PovertyCause, PovertyState, describe
 from contracts.region import RegionCode
-from contracts.status import HouseholdSummary as StatusSummary
 from kit.app import ReadSessionDep, SessionDep
 from kit.audit import AuditEntry
 from kit.auth import Principal, requires
@@ -26,6 +25,7 @@ from registry.households.schemas import (
     MemberUpdate,
     PersonFound,
     PersonLookup,
+    StatusSummary,
     SurveyOut,
 )
 from registry.households.service import HouseholdService

@@ -42,7 +42,6 @@ from contracts.events import registry as events
 from contracts.money import quantize
 from contracts.region import region_level, region_prefix
 from contracts.resident_id import birth_date, gender
-from contracts.status import HouseholdSummary
 from kit.audit import AuditEntry
 from kit.auth import Principal
 from kit.clock import Clock
@@ -64,6 +63,7 @@ from registry.households.schemas import (
     HouseholdUpdate,
     MemberCreate,
     MemberUpdate,
+    StatusSummary,
 )
 from registry.models import (
     Helper,
@@ -244,7 +244,7 @@ class HouseholdService:
 
     async def summary(
         self, session: AsyncSession, household_id: uuid.UUID, actor: Principal
-    ) -> HouseholdSummary:
+    ) -> StatusSummary:
         """What the registry states about a household now (the gateway's fresh mode asks):
         its dimensions and current facts. One statement, plus the poverty lines."""
         since = self.clock.today() - dt.timedelta(days=VISIT_WINDOW_DAYS)
@@ -255,7 +255,7 @@ class HouseholdService:
             raise not_found("household")
         household = row.Household
         lines = await poverty_lines(session)
-        return HouseholdSummary(
+        return StatusSummary(
             service="registry",
             household_id=household.id,
             region_code=household.region_code,
