@@ -143,11 +143,17 @@ async def test_a_county_poverty_line_override_changes_the_decision(client, regis
     # the summary decides with the same rule and line (now for the first household, too)
     summary = (await client.get(f"/households/{before['id']}/summary", headers=admin)).json()
     assert summary["dimensions"]["income"]["status"] == "not_ok"
-    # the line of the survey's year applies: a 2026 survey is under the 2025 override too,
-    # a 2024 survey is not
-    old = await create(client, admin, surveyed("3500.00", year=2024))
+    # the line of the survey's year applies, not this year's: a lower line from 2026 on
+    # leaves a 2025 survey under the 2025 line
+    later = await client.put(
+        "/policy/poverty_line",
+        json={"region_code": COUNTY, "year": 2026, "value": "3400.00", "reason": "下年标准"},
+        headers=admin,
+    )
+    assert later.status_code == 200, later.text
+    old = await create(client, admin, surveyed("3500.00", year=2025))
     summary = (await client.get(f"/households/{old['id']}/summary", headers=admin)).json()
-    assert summary["dimensions"]["income"]["status"] == "unknown"  # 2024 is out of date now
+    assert summary["dimensions"]["income"]["reason"] == "INCOME_BELOW_LINE"  # 3500 ≤ 3600
 
     # The bulk import decides with the same line (one lookup for the whole file).
     rows = family("0001", 2) + family("0002", 2)
