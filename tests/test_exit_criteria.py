@@ -40,7 +40,17 @@ async def test_exit_is_decided_on_the_gateways_status(platform, auth_keys):
         "http://gateway", 5.0, transport=httpx.ASGITransport(platform.gateway_app)
     )
     admin = auth_keys.headers("county_admin", COUNTY)
-    created = await registry.post("/households", json=household_body(), headers=admin)
+    # The registry decides income, food and water itself (its events carry them): a survey
+    # above the line with food and water secure, so that only the other owners' dimensions
+    # are what this test sets at the gateway.
+    survey = {
+        "survey_year": 2025,
+        "per_capita_net_income": "5200.00",
+        "food_clothing_secure": True,
+        "safe_drinking_water": True,
+    }
+    body = household_body(survey=survey)
+    created = await registry.post("/households", json=body, headers=admin)
     hid = created.json()["id"]
     await to_exit_decision(registry, registry_app, hid, admin, dt.date(2026, 9, 1))
     await eventually(

@@ -10,6 +10,8 @@ from contracts.resident_id import compose
 VILLAGE = "622924100201"  # 城关镇 first village of the test regions
 OTHER_VILLAGE = "622924101201"
 _sequence = itertools.count(1)
+#: Outbox rows other than the seeded regions' own events (SQL condition).
+NOT_REGION_EVENTS = "event_type <> 'cn.jingzhun.registry.region.updated.v1'"
 EXISTING_FILE = {
     "name": "建档立卡档案",
     "sha256": "0" * 64,
@@ -64,15 +66,17 @@ REGIONS = [
 ]
 
 
-async def seed_regions(app) -> None:
-    """Insert the test region tree into a running registry app's database."""
-    from sqlalchemy import insert
+def region_payloads() -> list:
+    from contracts.events.registry import RegionUpdated
 
-    from registry.models import Region
+    return [RegionUpdated(code=c, name=n, level=lv, parent_code=p) for c, n, lv, p in REGIONS]
+
+
+async def seed_regions(app) -> None:
+    """Write the test region tree into a running registry app's database, as the registry
+    writes regions (with their ``registry.region.updated`` events)."""
+    from registry.regions.service import upsert_regions
 
     async with app.state.runtime.sessionmaker() as session:
-        await session.execute(
-            insert(Region),
-            [dict(code=c, name=n, level=lv, parent_code=p) for c, n, lv, p in REGIONS],
-        )
+        await upsert_regions(session, region_payloads())
         await session.commit()

@@ -93,6 +93,29 @@ class PolicyValue(BaseModel):
     year: int | None = Field(None, description="First year of the override applied")
 
 
+@dataclass(frozen=True)
+class Overrides:
+    """Every override of one parameter, loaded at once, for work that needs its value for
+    many regions and years (a bulk import): :meth:`value` resolves as
+    :meth:`PolicyBook.resolve` does, without a query each. Plain values, so it pickles
+    (worker processes get it)."""
+
+    default: Any
+    #: (region prefix, first year, typed value)
+    rows: tuple[tuple[str, int, Any], ...] = ()
+
+    def value(self, region_code: str, year: int) -> Any:
+        best: tuple[str, int, Any] | None = None
+        for row in self.rows:
+            prefix, first, _ = row
+            if not region_code.startswith(prefix) or first > year:
+                continue
+            # the most specific region prefix, then the latest year not after ``year``
+            if best is None or (len(prefix), first) > (len(best[0]), best[1]):
+                best = row
+        return self.default if best is None else best[2]
+
+
 class PolicyChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -160,6 +183,18 @@ class PolicyBook:
         """The typed value a rule uses."""
         resolved = await self.resolve(session, key, region_code=region_code, year=year)
         return self.parameter(key).parse(resolved.value)
+
+    async def overrides(self, session: AsyncSession, key: str) -> Overrides:
+        """Every override of ``key`` in one query (see :class:`Overrides`)."""
+        parameter = self.parameter(key)
+        t = self.table
+        rows = await session.execute(
+            select(t.c.region_prefix, t.c.year, t.c.value).where(t.c.key == key)
+        )
+        return Overrides(
+            default=parameter.parse(parameter.to_json(parameter.default)),
+            rows=tuple((r.region_prefix, r.year, parameter.parse(r.value)) for r in rows),
+        )
 
     async def set(
         self, session: AsyncSession, key: str, change: PolicyChange, actor: Principal

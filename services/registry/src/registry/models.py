@@ -72,6 +72,8 @@ class Region(RegistryModel, table=True):
     total_population: int | None = None
     #: 重点贫困村: its incidence quota is the higher one.
     key_poor_village: bool = _flag()
+    #: Aggregate version: the ``sequence`` of the last ``registry.region.updated``.
+    version: int = Field(default=1, sa_column_kwargs={"server_default": text("1")})
 
 
 class Household(RegistryModel, table=True):
@@ -114,6 +116,10 @@ class Household(RegistryModel, table=True):
         default_factory=dict, sa_column=Column(JSONB, nullable=False, server_default="{}")
     )
     per_capita_net_income: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 2)))
+    #: When the latest survey was recorded here: the ``as_of`` of the registry's dimensions.
+    survey_recorded_at: dt.datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
     food_clothing_secure: bool | None = None  # 不愁吃穿
     safe_drinking_water: bool | None = None  # 饮水安全
     has_electricity: bool | None = None  # 通生活用电

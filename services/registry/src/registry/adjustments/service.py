@@ -19,7 +19,6 @@ from contracts.events import registry as events
 from kit.auth import Principal
 from kit.errors import Problem
 from registry.adjustments.schemas import ChangeRequest, Join, Leave, Merge, Move, kind_of
-from registry.events import household_fields
 from registry.helpers.service import HelperService
 from registry.households.service import (
     HouseholdService,
@@ -320,7 +319,7 @@ class AdjustmentService:
             members,
             events.HOUSEHOLD_ADJUSTED,
             events.HouseholdAdjusted(
-                **household_fields(household, members),
+                **await self.households.snapshot(session, household, members),
                 kind=kind,
                 effective_month=month,
                 reason=reason,

@@ -8,9 +8,9 @@ import dataclasses
 import hashlib
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 
 from contracts.enums import RegionLevel
+from contracts.events.registry import RegionUpdated
 from kit.auth import Principal
 from kit.db import create_engine, create_sessionmaker
 from kit.progress import progress_bar
@@ -18,8 +18,9 @@ from registry.config import RegistrySettings
 from registry.demo.generator import REFERENCE_DATE, DemoCounty, HouseholdSeed, generate_county
 from registry.households.schemas import HouseholdCreate
 from registry.households.service import HouseholdService
-from registry.models import Member, Region
+from registry.models import Member
 from registry.pii import IdNumberVault
+from registry.regions.service import upsert_regions
 
 LOADER = Principal(
     subject="demo-loader", scopes=frozenset({"registry:write"}), region="620000000000"
@@ -31,8 +32,9 @@ async def load(
 ) -> int:
     """Insert whatever part of the county is missing; returns the households added.
 
-    Safe to run again: regions are inserted if absent and a household whose head is already
-    registered is skipped, so a second run adds nothing and an interrupted one resumes.
+    Safe to run again: a region is written (and published) only if absent or changed, and a
+    household whose head is already registered is skipped, so a second run adds nothing and
+    an interrupted one resumes.
     """
     engine = create_engine(settings.database_url)
     sessions = create_sessionmaker(engine)
@@ -40,17 +42,17 @@ async def load(
     try:
         async with sessions() as session:
             regions = [
-                dict(
+                RegionUpdated(
                     code=r.code,
                     name=r.name,
-                    level=RegionLevel(r.level).value,
+                    level=RegionLevel(r.level),
                     parent_code=r.parent_code,
                     population=r.population,
                     key_poor_village=r.key_poor_village,
                 )
                 for r in county.regions
             ]
-            await session.execute(insert(Region).values(regions).on_conflict_do_nothing())
+            await upsert_regions(session, regions)
             await session.commit()
             by_head = {
                 service.vault.lookup_hash(h.members[0].id_number): h for h in county.households

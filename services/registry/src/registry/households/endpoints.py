@@ -25,6 +25,7 @@ from registry.households.schemas import (
     MemberUpdate,
     PersonFound,
     PersonLookup,
+    StatusSummary,
     SurveyOut,
 )
 from registry.households.service import HouseholdService
@@ -34,6 +35,8 @@ from registry.pii import IdNumberVault
 router = APIRouter(tags=["households"], responses=PROBLEM_RESPONSES)
 
 Reader = Annotated[Principal, requires("registry:read")]
+#: Every role that reads a household's status (the gateway forwards the caller's token).
+StatusReader = Annotated[Principal, requires("status:read")]
 Writer = Annotated[Principal, requires("registry:write")]
 
 
@@ -129,6 +132,22 @@ async def get_household(
 ) -> HouseholdOut:
     household, members = await service.get(session, household_id, actor)
     return household_out(household, members, actor, service.vault)
+
+
+@router.get(
+    "/households/{household_id}/summary",
+    summary="The registry's dimensions and current facts of a household",
+    description="收入 (一超), 不愁吃穿 and 饮水安全 as the registry decides them from the latest "
+    "入户调查 and the poverty line in force (`ok`, `not_ok` with a reason, or `unknown`: no "
+    "survey, not surveyed, or a survey older than last year), plus the poverty state, "
+    "assistance type, monitoring category, unresolved risk alerts, the current 帮扶小组 and "
+    "the visits of the last 30 days. What the gateway asks for a fresh status; no income "
+    "figures or other personal data.",
+)
+async def household_summary(
+    household_id: uuid.UUID, actor: StatusReader, session: ReadSessionDep, service: ServiceDep
+) -> StatusSummary:
+    return await service.summary(session, household_id, actor)
 
 
 @router.get(

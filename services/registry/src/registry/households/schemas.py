@@ -9,6 +9,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from contracts import status
 from contracts.enums import (
     Asset,
     AssistanceType,
@@ -333,3 +334,8 @@ class PersonFound(BaseModel):
     region_code: str
     poverty_state: PovertyState
     member: MemberOut
+
+
+class StatusSummary(status.HouseholdSummary):
+    """The registry's answer at ``GET /households/{id}/summary``: the shared document
+    (:class:`contracts.status.HouseholdSummary`), named apart from the search row above."""

@@ -4,6 +4,7 @@ its event to the outbox and its before/after to the audit log, in one transactio
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import re
 import uuid
@@ -11,13 +12,25 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ARRAY, ColumnElement, Select, String, bindparam, func, select, true
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Select,
+    String,
+    bindparam,
+    distinct,
+    func,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
 
 from contracts.catalogue import EventSpec
 from contracts.enums import (
+    AlertStatus,
     AssistanceType,
     MonitoringCategory,
     PovertyCause,
@@ -35,7 +48,14 @@ from kit.clock import Clock
 from kit.errors import Problem, not_found
 from kit.pagination import PageParams
 from registry.audit import audit
-from registry.events import household_fields, member_snapshot, outbox
+from registry.events import (
+    dimensions_of,
+    household_fields,
+    member_snapshot,
+    outbox,
+    poverty_lines,
+    snapshot_fields,
+)
 from registry.households.rules import RuleViolation, survey_columns
 from registry.households.schemas import (
     INTAKE_STATES,
@@ -43,8 +63,18 @@ from registry.households.schemas import (
     HouseholdUpdate,
     MemberCreate,
     MemberUpdate,
+    StatusSummary,
 )
-from registry.models import Household, Member, Region, WorkflowStep
+from registry.models import (
+    Helper,
+    HelperAssignment,
+    HelperVisit,
+    Household,
+    Member,
+    Region,
+    RiskAlert,
+    WorkflowStep,
+)
 from registry.pii import IdNumberVault
 
 MEMBER_FIELDS = (
@@ -71,6 +101,26 @@ SUMMARY_COLUMNS = (
     "version",
 )
 
+#: What the audit log keeps of an event's household snapshot.
+AUDITED_SNAPSHOT_FIELDS = tuple(
+    f for f in events.HouseholdSnapshot.model_fields if f != "dimensions"
+)
+
+#: Household columns a survey sets (a change of any of them is a new survey).
+SURVEY_FIELDS = frozenset(
+    {
+        "survey_year",
+        "income_items",
+        "per_capita_net_income",
+        "food_clothing_secure",
+        "safe_drinking_water",
+        "has_electricity",
+        "has_radio_tv",
+        "assets",
+        "land_area_mu",
+    }
+)
+
 #: Survey fields only callers with ``pii:read`` see.
 PERSONAL_SURVEY_FIELDS = ("income_items", "per_capita_net_income", "assets", "land_area_mu")
 
@@ -79,11 +129,12 @@ def audit_view(
     household: Household, members: list[Member], snapshot: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """What the audit log keeps of a household: everything, ID numbers masked. ``snapshot``:
-    the household's snapshot as an event built from it carries it (JSON), if there is one."""
+    the household's snapshot as an event built from it carries it (JSON), if there is one.
+    Not the dimensions: they are derived (line, clock), not data that changed."""
     if snapshot is None:
-        model = events.HouseholdSnapshot(**household_fields(household, members))
+        model = events.HouseholdSnapshot(**household_fields(household, members, dimensions={}))
         snapshot = model.model_dump(mode="json")
-    view = {name: snapshot[name] for name in events.HouseholdSnapshot.model_fields}
+    view = {name: snapshot[name] for name in AUDITED_SNAPSHOT_FIELDS}
     view.update(
         income_items=household.income_items,
         assets=household.assets,
@@ -191,6 +242,40 @@ class HouseholdService:
             raise not_found("person")
         return found.Household, found.Member
 
+    async def summary(
+        self, session: AsyncSession, household_id: uuid.UUID, actor: Principal
+    ) -> StatusSummary:
+        """What the registry states about a household now (the gateway's fresh mode asks):
+        its dimensions and current facts. One statement, plus the poverty lines."""
+        since = self.clock.today() - dt.timedelta(days=VISIT_WINDOW_DAYS)
+        row = (
+            await session.execute(_SUMMARY, {"household_id": household_id, "since": since})
+        ).one_or_none()
+        if row is None or not actor.can_access(row.Household.region_code):
+            raise not_found("household")
+        household = row.Household
+        lines = await poverty_lines(session)
+        return StatusSummary(
+            service="registry",
+            household_id=household.id,
+            region_code=household.region_code,
+            as_of=self.clock.now(),
+            dimensions=dimensions_of(household, lines, self.clock.today().year),
+            facts=dict(
+                poverty_state=household.poverty_state,
+                stage=household.stage,
+                assistance_type=household.assistance_type,
+                monitoring_category=household.monitoring_category,
+                policy_continuity_until=household.policy_continuity_until,
+                monitored_until=household.monitored_until,
+                survey_year=household.survey_year,
+                open_alerts=row.open_alerts,
+                open_alert_kinds=row.open_alert_kinds or [],
+                helpers=row.helpers or [],
+                visits_last_30_days=row.visits,
+            ),
+        )
+
     async def history(
         self, session: AsyncSession, household_id: uuid.UUID, actor: Principal
     ) -> list[AuditEntry]:
@@ -226,6 +311,7 @@ class HouseholdService:
         )
         if data.survey:
             _set(household, survey_values(data.survey, len(data.members)))
+            household.survey_recorded_at = self.clock.now()
         session.add(household)
         members = [self.new_member(household.id, m) for m in data.members]
         session.add_all(members)
@@ -250,7 +336,7 @@ class HouseholdService:
             household,
             members,
             events.HOUSEHOLD_CREATED,
-            events.HouseholdCreated(**household_fields(household, members)),
+            events.HouseholdCreated(**await self.snapshot(session, household, members)),
             actor=actor,
             before=None,
         )
@@ -282,12 +368,16 @@ class HouseholdService:
         if not changed:
             return household, members
         _set(household, {k: changes[k] for k in changed})
+        if SURVEY_FIELDS.intersection(changed):
+            household.survey_recorded_at = self.clock.now()
         await self.record(
             session,
             household,
             members,
             events.HOUSEHOLD_UPDATED,
-            events.HouseholdUpdated(**household_fields(household, members), changed=changed),
+            events.HouseholdUpdated(
+                **await self.snapshot(session, household, members), changed=changed
+            ),
             actor=actor,
             before=before,
         )
@@ -407,6 +497,13 @@ class HouseholdService:
 
     # --- shared by every write ----------------------------------------------------------
 
+    async def snapshot(
+        self, session: AsyncSession, household: Household, members: list[Member]
+    ) -> dict[str, Any]:
+        """The fields of the household's snapshot, dimensions decided: every event about a
+        household is built from this."""
+        return await snapshot_fields(session, household, members, self.clock)
+
     async def record(
         self,
         session: AsyncSession,
@@ -513,7 +610,7 @@ class HouseholdService:
             household_id=household.id,
             region_code=household.region_code,
             member=member_snapshot(member),
-            household=events.HouseholdSnapshot(**household_fields(household, members)),
+            household=events.HouseholdSnapshot(**await self.snapshot(session, household, members)),
             **extra,
         )
         await self.record(session, household, members, spec, payload, actor=actor, before=before)
@@ -604,6 +701,44 @@ def _search_statements(filters: tuple[str, ...]) -> tuple[Select, Select]:
     )
     return count, page
 
+
+#: Days back a summary counts helpers' visits (the status document's recent visits).
+VISIT_WINDOW_DAYS = 30
+
+_SUMMARY = select(
+    Household,
+    # 返贫致贫风险 not yet 解除 (open, assessed or assisted)
+    select(func.count())
+    .where(RiskAlert.household_id == Household.id, RiskAlert.status != AlertStatus.closed)
+    .scalar_subquery()
+    .label("open_alerts"),
+    select(func.array_agg(aggregate_order_by(distinct(RiskAlert.kind), RiskAlert.kind)))
+    .where(RiskAlert.household_id == Household.id, RiskAlert.status != AlertStatus.closed)
+    .scalar_subquery()
+    .label("open_alert_kinds"),
+    # the current 帮扶小组: public officials, so their names may be shown
+    select(
+        func.json_agg(
+            aggregate_order_by(
+                func.json_build_object("name", Helper.name, "role", HelperAssignment.role),
+                HelperAssignment.role.desc(),  # primary first
+                Helper.name,
+            )
+        )
+    )
+    .select_from(HelperAssignment)
+    .join(Helper, Helper.id == HelperAssignment.helper_id)
+    .where(HelperAssignment.household_id == Household.id, HelperAssignment.end_date.is_(None))
+    .scalar_subquery()
+    .label("helpers"),
+    select(func.count())
+    .where(
+        HelperVisit.household_id == Household.id,
+        HelperVisit.visit_date >= bindparam("since"),
+    )
+    .scalar_subquery()
+    .label("visits"),
+).where(Household.id == bindparam("household_id"))
 
 _PERSON_BY_HASH = (
     select(Household, Member)

@@ -35,8 +35,9 @@ from contracts.resident_id import birth_date, gender
 from kit.auth import Principal
 from kit.clock import Clock
 from kit.outbox import notify
+from kit.policy import Overrides
 from registry.audit import audit
-from registry.events import household_fields, outbox
+from registry.events import dimensions_of, household_fields, outbox
 from registry.evidence import Document
 from registry.households.schemas import INTAKE_STATES, HouseholdCreate
 from registry.households.service import MEMBER_FIELDS, audit_view, survey_values
@@ -53,6 +54,7 @@ from registry.imports.parse import (
 from registry.imports.reader import open_sheet
 from registry.models import Region
 from registry.pii import IdNumberVault
+from registry.policy import POVERTY_LINE, policy
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,7 @@ HOUSEHOLD_COLUMNS = (
     "survey_year",
     "income_items",
     "per_capita_net_income",
+    "survey_recorded_at",
     "food_clothing_secure",
     "safe_drinking_water",
     "has_electricity",
@@ -151,9 +154,12 @@ class Work:
     """What preparing a household needs besides the household (sent to the workers)."""
 
     actor: Principal
+    now: dt.datetime
     today: dt.date
     import_id: uuid.UUID
     evidence: Document
+    #: The poverty lines (one query for the whole import): the events' dimensions.
+    lines: Overrides
 
 
 @dataclass
@@ -261,7 +267,10 @@ class ImportService:
             done = grouped.failed_persons
             if progress:
                 await _call(progress, done, report.persons)
-            work = Work(actor, self.clock.today(), report.import_id, evidence)
+            async with sessions() as session:
+                lines = await policy.overrides(session, POVERTY_LINE)
+            now = self.clock.now()
+            work = Work(actor, now, self.clock.today(), report.import_id, evidence, lines)
             chunks = [
                 grouped.households[start : start + self.chunk_households]
                 for start in range(0, len(grouped.households), self.chunk_households)
@@ -347,14 +356,11 @@ class ImportService:
                 prepared.errors.extend(errors)
                 prepared.failed += 1
             else:
-                prepared.households.append(
-                    self.prepare(parsed, work.actor, work.today, work.import_id)
-                )
+                prepared.households.append(self.prepare(parsed, work))
         return prepared
 
-    def prepare(
-        self, parsed: ParsedHousehold, actor: Principal, today: dt.date, import_id: uuid.UUID
-    ) -> Prepared:
+    def prepare(self, parsed: ParsedHousehold, work: Work) -> Prepared:
+        actor, today, import_id = work.actor, work.today, work.import_id
         data: HouseholdCreate = parsed.request  # type: ignore[assignment]
         household_id = uuid.uuid4()
         values: dict[str, Any] = dict(
@@ -375,6 +381,7 @@ class ImportService:
             survey_year=None,
             income_items={},
             per_capita_net_income=None,
+            survey_recorded_at=None,
             food_clothing_secure=None,
             safe_drinking_water=None,
             has_electricity=None,
@@ -387,6 +394,7 @@ class ImportService:
         )
         if data.survey:
             values.update(survey_values(data.survey, len(data.members)))
+            values["survey_recorded_at"] = work.now
         household = _Record(**values)
         members, hashes, keys = [], {}, []
         for row, m in zip(parsed.rows, data.members, strict=True):
@@ -422,7 +430,10 @@ class ImportService:
                 )
             )
             keys.append(f"{identity['id_number_hash'] or m.name}|{m.relation.value}")
-        payload = events.HouseholdCreated(**household_fields(household, members))  # type: ignore[arg-type]
+        dimensions = dimensions_of(household, work.lines, today.year)  # type: ignore[arg-type]
+        payload = events.HouseholdCreated(
+            **household_fields(household, members, dimensions=dimensions)  # type: ignore[arg-type]
+        )
         event = outbox.row(
             events.HOUSEHOLD_CREATED,
             aggregate_id=household_id,

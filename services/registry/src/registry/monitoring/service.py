@@ -35,7 +35,6 @@ from kit.envelope import Envelope
 from kit.errors import Problem, not_found
 from kit.pagination import PageParams
 from registry import policy as p
-from registry.events import household_fields
 from registry.households.service import HouseholdService, audit_view
 from registry.models import Household, MedicalCost, Member, RiskAlert
 from registry.monitoring import rules
@@ -316,7 +315,8 @@ class MonitoringService:
             members,
             events.HOUSEHOLD_UPDATED,
             events.HouseholdUpdated(
-                **household_fields(household, members), changed=["monitoring_category"]
+                **await self.households.snapshot(session, household, members),
+                changed=["monitoring_category"],
             ),
             actor=actor,
             before=before,

@@ -24,7 +24,6 @@ from contracts.events import registry as events
 from kit.auth import Principal
 from kit.errors import Problem, not_found
 from registry import policy as p
-from registry.events import household_fields
 from registry.helpers.service import HelperService
 from registry.households.service import HouseholdService, audit_view, survey_values
 from registry.models import (
@@ -296,6 +295,7 @@ class WorkflowService:
         if action is Action.survey and request.survey is not None:
             for key, value in survey_values(request.survey, len(members)).items():
                 setattr(household, key, value)
+            household.survey_recorded_at = self.clock.now()
         elif action in (Action.register, Action.backfill):
             household.identified_year = request.identified_year or on_date.year
         elif action is Action.nominate_exit:
@@ -592,7 +592,7 @@ class WorkflowService:
             members,
             events.HOUSEHOLD_STATE_CHANGED,
             events.StateChanged(
-                **household_fields(household, members),
+                **await self.households.snapshot(session, household, members),
                 action=action,
                 from_state=position[0],
                 from_stage=position[1],
