@@ -36,7 +36,11 @@ async def test_household_status_follows_registry_changes(platform, auth_keys):
         lambda: platform.gateway.get(url, headers=headers),
         until=lambda r: r.json()["assistance_type"] == "dibao" and r.json()["member_count"] == 4,
     )
-    assert final.json()["exit_readiness"]["status"] == "unknown"
+    # The registry decided its dimensions from the survey: 2800.50 元 is below the line.
+    income = final.json()["dimensions"]["income"]
+    assert income["status"] == "not_ok" and income["reason"] == "INCOME_BELOW_LINE"
+    assert income["source"] == "registry"
+    assert final.json()["exit_readiness"]["status"] == "not_ready"
 
 
 async def test_one_trace_from_registry_request_to_gateway_consume(platform, auth_keys, spans):
