@@ -77,3 +77,29 @@ async def inbox_outcomes(app) -> dict[str, int]:
             await conn.execute(text("SELECT outcome, count(*) FROM inbox GROUP BY outcome"))
         ).all()
     return dict(rows)
+
+
+# --- events anywhere in the county (the live stream's region tests) ------------------------
+
+#: A village of another township (乡镇) of the same county as VILLAGE.
+OTHER_TOWNSHIP_VILLAGE = "622924101201"
+
+
+def event_in(region: str, spec, aggregate_id, sequence: int, payload) -> dict:
+    """A CloudEvent of ``spec`` about ``aggregate_id`` in ``region`` (payload: a model)."""
+    return build(
+        spec,
+        source=f"/jingzhun/{spec.producer}",
+        aggregate_id=str(aggregate_id),
+        region=region,
+        sequence=sequence,
+        data=payload,
+    )[1]
+
+
+async def publish_in(js, region: str, spec, body: dict) -> int:
+    """Publish on the region's subject; returns the stream sequence."""
+    ack = await js.publish(
+        spec.subject(region), encode(body), headers={"Nats-Msg-Id": str(uuid.uuid4())}
+    )
+    return ack.seq

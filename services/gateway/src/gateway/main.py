@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from gateway.config import GatewaySettings
 from gateway.consumers import CONSUMERS
 from gateway.status.endpoints import router as status_router
+from gateway.stream.endpoints import router as stream_router
 from kit.app import ServiceDefinition, create_service_app
 
 DESCRIPTION = """
@@ -23,10 +24,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             title="Jingzhun Gateway",
             description=DESCRIPTION,
             settings=settings or GatewaySettings(),
-            routers=[status_router],
+            routers=[status_router, stream_router],
             consumers=CONSUMERS,
             openapi_tags=[
                 {"name": "status", "description": "Household status (两不愁三保障)"},
+                {
+                    "name": "events",
+                    "description": "Live event stream (实时事件, Server-Sent Events)",
+                },
                 {"name": "operations", "description": "Health and readiness"},
             ],
         )
