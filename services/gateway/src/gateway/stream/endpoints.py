@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from contracts.events import CATALOGUE
@@ -90,7 +90,10 @@ Events as they happen (实时事件推送), filtered on the server by region sub
 """,
 )
 async def event_stream(
-    request: Request, subscription: Annotated[Subscription, Depends(checked_subscription)]
+    request: Request,
+    subscription: Annotated[Subscription, Depends(checked_subscription)],
+    after_response: BackgroundTasks,
 ) -> AsyncIterable[ServerSentEvent]:
-    async for event in live_stream(request).events(subscription, request.app.state.runtime.bus):
+    bus = request.app.state.runtime.bus
+    async for event in live_stream(request).events(subscription, bus, after_response.add_task):
         yield event

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 PULL_EXPIRES_SECONDS = 30.0  # one pull request waits this long for events, then is renewed
 PULL_HEARTBEAT_SECONDS = 5.0  # JetStream proves a waiting pull is alive this often
-CLEANUP_TIMEOUT_SECONDS = 5.0
+CLEANUP_TIMEOUT_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -90,16 +90,21 @@ class EventRelay:
         self._pullers: dict[str, asyncio.Task[None]] = {}
         self._missing: set[str] = set()
         self._failure: RelayInterrupted | None = None
+        self._closing = False
 
     # --- lifecycle ------------------------------------------------------------------------
 
-    async def __aenter__(self) -> EventRelay:
+    async def open(self) -> None:
+        """Create the consumers and start pulling; on failure nothing is left behind."""
         try:
             for stream in self._sources:
                 await self._attach(stream, initial=True)
         except BaseException:
             await self.close()
             raise
+
+    async def __aenter__(self) -> EventRelay:
+        await self.open()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -107,18 +112,24 @@ class EventRelay:
 
     async def close(self) -> None:
         """Stop the pullers and delete the consumers, even while being cancelled (a client
-        that disconnects cancels the request): a consumer left behind would be a leak."""
+        that disconnects cancels the request): a consumer left behind would be a leak.
+        Idempotent."""
+        self._closing = True
         with anyio.CancelScope(shield=True):
-            for task in self._pullers.values():
-                task.cancel()
-            await asyncio.gather(*self._pullers.values(), return_exceptions=True)
+            pullers = list(self._pullers.values())
             self._pullers.clear()
+            for task in pullers:
+                task.cancel()
             for stream, consumer in list(self._consumers.items()):
                 with contextlib.suppress(Exception):  # gone already, or NATS away: it expires
                     await asyncio.wait_for(
                         self._js.delete_consumer(stream, consumer), CLEANUP_TIMEOUT_SECONDS
                     )
             self._consumers.clear()
+            # Python 3.11's wait_for can swallow a cancellation that meets a message; such
+            # a puller stops at its next message, which the deleted consumer sends at once.
+            if pullers:
+                await asyncio.wait(pullers, timeout=CLEANUP_TIMEOUT_SECONDS)
 
     @property
     def consumer_names(self) -> dict[str, str]:
@@ -196,7 +207,7 @@ class EventRelay:
         ).encode()
         api = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer}"
         try:
-            while True:
+            while not self._closing:
                 await self._nc.publish(api, request, reply=inbox)
                 received = 0
                 while received < self._batch:
@@ -207,6 +218,8 @@ class EventRelay:
                             "NATS_UNAVAILABLE",
                             f"stream {stream} stopped answering; resume from the last id",
                         )
+                        return
+                    if self._closing:
                         return
                     status = JetStreamContext.is_status_msg(msg)
                     if status == "100":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from fastapi.sse import ServerSentEvent
@@ -99,7 +99,18 @@ class LiveStream:
             redacted=needs_redaction(principal),
         )
 
-    async def events(self, subscription: Subscription, bus: Bus) -> AsyncIterator[ServerSentEvent]:
+    async def events(
+        self,
+        subscription: Subscription,
+        bus: Bus,
+        on_response_end: Callable[[Callable[[], Awaitable[None]]], None],
+    ) -> AsyncIterator[ServerSentEvent]:
+        """The SSE events of a subscription until the client leaves or the relay stops.
+
+        ``on_response_end`` registers the relay's cleanup to run when the response ends as
+        well: a client that disconnects while this generator waits at a ``yield`` (its
+        events not taken yet) leaves the generator suspended, and its ``finally`` would
+        only run when it is garbage collected."""
         relay = EventRelay(
             nc=bus.client,
             js=bus.js,
@@ -110,8 +121,9 @@ class LiveStream:
             consumer_inactive_seconds=self.settings.stream_consumer_inactive_seconds,
             description=f"gateway live stream for {subscription.subject}"[:200],
         )
+        on_response_end(relay.close)
         try:
-            await relay.__aenter__()
+            await relay.open()
         except Exception as exc:  # noqa: BLE001 - NATS failed after the checks: say so, end
             log.warning("live stream could not start: %s", exc)
             yield ServerSentEvent(
