@@ -477,6 +477,16 @@ async def test_missing_stream_is_read_once_it_appears(live, js, auth_keys):
         assert got["event"] == "health.claim.settled" and got["id"] == f"HEALTH:{seq}"
 
 
+async def test_stream_ends_when_the_token_expires(live, js, auth_keys):
+    headers = auth_keys.headers("county_admin", COUNTY, ttl=dt.timedelta(seconds=3))
+    async with stream(live, headers) as sse:
+        last = await sse.event(timeout=10)
+        assert last["event"] == "stream.interrupted" and last["id"] == sse.opened["id"]
+        assert json.loads(last["data"])["code"] == "TOKEN_EXPIRED"
+        with pytest.raises(AssertionError, match="stream ended"):
+            await sse.frame()
+
+
 # --- backpressure --------------------------------------------------------------------------
 
 

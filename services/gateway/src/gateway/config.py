@@ -17,12 +17,10 @@ class GatewaySettings(ServiceSettings):
     """SQLAlchemy URL of the gateway's own database (asyncpg driver)."""
 
     stream_heartbeat_seconds: float = Field(15.0, gt=0)
-    """Live stream: an SSE comment is sent after this many idle seconds, so proxies keep
-    the connection open."""
+    """Live stream: idle seconds before an SSE heartbeat comment (keeps proxies open)."""
     stream_queue_size: int = Field(256, ge=1, le=100_000)
     """Live stream: events held in memory per connection (backpressure beyond it)."""
     stream_stall_seconds: float = Field(30.0, gt=0)
-    """Live stream: a connection whose queue stays full this long is ended (SLOW_CLIENT)."""
+    """Live stream: a connection whose queue stays full this long ends (SLOW_CLIENT)."""
     stream_consumer_inactive_seconds: float = Field(120.0, gt=0)
-    """Live stream: JetStream deletes a consumer nobody pulls from for this long (a
-    gateway that died without cleaning up)."""
+    """Live stream: JetStream drops a consumer unread this long (a gateway that died)."""

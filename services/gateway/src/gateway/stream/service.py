@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
@@ -40,6 +41,8 @@ class Subscription:
     sources: list[plan.StreamSource]
     resume: dict[str, int] | None
     redacted: bool
+    #: The token's expiry (epoch seconds): the stream ends then, as a request would fail.
+    expires_at: float | None = None
 
 
 def needs_redaction(principal: Principal) -> bool:
@@ -97,6 +100,7 @@ class LiveStream:
             sources=plan.sources(names, code, self.catalogue),
             resume=resume,
             redacted=needs_redaction(principal),
+            expires_at=_expiry(principal),
         )
 
     async def events(
@@ -147,26 +151,43 @@ class LiveStream:
             )
             heartbeat = self.settings.stream_heartbeat_seconds
             while True:
+                wait = heartbeat
+                if subscription.expires_at is not None:
+                    left = subscription.expires_at - time.time()
+                    if left <= 0:
+                        yield self._interrupted(
+                            relay, "TOKEN_EXPIRED", "the token expired; reconnect with a new one"
+                        )
+                        return
+                    wait = min(wait, left)
                 try:
-                    item = await relay.next(heartbeat)
+                    item = await relay.next(wait)
                 except RelayInterrupted as exc:
-                    token = plan.format_positions(relay.positions)
-                    yield ServerSentEvent(
-                        event=INTERRUPTED,
-                        id=token,
-                        data={"code": exc.code, "detail": exc.detail, "resume_from": token},
-                    )
+                    yield self._interrupted(relay, exc.code, exc.detail)
                     return
                 if item is None:
                     # An SSE comment: ignored by clients, keeps proxies from closing the line.
                     yield ServerSentEvent(comment="heartbeat")
-                    await relay.attach_missing()
+                    try:
+                        await relay.attach_missing()
+                    except Exception as exc:  # noqa: BLE001 - try again at the next heartbeat
+                        log.info("live stream: attaching a new stream failed: %s", exc)
                     continue
                 sent = self._event(item, subscription, plan.format_positions(relay.positions))
                 if sent is not None:
                     yield sent
         finally:
             await relay.close()
+
+    @staticmethod
+    def _interrupted(relay: EventRelay, code: str, detail: str) -> ServerSentEvent:
+        """The last event before the server ends the stream: why, and where to resume."""
+        token = plan.format_positions(relay.positions)
+        return ServerSentEvent(
+            event=INTERRUPTED,
+            id=token,
+            data={"code": code, "detail": detail, "resume_from": token},
+        )
 
     def _event(
         self, item: Relayed, subscription: Subscription, token: str
@@ -192,3 +213,8 @@ class LiveStream:
         else:
             body = item.data.decode()
         return ServerSentEvent(event=name, raw_data=body, id=token)
+
+
+def _expiry(principal: Principal) -> float | None:
+    exp = principal.claims.get("exp")
+    return float(exp) if isinstance(exp, (int, float)) else None
