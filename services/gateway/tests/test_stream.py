@@ -339,6 +339,17 @@ async def test_type_and_region_filters(live, js, auth_keys):
         assert str(hid_b) not in township.raw
 
 
+async def test_township_official_sees_no_other_township_by_status_either(live, js, auth_keys):
+    hid_b, _ = await created(js, OTHER_TOWNSHIP_VILLAGE)
+    url = f"/households/{hid_b}/status"
+    county = auth_keys.headers("county_admin", COUNTY)
+    await eventually(lambda: live.get(url, headers=county), until=lambda r: r.status_code == 200)
+    township = township_official(auth_keys)
+    assert (await live.get(url, headers=township)).status_code == 404
+    other = township_official(auth_keys, OTHER_TOWNSHIP_VILLAGE[:9] + "000")
+    assert (await live.get(url, headers=other)).status_code == 200
+
+
 def member_added(hid):
     household = events.HouseholdSnapshot(**household_payload(hid, VILLAGE))
     spouse = events.MemberSnapshot(

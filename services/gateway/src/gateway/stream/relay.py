@@ -132,6 +132,11 @@ class EventRelay:
                 await asyncio.wait(pullers, timeout=CLEANUP_TIMEOUT_SECONDS)
 
     @property
+    def _stopped(self) -> bool:
+        # Checked besides cancelling: Python 3.11's wait_for can swallow a cancellation.
+        return self._closing or self._failure is not None
+
+    @property
     def consumer_names(self) -> dict[str, str]:
         return dict(self._consumers)
 
@@ -207,7 +212,7 @@ class EventRelay:
         ).encode()
         api = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer}"
         try:
-            while not self._closing:
+            while not self._stopped:
                 await self._nc.publish(api, request, reply=inbox)
                 received = 0
                 while received < self._batch:
@@ -219,7 +224,7 @@ class EventRelay:
                             f"stream {stream} stopped answering; resume from the last id",
                         )
                         return
-                    if self._closing:
+                    if self._stopped:
                         return
                     status = JetStreamContext.is_status_msg(msg)
                     if status == "100":

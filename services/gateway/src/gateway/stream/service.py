@@ -35,7 +35,7 @@ RETRY_MILLISECONDS = 3000  # how soon an EventSource reconnects after the stream
 class Subscription:
     """A checked request for the live stream."""
 
-    subject: str
+    caller: str
     region: str
     types: list[str] | None
     sources: list[plan.StreamSource]
@@ -94,7 +94,7 @@ class LiveStream:
                 field="query.region",
             )
         return Subscription(
-            subject=principal.subject,
+            caller=principal.subject,
             region=code,
             types=names,
             sources=plan.sources(names, code, self.catalogue),
@@ -123,7 +123,7 @@ class LiveStream:
             queue_size=self.settings.stream_queue_size,
             stall_seconds=self.settings.stream_stall_seconds,
             consumer_inactive_seconds=self.settings.stream_consumer_inactive_seconds,
-            description=f"gateway live stream for {subscription.subject}"[:200],
+            description=f"gateway live stream for {subscription.caller}"[:200],
         )
         on_response_end(relay.close)
         try:
