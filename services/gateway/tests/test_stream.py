@@ -29,6 +29,8 @@ from gateway.main import create_app
 from gateway.stream import plan
 from gateway.stream.redaction import redact, redact_event
 from gateway.stream.relay import EventRelay, RelayInterrupted
+from gateway.stream.service import needs_redaction
+from kit.auth import Principal
 from kit.bus import ensure_stream, service_stream
 
 TOWNSHIP = VILLAGE[:9] + "000"  # 622924100000
@@ -129,6 +131,16 @@ def test_redaction_walks_any_shape():
     assert cleaned["region_code"] == VILLAGE and cleaned["poverty_state"] == "registered"
     assert cleaned["changed"] == ["poverty_state", "name"]  # field names are codes, not data
     assert redact_event({"id": "x", "data": {}})["redacted"] is True
+
+
+def test_who_gets_personal_data():
+    def who(roles, scopes):
+        return Principal("u", frozenset(scopes), COUNTY, roles=tuple(roles))
+
+    assert needs_redaction(who(["dashboard"], ["events:subscribe"]))
+    assert needs_redaction(who(["dashboard"], ["events:subscribe", "pii:read"]))  # a screen
+    assert needs_redaction(who(["wall_display"], ["events:subscribe"]))  # any role without pii
+    assert not needs_redaction(who(["county_admin"], ["events:subscribe", "pii:read"]))
 
 
 # --- the live server ---------------------------------------------------------------------
