@@ -94,8 +94,10 @@ def envelope(spec, payload, *, subject, sequence, region=VILLAGE, source=None):
     )[1]
 
 
-async def publish_to(js, spec, body: dict, region: str = VILLAGE) -> None:
-    await js.publish(spec.subject(region), encode(body), headers={"Nats-Msg-Id": body["id"]})
+async def publish_to(js, spec, body: dict, region: str = VILLAGE) -> int:
+    """Publish on the region's subject; returns the stream sequence."""
+    ack = await js.publish(spec.subject(region), encode(body), headers={"Nats-Msg-Id": body["id"]})
+    return ack.seq
 
 
 def fact(status: str, reason: str | None = None, as_of: str = "2026-01-15T00:00:00+00:00"):

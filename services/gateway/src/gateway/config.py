@@ -23,3 +23,12 @@ class GatewaySettings(ServiceSettings):
     """Fresh mode: how long one service may take to answer."""
     fresh_deadline_seconds: float = Field(2.0, gt=0)
     """Fresh mode: when the answer is sent, whoever has not answered."""
+
+    stream_heartbeat_seconds: float = Field(15.0, gt=0)
+    """Live stream: idle seconds before an SSE heartbeat comment (keeps proxies open)."""
+    stream_queue_size: int = Field(256, ge=1, le=100_000)
+    """Live stream: events held in memory per connection (backpressure beyond it)."""
+    stream_stall_seconds: float = Field(30.0, gt=0)
+    """Live stream: a connection whose queue stays full this long ends (SLOW_CLIENT)."""
+    stream_consumer_inactive_seconds: float = Field(120.0, gt=0)
+    """Live stream: JetStream drops a consumer unread this long (a gateway that died)."""

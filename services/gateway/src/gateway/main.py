@@ -9,6 +9,7 @@ from gateway.consumers import CONSUMERS
 from gateway.stats.endpoints import router as stats_router
 from gateway.status.endpoints import router as status_router
 from gateway.status.fresh import source_clients
+from gateway.stream.endpoints import router as stream_router
 from kit.app import ServiceDefinition, create_service_app
 
 DESCRIPTION = """
@@ -27,7 +28,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             title="Jingzhun Gateway",
             description=DESCRIPTION,
             settings=settings,
-            routers=[status_router, stats_router],
+            routers=[status_router, stats_router, stream_router],
             consumers=CONSUMERS,
             resources=[
                 source_clients(
@@ -39,6 +40,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             openapi_tags=[
                 {"name": "status", "description": "Household status (两不愁三保障)"},
                 {"name": "statistics", "description": "Region statistics (统计)"},
+                {
+                    "name": "events",
+                    "description": "Live event stream (实时事件, Server-Sent Events)",
+                },
                 {"name": "operations", "description": "Health and readiness"},
             ],
         )

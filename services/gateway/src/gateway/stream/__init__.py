@@ -1,0 +1,7 @@
+"""The live event stream (``GET /events/stream``): Server-Sent Events relayed from JetStream.
+
+- :mod:`.plan`: which streams and subjects a caller reads, and the resume token (pure).
+- :mod:`.redaction`: strips personal data from an event for callers without ``pii:read``.
+- :mod:`.relay`: the NATS part (ephemeral pull consumers feeding one bounded queue).
+- :mod:`.endpoints`: the thin HTTP route.
+"""
