@@ -10,20 +10,18 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
-import socket
 import uuid
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 from gateway_testdata import OTHER_TOWNSHIP_VILLAGE, VILLAGE, envelope, publish_to, snapshot
 
 from contracts.events import CATALOGUE
 from contracts.events import health as health_events
 from contracts.events import registry as events
-from devstack.testing import eventually
+from devstack.testing import eventually, serving
 from gateway.config import GatewaySettings
 from gateway.main import create_app
 from gateway.stream import plan
@@ -144,39 +142,6 @@ def test_who_gets_personal_data():
 
 
 # --- the live server ---------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.asynccontextmanager
-async def serving(app) -> AsyncIterator[httpx.AsyncClient]:
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            assert not task.done(), "uvicorn did not start"
-            await asyncio.sleep(0.05)
-        await asyncio.wait_for(app.state.runtime.started.wait(), timeout=30)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=15) as client:
-            yield client
-    finally:
-        # Clients have left: every request (a stream included) must end before the server
-        # stops, or a stream outlived its client.
-        await eventually(
-            lambda: asyncio.sleep(0, len(server.server_state.tasks)),
-            until=lambda running: running == 0,
-            timeout=10,
-        )
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=15)
 
 
 @pytest_asyncio.fixture

@@ -9,7 +9,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 import httpx
+import uvicorn
 from fastapi import FastAPI
+
+from devstack.servers import free_port
 
 T = TypeVar("T")
 
@@ -40,3 +43,33 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout:.0f}s; last value: {result!r}")
         await asyncio.sleep(every)
+
+
+@contextlib.asynccontextmanager
+async def serving(app: FastAPI, port: int | None = None) -> AsyncIterator[httpx.AsyncClient]:
+    """Run the app under a real uvicorn server on a free port (streams, and services
+    other services call over HTTP); yields a client for it. On exit every request must
+    have ended before the server stops."""
+    port = port or free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            assert not task.done(), "uvicorn did not start"
+            await asyncio.sleep(0.05)
+        await asyncio.wait_for(app.state.runtime.started.wait(), timeout=30)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=15) as client:
+            yield client
+    finally:
+        # Clients have left: every request (a stream included) must end before the server
+        # stops, or a stream outlived its client.
+        await eventually(
+            lambda: asyncio.sleep(0, len(server.server_state.tasks)),
+            until=lambda running: running == 0,
+            timeout=10,
+        )
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=15)
