@@ -132,7 +132,10 @@ async def projection_state(app) -> dict:
     async with app.state.runtime.engine.connect() as conn:
         for table in [*PROJECTION_TABLES, inbox_table]:
             columns = [c for c in table.columns if c.name not in ("updated_at", "received_at")]
-            rows = (await conn.execute(table.select().with_only_columns(*columns))).all()
+            query = table.select().with_only_columns(*columns)
+            if "value" in table.c:  # a counter at 0 is the same as no counter
+                query = query.where(table.c.value != 0)
+            rows = (await conn.execute(query)).all()
             state[table.name] = sorted(map(repr, rows))
     return state
 

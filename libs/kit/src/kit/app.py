@@ -28,7 +28,7 @@ from kit import telemetry
 from kit.auth import TokenVerifier
 from kit.bus import Bus, dead_letter_stream, ensure_stream, service_stream
 from kit.clock import Clock
-from kit.consumer import EventConsumer, Handler, Subscription
+from kit.consumer import BeforeCommit, EventConsumer, Handler, Subscription
 from kit.db import create_engine, create_read_sessionmaker, create_sessionmaker
 from kit.errors import BodyLimit, install_error_handlers
 from kit.metrics import metrics_endpoint
@@ -50,6 +50,8 @@ class ConsumerDefinition:
     #: Event name → payload field naming the part of the aggregate it carries alone
     #: (see :class:`kit.consumer.EventConsumer`).
     ordered_by: dict[str, str] = field(default_factory=dict)
+    #: Run at the end of each consumer transaction (see ``kit.consumer.BeforeCommit``).
+    before_commit: BeforeCommit | None = None
 
     def subscription(self, service: str) -> Subscription:
         return Subscription(
@@ -113,6 +115,7 @@ class Runtime:
                 subscription=c.subscription(definition.name),
                 handlers=c.handlers,
                 ordered_by=c.ordered_by,
+                before_commit=c.before_commit,
                 catalogue=CATALOGUE,
                 bus=self.bus,
                 sessionmaker=self.sessionmaker,

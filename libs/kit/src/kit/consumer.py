@@ -34,6 +34,10 @@ from kit.envelope import Envelope, parse
 log = logging.getLogger(__name__)
 LAG_INTERVAL_SECONDS = 5.0
 
+#: Runs once at the end of each transaction of applied events (one event live, a batch in
+#: a replay): where handlers' accumulated work is written in one go.
+BeforeCommit = Callable[[AsyncSession], Awaitable[None]]
+
 #: Runs in the consumer's transaction. Returning ``"ignored"`` records that the event was
 #: read but did not concern this service (an unknown household, a fact below a threshold
 #: …); returning None means it was applied.
@@ -99,6 +103,7 @@ class EventConsumer:
         bus: Bus,
         sessionmaker: async_sessionmaker[AsyncSession],
         ordered_by: dict[str, str] | None = None,
+        before_commit: BeforeCommit | None = None,
         max_deliver: int = 5,
         ack_wait_seconds: float = 30.0,
         batch_size: int = 100,
@@ -107,6 +112,7 @@ class EventConsumer:
         self.subscription = subscription
         self.handlers = handlers
         self.ordered_by = ordered_by or {}
+        self.before_commit = before_commit
         self.catalogue = catalogue
         self.bus = bus
         self.sessionmaker = sessionmaker
@@ -234,7 +240,14 @@ class EventConsumer:
             await session.execute(
                 text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": REBUILD_LOCK_KEY}
             )
-            return await self.apply_in(session, event)
+            outcome = await self.apply_in(session, event)
+            await self.finish(session)
+            return outcome
+
+    async def finish(self, session: AsyncSession) -> None:
+        """The end of a transaction of applied events: run the ``before_commit`` hook."""
+        if self.before_commit is not None:
+            await self.before_commit(session)
 
     def ordering_key(self, event: Envelope, name: str | None) -> str:
         """The aggregate (or part of it) whose ``sequence`` orders this event."""

@@ -11,6 +11,7 @@ re-deliveries harmless).
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -112,16 +113,21 @@ async def _apply_batch(
     try:
         async with consumer.sessionmaker() as session, session.begin():
             outcomes = [await consumer.apply_in(session, event) for event in events]
+            await consumer.finish(session)
     except Exception:  # noqa: BLE001 - find the culprit below
         outcomes = []
         async with consumer.sessionmaker() as session, session.begin():
             for event in events:
+                kept = copy.deepcopy(session.info)  # what handlers gathered for before_commit
                 try:
                     async with session.begin_nested():
                         outcomes.append(await consumer.apply_in(session, event))
                 except Exception as exc:  # noqa: BLE001
                     log.error("replay: event %s failed: %s", event.id, exc)
                     report.failed.append(event.id)
+                    session.info.clear()
+                    session.info.update(kept)
+            await consumer.finish(session)
     report.events += len(events)
     for outcome in outcomes:
         report.outcomes[outcome] = report.outcomes.get(outcome, 0) + 1

@@ -6,7 +6,14 @@ definition here, and naming the gateway as a consumer in the event catalogue.
 
 from __future__ import annotations
 
+import dataclasses
+
 from gateway.projection.departments import EDUCATION, HOUSING
 from gateway.projection.registry import REGISTRY
+from gateway.projection.statistics import write_counters
 
-CONSUMERS = [REGISTRY, HOUSING, EDUCATION]
+#: Handlers gather their region counter changes; each transaction writes them once.
+CONSUMERS = [
+    dataclasses.replace(definition, before_commit=write_counters)
+    for definition in (REGISTRY, HOUSING, EDUCATION)
+]

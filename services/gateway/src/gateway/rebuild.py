@@ -46,6 +46,7 @@ async def rebuild(
                 subscription=definition.subscription("gateway"),
                 handlers=definition.handlers,
                 ordered_by=definition.ordered_by,
+                before_commit=definition.before_commit,
                 catalogue=CATALOGUE,
                 bus=bus,
                 sessionmaker=sessions,

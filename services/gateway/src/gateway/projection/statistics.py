@@ -87,18 +87,30 @@ def regions_of(village_code: str) -> list[str]:
     return [village_code, *parent_codes(village_code)]
 
 
+PENDING = "pending_counter_deltas"
+
+
 async def move_counters(session: AsyncSession, region_code: str, delta: Mapping[str, int]) -> None:
-    """Add ``delta`` to the counters of the region and all its ancestors, one statement."""
-    if not delta:
+    """Add ``delta`` to the counters of the region and all its ancestors.
+
+    Kept in the session until :func:`write_counters` at the end of the transaction, so a
+    batch of events (a rebuild) moves each counter once, not once per event."""
+    pending: Counter[tuple[str, str]] = session.info.setdefault(PENDING, Counter())
+    for code in regions_of(region_code):
+        for metric, value in delta.items():
+            pending[(code, metric)] += value
+
+
+async def write_counters(session: AsyncSession) -> None:
+    """Write the transaction's pending counter changes, one statement."""
+    pending: Counter[tuple[str, str]] = session.info.pop(PENDING, Counter())
+    rows = [  # a fixed order: two transactions never lock the same rows crosswise
+        {"region_code": code, "metric": metric, "value": value}
+        for (code, metric), value in sorted(pending.items())
+        if value
+    ]
+    if not rows:
         return
-    rows = sorted(  # a fixed order: two transactions never lock the same rows crosswise
-        (
-            {"region_code": code, "metric": metric, "value": value}
-            for code in regions_of(region_code)
-            for metric, value in delta.items()
-        ),
-        key=lambda r: (r["region_code"], r["metric"]),
-    )
     statement = insert(counters_table).values(rows)
     await session.execute(
         statement.on_conflict_do_update(

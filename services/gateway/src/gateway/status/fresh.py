@@ -14,6 +14,7 @@ import datetime as dt
 import time
 import uuid
 from collections.abc import AsyncIterator
+from typing import NamedTuple
 
 import httpx
 from fastapi import FastAPI
@@ -27,6 +28,11 @@ from gateway.status.schemas import DimensionStatus, HouseholdStatusOut, SourceRe
 REGISTRY_FACTS = ("poverty_state", "assistance_type", "monitoring_category")
 
 
+class Answer(NamedTuple):
+    summary: HouseholdSummary | None
+    report: SourceReport
+
+
 class SourceClients:
     """One pooled HTTP client for every owning service (lives as long as the app)."""
 
@@ -38,33 +44,33 @@ class SourceClients:
         self.deadline = deadline_seconds
         self.client = httpx.AsyncClient(timeout=timeout_seconds)
 
-    async def ask_all(
-        self, household_id: uuid.UUID, authorization: str
-    ) -> dict[str, HouseholdSummary | SourceReport]:
-        """Each service's summary, or a report of why there is none."""
+    async def ask_all(self, household_id: uuid.UUID, authorization: str) -> dict[str, Answer]:
+        """Each service's summary (or none) and how it answered."""
         tasks = {
             name: asyncio.create_task(self._ask(url, household_id, authorization))
             for name, url in self.sources.items()
         }
         if tasks:
             await asyncio.wait(tasks.values(), timeout=self.deadline)
-        answers: dict[str, HouseholdSummary | SourceReport] = {}
+        answers: dict[str, Answer] = {}
         for name, task in tasks.items():
             if task.done():
                 answers[name] = task.result()
             else:
                 task.cancel()
-                answers[name] = SourceReport(
-                    status="timeout", detail=f"no answer within the {self.deadline:g} s deadline"
+                answers[name] = Answer(
+                    None,
+                    SourceReport(
+                        status="timeout",
+                        detail=f"no answer within the {self.deadline:g} s deadline",
+                    ),
                 )
         return answers
 
-    async def _ask(
-        self, base_url: str, household_id: uuid.UUID, authorization: str
-    ) -> HouseholdSummary | SourceReport:
+    async def _ask(self, base_url: str, household_id: uuid.UUID, authorization: str) -> Answer:
         started = time.perf_counter()
 
-        def report(status: str, detail: str) -> SourceReport:
+        def report(status: str, detail: str | None) -> SourceReport:
             elapsed = round((time.perf_counter() - started) * 1000, 1)
             return SourceReport(status=status, detail=detail, elapsed_ms=elapsed)
 
@@ -74,17 +80,20 @@ class SourceClients:
                 headers={"Authorization": authorization},
             )
         except httpx.TimeoutException:
-            return report("timeout", f"no answer within {self.timeout:g} s")
+            return Answer(None, report("timeout", f"no answer within {self.timeout:g} s"))
         except httpx.HTTPError as exc:
-            return report("error", f"unreachable ({type(exc).__name__})")
+            return Answer(None, report("error", f"unreachable ({type(exc).__name__})"))
         if response.status_code == 404:
-            return report("not_found", "the service does not know this household")
+            return Answer(None, report("not_found", "the service does not know this household"))
         if response.status_code != 200:
-            return report("error", f"answered HTTP {response.status_code}")
+            return Answer(None, report("error", f"answered HTTP {response.status_code}"))
         try:
-            return HouseholdSummary.model_validate_json(response.content)
+            summary = HouseholdSummary.model_validate_json(response.content)
         except ValidationError:
-            return report("error", "answered something that is not a household summary")
+            return Answer(
+                None, report("error", "answered something that is not a household summary")
+            )
+        return Answer(summary, report("answered", None))
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -92,7 +101,7 @@ class SourceClients:
 
 def merge(
     document: HouseholdStatusOut,
-    answers: dict[str, HouseholdSummary | SourceReport],
+    answers: dict[str, Answer],
     now: dt.datetime,
 ) -> HouseholdStatusOut:
     """The projection's document with every asked service's dimensions replaced by its
@@ -100,12 +109,12 @@ def merge(
     dimensions = dict(document.dimensions)
     sources: dict[str, SourceReport] = {}
     facts: dict[str, object] = {}
-    for service, answer in answers.items():
+    for service, (summary, report) in answers.items():
         owned = [d for d, owner in OWNER.items() if owner == service]
-        if isinstance(answer, HouseholdSummary):
-            sources[service] = SourceReport(status="answered")
+        sources[service] = report
+        if summary is not None:
             for dimension in owned:
-                fact = answer.dimensions.get(dimension)
+                fact = summary.dimensions.get(dimension)
                 if fact is None:
                     continue
                 dimensions[dimension.value] = DimensionStatus(
@@ -117,15 +126,14 @@ def merge(
                     as_of=fact.as_of,
                 )
             if service == "registry":
-                facts = {k: answer.facts[k] for k in REGISTRY_FACTS if k in answer.facts}
+                facts = {k: summary.facts[k] for k in REGISTRY_FACTS if k in summary.facts}
             continue
-        sources[service] = answer
         for dimension in owned:
             dimensions[dimension.value] = DimensionStatus(
                 status="unknown",
                 label=DIMENSION_LABELS[dimension],
                 reason=Reason.SOURCE_UNAVAILABLE,
-                reason_text=f"{REASON_TEXT[Reason.SOURCE_UNAVAILABLE]}: {answer.detail}",
+                reason_text=f"{REASON_TEXT[Reason.SOURCE_UNAVAILABLE]}: {report.detail}",
                 source=service,
                 event_id=None,
                 as_of=None,
