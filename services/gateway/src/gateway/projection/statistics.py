@@ -13,8 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.enums import COUNTED_AS_POOR, REGISTERED_STATES, RegionLevel
@@ -101,26 +100,30 @@ async def move_counters(session: AsyncSession, region_code: str, delta: Mapping[
             pending[(code, metric)] += value
 
 
+#: One constant statement (compiled and prepared once), whatever the number of counters:
+#: a multi-row VALUES built per call was compiled anew each time, most of an event's CPU.
+#: The ORDER BY is a fixed lock order: two transactions never lock rows crosswise.
+_MOVE = text(
+    """
+    INSERT INTO region_counters (region_code, metric, value)
+    SELECT code, metric, value
+    FROM unnest(CAST(:codes AS varchar[]), CAST(:metrics AS varchar[]), CAST(:values AS bigint[]))
+        AS moved (code, metric, value)
+    ORDER BY code, metric
+    ON CONFLICT (region_code, metric)
+        DO UPDATE SET value = region_counters.value + excluded.value, updated_at = now()
+    """
+)
+
+
 async def write_counters(session: AsyncSession) -> None:
     """Write the transaction's pending counter changes, one statement."""
     pending: Counter[tuple[str, str]] = session.info.pop(PENDING, Counter())
-    rows = [  # a fixed order: two transactions never lock the same rows crosswise
-        {"region_code": code, "metric": metric, "value": value}
-        for (code, metric), value in sorted(pending.items())
-        if value
-    ]
-    if not rows:
+    moved = [(code, metric, value) for (code, metric), value in pending.items() if value]
+    if not moved:
         return
-    statement = insert(counters_table).values(rows)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["region_code", "metric"],
-            set_={
-                "value": counters_table.c.value + statement.excluded.value,
-                "updated_at": func.now(),
-            },
-        )
-    )
+    codes, metrics, values = (list(column) for column in zip(*moved, strict=True))
+    await session.execute(_MOVE, {"codes": codes, "metrics": metrics, "values": values})
 
 
 async def recount(session: AsyncSession) -> dict[tuple[str, str], int]:
