@@ -48,7 +48,11 @@ async def replay(
 ) -> ReplayReport:
     """Empty ``projection_tables`` and the inbox, then replay every consumer's stream."""
     report = ReplayReport()
+    # The session-level lock needs no transaction; an idle open one would hold back the
+    # xmin horizon for the whole replay, so no version of the counters it rewrites could
+    # be pruned and each update would walk longer chains of dead ones.
     async with engine.connect() as lock:
+        await lock.execution_options(isolation_level="AUTOCOMMIT")
         await lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": REBUILD_LOCK_KEY})
         try:
             async with engine.begin() as conn:
