@@ -29,6 +29,11 @@ from kit.replay import Progress as ProgressCallback
 from kit.replay import ReplayReport, replay
 
 PROJECTION_TABLES = [household_table, helper_households_table, regions_table, counters_table]
+#: Events per replay transaction. Every household event moves the same county and
+#: province counters, and one transaction leaves a dead version of each per event that
+#: later updates in it must step over: 100 replayed 2,000 households in 16 s, 500 in
+#: 35–53 s (and 20 no faster than 100).
+REPLAY_BATCH_SIZE = 100
 
 
 async def rebuild(
@@ -52,7 +57,9 @@ async def rebuild(
             )
             for definition in CONSUMERS
         ]
-        return await replay(engine, consumers, PROJECTION_TABLES, progress=progress)
+        return await replay(
+            engine, consumers, PROJECTION_TABLES, batch_size=REPLAY_BATCH_SIZE, progress=progress
+        )
     finally:
         await bus.close()
         await engine.dispose()
