@@ -418,11 +418,14 @@ async def main(args: argparse.Namespace) -> None:
             finally:
                 await conn.close()
             token = issue_token(private.read_bytes(), role="county_admin", region=COUNTY)
-            await measure_status(env, gateway, token, ids, root, args)
-            await measure_commit_latency(servers[0][1], gateway_dsn, token, ids, args.writes)
-            await measure_rebuild(
-                GatewaySettings(database_url=gateway_url, nats_url=bus.url), gateway_dsn
-            )
+            if "status" in args.phases:
+                await measure_status(env, gateway, token, ids, root, args)
+            if "latency" in args.phases:
+                await measure_commit_latency(servers[0][1], gateway_dsn, token, ids, args.writes)
+            if "rebuild" in args.phases:
+                await measure_rebuild(
+                    GatewaySettings(database_url=gateway_url, nats_url=bus.url), gateway_dsn
+                )
         finally:
             for process, _ in servers:
                 stop_process(process, 15, 10)
@@ -438,6 +441,12 @@ if __name__ == "__main__":
     parser.add_argument("--writes", type=int, default=200, help="commit → projection samples")
     parser.add_argument(
         "--workers", type=int, default=os.cpu_count() or 1, help="import preparing processes"
+    )
+    parser.add_argument(
+        "--phases",
+        type=lambda value: set(value.split(",")),
+        default={"status", "latency", "rebuild"},
+        help="what to measure once the system is loaded (default: status,latency,rebuild)",
     )
     parser.add_argument(
         "--keep",
