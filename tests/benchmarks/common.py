@@ -5,6 +5,7 @@ accounting from /proc."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import datetime as dt
 import itertools
@@ -140,31 +141,65 @@ def cpu_seconds(pids: list[int] | None = None) -> float:
     return total / tick
 
 
+def children(pid: int) -> list[int]:
+    """The process and its direct children (PostgreSQL's postmaster and its backends)."""
+    found = [pid]
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
 class CpuMeter:
     """CPU spent between ``start()`` and ``stop()`` by this process (the load generator), by
-    ``pids`` (the servers) and by the rest of the machine (PostgreSQL and anything else)."""
+    ``pids`` (the servers), by PostgreSQL (``postgres_pid`` and its backends, if given) and
+    by the rest of the machine (other work sharing it)."""
 
-    def __init__(self, pids: list[int]) -> None:
+    def __init__(self, pids: list[int], postgres_pid: int | None = None) -> None:
         self.pids = pids
+        self.postgres_pid = postgres_pid
 
-    def _sample(self) -> tuple[float, float, float, float]:
-        return (time.process_time(), cpu_seconds(self.pids), cpu_seconds(), time.perf_counter())
+    def _postgres(self) -> float:
+        if self.postgres_pid is None:
+            return 0.0
+        total = 0.0
+        for pid in children(self.postgres_pid):
+            with contextlib.suppress(OSError):  # a backend that just ended
+                total += cpu_seconds([pid])
+        return total
+
+    def _sample(self) -> tuple[float, ...]:
+        return (
+            time.process_time(),
+            cpu_seconds(self.pids),
+            self._postgres(),
+            cpu_seconds(),
+            time.perf_counter(),
+        )
 
     def start(self) -> None:
         self._before = self._sample()
 
     def stop(self) -> None:
         after = self._sample()
-        self.client, self.server, machine, self.seconds = (
+        self.client, self.server, self.postgres, machine, self.seconds = (
             b - a for a, b in zip(self._before, after, strict=True)
         )
-        self.rest = machine - self.client - self.server
+        self.rest = machine - self.client - self.server - self.postgres
 
     def per_request(self, count: int, server: str) -> str:
+        def ms(seconds: float) -> str:
+            return f"{seconds * 1000 / count:.2f} ms"
+
+        if self.postgres_pid is None:
+            return (
+                f"CPU per request: load generator {ms(self.client)}, {server} "
+                f"{ms(self.server)}, PostgreSQL and the rest {ms(self.rest)}"
+            )
         return (
-            f"CPU per request: load generator {self.client * 1000 / count:.2f} ms, {server} "
-            f"{self.server * 1000 / count:.2f} ms, PostgreSQL and the rest "
-            f"{self.rest * 1000 / count:.2f} ms"
+            f"CPU per request: load generator {ms(self.client)}, {server} {ms(self.server)}, "
+            f"PostgreSQL {ms(self.postgres)}, rest of the machine {ms(self.rest)}"
         )
 
 

@@ -202,7 +202,7 @@ async def status_load(
 
     # Warm up as many connections as the clients will hold: a running server is measured.
     await latencies(bases, headers, args.clients, steps, seconds=2, seed=3)
-    meter = CpuMeter([process.pid for process, _ in servers])
+    meter = CpuMeter([process.pid for process, _ in servers], args.postgres_pid)
     meter.start()
     values = (await latencies(bases, headers, args.clients, steps, seconds=args.seconds))["status"]
     meter.stop()
@@ -375,6 +375,7 @@ async def main(args: argparse.Namespace) -> None:
         bus = NatsServer(root / "nats", free_port())
         postgres.start()
         cleanup.callback(postgres.stop)
+        args.postgres_pid = postgres.process.pid
         bus.start()
         cleanup.callback(bus.stop)
         print(

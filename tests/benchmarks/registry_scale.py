@@ -138,7 +138,7 @@ async def measure_reads(service, state: dict[str, Any], root: Path, args) -> Non
         await latencies(
             bases, headers, args.clients, lambda rng: steps(rng, numbers[:50]), rounds=20
         )
-        meter = CpuMeter([process.pid for process, _ in servers])
+        meter = CpuMeter([process.pid for process, _ in servers], args.postgres_pid)
         meter.start()
         results = await latencies(bases, headers, args.clients, steps, rounds=args.requests)
         meter.stop()
@@ -210,6 +210,7 @@ async def main(args: argparse.Namespace) -> None:
         reuse = saved.exists() and json.loads(saved.read_text())["persons"] == args.persons
         postgres = PostgresServer(root / "pg", free_port(), durable=False)
         postgres.start()
+        args.postgres_pid = postgres.process.pid
         try:
             print(f"registry scale benchmark: {args.persons:,} persons, 4 per household\n")
             if reuse:
