@@ -22,6 +22,7 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "services" / "registry" / "tests"))
 
+from common import percentile  # noqa: E402
 from registry_testdata import VILLAGE, household_body, seed_regions  # noqa: E402
 
 from devstack.pytest_plugin import Databases, Keys, Stack  # noqa: E402
@@ -132,7 +133,7 @@ async def main(households: int, samples: int) -> None:
             print(f"\n  ratio batch 200 / batch 1       {rates[200] / rates[1]:8.1f}x")
             print(f"  ratio batch 20 / batch 1        {rates[20] / rates[1]:8.1f}x")
             millis = sorted(await latency(stack, headers, samples))
-            p95 = millis[int(0.95 * (len(millis) - 1))]
+            p95 = percentile(millis, 0.95)
             print(
                 f"\n  registry write → gateway status  p50 {statistics.median(millis):6.1f} ms   p95 {p95:6.1f} ms   max {millis[-1]:6.1f} ms"
             )

@@ -1,0 +1,458 @@
+"""Benchmark of the gateway at county scale: status reads, commit-to-projection latency and
+rebuild time.
+
+    make bench-gateway       (or: .venv/bin/python tests/benchmarks/gateway_scale.py --households 100000)
+
+Starts its own PostgreSQL and NATS (the wheels `make run` uses), migrates the registry and
+the gateway, imports ``--households`` households (4 persons each) into the registry through
+its real import path, then serves a registry process (whose outbox relay publishes the
+import's events to NATS) and a gateway process (whose consumer projects them), and measures
+
+(1) the relay's and the gateway's rates while the county flows through (events/s);
+(2) ``GET /households/{id}/status`` at ``--clients`` concurrent keep-alive clients (random
+    households, county_admin token) for ``--seconds``, and in the same run the same load
+    against a bare Starlette app on the same uvicorn settings answering a fixed document of
+    the same bytes (bare_app.py): requests/s, p50, p99, the ratio gateway ÷ bare and the
+    CPU per request of the load generator, the server and PostgreSQL;
+(3) commit → projection: ``--writes`` registry writes (PATCH /households/{id}), one at a
+    time; for each, from the moment the API answered (its transaction committed) until
+    the gateway's projection transaction that applied the event committed. The moment is
+    taken by LISTEN: a trigger the benchmark adds to the gateway's ``household_status``
+    sends NOTIFY when ``registry_event_id`` changes, delivered at that commit. It includes
+    the relay's wake-up (LISTEN/NOTIFY), its publish to JetStream, the gateway consumer's
+    pull, the projection transaction and the NOTIFY back to the benchmark;
+(4) a rebuild (``gateway.rebuild.rebuild``) of the loaded projections: time, events/s and
+    whether households, region counters and every household row equal those before it.
+
+``--keep DIR`` keeps the loaded system (PostgreSQL, NATS streams, keys), so that a later run
+with the same ``--households`` measures (2)–(4) again without loading. Machines here are
+shared and noisy: compare the ratios within a run, not absolute numbers across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+from common import (
+    COUNTY,
+    PERSONS_PER_HOUSEHOLD,
+    CpuMeter,
+    import_rate,
+    latencies,
+    percentile,
+    seed_regions,
+    serve,
+    write_file,
+)
+from cryptography.fernet import Fernet
+
+from devstack.project import ServiceInfo, load_services
+from devstack.provisioning import migrate, provision_streams
+from devstack.servers import NatsServer, PostgresServer, free_port, stop_process
+from gateway.config import GatewaySettings
+from gateway.rebuild import rebuild
+from kit.auth import create_key_pair, issue_token
+from kit.db import asyncpg_dsn
+from registry.config import RegistrySettings
+
+HERE = Path(__file__).resolve().parent
+STATUS = "/households/{}/status"
+
+#: Installed on the gateway's database for (3) and removed after it: NOTIFY at the commit
+#: of the projection transaction that changed a household's registry basics.
+TRIGGER = """
+CREATE OR REPLACE FUNCTION bench_projected() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('bench_projected', NEW.household_id::text);
+    RETURN NEW;
+END $$;
+CREATE TRIGGER bench_projected AFTER UPDATE OF registry_event_id ON household_status
+    FOR EACH ROW WHEN (OLD.registry_event_id IS DISTINCT FROM NEW.registry_event_id)
+    EXECUTE FUNCTION bench_projected();
+"""
+DROP_TRIGGER = """
+DROP TRIGGER IF EXISTS bench_projected ON household_status;
+DROP FUNCTION IF EXISTS bench_projected();
+"""
+
+
+async def fetchval(dsn: str, sql: str, *args: Any) -> Any:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetchval(sql, *args)
+    finally:
+        await conn.close()
+
+
+async def wait_for(
+    what: str,
+    probe: Callable[[], Awaitable[int]],
+    target: int,
+    timeout: float,
+    process: Any = None,
+) -> float:
+    """Poll ``probe`` every 0.2 s until it reaches ``target``; seconds it took."""
+    started = time.perf_counter()
+    shown = started
+    while (value := await probe()) < target:
+        now = time.perf_counter()
+        if now - started > timeout:
+            raise TimeoutError(f"{what}: {value:,}/{target:,} after {timeout:.0f} s")
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{what}: the server exited with code {process.returncode}")
+        if now - shown > 10:
+            shown = now
+            print(f"    … {what}: {value:,}/{target:,}", flush=True)
+        await asyncio.sleep(0.2)
+    return time.perf_counter() - started
+
+
+async def load_registry(
+    services: dict[str, ServiceInfo],
+    postgres: PostgresServer,
+    nats_url: str,
+    root: Path,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    """Create and migrate both databases and the streams, import the county into the
+    registry; returns what later runs need."""
+    for name in ("registry", "gateway"):
+        postgres.ensure_database(name)
+        await migrate(services[name], postgres.url(name))
+    await provision_streams(list(services.values()), nats_url)
+    url = postgres.url("registry")
+    villages = await seed_regions(asyncpg_dsn(url))
+    keys = {k: Fernet.generate_key().decode() for k in ("hash", "cipher")}
+    settings = RegistrySettings(
+        database_url=url, pii_hash_key=keys["hash"], pii_encryption_key=keys["cipher"]
+    )
+    path = root / "county.csv"
+    persons = args.households * PERSONS_PER_HOUSEHOLD
+    write_file(path, persons, villages)
+    rate = await import_rate(settings, path, persons, args.workers)
+    path.unlink()
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        await conn.execute("VACUUM ANALYZE")  # what autovacuum would do after a bulk load
+    finally:
+        await conn.close()
+    print(f"  import (validate + COPY)       {rate / PERSONS_PER_HOUSEHOLD:10,.0f} households/s")
+    return {"keys": keys, "households": args.households}
+
+
+async def relay_rate(dsn: str, households: int, process) -> None:
+    """Wait until the registry's relay has published the import's events; print its rate."""
+    unpublished = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+    await wait_for(
+        "relay published",
+        lambda: fetchval(dsn, "SELECT count(*) FROM outbox WHERE published_at IS NOT NULL"),
+        households,
+        timeout=3600,
+        process=process,
+    )
+    assert await fetchval(dsn, unpublished) == 0
+    seconds = await fetchval(
+        dsn, "SELECT extract(epoch FROM max(published_at) - min(published_at)) FROM outbox"
+    )
+    events = await fetchval(dsn, "SELECT count(*) FROM outbox")
+    print(
+        f"  registry relay → NATS          {events / max(float(seconds), 1e-3):10,.0f} events/s"
+        f"   ({events:,} events in {float(seconds):.1f} s)"
+    )
+
+
+async def projection_rate(dsn: str, households: int, process, started: float) -> None:
+    """Wait until the gateway projects every household; print its consumption rate."""
+    projected = "SELECT count(*) FROM household_status WHERE registry_event_id IS NOT NULL"
+    await wait_for("gateway projected", lambda: fetchval(dsn, projected), households, 3600, process)
+    total = time.perf_counter() - started
+    # From the first projected row to the last: the consumer's own rate, without start-up.
+    seconds = float(
+        await fetchval(
+            dsn,
+            "SELECT extract(epoch FROM max(updated_at) - min(updated_at)) FROM household_status",
+        )
+    )
+    print(
+        f"  gateway consumption            {households / max(seconds, 1e-3):10,.0f} events/s"
+        f"   ({households:,} households in {seconds:.1f} s; {total:.1f} s from the process start)"
+    )
+
+
+async def status_load(
+    label: str, servers, headers: dict[str, str], ids: list[str], args
+) -> dict[str, Any]:
+    bases = [base for _, base in servers]
+
+    def steps(rng: random.Random):
+        yield "status", "GET", STATUS.format(rng.choice(ids)), {}
+
+    # Warm up as many connections as the clients will hold: a running server is measured.
+    await latencies(bases, headers, args.clients, steps, seconds=2, seed=3)
+    meter = CpuMeter([process.pid for process, _ in servers], args.postgres_pid)
+    meter.start()
+    values = (await latencies(bases, headers, args.clients, steps, seconds=args.seconds))["status"]
+    meter.stop()
+    result = {
+        "rate": len(values) / meter.seconds,
+        "p50": statistics.median(values),
+        "p99": percentile(values, 0.99),
+    }
+    print(
+        f"  {label:8} {result['rate']:8,.0f} requests/s   p50 {result['p50']:6.1f} ms   "
+        f"p99 {result['p99']:6.1f} ms   ({len(values):,} requests)"
+    )
+    print(f"           {meter.per_request(len(values), label)}")
+    return result
+
+
+async def measure_status(env, gateway, token: str, ids: list[str], root: Path, args) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with (
+        aiohttp.ClientSession(headers=headers) as client,
+        client.get(gateway[0][1] + STATUS.format(ids[0])) as response,
+    ):
+        document = await response.read()
+        assert response.status == 200, document
+    (root / "status.json").write_bytes(document)
+    print(
+        f"\n  GET /households/{{id}}/status: {args.clients} concurrent keep-alive clients, "
+        f"{args.seconds:.0f} s each, random households of {len(ids):,}, one uvicorn process, "
+        f"{os.cpu_count()} CPUs; document {len(document):,} bytes"
+    )
+    gateway_result = await status_load("gateway", gateway, headers, ids, args)
+    bare = serve(
+        "bare_app:create_app",
+        {**env, "BARE_DOCUMENT": str(root / "status.json")},
+        name="bare app",
+        app_dir=HERE,
+    )
+    try:
+        bare_result = await status_load("bare", bare, headers, ids, args)
+    finally:
+        for process, _ in bare:
+            stop_process(process, 15, 10)
+    print(
+        f"  ratio gateway ÷ bare           {gateway_result['rate'] / bare_result['rate']:6.2f}"
+        f"   (goal ≥ 0.5)    gateway p99 {gateway_result['p99']:.1f} ms (goal ≤ 20 ms)"
+    )
+
+
+async def measure_commit_latency(
+    registry_base: str, gateway_dsn: str, token: str, ids: list[str], writes: int
+) -> None:
+    listener = await asyncpg.connect(gateway_dsn)
+    await listener.execute(TRIGGER)
+    projected: asyncio.Queue[tuple[str, float]] = asyncio.Queue()
+    await listener.add_listener(
+        "bench_projected",
+        lambda *notification: projected.put_nowait((notification[3], time.perf_counter())),
+    )
+    rng = random.Random(5)
+    after_answer: list[float] = []
+    after_send: list[float] = []
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        async with aiohttp.ClientSession(headers=headers) as client:
+            for sample, household_id in enumerate(rng.sample(ids, writes)):
+                # Idle between writes: each one finds the relay and the consumer waiting.
+                await asyncio.sleep(rng.uniform(0.01, 0.05))
+                sent = time.perf_counter()
+                async with client.patch(
+                    f"{registry_base}/households/{household_id}",
+                    json={"group_no": 100 + sample % 800},  # never the imported 1–8
+                ) as response:
+                    body = await response.read()
+                answered = time.perf_counter()
+                assert response.status == 200, body
+                while True:
+                    seen, at = await asyncio.wait_for(projected.get(), timeout=30)
+                    if seen == household_id:
+                        break
+                after_answer.append((at - answered) * 1000)
+                after_send.append((at - sent) * 1000)
+    finally:
+        await listener.execute(DROP_TRIGGER)
+        await listener.close()
+    print(
+        f"\n  commit → projection: {writes} registry writes (PATCH /households/{{id}}), one at "
+        "a time, each awaited by LISTEN on the gateway's database"
+    )
+    for label, values in (
+        ("API answered → projected", after_answer),
+        ("request sent → projected", after_send),
+    ):
+        print(
+            f"  {label:28} p50 {statistics.median(values):6.1f} ms   "
+            f"p95 {percentile(values, 0.95):6.1f} ms   p99 {percentile(values, 0.99):6.1f} ms   "
+            f"max {max(values):6.1f} ms"
+        )
+    print("  (goal p99 ≤ 100 ms, from the answer: the registry's commit)")
+
+
+async def projection_state(dsn: str) -> dict[str, Any]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return {
+            "households": await conn.fetchval(
+                "SELECT count(*) FROM household_status WHERE registry_event_id IS NOT NULL"
+            ),
+            "rows": await conn.fetchval("SELECT count(*) FROM household_status"),
+            "counters": {
+                (r["region_code"], r["metric"]): r["value"]
+                for r in await conn.fetch("SELECT region_code, metric, value FROM region_counters")
+            },
+            # Every household row, but the time it was written.
+            "digest": await conn.fetchval(
+                "SELECT md5(string_agg((to_jsonb(h) - 'updated_at')::text, '' "
+                "ORDER BY household_id)) FROM household_status h"
+            ),
+        }
+    finally:
+        await conn.close()
+
+
+async def measure_rebuild(settings: GatewaySettings, dsn: str) -> None:
+    before = await projection_state(dsn)
+    shown = [time.monotonic()]
+
+    def progress(stream: str, done: int, total: int) -> None:
+        if time.monotonic() - shown[0] > 10:
+            shown[0] = time.monotonic()
+            print(f"    … replaying {stream}: {done:,}/{total:,}", flush=True)
+
+    started = time.perf_counter()
+    report = await rebuild(settings, progress)
+    seconds = time.perf_counter() - started
+    after = await projection_state(dsn)
+    assert not report.failed, report.failed[:10]
+    print(
+        f"\n  rebuild: {report.events:,} events in {seconds:.1f} s = "
+        f"{report.events / seconds:,.0f} events/s   "
+        f"({', '.join(f'{k} {v:,}' for k, v in sorted(report.outcomes.items()))})"
+    )
+    checks = {
+        "households": before["households"] == after["households"],
+        "rows": before["rows"] == after["rows"],
+        "region counters": before["counters"] == after["counters"],
+        "household rows": before["digest"] == after["digest"],
+    }
+    print(
+        f"  {after['households']:,} households (before {before['households']:,}), "
+        f"{len(after['counters']):,} region counters (before {len(before['counters']):,})"
+    )
+    print(
+        f"  equal: {'yes' if all(checks.values()) else 'no'}   ("
+        + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in checks.items())
+        + ")"
+    )
+
+
+async def main(args: argparse.Namespace) -> None:
+    services = {s.name: s for s in load_services()}
+    with contextlib.ExitStack() as cleanup:
+        root = args.keep or Path(cleanup.enter_context(tempfile.TemporaryDirectory()))
+        root = root.resolve()
+        root.mkdir(parents=True, exist_ok=True)
+        saved = root / "gateway.json"
+        reuse = saved.exists() and json.loads(saved.read_text())["households"] == args.households
+        if saved.exists() and not reuse:
+            raise SystemExit(f"{root} holds another county: give an empty --keep folder")
+        postgres = PostgresServer(root / "pg", free_port(), durable=False)
+        bus = NatsServer(root / "nats", free_port())
+        postgres.start()
+        cleanup.callback(postgres.stop)
+        args.postgres_pid = postgres.process.pid
+        bus.start()
+        cleanup.callback(bus.stop)
+        print(
+            f"gateway scale benchmark: {args.households:,} households, "
+            f"{PERSONS_PER_HOUSEHOLD} persons each\n"
+        )
+        if reuse:
+            state = json.loads(saved.read_text())
+            print(f"  the system loaded in {root} before: measuring only\n")
+        else:
+            state = await load_registry(services, postgres, bus.url, root, args)
+        private, public = create_key_pair(root / "keys")
+        registry_url, gateway_url = postgres.url("registry"), postgres.url("gateway")
+        registry_dsn, gateway_dsn = asyncpg_dsn(registry_url), asyncpg_dsn(gateway_url)
+        env = {
+            **os.environ,
+            "REGISTRY_DATABASE_URL": registry_url,
+            "REGISTRY_PII_HASH_KEY": state["keys"]["hash"],
+            "REGISTRY_PII_ENCRYPTION_KEY": state["keys"]["cipher"],
+            "GATEWAY_DATABASE_URL": gateway_url,
+            "AUTH_PUBLIC_KEY_FILE": str(public),
+            "NATS_URL": bus.url,
+            "LOG_LEVEL": "WARNING",
+        }
+        servers = []
+        try:
+            servers += serve(services["registry"].app_factory, env, name="registry")
+            if not reuse:
+                await relay_rate(registry_dsn, args.households, servers[0][0])
+            started = time.perf_counter()
+            gateway = serve(services["gateway"].app_factory, env, name="gateway")
+            servers += gateway
+            if reuse:
+                print("  (loaded before: the gateway's projection is complete)")
+            else:
+                await projection_rate(gateway_dsn, args.households, gateway[0][0], started)
+            saved.write_text(json.dumps(state))
+            conn = await asyncpg.connect(registry_dsn)
+            try:
+                ids = [str(r["id"]) for r in await conn.fetch("SELECT id FROM households")]
+            finally:
+                await conn.close()
+            token = issue_token(private.read_bytes(), role="county_admin", region=COUNTY)
+            if "status" in args.phases:
+                await measure_status(env, gateway, token, ids, root, args)
+            if "latency" in args.phases:
+                await measure_commit_latency(servers[0][1], gateway_dsn, token, ids, args.writes)
+            if "rebuild" in args.phases:
+                await measure_rebuild(
+                    GatewaySettings(database_url=gateway_url, nats_url=bus.url), gateway_dsn
+                )
+        finally:
+            for process, _ in servers:
+                stop_process(process, 15, 10)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--households", type=int, default=100_000)
+    parser.add_argument("--clients", type=int, default=64, help="concurrent status clients")
+    parser.add_argument("--seconds", type=float, default=20, help="status load per server")
+    parser.add_argument("--writes", type=int, default=200, help="commit → projection samples")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="import preparing processes"
+    )
+    parser.add_argument(
+        "--phases",
+        type=lambda value: set(value.split(",")),
+        default={"status", "latency", "rebuild"},
+        help="what to measure once the system is loaded (default: status,latency,rebuild)",
+    )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="keep the loaded system in this folder; a later run with the same --households "
+        "measures without loading",
+    )
+    asyncio.run(main(parser.parse_args()))
