@@ -151,9 +151,18 @@ async def test_published_rows_are_pruned_after_the_retention(stack, auth_keys):
             async with app.state.runtime.engine.connect() as conn:
                 return (await conn.execute(text("SELECT count(*) FROM outbox"))).scalar_one()
 
-        app.state.runtime.relay._pruned_at = (
-            0.0  # the first prune ran at start-up; allow the next now
-        )
+        async def unpublished():
+            async with app.state.runtime.engine.connect() as conn:
+                return (
+                    await conn.execute(
+                        text("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+                    )
+                ).scalar_one()
+
+        # Once everything is published, allow the next prune (the first ran at start-up,
+        # and one running before the household's row was published would wait a minute).
+        await eventually(unpublished, until=lambda n: n == 0)
+        app.state.runtime.relay._pruned_at = 0.0
         await eventually(rows, until=lambda n: n == 0)
         assert (
             len(await stream_messages(stack.nats_url)) == 1
