@@ -20,7 +20,7 @@ from gateway.config import GatewaySettings
 from gateway.stream import plan
 from gateway.stream.redaction import redact_event
 from gateway.stream.relay import EventRelay, Relayed, RelayInterrupted
-from kit.auth import Principal
+from kit.auth import Principal, region_in_scope
 from kit.bus import Bus
 from kit.errors import Problem
 
@@ -85,14 +85,7 @@ class LiveStream:
             raise Problem(
                 422, "Invalid request", str(exc), code="INVALID_REGION", field="query.region"
             ) from None
-        if not is_within(code, principal.region):
-            raise Problem(
-                403,
-                "Outside your region",
-                f"{code} is outside the region of your account ({principal.region})",
-                code="OUTSIDE_REGION",
-                field="query.region",
-            )
+        region_in_scope(principal, code, field="query.region")
         return Subscription(
             caller=principal.subject,
             region=code,
