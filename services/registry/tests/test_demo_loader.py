@@ -32,3 +32,10 @@ async def test_load_is_complete_and_idempotent(stack):
     assert await count(settings, "members") == sum(len(h.members) for h in county.households)
     # one event per household, as through the API, and one per region (the first run only)
     assert await count(settings, "outbox") == 60 + len(county.regions)
+    # The survey records 两不愁 and safe water as well as income, so the demo's registry
+    # dimensions are decided, not "not surveyed".
+    unsurveyed = await count(
+        settings,
+        "households WHERE food_clothing_secure IS NULL OR safe_drinking_water IS NULL",
+    )
+    assert unsurveyed == 0

@@ -79,6 +79,21 @@ class HouseholdSeed:
     per_capita_net_income: Decimal
     members: tuple[MemberSeed, ...]  # head first
 
+    @property
+    def food_clothing_secure(self) -> bool:
+        """不愁吃穿: nearly always for exited households, mostly for the others."""
+        return self._survey_draw(0) < (0.99 if self.poverty_state in _EXITED else 0.9)
+
+    @property
+    def safe_drinking_water(self) -> bool:
+        """饮水安全: the weakest of the registry's indicators in a dry county."""
+        return self._survey_draw(1) < (0.97 if self.poverty_state in _EXITED else 0.75)
+
+    def _survey_draw(self, indicator: int) -> float:
+        # Its own generator per household (keyed by the head's ID number), so these
+        # indicators do not shift the county's main random sequence.
+        return random.Random(f"{self.members[0].id_number}/{indicator}").random()
+
 
 @dataclass(frozen=True)
 class DemoCounty:

@@ -90,6 +90,8 @@ def _request(seed: HouseholdSeed) -> HouseholdCreate:
     fields["survey"] = {
         "survey_year": REFERENCE_DATE.year - 1,
         "per_capita_net_income": fields.pop("per_capita_net_income"),
+        "food_clothing_secure": seed.food_clothing_secure,
+        "safe_drinking_water": seed.safe_drinking_water,
     }
     return HouseholdCreate.model_validate({**fields, "evidence": [DEMO_FILE]})
 
