@@ -116,3 +116,30 @@ async def test_poison_messages_go_to_the_dead_letter_stream(client, gateway_app,
     _, good = event(events.HOUSEHOLD_CREATED, uuid.uuid4(), 1)
     await publish(js, events.HOUSEHOLD_CREATED, good)
     await eventually(lambda: inbox_outcomes(gateway_app), until=lambda o: o.get("applied") == 1)
+
+
+async def test_old_inbox_entries_are_pruned_and_their_events_stay_refused(client, gateway_app, js):
+    from sqlalchemy import text
+
+    hid = uuid.uuid4()
+    _, created = event(events.HOUSEHOLD_CREATED, hid, 1)
+    _, updated = event(
+        events.HOUSEHOLD_UPDATED, hid, 2, poverty_state="planned_exit", changed=["poverty_state"]
+    )
+    await publish(js, events.HOUSEHOLD_CREATED, created)
+    await publish(js, events.HOUSEHOLD_UPDATED, updated)
+    await eventually(lambda: inbox_outcomes(gateway_app), until=lambda o: o.get("applied") == 2)
+    async with gateway_app.state.runtime.engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE inbox SET received_at = now() - interval '8 days' WHERE event_id = :id"),
+            {"id": created["id"]},
+        )
+    consumer = gateway_app.state.runtime.consumers[0]
+    assert await consumer.prune_inbox() == 1  # 7 days by default; the recent one stays
+    assert await inbox_outcomes(gateway_app) == {"applied": 1}
+
+    # The forgotten event, delivered again much later, is still refused: by its sequence.
+    await publish(js, events.HOUSEHOLD_CREATED, created)
+    await eventually(lambda: inbox_outcomes(gateway_app), until=lambda o: o.get("stale") == 1)
+    row = await status_row(gateway_app, hid)
+    assert row["poverty_state"] == "planned_exit" and row["registry_event_id"] == updated["id"]

@@ -121,6 +121,7 @@ class Runtime:
                 sessionmaker=self.sessionmaker,
                 max_deliver=settings.consumer_max_deliver,
                 ack_wait_seconds=settings.consumer_ack_wait_seconds,
+                inbox_retention_hours=settings.consumer_inbox_retention_hours,
             )
             for c in definition.consumers
         ]

@@ -33,6 +33,7 @@ from kit.envelope import Envelope, parse
 
 log = logging.getLogger(__name__)
 LAG_INTERVAL_SECONDS = 5.0
+PRUNE_INTERVAL_SECONDS = 60.0
 
 #: Runs once at the end of each transaction of applied events (one event live, a batch in
 #: a replay): where handlers' accumulated work is written in one go.
@@ -106,6 +107,7 @@ class EventConsumer:
         before_commit: BeforeCommit | None = None,
         max_deliver: int = 5,
         ack_wait_seconds: float = 30.0,
+        inbox_retention_hours: float = 168.0,
         batch_size: int = 100,
     ) -> None:
         self.service = service
@@ -118,6 +120,8 @@ class EventConsumer:
         self.sessionmaker = sessionmaker
         self.max_deliver = max_deliver
         self.ack_wait_seconds = ack_wait_seconds
+        self.inbox_retention_hours = inbox_retention_hours
+        self._pruned_at = 0.0
         self.batch_size = batch_size
         self._task: asyncio.Task[None] | None = None
         # Checked by the loop as well as cancelling it: a library that turns a
@@ -168,6 +172,7 @@ class EventConsumer:
                 for message in messages:
                     await self.process(message)
                 await self._update_lag()
+                await self._prune_inbox()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - stream missing, NATS away, …: retry
@@ -327,6 +332,34 @@ class EventConsumer:
         log.error("dead-lettered %s: %s", message.subject, reason)
         metrics.EVENTS_CONSUMED.labels(*self._metric_labels, "dead_lettered").inc()
         await message.term()
+
+    async def prune_inbox(self) -> int:
+        """Forget this consumer's event ids received longer ago than the retention, in
+        bounded chunks. The inbox only has to catch redeliveries, which come within
+        minutes; an event delivered again after that (a replayed stream) is still refused
+        by its aggregate's position in ``aggregate_positions``, which is never pruned."""
+        async with self.sessionmaker() as session, session.begin():
+            result = await session.execute(
+                text(
+                    "DELETE FROM inbox WHERE event_id IN (SELECT event_id FROM inbox "
+                    "WHERE consumer = :consumer AND received_at < now() - "
+                    "make_interval(secs => :seconds) LIMIT 10000)"
+                ),
+                {
+                    "consumer": self.subscription.durable,
+                    "seconds": self.inbox_retention_hours * 3600,
+                },
+            )
+        return result.rowcount
+
+    async def _prune_inbox(self) -> None:
+        """At most once a minute; a failure waits for the next time."""
+        now = time.monotonic()
+        if now - self._pruned_at < PRUNE_INTERVAL_SECONDS:
+            return
+        self._pruned_at = now
+        with contextlib.suppress(Exception):
+            await self.prune_inbox()
 
     async def _update_lag(self) -> None:
         """Refresh the pending-events gauge, at most once per LAG_INTERVAL_SECONDS."""
