@@ -143,3 +143,28 @@ async def test_old_inbox_entries_are_pruned_and_their_events_stay_refused(client
     await eventually(lambda: inbox_outcomes(gateway_app), until=lambda o: o.get("stale") == 1)
     row = await status_row(gateway_app, hid)
     assert row["poverty_state"] == "planned_exit" and row["registry_event_id"] == updated["id"]
+
+
+async def test_a_batch_with_a_bad_event_still_applies_the_good_ones(gateway_app, js, spans):
+    from devstack.testing import running
+    from kit.bus import ensure_stream, service_stream
+
+    await ensure_stream(js, service_stream("registry"))
+    good = [event(events.HOUSEHOLD_CREATED, uuid.uuid4(), 1)[1] for _ in range(3)]
+    _, broken = event(events.HOUSEHOLD_CREATED, uuid.uuid4(), 1)
+    broken["data"] = {"household_id": broken["subject"]}  # the handler cannot apply it
+    for body in (good[0], broken, good[1], good[2]):  # waiting before the gateway starts
+        await publish(js, events.HOUSEHOLD_CREATED, body)
+
+    async with running(gateway_app):
+        await eventually(lambda: inbox_outcomes(gateway_app), until=lambda o: o == {"applied": 3})
+        for body in good:
+            assert (await status_row(gateway_app, uuid.UUID(body["subject"])))["registry_event_id"]
+
+        async def dead_letters():
+            return (await js.stream_info("DEADLETTER")).state.messages
+
+        await eventually(dead_letters, until=lambda n: n == 1, timeout=30)
+    # The four arrived in one fetch: tried as one transaction, which failed, then one by one.
+    batch_sizes = {s.attributes.get("jingzhun.batch") for s in spans.get_finished_spans()}
+    assert 4 in batch_sizes
