@@ -22,10 +22,20 @@ VISITS_KEPT = dt.timedelta(days=366)
 
 
 async def on_household_snapshot(session: AsyncSession, event: Envelope) -> None:
-    data = event.data
-    if "household" in data:  # a member event: the household after it
-        data = data["household"]
-    snapshot = registry_events.HouseholdSnapshot.model_validate(data)
+    await _apply_snapshot(
+        session, event, registry_events.HouseholdSnapshot.model_validate(event.data)
+    )
+
+
+async def on_member_event(session: AsyncSession, event: Envelope) -> None:
+    """A member change carries the household after it."""
+    member_event = registry_events.MemberEvent.model_validate(event.data)
+    await _apply_snapshot(session, event, member_event.household)
+
+
+async def _apply_snapshot(
+    session: AsyncSession, event: Envelope, snapshot: registry_events.HouseholdSnapshot
+) -> None:
     async with changing(session, snapshot.household_id, snapshot.region_code) as row:
         row.update(
             region_code=snapshot.region_code,
@@ -119,17 +129,20 @@ async def on_region_updated(session: AsyncSession, event: Envelope) -> None:
 _SNAPSHOT_EVENTS = (
     registry_events.HOUSEHOLD_CREATED,
     registry_events.HOUSEHOLD_UPDATED,
+    registry_events.HOUSEHOLD_STATE_CHANGED,
+    registry_events.HOUSEHOLD_ADJUSTED,
+)
+_MEMBER_EVENTS = (
     registry_events.MEMBER_ADDED,
     registry_events.MEMBER_UPDATED,
     registry_events.MEMBER_REMOVED,
-    registry_events.HOUSEHOLD_STATE_CHANGED,
-    registry_events.HOUSEHOLD_ADJUSTED,
 )
 
 REGISTRY = ConsumerDefinition(
     source_service="registry",
     handlers={
         **{spec.name: on_household_snapshot for spec in _SNAPSHOT_EVENTS},
+        **{spec.name: on_member_event for spec in _MEMBER_EVENTS},
         registry_events.ALERT_RAISED.name: on_alert,
         registry_events.ALERT_STATUS_CHANGED.name: on_alert,
         registry_events.HELPER_ASSIGNED.name: on_helper_assigned,
