@@ -121,6 +121,26 @@ async def applied(app, n: int) -> None:
             return (await conn.execute(text("SELECT count(*) FROM inbox"))).scalar_one()
 
     await eventually(handled, until=lambda count: count >= n)
+    await notifications_delivered(app)
+
+
+async def notifications_delivered(app) -> None:
+    """Wait until the status cache has heard every change committed so far (PostgreSQL
+    delivers notifications in commit order: a marker sent now arrives after them)."""
+    from devstack.testing import eventually
+    from gateway.status.cache import CHANNEL
+
+    marker = f"marker-{uuid.uuid4()}"
+    async with app.state.runtime.engine.connect() as conn:
+        await conn.execute(
+            text("SELECT pg_notify(:channel, :marker)"), dict(channel=CHANNEL, marker=marker)
+        )
+        await conn.commit()
+
+    async def last_heard():
+        return app.state.status_cache.last_notification
+
+    await eventually(last_heard, until=lambda seen: seen == marker, every=0.01)
 
 
 async def projection_state(app) -> dict:

@@ -149,16 +149,24 @@ class TokenVerifier:
         A token verified once is remembered until it expires, for at most as long as the
         keys are (a client sends the same token with every request, and checking its
         signature again was a tenth of a short request's cost)."""
+        principal = self.remembered(token)
+        if principal is not None:
+            return principal
         now = time.time()
-        remembered = self._verified.get(token)
-        if remembered is not None and now < remembered[1]:
-            return remembered[0]
         principal = await self._verify(token)
         if len(self._verified) >= VERIFIED_CACHE_SIZE:
             self._verified.clear()  # simple and bounded; a busy minute refills it
         expires = float(principal.claims["exp"])
         self._verified[token] = (principal, min(expires, now + JWKS_CACHE_SECONDS))
         return principal
+
+    def remembered(self, token: str | None) -> Principal | None:
+        """The principal of a token verified before and not yet expired, without
+        verifying anything (None: ask :meth:`verify`)."""
+        remembered = self._verified.get(token) if token else None
+        if remembered is not None and time.time() < remembered[1]:
+            return remembered[0]
+        return None
 
     async def _verify(self, token: str) -> Principal:
         key = await self._key_for(token)

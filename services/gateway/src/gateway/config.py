@@ -24,6 +24,11 @@ class GatewaySettings(ServiceSettings):
     fresh_deadline_seconds: float = Field(2.0, gt=0)
     """Fresh mode: when the answer is sent, whoever has not answered."""
 
+    status_cache_size: int = Field(100_000, ge=0)
+    """Households whose rendered status each process keeps in memory (about 2.5 KB each;
+    0 turns the cache off). Best at least the county's households: a read not held in
+    memory takes the full way through the database."""
+
     stream_heartbeat_seconds: float = Field(15.0, gt=0)
     """Live stream: idle seconds before an SSE heartbeat comment (keeps proxies open)."""
     stream_queue_size: int = Field(256, ge=1, le=100_000)

@@ -7,7 +7,9 @@ from fastapi import FastAPI
 from gateway.config import GatewaySettings
 from gateway.consumers import CONSUMERS
 from gateway.stats.endpoints import router as stats_router
+from gateway.status.cache import StatusCache, status_cache
 from gateway.status.endpoints import router as status_router
+from gateway.status.fast_path import CachedStatusRoute
 from gateway.status.fresh import source_clients
 from gateway.stream.endpoints import router as stream_router
 from kit.app import ServiceDefinition, create_service_app
@@ -22,7 +24,8 @@ streams.
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
-    return create_service_app(
+    cache = StatusCache(settings.status_cache_size)
+    app = create_service_app(
         ServiceDefinition(
             name="gateway",
             title="Jingzhun Gateway",
@@ -35,7 +38,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                     settings.sources,
                     settings.source_timeout_seconds,
                     settings.fresh_deadline_seconds,
-                )
+                ),
+                status_cache(cache),
             ],
             openapi_tags=[
                 {"name": "status", "description": "Household status (两不愁三保障)"},
@@ -48,3 +52,5 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             ],
         )
     )
+    app.add_middleware(CachedStatusRoute, cache=cache)
+    return app

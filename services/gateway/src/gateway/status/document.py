@@ -25,6 +25,21 @@ def is_shown(row: Mapping[str, Any] | None) -> bool:
     return row is not None and row["registry_event_id"] is not None
 
 
+def status_bytes(document: HouseholdStatusOut) -> bytes:
+    """The JSON every status answer sends (one serialisation, cached or not)."""
+    return document.model_dump_json().encode()
+
+
+def holds_until(row: Mapping[str, Any], today: dt.date) -> dt.date | None:
+    """The first day on which the household's document, rendered ``today``, would read
+    differently although no event came: the day a counted visit leaves the last 30 days or
+    a visit dated ahead enters them. None: until the next event."""
+    days = [dt.date.fromisoformat(day) for day in row["visit_dates"]]
+    changes = [day + RECENT_VISITS + dt.timedelta(days=1) for day in days if day <= today]
+    changes += [day for day in days if day > today]
+    return min((day for day in changes if day > today), default=None)
+
+
 def status_document(row: Mapping[str, Any], today: dt.date) -> HouseholdStatusOut:
     dimensions = row["dimensions"]
     readiness, blocking, unknown = exit_readiness(dimensions, row["risk_alerts"])

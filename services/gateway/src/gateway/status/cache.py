@@ -1,0 +1,257 @@
+"""Rendered status documents kept in the process's memory, so that reading one household's
+status is a dictionary lookup rather than a query, a render and a serialisation.
+
+A copy must never outlive the row it was rendered from. Whichever gateway process applies
+an event, the table's trigger notifies every process at commit (``LISTEN
+household_status_changed``, migration 0003), and each drops its copy. Three races are
+closed here rather than hoped away:
+
+- a read that loads a row while an event changes it must not store the old copy after the
+  notification went by: each fill remembers the notification count when it started, and a
+  household notified since then is not stored;
+- a lost listening connection may have missed notifications: everything is dropped and
+  nothing is stored until the process listens again;
+- a document that depends on the date (visits in the last 30 days) holds only until the
+  day it would read differently (``holds_until``).
+
+The cache is warmed in the background when the process starts listening, so that the first
+requests after a deployment do not all take the long way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import uuid
+from collections import Counter, OrderedDict
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from fastapi import FastAPI
+from prometheus_client import Counter as MetricCounter
+from prometheus_client import Gauge
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from gateway.models import HouseholdStatus, household_table
+from gateway.status.document import holds_until, status_bytes, status_document
+from kit.db import asyncpg_dsn
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "household_status_changed"
+EVERY_HOUSEHOLD = "*"  # the payload of a TRUNCATE (a rebuild)
+WARM_BATCH = 100  # rows rendered between two yields to the event loop (≈ 20 ms)
+LIVENESS_SECONDS = 5.0  # how often the listening connection proves it is alive
+
+CACHED_DOCUMENTS = Gauge(
+    "jingzhun_gateway_status_cache_documents", "Status documents held in this process"
+)
+CACHE_LOOKUPS = MetricCounter(
+    "jingzhun_gateway_status_cache_lookups_total",
+    "Status reads answered from memory (hit) or by the database (miss)",
+    ["outcome"],
+)
+HITS, MISSES = CACHE_LOOKUPS.labels("hit"), CACHE_LOOKUPS.labels("miss")
+
+
+@dataclass(frozen=True, slots=True)
+class CachedStatus:
+    region_code: str
+    body: bytes
+    rendered_on: dt.date
+    #: First day it no longer holds (None: until the household's next event).
+    expires_on: dt.date | None
+
+    def holds_on(self, today: dt.date) -> bool:
+        return self.rendered_on <= today and (self.expires_on is None or today < self.expires_on)
+
+
+def cached_status(row: Any, today: dt.date) -> CachedStatus:
+    """A projection row rendered for ``today``, as the cache keeps it."""
+    return CachedStatus(
+        region_code=row["region_code"],
+        body=status_bytes(status_document(row, today)),
+        rendered_on=today,
+        expires_on=holds_until(row, today),
+    )
+
+
+Store = Callable[[str, CachedStatus], None]
+
+
+class StatusCache:
+    """Household id (text) → its rendered status, least recently read dropped first."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.listening = False
+        self.last_notification: str | None = None
+        self._entries: OrderedDict[str, CachedStatus] = OrderedDict()
+        self._notifications = 0
+        self._flushed_at = 0  # notification count at the last drop of everything
+        #: While fills run: household → count at its last notification.
+        self._changed_at: dict[str, int] = {}
+        self._fills: Counter[int] = Counter()  # notification count at each running fill's start
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, household_id: str, today: dt.date) -> CachedStatus | None:
+        entry = self._entries.get(household_id)
+        if entry is None or not entry.holds_on(today):
+            MISSES.inc()
+            return None
+        self._entries.move_to_end(household_id)
+        HITS.inc()
+        return entry
+
+    @contextlib.contextmanager
+    def filling(self) -> Iterator[Store]:
+        """Wrap the read of rows to cache; the store it yields keeps only what no
+        notification has overtaken since the read began."""
+        started = self._notifications
+        self._fills[started] += 1
+
+        def store(household_id: str, entry: CachedStatus) -> None:
+            overtaken = (
+                self._flushed_at > started or self._changed_at.get(household_id, -1) > started
+            )
+            if self.listening and self.capacity and not overtaken:
+                self._entries[household_id] = entry
+                self._entries.move_to_end(household_id)
+                while len(self._entries) > self.capacity:
+                    self._entries.popitem(last=False)
+                CACHED_DOCUMENTS.set(len(self._entries))
+
+        try:
+            yield store
+        finally:
+            self._fills[started] -= 1
+            if not self._fills[started]:
+                del self._fills[started]
+            self._forget_changes()
+
+    def changed(self, household_id: str) -> None:
+        """A household's row changed (or, with ``*``, every row)."""
+        self._notifications += 1
+        if household_id == EVERY_HOUSEHOLD:
+            self.drop_all()
+            return
+        self._entries.pop(household_id, None)
+        if self._fills:
+            self._changed_at[household_id] = self._notifications
+        CACHED_DOCUMENTS.set(len(self._entries))
+
+    def drop_all(self) -> None:
+        self._notifications += 1
+        self._flushed_at = self._notifications
+        self._entries.clear()
+        self._changed_at.clear()
+        CACHED_DOCUMENTS.set(0)
+
+    def _forget_changes(self) -> None:
+        """Keep only notifications a running fill could still be overtaken by."""
+        if not self._fills:
+            self._changed_at.clear()
+        elif len(self._changed_at) > 1_000:
+            oldest = min(self._fills)
+            self._changed_at = {k: n for k, n in self._changed_at.items() if n > oldest}
+
+    # --- keeping it current ----------------------------------------------------------
+
+    async def listen(self, dsn: str, warm: Callable[[], Any] | None = None) -> None:
+        """Listen for changed households until cancelled, reconnecting after a loss; after
+        each (re)connection, ``warm()`` refills the cache."""
+        delay = 0.5
+        while True:
+            connection: asyncpg.Connection | None = None
+            warming: asyncio.Task[Any] | None = None
+            try:
+                connection = await asyncpg.connect(
+                    dsn, server_settings={"application_name": "gateway-status-cache"}
+                )
+                await connection.add_listener(CHANNEL, self._notified)
+                self.drop_all()  # whatever was missed before this point
+                self.listening = True
+                delay = 0.5
+                if warm is not None:
+                    warming = asyncio.create_task(warm(), name="status-cache-warm")
+                while True:  # a silent network loss only shows when the connection is used
+                    await asyncio.sleep(LIVENESS_SECONDS)
+                    await asyncio.wait_for(connection.fetchval("SELECT 1"), LIVENESS_SECONDS)
+            except Exception as exc:  # noqa: BLE001 - the database away: try again
+                log.warning("status cache stopped listening (%s); retrying", exc)
+            finally:
+                self.listening = False
+                self.drop_all()
+                if warming is not None:
+                    warming.cancel()
+                    await asyncio.gather(warming, return_exceptions=True)
+                if connection is not None and not connection.is_closed():
+                    connection.terminate()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+    def _notified(self, connection: Any, pid: int, channel: str, payload: str) -> None:
+        self.last_notification = payload
+        self.changed(payload)
+
+
+async def warm(
+    cache: StatusCache, sessions: async_sessionmaker[AsyncSession], today: Callable[[], dt.date]
+) -> None:
+    """Render shown households into the cache, up to its capacity, a batch at a time."""
+    after = uuid.UUID(int=0)
+    while cache.capacity and len(cache) < cache.capacity:
+        with cache.filling() as store:
+            async with sessions() as session:
+                rows = (
+                    (
+                        await session.execute(
+                            select(household_table)
+                            .where(
+                                HouseholdStatus.registry_event_id.is_not(None),
+                                household_table.c.household_id > after,
+                            )
+                            .order_by(household_table.c.household_id)
+                            .limit(WARM_BATCH)
+                        )
+                    )
+                    .mappings()
+                    .all()
+                )
+            day = today()
+            for row in rows:
+                store(str(row["household_id"]), cached_status(row, day))
+        if len(rows) < WARM_BATCH:
+            break
+        after = rows[-1]["household_id"]
+    log.info("status cache warm: %d households", len(cache))
+
+
+def status_cache(cache: StatusCache) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager]:
+    """The app resource that keeps ``cache`` listening (and warm) while the app runs."""
+
+    @contextlib.asynccontextmanager
+    async def running(app: FastAPI) -> AsyncIterator[None]:
+        runtime = app.state.runtime
+        app.state.status_cache = cache
+        listener = asyncio.create_task(
+            cache.listen(
+                asyncpg_dsn(runtime.settings.database_url),
+                lambda: warm(cache, runtime.read_sessionmaker, app.state.clock.today),
+            ),
+            name="status-cache-listen",
+        )
+        try:
+            yield
+        finally:
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
+
+    return running
