@@ -20,7 +20,7 @@ from sqlalchemy import text
 
 from contracts.events import registry as events
 from devstack.testing import eventually
-from gateway.status.cache import CachedStatus, StatusCache
+from gateway.status.cache import CachedStatus, StatusCache, holds_on
 from gateway.status.document import holds_until
 from kit.clock import FixedClock
 
@@ -99,8 +99,8 @@ def test_a_document_holds_until_a_visit_leaves_the_last_30_days():
     row = {"visit_dates": ["2026-11-10", "2026-11-25"]}  # one dated ahead
     assert holds_until(row, today) == dt.date(2026, 11, 25)
     stale = CachedStatus(VILLAGE, b"{}", today, dt.date(2026, 12, 2))
-    assert stale.holds_on(dt.date(2026, 12, 1)) and not stale.holds_on(dt.date(2026, 12, 2))
-    assert not stale.holds_on(dt.date(2026, 11, 21))  # a clock set back
+    assert holds_on(stale, dt.date(2026, 12, 1)) and not holds_on(stale, dt.date(2026, 12, 2))
+    assert not holds_on(stale, dt.date(2026, 11, 21))  # a clock set back
 
 
 # --- through the app -----------------------------------------------------------------
@@ -151,6 +151,30 @@ async def test_memory_keeps_the_access_rules(client, gateway_app, js, auth_keys)
         assert response.headers["content-type"] == "application/problem+json"
     assert (await client.get(url)).status_code == 401
     assert (await client.get(url, headers={"Authorization": "Basic eDp5"})).status_code == 401
+
+
+async def test_a_read_from_memory_is_traced_when_the_caller_traces_it(
+    client, gateway_app, js, auth_keys, spans
+):
+    headers = auth_keys.headers()
+    hid = await household(client, gateway_app, js, headers)
+    url = f"/households/{hid}/status"
+    spans.clear()
+
+    def server_spans():
+        return [s for s in spans.get_finished_spans() if s.attributes.get("url.path") == url]
+
+    hits = lookups("hit")
+    assert (await client.get(url, headers=headers)).status_code == 200
+    assert lookups("hit") == hits + 1 and server_spans() == []  # counted, not traced
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    traced = {**headers, "traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"}
+    assert (await client.get(url, headers=traced)).status_code == 200
+    assert lookups("hit") == hits + 2
+    [span] = server_spans()
+    assert span.name == "GET /households/{household_id}/status"
+    assert span.attributes["http.route"] == "/households/{household_id}/status"
+    assert format(span.context.trace_id, "032x") == trace_id
 
 
 async def test_the_count_of_recent_visits_moves_with_the_date(client, gateway_app, js, auth_keys):

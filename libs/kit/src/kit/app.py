@@ -79,6 +79,8 @@ class ServiceDefinition:
     resources: list[Callable[[FastAPI], contextlib.AbstractAsyncContextManager[Any]]] = field(
         default_factory=list
     )
+    #: Requests answered without a trace span (see ``kit.telemetry.http_telemetry``).
+    untraced: Callable[[Any], bool] | None = None
 
 
 class Runtime:
@@ -231,7 +233,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
         version=definition.version,
         lifespan=lifespan,
         openapi_tags=definition.openapi_tags,
-        telemetry=telemetry.http_telemetry(),
+        telemetry=telemetry.http_telemetry(definition.untraced),
     )
     app.state.clock = Clock(definition.settings.timezone)  # tests may swap in a FixedClock
     install_error_handlers(app)

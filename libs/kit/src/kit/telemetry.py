@@ -5,7 +5,7 @@ consumer."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from fastapi.telemetry import TelemetryConfig
 from opentelemetry import propagate, trace
@@ -15,6 +15,7 @@ from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from starlette.types import Scope
 
 log = logging.getLogger(__name__)
 _instrumented_libraries = False
@@ -47,17 +48,20 @@ def setup_tracing(service_name: str, exporter: str) -> None:
 UNTRACED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
-def http_telemetry() -> TelemetryConfig:
+def http_telemetry(untraced: Callable[[Scope], bool] | None = None) -> TelemetryConfig:
     """FastAPI's own OpenTelemetry support: a server span per request, continuing the
     caller's ``traceparent``. No spans per dependency and serialisation step (a request's
     worth of spans that cost a tenth of a short read), no OpenTelemetry metrics (the
-    services export Prometheus metrics) and no OpenTelemetry logs (they log themselves)."""
+    services export Prometheus metrics) and no OpenTelemetry logs (they log themselves).
+    ``untraced`` may leave out further requests (a service's hot reads)."""
     return TelemetryConfig(
         tracing=True,
         operation_spans=False,
         metrics=False,
         logs=False,
-        exclude=lambda scope: scope.get("path") in UNTRACED_PATHS,
+        exclude=lambda scope: (
+            scope.get("path") in UNTRACED_PATHS or (untraced is not None and untraced(scope))
+        ),
     )
 
 

@@ -9,7 +9,7 @@ from gateway.consumers import CONSUMERS
 from gateway.stats.endpoints import router as stats_router
 from gateway.status.cache import StatusCache, status_cache
 from gateway.status.endpoints import router as status_router
-from gateway.status.fast_path import CachedStatusRoute
+from gateway.status.fast_path import CachedStatusRoute, untraced_when_cached
 from gateway.status.fresh import source_clients
 from gateway.stream.endpoints import router as stream_router
 from kit.app import ServiceDefinition, create_service_app
@@ -41,6 +41,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                 ),
                 status_cache(cache),
             ],
+            untraced=untraced_when_cached(cache),
             openapi_tags=[
                 {"name": "status", "description": "Household status (两不愁三保障)"},
                 {"name": "statistics", "description": "Region statistics (统计)"},
