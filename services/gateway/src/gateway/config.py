@@ -25,7 +25,7 @@ class GatewaySettings(ServiceSettings):
     """Fresh mode: when the answer is sent, whoever has not answered."""
 
     status_cache_size: int = Field(100_000, ge=0)
-    """Households whose rendered status each process keeps in memory (about 2.5 KB each;
+    """Households whose rendered status each process keeps in memory (about 2.4 KiB each;
     0 turns the cache off). Best at least the county's households: a read not held in
     memory takes the full way through the database."""
 
