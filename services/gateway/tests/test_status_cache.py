@@ -112,7 +112,9 @@ async def test_memory_answers_the_same_bytes_and_follows_every_change(
     headers = auth_keys.headers("village_cadre", VILLAGE)
     hid = await household(client, gateway_app, js, headers)
     url = f"/households/{hid}/status"
+    misses = lookups("miss")
     full = await client.get(url + "?fresh=false", headers=headers)  # the framework's way
+    assert lookups("miss") == misses + 1
     hits = lookups("hit")
     cached = await client.get(url, headers=headers)
     assert lookups("hit") == hits + 1

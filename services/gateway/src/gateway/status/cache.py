@@ -53,7 +53,8 @@ CACHED_DOCUMENTS = Gauge(
 )
 CACHE_LOOKUPS = MetricCounter(
     "jingzhun_gateway_status_cache_lookups_total",
-    "Status reads answered from memory (hit) or by the database (miss)",
+    "Status reads answered from memory (hit) or by the full endpoint (miss; fresh mode "
+    "not counted)",
     ["outcome"],
 )
 HITS, MISSES = CACHE_LOOKUPS.labels("hit"), CACHE_LOOKUPS.labels("miss")
@@ -106,10 +107,8 @@ class StatusCache:
         """The household's ``CachedStatus`` fields, if held and still true ``today``."""
         entry = self._entries.get(household_id)
         if entry is None or not holds_on(entry, today):
-            MISSES.inc()
             return None
         self._entries.move_to_end(household_id)
-        HITS.inc()
         return entry
 
     @contextlib.contextmanager

@@ -15,7 +15,7 @@ from contracts.enums import PovertyState, describe
 from contracts.region import RegionCode, region_prefix
 from contracts.status import Dimension, DimensionState
 from gateway.models import HouseholdStatus, helper_households_table, household_table
-from gateway.status.cache import StatusCache, cached_status
+from gateway.status.cache import MISSES, StatusCache, cached_status
 from gateway.status.document import is_shown, status_bytes, status_document
 from gateway.status.fast_path import ROUTE, SCOPE
 from gateway.status.fresh import merge
@@ -72,6 +72,7 @@ async def household_status(
     if not actor.can_access(row["region_code"]):
         raise not_found("household")  # outside the caller's region looks the same as absent
     if not fresh:
+        MISSES.inc()
         return _json(cached.body)
     answers = await request.app.state.sources.ask_all(
         household_id, request.headers["authorization"]

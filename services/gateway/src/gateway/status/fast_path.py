@@ -17,7 +17,7 @@ from collections.abc import Callable
 from opentelemetry import trace
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.status.cache import StatusCache
+from gateway.status.cache import HITS, StatusCache
 
 ROUTE = "/households/{household_id}/status"
 SCOPE = "status:read"
@@ -38,6 +38,7 @@ class CachedStatusRoute:
         if body is None:
             await self.app(scope, receive, send)
             return
+        HITS.inc()
         span = trace.get_current_span()
         if span.is_recording():
             span.set_attribute("http.route", ROUTE)
