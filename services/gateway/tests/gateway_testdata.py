@@ -179,3 +179,21 @@ def alert_payload(household_id, alert_id, status="open", **extra):
         source_event_id=None,
         **extra,
     )
+
+
+def visit_envelope(household_id, helper_id, day: str, sequence: int) -> dict:
+    """A helper's home visit (入户走访) as the registry publishes it."""
+    from contracts.events import registry as registry_events
+
+    visit = registry_events.HelperVisitLogged(
+        visit_id=uuid.uuid4(),
+        household_id=household_id,
+        region_code=VILLAGE,
+        helper_id=helper_id,
+        helper_name="李帮扶",
+        visit_date=day,
+        kind="home_visit",
+    )
+    return envelope(
+        registry_events.HELPER_VISIT_LOGGED, visit, subject=household_id, sequence=sequence
+    )

@@ -15,6 +15,7 @@ from gateway_testdata import (
     publish,
     publish_to,
     status_row,
+    visit_envelope,
 )
 
 from contracts.events import education, housing
@@ -197,20 +198,7 @@ async def test_helpers_and_visits(client, gateway_app, js, auth_keys):
         envelope(events.HELPER_ASSIGNED, assignment, subject=hid, sequence=2),
     )
     for seq, day in ((3, "2025-01-02"), (4, "2026-11-01"), (5, "2026-11-10")):
-        visit = events.HelperVisitLogged(
-            visit_id=uuid.uuid4(),
-            household_id=hid,
-            region_code=VILLAGE,
-            helper_id=helper_id,
-            helper_name="李帮扶",
-            visit_date=day,
-            kind="home_visit",
-        )
-        await publish_to(
-            js,
-            events.HELPER_VISIT_LOGGED,
-            envelope(events.HELPER_VISIT_LOGGED, visit, subject=hid, sequence=seq),
-        )
+        await publish_to(js, events.HELPER_VISIT_LOGGED, visit_envelope(hid, helper_id, day, seq))
     await applied(gateway_app, 5)
     helper = (await _status(client, auth_keys, hid))["helper"]
     assert helper["assigned"] and helper["helpers"][0]["name"] == "李帮扶"

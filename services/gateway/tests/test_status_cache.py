@@ -9,11 +9,11 @@ import uuid
 from gateway_testdata import (
     VILLAGE,
     applied,
-    envelope,
     event,
     notifications_delivered,
     publish,
     publish_to,
+    visit_envelope,
 )
 from prometheus_client import REGISTRY
 from sqlalchemy import text
@@ -184,19 +184,8 @@ async def test_the_count_of_recent_visits_moves_with_the_date(client, gateway_ap
     gateway_app.state.clock = clock
     headers = auth_keys.headers()
     hid = await household(client, gateway_app, js, headers)
-    visit = events.HelperVisitLogged(
-        visit_id=uuid.uuid4(),
-        household_id=hid,
-        region_code=VILLAGE,
-        helper_id=uuid.uuid4(),
-        helper_name="李帮扶",
-        visit_date="2026-11-01",
-        kind="home_visit",
-    )
     await publish_to(
-        js,
-        events.HELPER_VISIT_LOGGED,
-        envelope(events.HELPER_VISIT_LOGGED, visit, subject=hid, sequence=2),
+        js, events.HELPER_VISIT_LOGGED, visit_envelope(hid, uuid.uuid4(), "2026-11-01", 2)
     )
     await applied(gateway_app, 2)
     url = f"/households/{hid}/status"
