@@ -1,4 +1,5 @@
-"""Events of the health service (健康扶贫 / 医疗保障, DOMAIN §4) that the registry monitors.
+"""Events of the health service (健康扶贫 / 医疗保障, DOMAIN §4): enrolments, settlements,
+diagnoses and dialysis; the registry monitors some of them (防返贫).
 
 Diagnoses stay in health (DOMAIN §1.7): the registry keeps the ``critical`` flag and the
 diagnosis id of a diagnosis, never the disease in its own events.
@@ -16,8 +17,22 @@ from contracts.events.common import PersonRef, department_event
 from contracts.money import NonNegativeMoney
 
 
+class EnrolmentEvent(PersonRef):
+    """参保: a person insured for a year, the premium and the part paid for them."""
+
+    enrolment_id: uuid.UUID = Field(description="The health service's enrolment id (subject)")
+    year: int = Field(ge=2000, le=2100, description="参保年度")
+    status: str = Field(description="active | cancelled")
+    premium: NonNegativeMoney = Field(description="个人缴费标准 of the year")
+    subsidy: NonNegativeMoney = Field(description="资助参保: paid for the person")
+    personal_premium: NonNegativeMoney = Field(description="What the person pays")
+    subsidy_categories: list[str] = Field(
+        description="Why subsidised (registered_poor, dibao, tekun, severe_disability)"
+    )
+
+
 class ClaimSettled(PersonRef):
-    """一站式结算: an inpatient claim settled at discharge (DOMAIN §4.2)."""
+    """一站式结算: a claim settled at discharge (DOMAIN §4.2)."""
 
     claim_id: uuid.UUID = Field(description="The health service's claim id (the event subject)")
     settled_on: dt.date = Field(description="结算日期")
@@ -26,6 +41,24 @@ class ClaimSettled(PersonRef):
         description="个人自付 (PERSONAL): what the patient paid after every payer"
     )
     hospital_level: HospitalLevel | None = Field(None, description=describe(HospitalLevel))
+    kind: str = Field("inpatient", description="inpatient | outpatient")
+    compliant: NonNegativeMoney | None = Field(None, description="合规费用 C")
+    payers: dict[str, NonNegativeMoney] = Field(
+        default_factory=dict,
+        description="What each payer paid: bmi, cii, ma, supplementary, county_fund, personal",
+    )
+    settlement_number: int = Field(1, ge=1, description="1, then 2 after a reversal …")
+
+
+class ClaimReversed(PersonRef):
+    """A settlement undone (冲销) with its reason; the annual caps it used are restored."""
+
+    claim_id: uuid.UUID = Field(description="The health service's claim id (the event subject)")
+    reversed_on: dt.date
+    reason: str = Field(min_length=1, max_length=300)
+    total: NonNegativeMoney
+    out_of_pocket: NonNegativeMoney = Field(description="The personal share that no longer holds")
+    settlement_number: int = Field(ge=1)
 
 
 class DiseaseDiagnosed(PersonRef):
@@ -46,11 +79,39 @@ class DialysisStarted(PersonRef):
     facility: str | None = Field(None, max_length=100, description="透析医院")
 
 
+ENROLMENT_RECORDED = department_event(
+    "health.enrolment.recorded",
+    EnrolmentEvent,
+    "enrolment",
+    "A person was insured for a year (参保), with the premium subsidy that applies.",
+    (),
+)
+ENROLMENT_UPDATED = department_event(
+    "health.enrolment.updated",
+    EnrolmentEvent,
+    "enrolment",
+    "An enrolment's subsidy changed: the person joined or left every subsidised category.",
+    (),
+)
+ENROLMENT_CANCELLED = department_event(
+    "health.enrolment.cancelled",
+    EnrolmentEvent,
+    "enrolment",
+    "An enrolment was cancelled (退保, death, double enrolment).",
+    (),
+)
 CLAIM_SETTLED = department_event(
     "health.claim.settled",
     ClaimSettled,
     "claim",
     "An inpatient claim was settled (一站式结算): total and the patient's out-of-pocket share.",
+)
+CLAIM_REVERSED = department_event(
+    "health.claim.reversed",
+    ClaimReversed,
+    "claim",
+    "A settlement was reversed (冲销) with its reason; the claim may be settled again.",
+    (),
 )
 DISEASE_DIAGNOSED = department_event(
     "health.disease.diagnosed",
@@ -65,4 +126,12 @@ DIALYSIS_STARTED = department_event(
     "A patient began maintenance dialysis (血液透析); rural-hukou patients are registered.",
 )
 
-EVENTS = [CLAIM_SETTLED, DISEASE_DIAGNOSED, DIALYSIS_STARTED]
+EVENTS = [
+    ENROLMENT_RECORDED,
+    ENROLMENT_UPDATED,
+    ENROLMENT_CANCELLED,
+    CLAIM_SETTLED,
+    CLAIM_REVERSED,
+    DISEASE_DIAGNOSED,
+    DIALYSIS_STARTED,
+]

@@ -186,31 +186,49 @@ def _household_event(
     )
 
 
+#: Who projects whole households: the gateway (status) and health (whom the premium
+#: subsidy and the settlement terms are for).
+HOUSEHOLD_CONSUMERS = ("gateway", "health")
+
 HOUSEHOLD_CREATED = _household_event(
-    "household.created", HouseholdCreated, "A household was entered in the register (户 建档)."
+    "household.created",
+    HouseholdCreated,
+    "A household was entered in the register (户 建档).",
+    HOUSEHOLD_CONSUMERS,
 )
 HOUSEHOLD_UPDATED = _household_event(
     "household.updated",
     HouseholdUpdated,
     "Household fields changed (state, assistance type, causes, income …).",
+    HOUSEHOLD_CONSUMERS,
 )
 MEMBER_ADDED = _household_event(
-    "member.added", MemberAdded, "A person joined the household (户内人员增加)."
+    "member.added",
+    MemberAdded,
+    "A person joined the household (户内人员增加).",
+    HOUSEHOLD_CONSUMERS,
 )
-MEMBER_UPDATED = _household_event("member.updated", MemberUpdated, "A member's details changed.")
+MEMBER_UPDATED = _household_event(
+    "member.updated", MemberUpdated, "A member's details changed.", HOUSEHOLD_CONSUMERS
+)
 MEMBER_REMOVED = _household_event(
-    "member.removed", MemberRemoved, "A person left the household (户内人员减少)."
+    "member.removed",
+    MemberRemoved,
+    "A person left the household (户内人员减少).",
+    HOUSEHOLD_CONSUMERS,
 )
 HOUSEHOLD_STATE_CHANGED = _household_event(
     "household.state_changed",
     StateChanged,
     "A workflow step changed the poverty state or stage (申请, 调查, 评议, 公示, 建档立卡, "
     "退出, 清退, 返贫 …), with the actor's evidence kept in the registry.",
+    HOUSEHOLD_CONSUMERS,
 )
 HOUSEHOLD_ADJUSTED = _household_event(
     "household.adjusted",
     HouseholdAdjusted,
     "A dynamic adjustment (动态调整) took effect: kind and effective month.",
+    HOUSEHOLD_CONSUMERS,
 )
 PUBLICITY_OPENED = _household_event(
     "publicity.opened", PublicityEvent, "A 公示 window opened for a household.", ()
@@ -230,6 +248,17 @@ OBJECTION_RESOLVED = _household_event(
     "An objection was verified: upheld (back to survey, or rejected) or dismissed.",
     (),
 )
+
+#: Events carrying the whole household as it is after them.
+SNAPSHOT_EVENTS = (
+    HOUSEHOLD_CREATED,
+    HOUSEHOLD_UPDATED,
+    HOUSEHOLD_STATE_CHANGED,
+    HOUSEHOLD_ADJUSTED,
+)
+#: Member changes: ``household`` is the whole household after the change.
+MEMBER_EVENTS = (MEMBER_ADDED, MEMBER_UPDATED, MEMBER_REMOVED)
+
 
 EVENTS = [
     HOUSEHOLD_CREATED,

@@ -126,23 +126,11 @@ async def on_region_updated(session: AsyncSession, event: Envelope) -> None:
     await move_counters(session, region.code, delta)
 
 
-_SNAPSHOT_EVENTS = (
-    registry_events.HOUSEHOLD_CREATED,
-    registry_events.HOUSEHOLD_UPDATED,
-    registry_events.HOUSEHOLD_STATE_CHANGED,
-    registry_events.HOUSEHOLD_ADJUSTED,
-)
-_MEMBER_EVENTS = (
-    registry_events.MEMBER_ADDED,
-    registry_events.MEMBER_UPDATED,
-    registry_events.MEMBER_REMOVED,
-)
-
 REGISTRY = ConsumerDefinition(
     source_service="registry",
     handlers={
-        **{spec.name: on_household_snapshot for spec in _SNAPSHOT_EVENTS},
-        **{spec.name: on_member_event for spec in _MEMBER_EVENTS},
+        **{spec.name: on_household_snapshot for spec in registry_events.SNAPSHOT_EVENTS},
+        **{spec.name: on_member_event for spec in registry_events.MEMBER_EVENTS},
         registry_events.ALERT_RAISED.name: on_alert,
         registry_events.ALERT_STATUS_CHANGED.name: on_alert,
         registry_events.HELPER_ASSIGNED.name: on_helper_assigned,

@@ -1,0 +1,315 @@
+"""Enrolment (参保) and the premium subsidy (资助参保, DOMAIN §4.1).
+
+The subsidy follows the person: when a registry event makes someone registered poor, or
+takes them out of every subsidised category, their enrolments of the current year and
+later are recomputed and republished (``health.enrolment.updated``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+from sqlalchemy import case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.events import health as health_events
+from contracts.region import region_level, region_prefix
+from health.audit import audit
+from health.enrolment import schemas
+from health.enrolment.eligibility import categories
+from health.events import outbox
+from health.models import Enrolment, Person
+from health.policy import PREMIUM, SUBSIDISED_CATEGORIES, policy
+from kit.auth import Principal
+from kit.clock import Clock
+from kit.errors import Problem, not_found
+
+ACTIVE = "active"
+CANCELLED = "cancelled"
+
+
+class EnrolmentService:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    async def person(self, session: AsyncSession, person_id: uuid.UUID, actor: Principal) -> Person:
+        person = await session.get(Person, person_id)
+        if person is None or not actor.can_access(person.region_code):
+            raise not_found("person")
+        return person
+
+    async def enrol(
+        self, session: AsyncSession, body: schemas.EnrolmentCreate, actor: Principal
+    ) -> Enrolment:
+        person = await self.person(session, body.person_id, actor)
+        if not person.in_household:
+            raise Problem(
+                422,
+                "Not in a household",
+                "the registry no longer lists this person in a household",
+                code="NOT_IN_HOUSEHOLD",
+                field="person_id",
+            )
+        if await self._enrolment_of(session, person.id, body.year) is not None:
+            raise Problem(
+                409,
+                "Already enrolled",
+                f"{person.name} is already insured for {body.year}",
+                code="ALREADY_ENROLLED",
+                field="person_id",
+            )
+        enrolment = await self._create(session, person, body.year, actor)
+        await session.commit()
+        return enrolment
+
+    async def enrol_household(
+        self, session: AsyncSession, household_id: uuid.UUID, year: int, actor: Principal
+    ) -> list[Enrolment]:
+        """Every member of the household not yet insured for ``year`` (one transaction)."""
+        members = list(
+            (
+                await session.execute(
+                    select(Person)
+                    .where(Person.household_id == household_id, Person.in_household)
+                    .order_by(Person.id)
+                )
+            ).scalars()
+        )
+        if not members or not actor.can_access(members[0].region_code):
+            raise not_found("household")
+        enrolled = set(
+            (
+                await session.execute(
+                    select(Enrolment.person_id).where(
+                        Enrolment.household_id == household_id,
+                        Enrolment.year == year,
+                        Enrolment.status == ACTIVE,
+                    )
+                )
+            ).scalars()
+        )
+        created = [
+            await self._create(session, person, year, actor)
+            for person in members
+            if person.id not in enrolled
+        ]
+        await session.commit()
+        return created
+
+    async def cancel(
+        self,
+        session: AsyncSession,
+        enrolment_id: uuid.UUID,
+        body: schemas.EnrolmentCancel,
+        actor: Principal,
+    ) -> Enrolment:
+        enrolment = await self.get(session, enrolment_id, actor, for_update=True)
+        if enrolment.status == CANCELLED:
+            raise Problem(409, "Already cancelled", "the enrolment is cancelled", code="CANCELLED")
+        before = _audit_view(enrolment)
+        enrolment.status = CANCELLED
+        enrolment.cancelled_on = self.clock.today()
+        enrolment.cancel_reason = body.reason
+        await self._publish(session, enrolment, health_events.ENROLMENT_CANCELLED, actor, before)
+        await session.commit()
+        return enrolment
+
+    async def get(
+        self,
+        session: AsyncSession,
+        enrolment_id: uuid.UUID,
+        actor: Principal,
+        *,
+        for_update: bool = False,
+    ) -> Enrolment:
+        query = select(Enrolment).where(Enrolment.id == enrolment_id)
+        if for_update:
+            query = query.with_for_update()
+        enrolment = (await session.execute(query)).scalar_one_or_none()
+        if enrolment is None or not actor.can_access(enrolment.region_code):
+            raise not_found("enrolment")
+        return enrolment
+
+    async def follow(self, session: AsyncSession, changed: list[Person]) -> None:
+        """Recompute the subsidy of the changed persons' enrolments from this year on
+        (called by the registry consumer, in its transaction)."""
+        if not changed:
+            return
+        by_id = {person.id: person for person in changed}
+        today = self.clock.today()
+        enrolments = (
+            await session.execute(
+                select(Enrolment)
+                .where(
+                    Enrolment.person_id.in_(list(by_id)),
+                    Enrolment.year >= today.year,
+                    Enrolment.status == ACTIVE,
+                )
+                .with_for_update()
+            )
+        ).scalars()
+        for enrolment in enrolments:
+            person = by_id[enrolment.person_id]
+            before = _audit_view(enrolment)
+            await self._price(session, enrolment, person)
+            enrolment.region_code = person.region_code
+            if _audit_view(enrolment) != before:
+                await self._publish(
+                    session, enrolment, health_events.ENROLMENT_UPDATED, "registry-events", before
+                )
+
+    async def participation(
+        self, session: AsyncSession, region: str, year: int
+    ) -> schemas.ParticipationReport:
+        """参保率 of the region and of each region one level down."""
+        level = region_level(region)
+        child_length = {"province": 4, "city": 6, "county": 9, "township": 12}.get(level, 12)
+        group = func.substr(Person.region_code, 1, child_length)
+        enrolled = Enrolment.id.is_not(None)
+        subsidised = Enrolment.subsidy > 0
+        rows = await session.execute(
+            select(
+                group.label("code"),
+                func.count(Person.id),
+                func.count(Enrolment.id),
+                func.count(case((subsidised, 1))),
+                func.coalesce(func.sum(Enrolment.subsidy), 0),
+                func.coalesce(func.sum(case((enrolled, Enrolment.premium))), 0),
+            )
+            .select_from(Person)
+            .outerjoin(
+                Enrolment,
+                (Enrolment.person_id == Person.id)
+                & (Enrolment.year == year)
+                & (Enrolment.status == ACTIVE),
+            )
+            .where(Person.in_household, Person.region_code.startswith(region_prefix(region)))
+            .group_by(group)
+            .order_by(group)
+        )
+        regions = [
+            _row(code.ljust(12, "0"), persons, count, sub, subsidy, premium)
+            for code, persons, count, sub, subsidy, premium in rows
+        ]
+        total = _row(
+            region,
+            sum(r.persons for r in regions),
+            sum(r.enrolled for r in regions),
+            sum(r.subsidised for r in regions),
+            sum((r.subsidy_total for r in regions), Decimal("0.00")),
+            sum((r.premium_total for r in regions), Decimal("0.00")),
+        )
+        return schemas.ParticipationReport(year=year, total=total, regions=regions)
+
+    # --- inside a transaction ---------------------------------------------------------
+
+    async def _create(
+        self, session: AsyncSession, person: Person, year: int, actor: Principal
+    ) -> Enrolment:
+        enrolment = Enrolment(
+            person_id=person.id,
+            household_id=person.household_id,
+            region_code=person.region_code,
+            year=year,
+            enrolled_on=self.clock.today(),
+        )
+        await self._price(session, enrolment, person)
+        session.add(enrolment)
+        await session.flush()
+        await self._publish(session, enrolment, health_events.ENROLMENT_RECORDED, actor, None)
+        return enrolment
+
+    async def _price(self, session: AsyncSession, enrolment: Enrolment, person: Person) -> None:
+        """Premium of the year and the subsidy of the categories the person is in today
+        (a past year keeps the categories of its last day)."""
+        on = min(self.clock.today(), dt.date(enrolment.year, 12, 31))
+        premium = await policy.value(
+            session, PREMIUM, region_code=person.region_code, year=enrolment.year
+        )
+        subsidised = await policy.value(
+            session, SUBSIDISED_CATEGORIES, region_code=person.region_code, year=enrolment.year
+        )
+        held = categories(person, on, subsidised)
+        enrolment.premium = premium
+        enrolment.subsidy = premium if held else Decimal("0.00")
+        enrolment.personal_premium = premium - enrolment.subsidy
+        enrolment.subsidy_categories = [c.value for c in held]
+
+    async def _publish(
+        self,
+        session: AsyncSession,
+        enrolment: Enrolment,
+        spec,
+        actor: Principal | str,
+        before: dict | None,
+    ) -> None:
+        if before is not None:
+            enrolment.version += 1
+        await outbox.add(
+            session,
+            spec,
+            aggregate_id=enrolment.id,
+            region=enrolment.region_code,
+            sequence=enrolment.version,
+            data=health_events.EnrolmentEvent(
+                enrolment_id=enrolment.id,
+                household_id=enrolment.household_id,
+                person_id=enrolment.person_id,
+                region_code=enrolment.region_code,
+                policy_year=enrolment.year,
+                year=enrolment.year,
+                status=enrolment.status,
+                premium=enrolment.premium,
+                subsidy=enrolment.subsidy,
+                personal_premium=enrolment.personal_premium,
+                subsidy_categories=list(enrolment.subsidy_categories),
+            ),
+        )
+        await audit.record(
+            session,
+            actor=actor,
+            action=spec.name,
+            entity="enrolment",
+            entity_id=enrolment.id,
+            region_code=enrolment.region_code,
+            before=before,
+            after=_audit_view(enrolment),
+        )
+
+    async def _enrolment_of(
+        self, session: AsyncSession, person_id: uuid.UUID, year: int
+    ) -> Enrolment | None:
+        return (
+            await session.execute(
+                select(Enrolment).where(
+                    Enrolment.person_id == person_id,
+                    Enrolment.year == year,
+                    Enrolment.status == ACTIVE,
+                )
+            )
+        ).scalar_one_or_none()
+
+
+def _audit_view(enrolment: Enrolment) -> dict:
+    return {
+        "status": enrolment.status,
+        "premium": str(enrolment.premium),
+        "subsidy": str(enrolment.subsidy),
+        "personal_premium": str(enrolment.personal_premium),
+        "subsidy_categories": list(enrolment.subsidy_categories),
+        "region_code": enrolment.region_code,
+    }
+
+
+def _row(code, persons, enrolled, subsidised, subsidy, premium) -> schemas.ParticipationRow:
+    return schemas.ParticipationRow(
+        region_code=code,
+        persons=persons,
+        enrolled=enrolled,
+        participation_rate=round(enrolled / persons, 4) if persons else None,
+        subsidised=subsidised,
+        subsidy_total=Decimal(subsidy).quantize(Decimal("0.01")),
+        premium_total=Decimal(premium).quantize(Decimal("0.01")),
+    )

@@ -1,0 +1,48 @@
+"""Health service (健康扶贫 / 医疗保障): ``uvicorn health.main:create_app --factory --port 8003``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from health.config import HealthSettings
+from health.enrolment.endpoints import router as enrolment_router
+from health.enrolment.service import EnrolmentService
+from health.events import outbox
+from health.persons.consumers import registry_consumer
+from health.policy import policy
+from kit.app import ServiceDefinition, create_service_app
+from kit.policy import policy_router
+
+DESCRIPTION = """
+The county medical-insurance bureau's and health commission's system (医保局 / 卫健委):
+enrolment with the premium subsidy for 四类人员 (资助参保), and one-stop settlement
+(一站式结算, 先诊疗后付费) that attributes every yuan of a claim to basic insurance,
+大病保险, 医疗救助 and the other payers while capping what a poor patient pays.
+Who is poor, 低保 or 特困 is learnt from the registry's events. Authentication:
+`Authorization: Bearer <token>`; errors are RFC 9457 `application/problem+json`.
+"""
+
+
+def create_app(settings: HealthSettings | None = None) -> FastAPI:
+    settings = settings or HealthSettings()
+
+    async def persons_changed(session, persons) -> None:
+        await EnrolmentService(app.state.clock).follow(session, persons)
+
+    app = create_service_app(
+        ServiceDefinition(
+            name="health",
+            title="Jingzhun Health (健康扶贫 / 医疗保障)",
+            description=DESCRIPTION,
+            settings=settings,
+            routers=[enrolment_router, policy_router(policy, read_scope="health:read")],
+            outbox=outbox,
+            consumers=[registry_consumer(persons_changed)],
+            openapi_tags=[
+                {"name": "enrolment", "description": "参保 and 资助参保"},
+                {"name": "policy", "description": "Policy parameters by region and year"},
+                {"name": "operations", "description": "Health and readiness"},
+            ],
+        )
+    )
+    return app

@@ -1,0 +1,191 @@
+"""Health tables (storage). API schemas live beside the endpoints, never here.
+
+``persons`` is a read model of the registry's households and members (learnt from its
+events, never from its database): who is registered poor, 低保 or 特困, or severely
+disabled, which decides the premium subsidy and the settlement terms. Everything else is
+the health service's own record: enrolments, claims and their settlements, and the
+per-person, per-year ledger the annual caps are counted against.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Column, DateTime, Index, Numeric, String, UniqueConstraint, func, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+from kit.audit import define_audit_table
+from kit.consumer import define_inbox_tables
+from kit.outbox import define_outbox_table
+from kit.policy import define_policy_table
+
+
+class HealthModel(SQLModel, registry=registry()):
+    """Base of the health service's tables: its own metadata, so migrations see only these."""
+
+
+metadata = HealthModel.metadata
+
+
+def _money(nullable: bool = False) -> Any:
+    return Field(
+        default=None if nullable else Decimal("0.00"),
+        sa_column=Column(Numeric(14, 2), nullable=nullable, server_default=None),
+    )
+
+
+def _timestamp() -> Any:
+    return Field(
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
+class Person(HealthModel, table=True):
+    """A registry household member as the health service knows them (from registry events)."""
+
+    __tablename__ = "persons"
+
+    id: uuid.UUID = Field(primary_key=True, description="Registry member id (户成员)")
+    household_id: uuid.UUID = Field(index=True)
+    region_code: str = Field(max_length=12, index=True)
+    name: str = Field(max_length=50)
+    id_number_masked: str = Field(max_length=18)
+    birth_date: dt.date | None = None
+    relation: str = Field(max_length=16)
+    #: The household's 贫困状态, 帮扶类型 and 脱贫不脱政策 date, as of the last event.
+    poverty_state: str = Field(max_length=24)
+    assistance_type: str = Field(max_length=16)
+    policy_continuity_until: dt.date | None = None
+    disability_level: int | None = None
+    #: False once the registry removed the person from the household (claims keep them).
+    in_household: bool = Field(default=True, sa_column_kwargs={"server_default": text("true")})
+    updated_at: dt.datetime | None = _timestamp()
+
+
+class Enrolment(HealthModel, table=True):
+    """参保: one person insured for one year, with the premium and who pays it."""
+
+    __tablename__ = "enrolments"
+    #: One active enrolment a person and year (a cancelled one may be followed by another).
+    __table_args__ = (
+        Index(
+            "uq_enrolment_active_person_year",
+            "person_id",
+            "year",
+            unique=True,
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    person_id: uuid.UUID = Field(foreign_key="persons.id", index=True)
+    household_id: uuid.UUID = Field(index=True)
+    region_code: str = Field(max_length=12, index=True)
+    year: int = Field(index=True)
+    premium: Decimal = _money()
+    #: 资助参保: the part of the premium paid for the person (all of it for 四类人员).
+    subsidy: Decimal = _money()
+    personal_premium: Decimal = _money()
+    #: Why subsidised (registered_poor, dibao, tekun, severe_disability); empty: pays itself.
+    subsidy_categories: list[str] = Field(
+        default_factory=list,
+        sa_column=Column(ARRAY(String(32)), nullable=False, server_default="{}"),
+    )
+    status: str = Field(default="active", max_length=16)  # active | cancelled
+    enrolled_on: dt.date
+    cancelled_on: dt.date | None = None
+    cancel_reason: str | None = Field(default=None, max_length=200)
+    #: Aggregate version: the ``sequence`` of its last event.
+    version: int = 1
+    created_at: dt.datetime | None = _timestamp()
+
+
+class Claim(HealthModel, table=True):
+    """A hospital's claim (结算申请) for one stay or visit, with its cost lines."""
+
+    __tablename__ = "claims"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    #: The hospital's own claim number: unique, so a resubmission is refused (409).
+    claim_no: str = Field(max_length=64, unique=True)
+    person_id: uuid.UUID = Field(foreign_key="persons.id", index=True)
+    household_id: uuid.UUID = Field(index=True)
+    region_code: str = Field(max_length=12, index=True)
+    year: int
+    kind: str = Field(max_length=16)  # inpatient | outpatient
+    hospital_name: str = Field(max_length=100)
+    hospital_level: str = Field(max_length=16)
+    diagnosis_code: str = Field(max_length=16)
+    diagnosis_name: str = Field(max_length=100)
+    admitted_on: dt.date
+    discharged_on: dt.date
+    lines: list[dict[str, Any]] = Field(sa_column=Column(JSONB, nullable=False))
+    total: Decimal = _money()
+    compliant: Decimal = _money()
+    out_of_catalogue: Decimal = _money()
+    status: str = Field(default="settled", max_length=16)  # settled | reversed
+    version: int = 1
+    created_at: dt.datetime | None = _timestamp()
+
+
+class Settlement(HealthModel, table=True):
+    """一站式结算: how one claim's cost was attributed, payer by payer. A reversal keeps the
+    row (``reversed_at``) and a re-settlement adds the next one."""
+
+    __tablename__ = "settlements"
+    __table_args__ = (
+        UniqueConstraint("claim_id", "number", name="uq_settlement_claim_number"),
+        Index("ix_settlements_person_year", "person_id", "year"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    claim_id: uuid.UUID = Field(foreign_key="claims.id")
+    number: int  # 1 for the first settlement of the claim, then 2 after a reversal …
+    person_id: uuid.UUID = Field(foreign_key="persons.id")
+    year: int
+    bmi: Decimal = _money()
+    cii: Decimal = _money()
+    ma: Decimal = _money()
+    supplementary: Decimal = _money()
+    county_fund: Decimal = _money()
+    personal: Decimal = _money()
+    compliant_personal: Decimal = _money()
+    #: The terms applied (group, deductibles, ratios, caps), kept as evidence.
+    terms: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    warnings: list[str] = Field(
+        default_factory=list, sa_column=Column(ARRAY(String(300)), nullable=False)
+    )
+    settled_at: dt.datetime | None = _timestamp()
+    reversed_at: dt.datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    reversal_reason: str | None = Field(default=None, max_length=300)
+
+
+class BenefitLedger(HealthModel, table=True):
+    """What each payer has paid for a person this year: the annual caps are counted
+    against it. Locked row by row (person, year), so two claims cannot both use the last
+    of a cap; a reversal gives the amounts back."""
+
+    __tablename__ = "benefit_ledger"
+
+    person_id: uuid.UUID = Field(primary_key=True, foreign_key="persons.id")
+    year: int = Field(primary_key=True)
+    bmi: Decimal = _money()
+    cii: Decimal = _money()
+    ma: Decimal = _money()
+    supplementary: Decimal = _money()
+    personal: Decimal = _money()
+    settlements: int = 0
+
+
+audit_table = define_audit_table(metadata)
+outbox_table = define_outbox_table(metadata)
+inbox_table, positions_table = define_inbox_tables(metadata)
+policy_table = define_policy_table(metadata)
