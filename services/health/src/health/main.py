@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from health.claims.endpoints import router as claims_router
 from health.config import HealthSettings
 from health.enrolment.endpoints import router as enrolment_router
 from health.enrolment.service import EnrolmentService
@@ -35,11 +36,19 @@ def create_app(settings: HealthSettings | None = None) -> FastAPI:
             title="Jingzhun Health (健康扶贫 / 医疗保障)",
             description=DESCRIPTION,
             settings=settings,
-            routers=[enrolment_router, policy_router(policy, read_scope="health:read")],
+            routers=[
+                enrolment_router,
+                claims_router,
+                policy_router(policy, read_scope="health:read"),
+            ],
             outbox=outbox,
             consumers=[registry_consumer(persons_changed)],
             openapi_tags=[
                 {"name": "enrolment", "description": "参保 and 资助参保"},
+                {
+                    "name": "claims",
+                    "description": "一站式结算: claims settled at discharge, reversals",
+                },
                 {"name": "policy", "description": "Policy parameters by region and year"},
                 {"name": "operations", "description": "Health and readiness"},
             ],
