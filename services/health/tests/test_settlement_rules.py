@@ -391,8 +391,13 @@ def test_no_payer_exceeds_what_its_annual_cap_has_left(lines, rules, used):
 @PROPERTY
 @given(claims, rule_sets, year_to_date, claims)
 def test_annual_caps_hold_across_two_claims_of_a_year(first, rules, used, second):
-    middle = used.after(settle(first, rules, used))
-    end = middle.after(settle(second, rules, middle))
+    one = settle(first, rules, used)
+    middle = used.after(one)
+    two = settle(second, rules, middle)
+    end = middle.after(two)
+    for payer in (Payer.bmi, Payer.cii, Payer.ma, Payer.supplementary):
+        booked = one.parts[payer] + two.parts[payer]
+        assert getattr(end, payer.value) == getattr(used, payer.value) + booked, payer
     for payer, cap, paid in capped_payers(rules, used):
         booked = getattr(end, payer.value) - paid  # both claims together
         assert booked <= max(D(0), cap - paid), payer
