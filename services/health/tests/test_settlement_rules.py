@@ -5,6 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from contracts.money import quantize
 from health.settlement.rules import (
     ConsentMissing,
     CostLine,
@@ -15,10 +19,6 @@ from health.settlement.rules import (
     YearToDate,
     settle,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from contracts.money import quantize
 
 D = Decimal
 NO_CAP = None

@@ -32,10 +32,11 @@ class HealthModel(SQLModel, registry=registry()):
 metadata = HealthModel.metadata
 
 
-def _money(nullable: bool = False) -> Any:
+def _money() -> Any:
+    """元, exact to the fen; 0 unless set."""
     return Field(
-        default=None if nullable else Decimal("0.00"),
-        sa_column=Column(Numeric(14, 2), nullable=nullable, server_default=None),
+        default=Decimal("0.00"),
+        sa_column=Column(Numeric(14, 2), nullable=False, server_default=text("0")),
     )
 
 
@@ -182,7 +183,7 @@ class BenefitLedger(HealthModel, table=True):
     ma: Decimal = _money()
     supplementary: Decimal = _money()
     personal: Decimal = _money()
-    settlements: int = 0
+    settlements: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
 
 
 audit_table = define_audit_table(metadata)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 22:03:08.218318
+Create Date: 2026-11-22 22:08:57.815251
 """
 
 from collections.abc import Sequence
@@ -155,12 +155,28 @@ def upgrade() -> None:
         "benefit_ledger",
         sa.Column("person_id", sa.Uuid(), nullable=False),
         sa.Column("year", sa.Integer(), nullable=False),
-        sa.Column("bmi", sa.Numeric(precision=14, scale=2), nullable=False),
-        sa.Column("cii", sa.Numeric(precision=14, scale=2), nullable=False),
-        sa.Column("ma", sa.Numeric(precision=14, scale=2), nullable=False),
-        sa.Column("supplementary", sa.Numeric(precision=14, scale=2), nullable=False),
-        sa.Column("personal", sa.Numeric(precision=14, scale=2), nullable=False),
-        sa.Column("settlements", sa.Integer(), nullable=False),
+        sa.Column(
+            "bmi", sa.Numeric(precision=14, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "cii", sa.Numeric(precision=14, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "ma", sa.Numeric(precision=14, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "supplementary",
+            sa.Numeric(precision=14, scale=2),
+            server_default=sa.text("0"),
+            nullable=False,
+        ),
+        sa.Column(
+            "personal",
+            sa.Numeric(precision=14, scale=2),
+            server_default=sa.text("0"),
+            nullable=False,
+        ),
+        sa.Column("settlements", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.ForeignKeyConstraint(
             ["person_id"],
             ["persons.id"],
@@ -183,9 +199,21 @@ def upgrade() -> None:
         sa.Column("admitted_on", sa.Date(), nullable=False),
         sa.Column("discharged_on", sa.Date(), nullable=False),
         sa.Column("lines", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-        sa.Column("total", sa.Numeric(precision=14, scale=2), nullable=False),
-        sa.Column("compliant", sa.Numeric(precision=14, scale=2), nullable=False),
-        sa.Column("out_of_catalogue", sa.Numeric(precision=14, scale=2), nullable=False),
+        sa.Column(
+            "total", sa.Numeric(precision=14, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "compliant",
+            sa.Numeric(precision=14, scale=2),
+            server_default=sa.text("0"),
+            nullable=False,
+        ),
+        sa.Column(
+            "out_of_catalogue",
+            sa.Numeric(precision=14, scale=2),
+            server_default=sa.text("0"),
+            nullable=False,
+        ),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column(
@@ -211,9 +239,24 @@ def upgrade() -> None:
         sa.Column("household_id", sa.Uuid(), nullable=False),
         sa.Column("region_code", sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
         sa.Column("year", sa.Integer(), nullable=False),
-        sa.Column("premium", sa.Numeric(precision=14, scale=2), nullable=False),
-        sa.Column("subsidy", sa.Numeric(precision=14, scale=2), nullable=False),
-        sa.Column("personal_premium", sa.Numeric(precision=14, scale=2), nullable=False),
+        sa.Column(
+            "premium",
+            sa.Numeric(precision=14, scale=2),
+            server_default=sa.text("0"),
+            nullable=False,
+        ),
+        sa.Column(
+            "subsidy",
+            sa.Numeric(precision=14, scale=2),
+            server_default=sa.text("0"),
+            nullable=False,
+        ),
+        sa.Column(
+            "personal_premium",
+            sa.Numeric(precision=14, scale=2),
+            server_default=sa.text("0"),
+            nullable=False,
+        ),
         sa.Column(
             "subsidy_categories",
             postgresql.ARRAY(sa.String(length=32)),
@@ -257,13 +300,39 @@ def upgrade() -> None:
         sa.Column("number", sa.Integer(), nullable=False),
         sa.Column("person_id", sa.Uuid(), nullable=False),
         sa.Column("year", sa.Integer(), nullable=False),
-        sa.Column("bmi", sa.Numeric(precision=14, scale=2), nullable=False),
-        sa.Column("cii", sa.Numeric(precision=14, scale=2), nullable=False),
-        sa.Column("ma", sa.Numeric(precision=14, scale=2), nullable=False),
-        sa.Column("supplementary", sa.Numeric(precision=14, scale=2), nullable=False),
-        sa.Column("county_fund", sa.Numeric(precision=14, scale=2), nullable=False),
-        sa.Column("personal", sa.Numeric(precision=14, scale=2), nullable=False),
-        sa.Column("compliant_personal", sa.Numeric(precision=14, scale=2), nullable=False),
+        sa.Column(
+            "bmi", sa.Numeric(precision=14, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "cii", sa.Numeric(precision=14, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "ma", sa.Numeric(precision=14, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "supplementary",
+            sa.Numeric(precision=14, scale=2),
+            server_default=sa.text("0"),
+            nullable=False,
+        ),
+        sa.Column(
+            "county_fund",
+            sa.Numeric(precision=14, scale=2),
+            server_default=sa.text("0"),
+            nullable=False,
+        ),
+        sa.Column(
+            "personal",
+            sa.Numeric(precision=14, scale=2),
+            server_default=sa.text("0"),
+            nullable=False,
+        ),
+        sa.Column(
+            "compliant_personal",
+            sa.Numeric(precision=14, scale=2),
+            server_default=sa.text("0"),
+            nullable=False,
+        ),
         sa.Column("terms", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("warnings", postgresql.ARRAY(sa.String(length=300)), nullable=False),
         sa.Column(
