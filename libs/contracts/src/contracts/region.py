@@ -56,6 +56,12 @@ def region_prefix(code: str) -> str:
     return code[: _SIGNIFICANT_DIGITS[level]]
 
 
+def child_prefix_length(code: str) -> int:
+    """How many leading digits name a region one level below ``code`` (a village: its own)."""
+    own = _SIGNIFICANT_DIGITS[region_level(code)]
+    return next((end for _, _, end in _BLOCKS if end > own), own)
+
+
 def parent_codes(code: str) -> list[str]:
     """Ancestors of a region, nearest last: province, city, county, township."""
     own = _SIGNIFICANT_DIGITS[region_level(code)]

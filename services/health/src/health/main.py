@@ -11,6 +11,7 @@ from health.enrolment.service import EnrolmentService
 from health.events import outbox
 from health.persons.consumers import registry_consumer
 from health.policy import policy
+from health.reports.endpoints import router as reports_router
 from kit.app import ServiceDefinition, create_service_app
 from kit.policy import policy_router
 
@@ -39,6 +40,7 @@ def create_app(settings: HealthSettings | None = None) -> FastAPI:
             routers=[
                 enrolment_router,
                 claims_router,
+                reports_router,
                 policy_router(policy, read_scope="health:read"),
             ],
             outbox=outbox,
@@ -49,6 +51,7 @@ def create_app(settings: HealthSettings | None = None) -> FastAPI:
                     "name": "claims",
                     "description": "一站式结算: claims settled at discharge, reversals",
                 },
+                {"name": "reports", "description": "Reports by region and period, 对账"},
                 {"name": "policy", "description": "Policy parameters by region and year"},
                 {"name": "operations", "description": "Health and readiness"},
             ],

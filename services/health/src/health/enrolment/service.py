@@ -15,7 +15,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import health as health_events
-from contracts.region import region_level, region_prefix
+from contracts.region import child_prefix_length, region_prefix
 from health.audit import audit
 from health.enrolment import schemas
 from health.enrolment.eligibility import categories
@@ -164,9 +164,7 @@ class EnrolmentService:
         self, session: AsyncSession, region: str, year: int
     ) -> schemas.ParticipationReport:
         """参保率 of the region and of each region one level down."""
-        level = region_level(region)
-        child_length = {"province": 4, "city": 6, "county": 9, "township": 12}.get(level, 12)
-        group = func.substr(Person.region_code, 1, child_length)
+        group = func.substr(Person.region_code, 1, child_prefix_length(region))
         enrolled = Enrolment.id.is_not(None)
         subsidised = Enrolment.subsidy > 0
         rows = await session.execute(

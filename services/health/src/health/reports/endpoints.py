@@ -1,0 +1,54 @@
+"""Reports: settlements by payer and region, and the check of a reported total."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from contracts.region import RegionCode
+from health.reports import schemas
+from health.reports.service import check_reported, settlement_report
+from kit.app import ReadSessionDep
+from kit.auth import Principal, region_in_scope, requires
+from kit.errors import PROBLEM_RESPONSES, Problem
+
+router = APIRouter(tags=["reports"], responses=PROBLEM_RESPONSES)
+Reader = Annotated[Principal, requires("health:read")]
+
+
+@router.get(
+    "/reports/settlements",
+    summary="一站式结算 人次 and amounts (元 and 万元) by payer, by region one level down",
+    description="Computed from the settlements in force (reversed ones left out) of claims "
+    "discharged in the period; `checks` recomputes every total from its parts.",
+)
+async def settlements(
+    actor: Reader,
+    session: ReadSessionDep,
+    date_from: Annotated[dt.date, Query(description="First discharge date counted")],
+    date_to: Annotated[dt.date, Query(description="Last discharge date counted")],
+    region: Annotated[RegionCode | None, Query(description="Default: your region")] = None,
+) -> schemas.SettlementReport:
+    region = region_in_scope(actor, region, field="query.region")
+    if date_to < date_from:
+        raise Problem(
+            422,
+            "Empty period",
+            "date_to is before date_from",
+            code="INVALID_PERIOD",
+            field="query.date_to",
+        )
+    return await settlement_report(session, region, date_from, date_to)
+
+
+@router.post(
+    "/reports/reconciliation",
+    summary="Check a reported total against the parts it claims (对账)",
+    description="Reports copied from paper often do not add up (DOMAIN §11): give the "
+    "stated total and its parts (amounts, or counts at a rate, in 元, 万元 or 亿元); the "
+    "answer says whether they do, and by how much they differ. Nothing is stored.",
+)
+async def reconciliation(body: schemas.ReportedTotal, actor: Reader) -> schemas.ReconciliationOut:
+    return check_reported(body)

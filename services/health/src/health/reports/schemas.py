@@ -1,0 +1,82 @@
+"""Report schemas: settlements by payer, and the check of a reported total."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from pydantic import BaseModel, Field, model_validator
+
+from contracts.money import NonNegativeMoney
+from contracts.reconcile import Unit
+
+
+class PayerTotals(BaseModel):
+    bmi: NonNegativeMoney = Field(description="基本医疗保险 (元)")
+    cii: NonNegativeMoney = Field(description="大病保险 (元)")
+    ma: NonNegativeMoney = Field(description="医疗救助 (元)")
+    supplementary: NonNegativeMoney = Field(description="补充保险 (元)")
+    county_fund: NonNegativeMoney = Field(description="县级兜底资金 (元)")
+    personal: NonNegativeMoney = Field(description="个人自付 (元)")
+
+
+class SettlementRow(BaseModel):
+    region_code: str
+    settlements: int = Field(description="一站式结算 人次 (settlements in force)")
+    patients: int = Field(description="人数: distinct patients")
+    total: NonNegativeMoney = Field(description="医疗总费用 (元)")
+    total_wan: Decimal = Field(description="医疗总费用 (万元, exact)")
+    compliant: NonNegativeMoney = Field(description="合规费用 (元)")
+    payers: PayerTotals
+    payers_wan: dict[str, Decimal] = Field(description="The same by payer, in 万元 (exact)")
+    compliant_personal_share: Decimal | None = Field(
+        description="Average personal share of the compliant cost: Σ 合规自付 ÷ Σ 合规费用 (4 places)"
+    )
+
+
+class Check(BaseModel):
+    name: str
+    adds_up: bool
+    detail: str
+
+
+class SettlementReport(BaseModel):
+    region_code: str
+    date_from: dt.date
+    date_to: dt.date
+    total: SettlementRow
+    regions: list[SettlementRow] = Field(description="One row per region one level down")
+    checks: list[Check] = Field(
+        description="Every total recomputed from its parts: the regions' rows sum to the "
+        "total, and the payers sum to the cost"
+    )
+
+
+class ReportedPart(BaseModel):
+    label: str | None = Field(None, max_length=100, description="What the part is")
+    amount: Decimal | None = Field(None, ge=0, max_digits=20, decimal_places=6)
+    count: int | None = Field(None, ge=0, description="A count at a rate (人次 × 标准)")
+    rate: Decimal | None = Field(None, ge=0, max_digits=20, decimal_places=6)
+    unit: Unit = Field(Unit.yuan, description="yuan (元), wan (万元) or yi (亿元)")
+
+    @model_validator(mode="after")
+    def _amount_or_count_and_rate(self) -> ReportedPart:
+        if (self.amount is None) == (self.count is None or self.rate is None):
+            raise ValueError("give either amount, or count and rate")
+        return self
+
+
+class ReportedTotal(BaseModel):
+    """A figure from a report (a 总结, a 台账) and the parts it claims to be made of."""
+
+    stated: Decimal = Field(ge=0, max_digits=20, decimal_places=6, description="The stated total")
+    unit: Unit = Field(Unit.yuan, description="Unit of the stated total")
+    parts: list[ReportedPart] = Field(min_length=1, max_length=1000)
+
+
+class ReconciliationOut(BaseModel):
+    unit: Unit
+    stated: Decimal
+    computed: Decimal = Field(description="The sum of the parts, in the stated unit")
+    difference: Decimal = Field(description="computed − stated")
+    adds_up: bool
