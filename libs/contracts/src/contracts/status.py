@@ -72,6 +72,9 @@ class Reason(StrEnum):
     DROPOUT = "DROPOUT"
     HOUSE_GRADE_C = "HOUSE_GRADE_C"
     HOUSE_GRADE_D = "HOUSE_GRADE_D"
+    NOT_INSURED = "NOT_INSURED"
+    CRITICAL_ILLNESS_UNTREATED = "CRITICAL_ILLNESS_UNTREATED"
+    CHRONIC_WITHOUT_FAMILY_DOCTOR = "CHRONIC_WITHOUT_FAMILY_DOCTOR"
     SOURCE_NOT_DEPLOYED = "SOURCE_NOT_DEPLOYED"
     SOURCE_UNAVAILABLE = "SOURCE_UNAVAILABLE"
 
@@ -87,6 +90,11 @@ REASON_TEXT: dict[str, str] = {
     Reason.DROPOUT: "a compulsory-age child has dropped out of school (辍学)",
     Reason.HOUSE_GRADE_C: "the house is appraised C (局部危房)",
     Reason.HOUSE_GRADE_D: "the house is appraised D (整栋危房)",
+    Reason.NOT_INSURED: "a member is not insured this year (未参加基本医疗保险)",
+    Reason.CRITICAL_ILLNESS_UNTREATED: "a critical illness (大病) is identified but not under "
+    "treatment (专项救治)",
+    Reason.CHRONIC_WITHOUT_FAMILY_DOCTOR: "a chronic illness (慢性病) without a family doctor "
+    "contract (家庭医生签约)",
     Reason.SOURCE_NOT_DEPLOYED: "the owning service is not deployed in this county yet",
     Reason.SOURCE_UNAVAILABLE: "the owning service did not answer in time",
 }
@@ -99,6 +107,9 @@ class DimensionFact(BaseModel):
 
     status: DimensionState
     reason: str | None = Field(None, description="Reason code when not ok (see REASON_TEXT)")
+    detail: str | None = Field(
+        None, max_length=300, description="What is missing, in words (counts, never names)"
+    )
     as_of: dt.datetime | None = Field(None, description="When the owner's data was last true")
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from gateway.projection.departments import EDUCATION, HOUSING
+from gateway.projection.departments import EDUCATION, HEALTH, HOUSING
 from gateway.projection.registry import REGISTRY
 from gateway.projection.statistics import write_counters
 
 #: Handlers gather their region counter changes; each transaction writes them once.
 CONSUMERS = [
     dataclasses.replace(definition, before_commit=write_counters)
-    for definition in (REGISTRY, HOUSING, EDUCATION)
+    for definition in (REGISTRY, HEALTH, HOUSING, EDUCATION)
 ]

@@ -9,6 +9,8 @@ from health.config import HealthSettings
 from health.enrolment.endpoints import router as enrolment_router
 from health.enrolment.service import EnrolmentService
 from health.events import outbox
+from health.medical.endpoints import router as medical_router
+from health.medical.service import MedicalAssessor
 from health.persons.consumers import registry_consumer
 from health.policy import policy
 from health.reports.endpoints import router as reports_router
@@ -30,6 +32,7 @@ def create_app(settings: HealthSettings | None = None) -> FastAPI:
 
     async def persons_changed(session, persons) -> None:
         await EnrolmentService(app.state.clock).follow(session, persons)
+        await MedicalAssessor(app.state.clock).reassess(session, {p.household_id for p in persons})
 
     app = create_service_app(
         ServiceDefinition(
@@ -41,6 +44,7 @@ def create_app(settings: HealthSettings | None = None) -> FastAPI:
                 enrolment_router,
                 claims_router,
                 reports_router,
+                medical_router,
                 policy_router(policy, read_scope="health:read"),
             ],
             outbox=outbox,
@@ -52,6 +56,7 @@ def create_app(settings: HealthSettings | None = None) -> FastAPI:
                     "description": "一站式结算: claims settled at discharge, reversals",
                 },
                 {"name": "reports", "description": "Reports by region and period, 对账"},
+                {"name": "status", "description": "基本医疗有保障 for the gateway"},
                 {"name": "policy", "description": "Policy parameters by region and year"},
                 {"name": "operations", "description": "Health and readiness"},
             ],

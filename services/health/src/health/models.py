@@ -186,6 +186,21 @@ class BenefitLedger(HealthModel, table=True):
     settlements: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
 
 
+class MedicalAssessment(HealthModel, table=True):
+    """The medical dimension last published for a household (published again only when
+    it changes; its version is the event's ``sequence``)."""
+
+    __tablename__ = "medical_assessments"
+
+    household_id: uuid.UUID = Field(primary_key=True)
+    region_code: str = Field(max_length=12)
+    status: str = Field(max_length=16)
+    reason: str | None = Field(default=None, max_length=48)
+    detail: str | None = Field(default=None, max_length=300)
+    version: int
+    assessed_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
 audit_table = define_audit_table(metadata)
 outbox_table = define_outbox_table(metadata)
 inbox_table, positions_table = define_inbox_tables(metadata)

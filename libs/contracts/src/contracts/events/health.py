@@ -13,8 +13,9 @@ import uuid
 from pydantic import Field
 
 from contracts.enums import HospitalLevel, describe
-from contracts.events.common import PersonRef, department_event
+from contracts.events.common import HouseholdRef, PersonRef, department_event
 from contracts.money import NonNegativeMoney
+from contracts.status import DimensionFact
 
 
 class EnrolmentEvent(PersonRef):
@@ -29,6 +30,12 @@ class EnrolmentEvent(PersonRef):
     subsidy_categories: list[str] = Field(
         description="Why subsidised (registered_poor, dibao, tekun, severe_disability)"
     )
+
+
+class MedicalAssessed(HouseholdRef):
+    """The household's medical dimension as health decides it (subject: the household)."""
+
+    medical: DimensionFact
 
 
 class ClaimSettled(PersonRef):
@@ -79,6 +86,14 @@ class DialysisStarted(PersonRef):
     facility: str | None = Field(None, max_length=100, description="透析医院")
 
 
+MEDICAL_ASSESSED = department_event(
+    "health.household.medical_assessed",
+    MedicalAssessed,
+    "household",
+    "基本医疗有保障 of a household changed (the gateway's `medical` dimension): insured, "
+    "treated, with a family doctor; counts, never names or diagnoses.",
+    ("gateway",),
+)
 ENROLMENT_RECORDED = department_event(
     "health.enrolment.recorded",
     EnrolmentEvent,
@@ -127,6 +142,7 @@ DIALYSIS_STARTED = department_event(
 )
 
 EVENTS = [
+    MEDICAL_ASSESSED,
     ENROLMENT_RECORDED,
     ENROLMENT_UPDATED,
     ENROLMENT_CANCELLED,

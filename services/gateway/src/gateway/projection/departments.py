@@ -12,7 +12,7 @@ import datetime as dt
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.enums import HouseGrade
-from contracts.events import education, housing
+from contracts.events import education, health, housing
 from contracts.status import Dimension, DimensionFact, DimensionState, Reason
 from gateway.projection.household import changing, set_dimension
 from kit.app import ConsumerDefinition
@@ -54,6 +54,13 @@ async def on_student_dropped_out(session: AsyncSession, event: Envelope) -> str 
     return None
 
 
+async def on_medical_assessed(session: AsyncSession, event: Envelope) -> None:
+    """基本医疗有保障 as health decides it for the whole household."""
+    assessed = health.MedicalAssessed.model_validate(event.data)
+    async with changing(session, assessed.household_id, assessed.region_code) as row:
+        set_dimension(row, Dimension.medical, assessed.medical, event)
+
+
 HOUSING = ConsumerDefinition(
     source_service="housing",
     handlers={housing.APPRAISAL_RECORDED.name: on_appraisal_recorded},
@@ -61,4 +68,8 @@ HOUSING = ConsumerDefinition(
 EDUCATION = ConsumerDefinition(
     source_service="education",
     handlers={education.STUDENT_DROPPED_OUT.name: on_student_dropped_out},
+)
+HEALTH = ConsumerDefinition(
+    source_service="health",
+    handlers={health.MEDICAL_ASSESSED.name: on_medical_assessed},
 )

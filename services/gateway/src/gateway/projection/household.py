@@ -102,6 +102,7 @@ def set_dimension(
     row["dimensions"][name.value] = {
         "status": fact.status.value,
         "reason": fact.reason,
+        "detail": fact.detail,
         "source": OWNER[name],
         "event_id": event.id,
         "as_of": as_of.isoformat(),

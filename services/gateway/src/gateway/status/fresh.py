@@ -122,6 +122,7 @@ def merge(
                     label=DIMENSION_LABELS[dimension],
                     reason=fact.reason,
                     reason_text=REASON_TEXT.get(fact.reason or ""),
+                    detail=fact.detail,
                     source=service,
                     as_of=fact.as_of,
                 )

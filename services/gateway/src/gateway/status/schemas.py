@@ -24,6 +24,7 @@ class DimensionStatus(BaseModel):
     label: str = Field(description="The dimension in words (两不愁三保障)")
     reason: str | None = Field(None, description="Reason code when not ok")
     reason_text: str | None = Field(None, description="The reason in words")
+    detail: str | None = Field(None, description="What is missing (counts, never names)")
     source: str = Field(description="Service whose facts decide this dimension")
     event_id: str | None = Field(None, description="Event that set this state (null when fresh)")
     as_of: dt.datetime | None = Field(None, description="When the source's data was last true")

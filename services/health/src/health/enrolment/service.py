@@ -20,6 +20,7 @@ from health.audit import audit
 from health.enrolment import schemas
 from health.enrolment.eligibility import categories
 from health.events import outbox
+from health.medical.service import MedicalAssessor
 from health.models import Enrolment, Person
 from health.policy import PREMIUM, SUBSIDISED_CATEGORIES, policy
 from kit.auth import Principal
@@ -61,6 +62,7 @@ class EnrolmentService:
                 field="person_id",
             )
         enrolment = await self._create(session, person, body.year, actor)
+        await MedicalAssessor(self.clock).reassess(session, [person.household_id])
         await session.commit()
         return enrolment
 
@@ -95,6 +97,7 @@ class EnrolmentService:
             for person in members
             if person.id not in enrolled
         ]
+        await MedicalAssessor(self.clock).reassess(session, [household_id])
         await session.commit()
         return created
 
@@ -113,6 +116,7 @@ class EnrolmentService:
         enrolment.cancelled_on = self.clock.today()
         enrolment.cancel_reason = body.reason
         await self._publish(session, enrolment, health_events.ENROLMENT_CANCELLED, actor, before)
+        await MedicalAssessor(self.clock).reassess(session, [enrolment.household_id])
         await session.commit()
         return enrolment
 

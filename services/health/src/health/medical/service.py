@@ -1,0 +1,138 @@
+"""The household's medical dimension, assessed whenever something it depends on changes,
+published when it changes (``health.household.medical_assessed``), and answered live by
+``GET /households/{id}/summary`` for the gateway's fresh mode."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.events import health as health_events
+from contracts.status import Dimension, DimensionFact, HouseholdSummary
+from health.events import outbox
+from health.medical.dimension import MedicalCounts, medical_fact
+from health.models import Enrolment, MedicalAssessment, Person
+from kit.auth import Principal
+from kit.clock import Clock
+from kit.errors import not_found
+
+_ASSESSMENTS = MedicalAssessment.__table__
+
+
+async def medical_counts(
+    session: AsyncSession, household_id: uuid.UUID, year: int
+) -> MedicalCounts:
+    insured = (
+        select(Enrolment.id)
+        .where(
+            Enrolment.person_id == Person.id,
+            Enrolment.year == year,
+            Enrolment.status == "active",
+        )
+        .exists()
+    )
+    members, uninsured = (
+        await session.execute(
+            select(func.count(Person.id), func.count(Person.id).filter(~insured)).where(
+                Person.household_id == household_id, Person.in_household
+            )
+        )
+    ).one()
+    return MedicalCounts(year=year, members=members, uninsured=uninsured)
+
+
+class MedicalAssessor:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    async def assess(self, session: AsyncSession, household_id: uuid.UUID) -> DimensionFact:
+        counts = await medical_counts(session, household_id, self.clock.today().year)
+        return medical_fact(counts, self.clock.now())
+
+    async def reassess(self, session: AsyncSession, household_ids: Iterable[uuid.UUID]) -> None:
+        """In the caller's transaction: publish each household whose dimension changed."""
+        for household_id in sorted(set(household_ids)):
+            fact = await self.assess(session, household_id)
+            region = await session.scalar(
+                select(Person.region_code).where(Person.household_id == household_id).limit(1)
+            )
+            if region is None:
+                continue
+            stored = (
+                await session.execute(
+                    select(MedicalAssessment)
+                    .where(MedicalAssessment.household_id == household_id)
+                    .with_for_update()
+                )
+            ).scalar_one_or_none()
+            state = (fact.status.value, fact.reason, fact.detail, region)
+            if (
+                stored is not None
+                and (
+                    stored.status,
+                    stored.reason,
+                    stored.detail,
+                    stored.region_code,
+                )
+                == state
+            ):
+                continue
+            version = stored.version + 1 if stored else 1
+            await session.execute(
+                insert(_ASSESSMENTS)
+                .values(
+                    household_id=household_id,
+                    region_code=region,
+                    status=fact.status.value,
+                    reason=fact.reason,
+                    detail=fact.detail,
+                    version=version,
+                    assessed_at=fact.as_of,
+                )
+                .on_conflict_do_update(
+                    index_elements=["household_id"],
+                    set_=dict(
+                        region_code=region,
+                        status=fact.status.value,
+                        reason=fact.reason,
+                        detail=fact.detail,
+                        version=version,
+                        assessed_at=fact.as_of,
+                    ),
+                )
+            )
+            await outbox.add(
+                session,
+                health_events.MEDICAL_ASSESSED,
+                aggregate_id=household_id,
+                region=region,
+                sequence=version,
+                data=health_events.MedicalAssessed(
+                    household_id=household_id,
+                    region_code=region,
+                    policy_year=self.clock.today().year,
+                    medical=fact,
+                ),
+            )
+
+    async def summary(
+        self, session: AsyncSession, household_id: uuid.UUID, actor: Principal
+    ) -> HouseholdSummary:
+        region = await session.scalar(
+            select(Person.region_code).where(Person.household_id == household_id).limit(1)
+        )
+        if region is None or not actor.can_access(region):
+            raise not_found("household")
+        counts = await medical_counts(session, household_id, self.clock.today().year)
+        return HouseholdSummary(
+            service="health",
+            household_id=household_id,
+            region_code=region,
+            as_of=self.clock.now(),
+            dimensions={Dimension.medical: medical_fact(counts, self.clock.now())},
+            facts={"members": counts.members, "insured": counts.members - counts.uninsured},
+        )
