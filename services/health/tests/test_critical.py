@@ -159,6 +159,8 @@ async def test_the_case_workflow_and_its_events(client, js, auth_keys, health_ap
     assert body["status"] == "identified" and body["under_treatment"] is True
     assert body["disease_code"] == "C16" and body["disease_name"] == "胃癌"
     case_id = body["id"]
+    again = await client.post("/critical-cases", json=case(person, "C16.0"), headers=headers)
+    assert again.status_code == 409 and again.json()["code"] == "CASE_EXISTS"
 
     # identified → treated skips treatment: refused; treated → anything: refused
     skip = await client.post(

@@ -226,6 +226,28 @@ class CriticalService:
                 field="body.disease_code",
             )
         version, disease = found
+        # One open case a patient and disease: serialise the person's case openings.
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+            {"key": f"critical_cases:{person.id}"},
+        )
+        existing = (
+            await session.execute(
+                select(CriticalCase.id).where(
+                    CriticalCase.person_id == person.id,
+                    CriticalCase.disease_code == disease.code,
+                    CriticalCase.status.in_([s.value for s in OPEN]),
+                )
+            )
+        ).first()
+        if existing is not None:
+            raise Problem(
+                409,
+                "Case already open",
+                f"the patient has an open case for {disease.name} ({existing.id})",
+                code="CASE_EXISTS",
+                field="body.disease_code",
+            )
         status = body.status
         case = CriticalCase(
             person_id=person.id,
