@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from health.chronic.endpoints import router as chronic_router
 from health.claims.endpoints import router as claims_router
 from health.config import HealthSettings
+from health.critical.endpoints import router as critical_router
 from health.enrolment.endpoints import router as enrolment_router
 from health.enrolment.service import EnrolmentService
 from health.events import outbox
@@ -43,6 +45,8 @@ def create_app(settings: HealthSettings | None = None) -> FastAPI:
             routers=[
                 enrolment_router,
                 claims_router,
+                critical_router,
+                chronic_router,
                 reports_router,
                 medical_router,
                 policy_router(policy, read_scope="health:read"),
@@ -55,6 +59,12 @@ def create_app(settings: HealthSettings | None = None) -> FastAPI:
                     "name": "claims",
                     "description": "一站式结算: claims settled at discharge, reversals",
                 },
+                {
+                    "name": "critical",
+                    "description": "大病专项救治: the versioned list of diseases, the case "
+                    "ledger (救治台账) and 救治率",
+                },
+                {"name": "chronic", "description": "门诊慢性病证明: certificates"},
                 {"name": "reports", "description": "Reports by region and period, 对账"},
                 {"name": "status", "description": "基本医疗有保障 for the gateway"},
                 {"name": "policy", "description": "Policy parameters by region and year"},

@@ -186,6 +186,91 @@ class BenefitLedger(HealthModel, table=True):
     settlements: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
 
 
+# --- 大病专项救治 (critical diseases) and 门诊慢性病证明 (chronic-disease certificates) ---
+
+
+class CriticalDiseaseList(HealthModel, table=True):
+    """One version of the 大病专项救治 list (e.g. "25种"), in force from ``valid_from`` to
+    ``valid_to`` (open when null). The national list has no region; a province, city or
+    county adds kinds with its own version, which applies in its subtree on top of it."""
+
+    __tablename__ = "critical_disease_lists"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    name: str = Field(max_length=50)
+    #: None: the national list; else the region whose subtree the version applies to.
+    region_code: str | None = Field(default=None, max_length=12)
+    #: Significant digits of ``region_code`` ("" for the national list): a region's lists
+    #: are those whose prefix starts its code.
+    region_prefix: str = Field(default="", max_length=12, index=True)
+    valid_from: dt.date
+    valid_to: dt.date | None = None
+    created_at: dt.datetime | None = _timestamp()
+
+
+class CriticalDisease(HealthModel, table=True):
+    """A disease of one list version: an ICD-10 code prefix and its name."""
+
+    __tablename__ = "critical_diseases"
+    __table_args__ = (UniqueConstraint("list_id", "code", name="uq_critical_disease_code"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    list_id: uuid.UUID = Field(foreign_key="critical_disease_lists.id", index=True)
+    code: str = Field(max_length=16)
+    name: str = Field(max_length=100)
+
+
+class CriticalCase(HealthModel, table=True):
+    """专项救治台账: one patient's listed disease, where it is treated, and its status."""
+
+    __tablename__ = "critical_cases"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    person_id: uuid.UUID = Field(foreign_key="persons.id", index=True)
+    household_id: uuid.UUID = Field(index=True)
+    region_code: str = Field(max_length=12, index=True)
+    #: The patient's ICD-10 code as diagnosed, and the list entry it matched.
+    diagnosis_code: str = Field(max_length=16)
+    disease_code: str = Field(max_length=16)
+    disease_name: str = Field(max_length=100)
+    list_id: uuid.UUID = Field(foreign_key="critical_disease_lists.id")
+    diagnosed_on: dt.date
+    designated_hospital: str = Field(max_length=100)
+    referred_to: str | None = Field(default=None, max_length=100)
+    status: str = Field(max_length=16, index=True)
+    #: The first day of treatment (救治): set on entering treating, referred or treated.
+    treatment_started_on: dt.date | None = None
+    closed_reason: str | None = Field(default=None, max_length=300)
+    #: Every status change: from, to, on, note, by.
+    transitions: list[dict[str, Any]] = Field(
+        default_factory=list,
+        sa_column=Column(JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    )
+    version: int = 1
+    created_at: dt.datetime | None = _timestamp()
+
+
+class ChronicCertificate(HealthModel, table=True):
+    """门诊慢性病证明: a person's certificate for one chronic disease, valid until a date."""
+
+    __tablename__ = "chronic_certificates"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    person_id: uuid.UUID = Field(foreign_key="persons.id", index=True)
+    household_id: uuid.UUID = Field(index=True)
+    region_code: str = Field(max_length=12, index=True)
+    disease_code: str = Field(max_length=16)
+    disease_name: str = Field(max_length=100)
+    issued_on: dt.date
+    valid_until: dt.date
+    issuer: str = Field(max_length=100)
+    status: str = Field(default="active", max_length=16)  # active | revoked
+    revoked_on: dt.date | None = None
+    revocation_reason: str | None = Field(default=None, max_length=300)
+    version: int = 1
+    created_at: dt.datetime | None = _timestamp()
+
+
 class MedicalAssessment(HealthModel, table=True):
     """The medical dimension last published for a household (published again only when
     it changes; its version is the event's ``sequence``)."""

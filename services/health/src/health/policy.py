@@ -83,6 +83,7 @@ OUTPATIENT_GENERAL = "settlement.outpatient.general"
 PERSONAL_CAP_RATIO = "settlement.personal_cap_ratio"
 ACTUAL_SHARE_TARGET = "settlement.actual_share_target"
 SUPPLEMENTARY_CAP = "settlement.supplementary.annual_cap"
+CRITICAL_CII_DEDUCTIBLE_WAIVED = "critical.cii_deductible_waived"
 
 # The county column of the aided inpatient schedule is DOMAIN §4.2's worked example.
 PARAMETERS = [
@@ -186,6 +187,14 @@ PARAMETERS = [
         "of what keeps the personal cap",
         "元/人/年",
         NonNegativeMoney,
+    ),
+    Parameter(
+        CRITICAL_CII_DEDUCTIBLE_WAIVED,
+        True,
+        "大病专项救治: a claim for the disease of an open case, at its designated (or "
+        "referral) hospital, pays no 大病保险 起付线 whatever the patient's group",
+        "",
+        bool,
     ),
 ]
 

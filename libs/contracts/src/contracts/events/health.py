@@ -78,6 +78,32 @@ class DiseaseDiagnosed(PersonRef):
     diagnosed_on: dt.date
 
 
+class CriticalCaseUpdated(PersonRef):
+    """A 大病专项救治 case (救治台账) changed status. Flags only (DOMAIN §1.7): the disease
+    stays in health."""
+
+    case_id: uuid.UUID = Field(description="The health service's case id (the event subject)")
+    status: str = Field(
+        description="identified 已识别 | treating 救治中 | referred 已转诊 | treated 已救治 | "
+        "closed 已结案"
+    )
+    previous_status: str | None = Field(None, description="Absent when the case was opened")
+    under_treatment: bool = Field(
+        description="True while the case is open (identified, treating or referred)"
+    )
+    changed_on: dt.date = Field(description="The date the status took effect")
+
+
+class ChronicCertificateEvent(PersonRef):
+    """门诊慢性病证明: issued or revoked. Flags only (DOMAIN §1.7): no disease."""
+
+    certificate_id: uuid.UUID = Field(description="The health service's certificate id (subject)")
+    status: str = Field(description="active | revoked")
+    issued_on: dt.date
+    valid_until: dt.date = Field(description="有效期至")
+    revoked_on: dt.date | None = None
+
+
 class DialysisStarted(PersonRef):
     """A patient began maintenance haemodialysis (终末期肾病 血液透析, DOMAIN §4.3)."""
 
@@ -140,6 +166,27 @@ DIALYSIS_STARTED = department_event(
     "dialysis",
     "A patient began maintenance dialysis (血液透析); rural-hukou patients are registered.",
 )
+CRITICAL_CASE_UPDATED = department_event(
+    "health.critical_case.updated",
+    CriticalCaseUpdated,
+    "critical_case",
+    "A 大病专项救治 case was opened or changed status (flags only, no disease).",
+    (),
+)
+CHRONIC_CERTIFICATE_ISSUED = department_event(
+    "health.chronic_certificate.issued",
+    ChronicCertificateEvent,
+    "chronic_certificate",
+    "A 门诊慢性病 certificate was issued to a person (flags only, no disease).",
+    (),
+)
+CHRONIC_CERTIFICATE_REVOKED = department_event(
+    "health.chronic_certificate.revoked",
+    ChronicCertificateEvent,
+    "chronic_certificate",
+    "A 门诊慢性病 certificate was revoked, with the date (flags only, no disease).",
+    (),
+)
 
 EVENTS = [
     MEDICAL_ASSESSED,
@@ -150,4 +197,7 @@ EVENTS = [
     CLAIM_REVERSED,
     DISEASE_DIAGNOSED,
     DIALYSIS_STARTED,
+    CRITICAL_CASE_UPDATED,
+    CHRONIC_CERTIFICATE_ISSUED,
+    CHRONIC_CERTIFICATE_REVOKED,
 ]

@@ -8,6 +8,7 @@ used of each cap; the claim can then be settled again.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from decimal import Decimal
 
@@ -19,12 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.enums import HospitalLevel
 from contracts.events import health as health_events
 from health.audit import audit
+from health.chronic.service import ChronicService
 from health.claims import schemas
+from health.critical.service import CriticalService
 from health.enrolment.eligibility import categories
 from health.events import outbox
 from health.models import BenefitLedger, Claim, Enrolment, Person, Settlement
 from health.policy import (
     ACTUAL_SHARE_TARGET,
+    CRITICAL_CII_DEDUCTIBLE_WAIVED,
     INPATIENT_AIDED,
     INPATIENT_GENERAL,
     OUTPATIENT_AIDED,
@@ -322,6 +326,20 @@ class ClaimService:
             target = (await policy.value(session, ACTUAL_SHARE_TARGET, **where)).get(level)
             supplementary_cap = await policy.value(session, SUPPLEMENTARY_CAP, **where)
         payers = {name: _payer(getattr(schedule, name), level) for name in ("bmi", "cii", "ma")}
+        # 大病专项救治: the disease of an open case, treated where the case is, pays no CII
+        # deductible even for the general group.
+        case = await CriticalService(self.clock).open_case_for_claim(
+            session, claim.person_id, claim.diagnosis_code, claim.hospital_name, claim.discharged_on
+        )
+        if (
+            case is not None
+            and payers["cii"] is not None
+            and await policy.value(session, CRITICAL_CII_DEDUCTIBLE_WAIVED, **where)
+        ):
+            payers["cii"] = dataclasses.replace(payers["cii"], deductible=Decimal("0.00"))
+        certificate = await ChronicService.valid_for(
+            session, claim.person_id, claim.diagnosis_code, claim.discharged_on
+        )
         terms = {
             "group": "aided" if aided else "general",
             "schedule": _SCHEDULES[kind, aided],
@@ -339,6 +357,8 @@ class ClaimService:
             "personal_cap_ratio": _text(cap_ratio),
             "actual_share_target": _text(target),
             "supplementary_cap": _text(supplementary_cap),
+            "critical_case": None if case is None else str(case.id),
+            "has_certificate": certificate is not None,
         }
         return (
             rules.SettlementRules(
