@@ -156,7 +156,7 @@ async def test_the_case_workflow_and_its_events(client, js, auth_keys, health_ap
     opened = await client.post("/critical-cases", json=case(person), headers=headers)
     assert opened.status_code == 201, opened.text
     body = opened.json()
-    assert body["status"] == "identified" and body["under_treatment"] is True
+    assert body["status"] == "identified" and body["under_treatment"] is False
     assert body["disease_code"] == "C16" and body["disease_name"] == "胃癌"
     case_id = body["id"]
     again = await client.post("/critical-cases", json=case(person, "C16.0"), headers=headers)
@@ -259,7 +259,7 @@ async def test_the_case_workflow_and_its_events(client, js, auth_keys, health_ap
     assert len(diagnosed) == 1 and diagnosed[0]["data"]["critical"] is True
     updates = await outbox_rows(health_app, "health.critical_case.updated", case_id)
     assert [(u["data"]["status"], u["data"]["under_treatment"]) for u in updates] == [
-        ("identified", True),
+        ("identified", False),
         ("treating", True),
         ("referred", True),
         ("treated", False),

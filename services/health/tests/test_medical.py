@@ -76,3 +76,42 @@ async def test_the_dimension_follows_enrolment(client, js, auth_keys, health_app
         f"/households/{hid}/summary", headers=auth_keys.headers("dashboard", "622924101201")
     )
     assert hidden.status_code == 404
+
+
+async def test_an_identified_critical_case_needs_treatment(client, js, auth_keys, health_app):
+    health_app.state.clock = FixedClock(dt.date(2026, 11, 22))
+    hid = uuid.uuid4()
+    members = [member("马建国", "head")]
+    _, created = event(registry_events.HOUSEHOLD_CREATED, hid, 1, members=members)
+    await publish(js, registry_events.HOUSEHOLD_CREATED, created)
+    officer = auth_keys.headers("health_officer", VILLAGE)
+    await eventually(
+        lambda: client.post(f"/households/{hid}/enrolments", json={"year": 2026}, headers=officer),
+        until=lambda r: r.status_code == 201,
+    )
+    opened = await client.post(
+        "/critical-cases",
+        json={
+            "person_id": str(members[0]["member_id"]),
+            "disease_code": "C16.9",
+            "diagnosed_on": "2026-10-01",
+            "designated_hospital": "广河县人民医院",
+        },
+        headers=officer,
+    )
+    assert opened.status_code == 201, opened.text
+
+    async def medical():
+        summary = await client.get(f"/households/{hid}/summary", headers=officer)
+        return summary.json()["dimensions"]["medical"]
+
+    identified = await medical()
+    assert identified["status"] == "not_ok"
+    assert identified["reason"] == "CRITICAL_ILLNESS_UNTREATED"
+    treating = await client.post(
+        f"/critical-cases/{opened.json()['id']}/transitions",
+        json={"to": "treating", "on": "2026-10-03"},
+        headers=officer,
+    )
+    assert treating.status_code == 200, treating.text
+    assert (await medical())["status"] == "ok"

@@ -89,7 +89,7 @@ class CriticalCaseUpdated(PersonRef):
     )
     previous_status: str | None = Field(None, description="Absent when the case was opened")
     under_treatment: bool = Field(
-        description="True while the case is open (identified, treating or referred)"
+        description="Being treated now (treating or referred); identified is not yet"
     )
     changed_on: dt.date = Field(description="The date the status took effect")
 

@@ -17,6 +17,7 @@ from contracts.region import region_prefix
 from health.audit import audit
 from health.chronic import schemas
 from health.events import outbox
+from health.medical.service import MedicalAssessor
 from health.models import ChronicCertificate, Person
 from kit.auth import Principal
 from kit.clock import Clock
@@ -90,6 +91,7 @@ class ChronicService:
             region_code=certificate.region_code,
             after=body.model_dump(mode="json"),
         )
+        await MedicalAssessor(self.clock).reassess(session, [certificate.household_id])
         await session.commit()
         return certificate
 
@@ -116,6 +118,7 @@ class ChronicService:
             before={"status": ACTIVE},
             after={"status": REVOKED, "reason": reason},
         )
+        await MedicalAssessor(self.clock).reassess(session, [certificate.household_id])
         await session.commit()
         return certificate
 

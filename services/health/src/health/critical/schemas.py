@@ -33,6 +33,8 @@ TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
     CaseStatus.closed: frozenset(),
 }
 OPEN = frozenset({CaseStatus.identified, CaseStatus.treating, CaseStatus.referred})
+#: Being treated now (救治中 or 转诊): what the gateway's medical dimension asks of a case.
+UNDER_TREATMENT = frozenset({CaseStatus.treating, CaseStatus.referred})
 #: 救治: the case reached treatment (the 救治率's numerator).
 IN_TREATMENT = frozenset({CaseStatus.treating, CaseStatus.referred, CaseStatus.treated})
 
@@ -141,7 +143,7 @@ class CaseOut(BaseModel):
     designated_hospital: str
     referred_to: str | None
     status: CaseStatus
-    under_treatment: bool = Field(description="Open: identified, treating or referred")
+    under_treatment: bool = Field(description="Being treated now: treating or referred")
     treatment_started_on: dt.date | None
     closed_reason: str | None
     transitions: list[TransitionOut]

@@ -23,8 +23,9 @@ from contracts.events import health as health_events
 from contracts.region import region_prefix
 from health.audit import audit
 from health.critical import schemas
-from health.critical.schemas import IN_TREATMENT, OPEN, TRANSITIONS, CaseStatus
+from health.critical.schemas import IN_TREATMENT, OPEN, TRANSITIONS, UNDER_TREATMENT, CaseStatus
 from health.events import outbox
+from health.medical.service import MedicalAssessor
 from health.models import CriticalCase, CriticalDisease, CriticalDiseaseList, Person
 from kit.auth import Principal
 from kit.clock import Clock
@@ -295,6 +296,7 @@ class CriticalService:
                 "designated_hospital": case.designated_hospital,
             },
         )
+        await MedicalAssessor(self.clock).reassess(session, [case.household_id])
         await session.commit()
         return case
 
@@ -345,6 +347,7 @@ class CriticalService:
             before=before,
             after={"status": case.status, "referred_to": case.referred_to, "note": body.note},
         )
+        await MedicalAssessor(self.clock).reassess(session, [case.household_id])
         await session.commit()
         return case
 
@@ -501,7 +504,7 @@ class CriticalService:
                 case_id=case.id,
                 status=case.status,
                 previous_status=previous.value if previous else None,
-                under_treatment=case.status in OPEN,
+                under_treatment=case.status in UNDER_TREATMENT,
                 changed_on=on,
             ),
         )
@@ -526,7 +529,7 @@ def case_out(case: CriticalCase) -> schemas.CaseOut:
                 "closed_reason",
             }
         ),
-        under_treatment=case.status in OPEN,
+        under_treatment=case.status in UNDER_TREATMENT,
         transitions=[schemas.TransitionOut(**entry) for entry in case.transitions],
     )
 

@@ -13,14 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import health as health_events
 from contracts.status import Dimension, DimensionFact, HouseholdSummary
+from health.critical.schemas import CaseStatus
 from health.events import outbox
 from health.medical.dimension import MedicalCounts, medical_fact
-from health.models import Enrolment, MedicalAssessment, Person
+from health.models import CriticalCase, Enrolment, MedicalAssessment, Person
 from kit.auth import Principal
 from kit.clock import Clock
 from kit.errors import not_found
 
 _ASSESSMENTS = MedicalAssessment.__table__
+#: A critical case identified but not yet in treatment (治疗中, 转诊 and 已救治 are treated).
+UNTREATED = CaseStatus.identified.value
 
 
 async def medical_counts(
@@ -42,7 +45,15 @@ async def medical_counts(
             )
         )
     ).one()
-    return MedicalCounts(year=year, members=members, uninsured=uninsured)
+    critical_untreated = await session.scalar(
+        select(func.count(CriticalCase.id)).where(
+            CriticalCase.household_id == household_id,
+            CriticalCase.status == UNTREATED,
+        )
+    )
+    return MedicalCounts(
+        year=year, members=members, uninsured=uninsured, critical_untreated=critical_untreated
+    )
 
 
 class MedicalAssessor:
