@@ -6,6 +6,8 @@ from fastapi import FastAPI
 
 from health.claims.endpoints import router as claims_router
 from health.config import HealthSettings
+from health.dialysis.endpoints import router as dialysis_router
+from health.doctors.endpoints import router as doctors_router
 from health.enrolment.endpoints import router as enrolment_router
 from health.enrolment.service import EnrolmentService
 from health.events import outbox
@@ -39,6 +41,8 @@ def create_app(settings: HealthSettings | None = None) -> FastAPI:
             routers=[
                 enrolment_router,
                 claims_router,
+                doctors_router,
+                dialysis_router,
                 policy_router(policy, read_scope="health:read"),
             ],
             outbox=outbox,
@@ -48,6 +52,14 @@ def create_app(settings: HealthSettings | None = None) -> FastAPI:
                 {
                     "name": "claims",
                     "description": "一站式结算: claims settled at discharge, reversals",
+                },
+                {
+                    "name": "family doctors",
+                    "description": "家庭医生签约: contracts, follow-ups (随访), 签约率 and 履约率",
+                },
+                {
+                    "name": "dialysis",
+                    "description": "血液透析: patients, sessions and the county subsidy",
                 },
                 {"name": "policy", "description": "Policy parameters by region and year"},
                 {"name": "operations", "description": "Health and readiness"},
