@@ -20,7 +20,9 @@ DESCRIPTION = """
 The county medical-insurance bureau's and health commission's system (医保局 / 卫健委):
 enrolment with the premium subsidy for 四类人员 (资助参保), and one-stop settlement
 (一站式结算, 先诊疗后付费) that attributes every yuan of a claim to basic insurance,
-大病保险, 医疗救助 and the other payers while capping what a poor patient pays.
+大病保险, 医疗救助 and the other payers while capping what a poor patient pays;
+family-doctor contracts (家庭医生签约) with their follow-ups, 签约率 and 履约率; and
+maintenance dialysis (血液透析) with the county's subsidy for each session.
 Who is poor, 低保 or 特困 is learnt from the registry's events. Authentication:
 `Authorization: Bearer <token>`; errors are RFC 9457 `application/problem+json`.
 """

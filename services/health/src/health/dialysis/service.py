@@ -11,6 +11,7 @@ import uuid
 from decimal import Decimal
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import health as health_events
@@ -172,13 +173,7 @@ class DialysisService:
             )
         ).scalar_one_or_none()
         if taken is not None:
-            raise Problem(
-                409,
-                "Session already recorded",
-                f"a session on {body.on} is already recorded ({taken})",
-                code="DUPLICATE_SESSION",
-                field="body.on",
-            )
+            raise _duplicate_session(body.on, f" ({taken})")
         rate = await policy.value(
             session, DIALYSIS_SUBSIDY, region_code=patient.region_code, year=body.on.year
         )
@@ -224,7 +219,11 @@ class DialysisService:
                 "subsidy": str(record.subsidy),
             },
         )
-        await session.commit()
+        try:
+            await session.commit()
+        except IntegrityError:  # the same day recorded twice at once (two records a person)
+            await session.rollback()
+            raise _duplicate_session(body.on, "") from None
         return record
 
     async def get(
@@ -346,6 +345,16 @@ class DialysisService:
             before=before,
             after=_audit_view(patient),
         )
+
+
+def _duplicate_session(on, which: str) -> Problem:
+    return Problem(
+        409,
+        "Session already recorded",
+        f"a session on {on} is already recorded{which}",
+        code="DUPLICATE_SESSION",
+        field="body.on",
+    )
 
 
 def _audit_view(patient: DialysisPatient) -> dict:

@@ -38,9 +38,8 @@ ACTIVE = "active"
 ENDED = "ended"
 
 
-def _last_day(contract_like) -> object:
-    """The last day a contract is in force: its end date if terminated."""
-    return func.coalesce(contract_like.ended_on, contract_like.valid_until)
+#: The last day a contract is in force: its end date if terminated.
+LAST_DAY = func.coalesce(DoctorContract.ended_on, DoctorContract.valid_until)
 
 
 @dataclass
@@ -84,11 +83,11 @@ class ContractService:
         await self._check_conditions(session, person.region_code, body)
         overlapping = (
             await session.execute(
-                select(DoctorContract.id, DoctorContract.signed_on, _last_day(DoctorContract))
+                select(DoctorContract.id, DoctorContract.signed_on, LAST_DAY)
                 .where(
                     DoctorContract.person_id == person.id,
                     DoctorContract.signed_on <= body.valid_until,
-                    _last_day(DoctorContract) >= body.signed_on,
+                    LAST_DAY >= body.signed_on,
                 )
                 .limit(1)
             )
@@ -369,7 +368,7 @@ class ContractService:
                     Person.in_household,
                     Person.region_code.startswith(prefix),
                     DoctorContract.signed_on <= last,
-                    _last_day(DoctorContract) >= first,
+                    LAST_DAY >= first,
                 )
                 .order_by(DoctorContract.signed_on)
             )
