@@ -308,6 +308,22 @@ async def test_contract_and_compliance_rates(client, js, auth_keys, health_app):
     assert (row["contract_id"], row["person_name"]) == (ids[c], "韩德明")
     assert (row["face_to_face_follow_ups"], row["required"]) == (3, 4)
 
+    # The 慢病 lists are parameters, shown with their defaults.
+    listed = await client.get("/policy", params={"year": YEAR}, headers=county)
+    values = {p["key"]: p for p in listed.json()}
+    key_list = values["family_doctor.key_chronic_conditions"]
+    assert key_list["source"] == "default"
+    assert list(key_list["value"]) == [
+        "hypertension",
+        "diabetes",
+        "tuberculosis",
+        "severe_mental_disorder",
+    ]
+    assert (
+        values["family_doctor.other_chronic_conditions"]["value"]["cerebrovascular"] == "脑血管病"
+    )
+    assert values["family_doctor.min_face_to_face_follow_ups"]["value"] == 4
+
     # The county lowers the minimum to 3 for 2026: C's contract is kept too.
     admin = auth_keys.headers("county_admin", COUNTY)
     changed = await client.put(
