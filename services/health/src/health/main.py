@@ -8,6 +8,8 @@ from health.chronic.endpoints import router as chronic_router
 from health.claims.endpoints import router as claims_router
 from health.config import HealthSettings
 from health.critical.endpoints import router as critical_router
+from health.dialysis.endpoints import router as dialysis_router
+from health.doctors.endpoints import router as doctors_router
 from health.enrolment.endpoints import router as enrolment_router
 from health.enrolment.service import EnrolmentService
 from health.events import outbox
@@ -23,7 +25,9 @@ DESCRIPTION = """
 The county medical-insurance bureau's and health commission's system (医保局 / 卫健委):
 enrolment with the premium subsidy for 四类人员 (资助参保), and one-stop settlement
 (一站式结算, 先诊疗后付费) that attributes every yuan of a claim to basic insurance,
-大病保险, 医疗救助 and the other payers while capping what a poor patient pays.
+大病保险, 医疗救助 and the other payers while capping what a poor patient pays;
+family-doctor contracts (家庭医生签约) with their follow-ups, 签约率 and 履约率; and
+maintenance dialysis (血液透析) with the county's subsidy for each session.
 Who is poor, 低保 or 特困 is learnt from the registry's events. Authentication:
 `Authorization: Bearer <token>`; errors are RFC 9457 `application/problem+json`.
 """
@@ -49,6 +53,8 @@ def create_app(settings: HealthSettings | None = None) -> FastAPI:
                 chronic_router,
                 reports_router,
                 medical_router,
+                doctors_router,
+                dialysis_router,
                 policy_router(policy, read_scope="health:read"),
             ],
             outbox=outbox,
@@ -67,6 +73,14 @@ def create_app(settings: HealthSettings | None = None) -> FastAPI:
                 {"name": "chronic", "description": "门诊慢性病证明: certificates"},
                 {"name": "reports", "description": "Reports by region and period, 对账"},
                 {"name": "status", "description": "基本医疗有保障 for the gateway"},
+                {
+                    "name": "family doctors",
+                    "description": "家庭医生签约: contracts, follow-ups (随访), 签约率 and 履约率",
+                },
+                {
+                    "name": "dialysis",
+                    "description": "血液透析: patients, sessions and the county subsidy",
+                },
                 {"name": "policy", "description": "Policy parameters by region and year"},
                 {"name": "operations", "description": "Health and readiness"},
             ],

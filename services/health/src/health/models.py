@@ -267,6 +267,39 @@ class ChronicCertificate(HealthModel, table=True):
     status: str = Field(default="active", max_length=16)  # active | revoked
     revoked_on: dt.date | None = None
     revocation_reason: str | None = Field(default=None, max_length=300)
+
+
+# --- Family doctors (家庭医生签约) and dialysis (血液透析), DOMAIN §4.3 -------------------
+
+
+class DoctorContract(HealthModel, table=True):
+    """家庭医生签约服务: a person's contract with a family-doctor team for a period.
+
+    At most one contract a person is in force on any day (checked under a lock of the
+    person's row); a terminated one keeps its row with ``ended_on`` and the reason."""
+
+    __tablename__ = "doctor_contracts"
+    __table_args__ = (Index("ix_doctor_contracts_person_period", "person_id", "signed_on"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    person_id: uuid.UUID = Field(foreign_key="persons.id")
+    household_id: uuid.UUID = Field(index=True)
+    region_code: str = Field(max_length=12, index=True)
+    doctor_name: str = Field(max_length=50)
+    team: str = Field(max_length=100)  # 家庭医生团队
+    institution: str = Field(max_length=100)  # 签约机构 (乡镇卫生院, 村卫生室 …)
+    signed_on: dt.date
+    valid_until: dt.date
+    paid: bool  # 有偿 (True) / 无偿 (False) 签约
+    fee: Decimal = _money()
+    #: 慢病 codes from the policy lists (4类 and 6类 慢病); diagnoses stay in health.
+    chronic_conditions: list[str] = Field(
+        default_factory=list,
+        sa_column=Column(ARRAY(String(32)), nullable=False, server_default="{}"),
+    )
+    status: str = Field(default="active", max_length=16)  # active | ended
+    ended_on: dt.date | None = None
+    end_reason: str | None = Field(default=None, max_length=200)
     version: int = 1
     created_at: dt.datetime | None = _timestamp()
 
@@ -284,6 +317,68 @@ class MedicalAssessment(HealthModel, table=True):
     detail: str | None = Field(default=None, max_length=300)
     version: int
     assessed_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class FollowUp(HealthModel, table=True):
+    """随访: one follow-up of a contracted person, with its disposition (处置)."""
+
+    __tablename__ = "doctor_follow_ups"
+    __table_args__ = (Index("ix_doctor_follow_ups_contract_on", "contract_id", "on"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    contract_id: uuid.UUID = Field(foreign_key="doctor_contracts.id")
+    person_id: uuid.UUID = Field(foreign_key="persons.id", index=True)
+    on: dt.date
+    face_to_face: bool  # 面对面随访
+    condition: str | None = Field(default=None, max_length=32)
+    disposition: str = Field(max_length=1000)  # 具体处置
+    created_at: dt.datetime | None = _timestamp()
+
+
+class DialysisPatient(HealthModel, table=True):
+    """血液透析: one course of maintenance haemodialysis of a person (open until ended)."""
+
+    __tablename__ = "dialysis_patients"
+    #: One open record a person; an ended one may be followed by another.
+    __table_args__ = (
+        Index(
+            "uq_dialysis_open_person",
+            "person_id",
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    person_id: uuid.UUID = Field(foreign_key="persons.id", index=True)
+    household_id: uuid.UUID = Field(index=True)
+    region_code: str = Field(max_length=12, index=True)
+    started_on: dt.date
+    facility: str = Field(max_length=100)  # 透析医院
+    status: str = Field(default="open", max_length=16)  # open | ended
+    ended_on: dt.date | None = None
+    end_reason: str | None = Field(default=None, max_length=200)
+    version: int = 1
+    created_at: dt.datetime | None = _timestamp()
+
+
+class DialysisSession(HealthModel, table=True):
+    """One dialysis session and the county subsidy it earned (rate of its region and year,
+    kept on the row so a later change of the rate leaves it alone)."""
+
+    __tablename__ = "dialysis_sessions"
+    #: A person is dialysed at most once a day.
+    __table_args__ = (UniqueConstraint("person_id", "on", name="uq_dialysis_session_person_day"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    patient_id: uuid.UUID = Field(foreign_key="dialysis_patients.id", index=True)
+    person_id: uuid.UUID = Field(foreign_key="persons.id")
+    region_code: str = Field(max_length=12, index=True)
+    on: dt.date
+    year: int
+    facility: str = Field(max_length=100)
+    subsidy: Decimal = _money()  # 县级透析补助
+    created_at: dt.datetime | None = _timestamp()
 
 
 audit_table = define_audit_table(metadata)

@@ -84,6 +84,14 @@ PERSONAL_CAP_RATIO = "settlement.personal_cap_ratio"
 ACTUAL_SHARE_TARGET = "settlement.actual_share_target"
 SUPPLEMENTARY_CAP = "settlement.supplementary.annual_cap"
 CRITICAL_CII_DEDUCTIBLE_WAIVED = "critical.cii_deductible_waived"
+KEY_CHRONIC_CONDITIONS = "family_doctor.key_chronic_conditions"
+OTHER_CHRONIC_CONDITIONS = "family_doctor.other_chronic_conditions"
+MIN_FACE_TO_FACE = "family_doctor.min_face_to_face_follow_ups"
+DIALYSIS_SUBSIDY = "dialysis.subsidy_per_session"
+
+#: A 慢病 code as contracts and follow-ups carry it (``hypertension``); its 中文 name is
+#: the value in the policy list.
+ConditionCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,31}$")]
 
 # The county column of the aided inpatient schedule is DOMAIN §4.2's worked example.
 PARAMETERS = [
@@ -195,6 +203,50 @@ PARAMETERS = [
         "referral) hospital, pays no 大病保险 起付线 whatever the patient's group",
         "",
         bool,
+    ),
+    Parameter(
+        KEY_CHRONIC_CONDITIONS,
+        {
+            "hypertension": "高血压",
+            "diabetes": "糖尿病",
+            "tuberculosis": "结核病",
+            "severe_mental_disorder": "严重精神障碍",
+        },
+        "4类慢病 重点人群 of family-doctor contracts (code → name), each owed the minimum of "
+        "face-to-face follow-ups a year; the seeds name 高血压, the other three are the "
+        "default",
+        "",
+        dict[ConditionCode, str],
+    ),
+    Parameter(
+        OTHER_CHRONIC_CONDITIONS,
+        {
+            "cerebrovascular": "脑血管病",
+            "coronary_heart_disease": "冠心病",
+            "copd": "慢性阻塞性肺疾病",
+            "rheumatoid_arthritis": "类风湿性关节炎",
+            "osteoarthritis": "骨关节病",
+            "chronic_hepatitis": "慢性肝炎",
+        },
+        "6类慢病 with a personalised contract package (个性化签约服务), no follow-up minimum; "
+        "the seeds name 脑血管病, the other five are illustrative defaults",
+        "",
+        dict[ConditionCode, str],
+    ),
+    Parameter(
+        MIN_FACE_TO_FACE,
+        4,
+        "Face-to-face follow-ups a year owed to a contracted person with a 4类慢病 "
+        "(每年不少于4次面对面随访): below it the contract is not kept (未履约)",
+        "次/年",
+        Annotated[int, Field(ge=0, le=366)],
+    ),
+    Parameter(
+        DIALYSIS_SUBSIDY,
+        Decimal("100.00"),
+        "County subsidy for each haemodialysis session (县级透析补助, 每次100元)",
+        "元/次",
+        NonNegativeMoney,
     ),
 ]
 

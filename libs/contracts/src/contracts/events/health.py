@@ -120,6 +120,40 @@ MEDICAL_ASSESSED = department_event(
     "treated, with a family doctor; counts, never names or diagnoses.",
     ("gateway",),
 )
+
+
+class ContractEvent(PersonRef):
+    """家庭医生签约: a person's contract with a family-doctor team, signed or ended.
+
+    Flags only (DOMAIN §1.7): ``chronic`` says the contract covers a 慢病, never which."""
+
+    contract_id: uuid.UUID = Field(description="The health service's contract id (subject)")
+    signed_on: dt.date = Field(description="签约日期")
+    valid_until: dt.date = Field(description="Last day of the contract")
+    paid: bool = Field(description="有偿签约 (true) or 无偿 (false)")
+    chronic: bool = Field(description="The person has a contracted 慢病 (4类 or 6类)")
+    status: str = Field(description="active | ended")
+    ended_on: dt.date | None = Field(None, description="解约 date, when ended")
+
+
+class DialysisSessionRecorded(PersonRef):
+    """One haemodialysis session and the county subsidy it earned (DOMAIN §4.3)."""
+
+    session_id: uuid.UUID = Field(description="The health service's session id (subject)")
+    dialysis_id: uuid.UUID = Field(description="The patient's dialysis record")
+    on: dt.date = Field(description="透析日期")
+    subsidy: NonNegativeMoney = Field(description="县级透析补助 for the session (元)")
+
+
+class DialysisEnded(PersonRef):
+    """A patient's maintenance dialysis ended (transplant, death, moved …)."""
+
+    dialysis_id: uuid.UUID = Field(description="The health service's dialysis record (subject)")
+    started_on: dt.date
+    ended_on: dt.date
+    reason: str = Field(min_length=1, max_length=200)
+
+
 ENROLMENT_RECORDED = department_event(
     "health.enrolment.recorded",
     EnrolmentEvent,
@@ -188,6 +222,36 @@ CHRONIC_CERTIFICATE_REVOKED = department_event(
     (),
 )
 
+CONTRACT_SIGNED = department_event(
+    "health.contract.signed",
+    ContractEvent,
+    "contract",
+    "A person signed a family-doctor contract (家庭医生签约), paid or free; `chronic` flags a "
+    "contracted 慢病 without naming it.",
+    (),
+)
+CONTRACT_ENDED = department_event(
+    "health.contract.ended",
+    ContractEvent,
+    "contract",
+    "A family-doctor contract was terminated (解约) before its end date.",
+    (),
+)
+DIALYSIS_SESSION_RECORDED = department_event(
+    "health.dialysis.session_recorded",
+    DialysisSessionRecorded,
+    "dialysis_session",
+    "A haemodialysis session was recorded with the county subsidy it earned (透析补助).",
+    (),
+)
+DIALYSIS_ENDED = department_event(
+    "health.dialysis.ended",
+    DialysisEnded,
+    "dialysis",
+    "A patient's maintenance dialysis ended, with the reason.",
+    (),
+)
+
 EVENTS = [
     MEDICAL_ASSESSED,
     ENROLMENT_RECORDED,
@@ -200,4 +264,8 @@ EVENTS = [
     CRITICAL_CASE_UPDATED,
     CHRONIC_CERTIFICATE_ISSUED,
     CHRONIC_CERTIFICATE_REVOKED,
+    CONTRACT_SIGNED,
+    CONTRACT_ENDED,
+    DIALYSIS_SESSION_RECORDED,
+    DIALYSIS_ENDED,
 ]

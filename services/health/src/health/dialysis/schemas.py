@@ -1,0 +1,64 @@
+"""Dialysis (血液透析) API schemas."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from pydantic import BaseModel, Field
+
+from contracts.money import NonNegativeMoney
+
+
+class DialysisPatientCreate(BaseModel):
+    person_id: uuid.UUID = Field(description="Registry member id (户成员)")
+    started_on: dt.date = Field(description="First dialysis (not in the future)")
+    facility: str = Field(min_length=1, max_length=100, description="透析医院")
+
+
+class DialysisEnd(BaseModel):
+    on: dt.date = Field(description="Last day of the dialysis course (not in the future)")
+    reason: str = Field(min_length=1, max_length=200, description="肾移植, 死亡, 迁出 …")
+
+
+class DialysisPatientOut(BaseModel):
+    id: uuid.UUID
+    person_id: uuid.UUID
+    person_name: str
+    household_id: uuid.UUID
+    region_code: str
+    started_on: dt.date
+    facility: str
+    status: str = Field(description="open | ended")
+    ended_on: dt.date | None = None
+    end_reason: str | None = None
+
+
+class SessionCreate(BaseModel):
+    on: dt.date = Field(description="透析日期: within the course, not in the future")
+    facility: str | None = Field(
+        None, min_length=1, max_length=100, description="Default: the patient's facility"
+    )
+
+
+class SessionOut(BaseModel):
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    on: dt.date
+    facility: str
+    subsidy: NonNegativeMoney = Field(
+        description="县级透析补助: `dialysis.subsidy_per_session` of the region and year"
+    )
+
+
+class DialysisRow(BaseModel):
+    region_code: str
+    patients: int = Field(description="Patients with at least one session in the year")
+    sessions: int = Field(description="Sessions in the year")
+    subsidy_total: NonNegativeMoney = Field(description="Sum of the sessions' subsidies (元)")
+
+
+class DialysisReport(BaseModel):
+    year: int
+    total: DialysisRow
+    regions: list[DialysisRow] = Field(description="One row per region one level down")

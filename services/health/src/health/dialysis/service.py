@@ -1,0 +1,367 @@
+"""Haemodialysis patients and sessions (血液透析, DOMAIN §4.3).
+
+Each session earns the county subsidy (每次100元 by default) of its region and year; the
+amount is kept on the session, so a later change of the rate applies to later sessions
+only, and the report sums the records.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.events import health as health_events
+from contracts.region import region_prefix
+from health.audit import audit
+from health.dialysis import schemas
+from health.events import outbox
+from health.models import DialysisPatient, DialysisSession, Person
+from health.policy import DIALYSIS_SUBSIDY, policy
+from health.regions import child_code, child_length
+from kit.auth import Principal
+from kit.clock import Clock
+from kit.errors import Problem, not_found
+from kit.pagination import PageParams
+
+OPEN = "open"
+ENDED = "ended"
+CENT = Decimal("0.01")
+
+
+class DialysisService:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    async def register(
+        self, session: AsyncSession, body: schemas.DialysisPatientCreate, actor: Principal
+    ) -> DialysisPatient:
+        # Locked so two registrations of the same person are checked one after the other.
+        person = (
+            await session.execute(
+                select(Person).where(Person.id == body.person_id).with_for_update()
+            )
+        ).scalar_one_or_none()
+        if person is None or not actor.can_access(person.region_code):
+            raise not_found("person")
+        self.clock.up_to_today(body.started_on, "body.started_on")
+        open_record = (
+            await session.execute(
+                select(DialysisPatient.id).where(
+                    DialysisPatient.person_id == person.id, DialysisPatient.status == OPEN
+                )
+            )
+        ).scalar_one_or_none()
+        if open_record is not None:
+            raise Problem(
+                409,
+                "Already on dialysis",
+                f"{person.name} has an open dialysis record ({open_record})",
+                code="DIALYSIS_OPEN",
+                field="body.person_id",
+            )
+        patient = DialysisPatient(
+            person_id=person.id,
+            household_id=person.household_id,
+            region_code=person.region_code,
+            started_on=body.started_on,
+            facility=body.facility,
+        )
+        session.add(patient)
+        await session.flush()
+        await outbox.add(
+            session,
+            health_events.DIALYSIS_STARTED,
+            aggregate_id=patient.id,
+            region=patient.region_code,
+            sequence=patient.version,
+            data=health_events.DialysisStarted(
+                enrolment_id=patient.id,
+                household_id=patient.household_id,
+                person_id=patient.person_id,
+                region_code=patient.region_code,
+                policy_year=patient.started_on.year,
+                started_on=patient.started_on,
+                facility=patient.facility,
+            ),
+        )
+        await self._audit(session, patient, health_events.DIALYSIS_STARTED.name, actor, None)
+        await session.commit()
+        return patient
+
+    async def end(
+        self,
+        session: AsyncSession,
+        patient_id: uuid.UUID,
+        body: schemas.DialysisEnd,
+        actor: Principal,
+    ) -> DialysisPatient:
+        patient = await self.get(session, patient_id, actor, for_update=True)
+        if patient.status == ENDED:
+            raise Problem(
+                409, "Already ended", f"dialysis ended on {patient.ended_on}", code="DIALYSIS_ENDED"
+            )
+        self.clock.up_to_today(body.on, "body.on")
+        last_session = (
+            await session.execute(
+                select(func.max(DialysisSession.on)).where(DialysisSession.patient_id == patient.id)
+            )
+        ).scalar_one()
+        earliest = max(patient.started_on, last_session or patient.started_on)
+        if body.on < earliest:
+            raise Problem(
+                422,
+                "End before the last session",
+                f"the course cannot end before {earliest} (start or last session)",
+                code="END_TOO_EARLY",
+                field="body.on",
+            )
+        before = _audit_view(patient)
+        patient.status = ENDED
+        patient.ended_on = body.on
+        patient.end_reason = body.reason
+        patient.version += 1
+        await outbox.add(
+            session,
+            health_events.DIALYSIS_ENDED,
+            aggregate_id=patient.id,
+            region=patient.region_code,
+            sequence=patient.version,
+            data=health_events.DialysisEnded(
+                dialysis_id=patient.id,
+                household_id=patient.household_id,
+                person_id=patient.person_id,
+                region_code=patient.region_code,
+                policy_year=body.on.year,
+                started_on=patient.started_on,
+                ended_on=body.on,
+                reason=body.reason,
+            ),
+        )
+        await self._audit(session, patient, health_events.DIALYSIS_ENDED.name, actor, before)
+        await session.commit()
+        return patient
+
+    async def record_session(
+        self,
+        session: AsyncSession,
+        patient_id: uuid.UUID,
+        body: schemas.SessionCreate,
+        actor: Principal,
+    ) -> DialysisSession:
+        patient = await self.get(session, patient_id, actor, for_update=True)
+        self.clock.up_to_today(body.on, "body.on")
+        last = patient.ended_on or body.on
+        if not patient.started_on <= body.on <= last:
+            raise Problem(
+                422,
+                "Outside the dialysis course",
+                f"{body.on} is outside the course ({patient.started_on} to "
+                f"{patient.ended_on or 'open'})",
+                code="OUTSIDE_COURSE",
+                field="body.on",
+            )
+        taken = (
+            await session.execute(
+                select(DialysisSession.id).where(
+                    DialysisSession.person_id == patient.person_id,
+                    DialysisSession.on == body.on,
+                )
+            )
+        ).scalar_one_or_none()
+        if taken is not None:
+            raise _duplicate_session(body.on, f" ({taken})")
+        rate = await policy.value(
+            session, DIALYSIS_SUBSIDY, region_code=patient.region_code, year=body.on.year
+        )
+        record = DialysisSession(
+            patient_id=patient.id,
+            person_id=patient.person_id,
+            region_code=patient.region_code,
+            on=body.on,
+            year=body.on.year,
+            facility=body.facility or patient.facility,
+            subsidy=Decimal(rate).quantize(CENT),
+        )
+        session.add(record)
+        await session.flush()
+        await outbox.add(
+            session,
+            health_events.DIALYSIS_SESSION_RECORDED,
+            aggregate_id=record.id,
+            region=record.region_code,
+            sequence=1,
+            data=health_events.DialysisSessionRecorded(
+                session_id=record.id,
+                dialysis_id=patient.id,
+                household_id=patient.household_id,
+                person_id=patient.person_id,
+                region_code=record.region_code,
+                policy_year=record.year,
+                on=record.on,
+                subsidy=record.subsidy,
+            ),
+        )
+        await audit.record(
+            session,
+            actor=actor,
+            action=health_events.DIALYSIS_SESSION_RECORDED.name,
+            entity="dialysis_session",
+            entity_id=record.id,
+            region_code=record.region_code,
+            after={
+                "patient_id": str(patient.id),
+                "on": record.on.isoformat(),
+                "facility": record.facility,
+                "subsidy": str(record.subsidy),
+            },
+        )
+        try:
+            await session.commit()
+        except IntegrityError:  # the same day recorded twice at once (two records a person)
+            await session.rollback()
+            raise _duplicate_session(body.on, "") from None
+        return record
+
+    async def get(
+        self,
+        session: AsyncSession,
+        patient_id: uuid.UUID,
+        actor: Principal,
+        *,
+        for_update: bool = False,
+    ) -> DialysisPatient:
+        query = select(DialysisPatient).where(DialysisPatient.id == patient_id)
+        if for_update:
+            query = query.with_for_update()
+        patient = (await session.execute(query)).scalar_one_or_none()
+        if patient is None or not actor.can_access(patient.region_code):
+            raise not_found("dialysis patient")
+        return patient
+
+    async def search(
+        self,
+        session: AsyncSession,
+        region: str,
+        page: PageParams,
+        *,
+        person_id: uuid.UUID | None = None,
+        open_only: bool | None = None,
+    ) -> tuple[list[DialysisPatient], int]:
+        conditions = [DialysisPatient.region_code.startswith(region_prefix(region))]
+        if person_id is not None:
+            conditions.append(DialysisPatient.person_id == person_id)
+        if open_only is not None:
+            is_open = DialysisPatient.status == OPEN
+            conditions.append(is_open if open_only else ~is_open)
+        total = (
+            await session.execute(
+                select(func.count()).select_from(DialysisPatient).where(*conditions)
+            )
+        ).scalar_one()
+        rows = await session.execute(
+            select(DialysisPatient)
+            .where(*conditions)
+            .order_by(DialysisPatient.started_on.desc(), DialysisPatient.id)
+            .offset(page.offset)
+            .limit(page.size)
+        )
+        return list(rows.scalars()), total
+
+    async def sessions(
+        self, session: AsyncSession, patient_id: uuid.UUID, actor: Principal
+    ) -> list[DialysisSession]:
+        patient = await self.get(session, patient_id, actor)
+        rows = await session.execute(
+            select(DialysisSession)
+            .where(DialysisSession.patient_id == patient.id)
+            .order_by(DialysisSession.on)
+        )
+        return list(rows.scalars())
+
+    async def report(self, session: AsyncSession, region: str, year: int) -> schemas.DialysisReport:
+        """Patients, sessions and subsidy of the year, by the sessions' region one level
+        down; the subsidy is the sum of what each session earned."""
+        length = child_length(region)
+        group = func.substr(DialysisSession.region_code, 1, length)
+        rows = await session.execute(
+            select(
+                group,
+                func.count(func.distinct(DialysisSession.person_id)),
+                func.count(DialysisSession.id),
+                func.coalesce(func.sum(DialysisSession.subsidy), 0),
+            )
+            .where(
+                DialysisSession.region_code.startswith(region_prefix(region)),
+                DialysisSession.year == year,
+            )
+            .group_by(group)
+            .order_by(group)
+        )
+        regions = [
+            schemas.DialysisRow(
+                region_code=child_code(code, length),
+                patients=patients,
+                sessions=sessions,
+                subsidy_total=Decimal(subsidy).quantize(CENT),
+            )
+            for code, patients, sessions, subsidy in rows
+        ]
+        # Distinct patients of the whole region: a patient who moved counts once.
+        patients = (
+            await session.execute(
+                select(func.count(func.distinct(DialysisSession.person_id))).where(
+                    DialysisSession.region_code.startswith(region_prefix(region)),
+                    DialysisSession.year == year,
+                )
+            )
+        ).scalar_one()
+        total = schemas.DialysisRow(
+            region_code=region,
+            patients=patients,
+            sessions=sum(r.sessions for r in regions),
+            subsidy_total=sum((r.subsidy_total for r in regions), Decimal("0.00")),
+        )
+        return schemas.DialysisReport(year=year, total=total, regions=regions)
+
+    async def _audit(
+        self,
+        session: AsyncSession,
+        patient: DialysisPatient,
+        action: str,
+        actor: Principal | str,
+        before: dict | None,
+    ) -> None:
+        await audit.record(
+            session,
+            actor=actor,
+            action=action,
+            entity="dialysis_patient",
+            entity_id=patient.id,
+            region_code=patient.region_code,
+            before=before,
+            after=_audit_view(patient),
+        )
+
+
+def _duplicate_session(on, which: str) -> Problem:
+    return Problem(
+        409,
+        "Session already recorded",
+        f"a session on {on} is already recorded{which}",
+        code="DUPLICATE_SESSION",
+        field="body.on",
+    )
+
+
+def _audit_view(patient: DialysisPatient) -> dict:
+    return {
+        "status": patient.status,
+        "started_on": patient.started_on.isoformat(),
+        "facility": patient.facility,
+        "ended_on": patient.ended_on.isoformat() if patient.ended_on else None,
+        "end_reason": patient.end_reason,
+    }

@@ -1,0 +1,23 @@
+"""Region helpers shared by the health reports."""
+
+from __future__ import annotations
+
+from contracts.region import region_level
+
+#: Significant digits of the regions one level below each level (a village has none below).
+_CHILD_LENGTH = {"province": 4, "city": 6, "county": 9, "township": 12}
+
+
+def child_length(region: str) -> int:
+    """Length of the code prefix naming the region one level below ``region``."""
+    return _CHILD_LENGTH.get(region_level(region), 12)
+
+
+def child_code(region_code: str, length: int) -> str:
+    """The 12-digit code of the region one level down that ``region_code`` lies in."""
+    return region_code[:length].ljust(12, "0")
+
+
+def rate(part: int, whole: int) -> float | None:
+    """A ratio to 4 places (98.6% as 0.9857), none of nothing."""
+    return round(part / whole, 4) if whole else None
