@@ -267,6 +267,8 @@ class ChronicCertificate(HealthModel, table=True):
     status: str = Field(default="active", max_length=16)  # active | revoked
     revoked_on: dt.date | None = None
     revocation_reason: str | None = Field(default=None, max_length=300)
+    version: int = 1
+    created_at: dt.datetime | None = _timestamp()
 
 
 # --- Family doctors (家庭医生签约) and dialysis (血液透析), DOMAIN §4.3 -------------------
@@ -302,21 +304,6 @@ class DoctorContract(HealthModel, table=True):
     end_reason: str | None = Field(default=None, max_length=200)
     version: int = 1
     created_at: dt.datetime | None = _timestamp()
-
-
-class MedicalAssessment(HealthModel, table=True):
-    """The medical dimension last published for a household (published again only when
-    it changes; its version is the event's ``sequence``)."""
-
-    __tablename__ = "medical_assessments"
-
-    household_id: uuid.UUID = Field(primary_key=True)
-    region_code: str = Field(max_length=12)
-    status: str = Field(max_length=16)
-    reason: str | None = Field(default=None, max_length=48)
-    detail: str | None = Field(default=None, max_length=300)
-    version: int
-    assessed_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 class FollowUp(HealthModel, table=True):
@@ -379,6 +366,24 @@ class DialysisSession(HealthModel, table=True):
     facility: str = Field(max_length=100)
     subsidy: Decimal = _money()  # 县级透析补助
     created_at: dt.datetime | None = _timestamp()
+
+
+# --- the medical dimension (基本医疗有保障) -------------------------------------------
+
+
+class MedicalAssessment(HealthModel, table=True):
+    """The medical dimension last published for a household (published again only when
+    it changes; its version is the event's ``sequence``)."""
+
+    __tablename__ = "medical_assessments"
+
+    household_id: uuid.UUID = Field(primary_key=True)
+    region_code: str = Field(max_length=12)
+    status: str = Field(max_length=16)
+    reason: str | None = Field(default=None, max_length=48)
+    detail: str | None = Field(default=None, max_length=300)
+    version: int
+    assessed_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 audit_table = define_audit_table(metadata)
