@@ -18,8 +18,9 @@ from gateway_testdata import (
     visit_envelope,
 )
 
-from contracts.events import education, housing
+from contracts.events import education, health, housing
 from contracts.events import registry as events
+from contracts.status import DimensionFact
 
 
 async def _status(client, auth_keys, hid):
@@ -236,3 +237,44 @@ async def test_helpers_and_visits(client, gateway_app, js, auth_keys):
     assert mine.json()["total"] == 0
     not_a_helper = await client.get("/me/households", headers=auth_keys.headers())
     assert not_a_helper.status_code == 403 and not_a_helper.json()["code"] == "NOT_A_HELPER"
+
+
+async def test_medical_follows_health(client, gateway_app, js, auth_keys):
+    """基本医疗有保障 is decided by health; the gateway keeps the newest statement."""
+    hid = uuid.uuid4()
+    _, created = event(events.HOUSEHOLD_CREATED, hid, 1)
+    await publish(js, events.HOUSEHOLD_CREATED, created)
+
+    def assessed(sequence: int, **fact):
+        payload = health.MedicalAssessed(
+            household_id=hid,
+            region_code=VILLAGE,
+            policy_year=2026,
+            medical=DimensionFact(**fact),
+        )
+        return envelope(health.MEDICAL_ASSESSED, payload, subject=hid, sequence=sequence)
+
+    missing = "1 of 3 members not insured for 2026"
+    await publish_to(
+        js,
+        health.MEDICAL_ASSESSED,
+        assessed(
+            1,
+            status="not_ok",
+            reason="NOT_INSURED",
+            detail=missing,
+            as_of="2026-03-01T00:00:00+00:00",
+        ),
+    )
+    await applied(gateway_app, 2)
+    medical = (await _status(client, auth_keys, hid))["dimensions"]["medical"]
+    assert medical["status"] == "not_ok" and medical["source"] == "health"
+    assert medical["detail"] == missing and "not insured" in medical["reason_text"]
+    await publish_to(
+        js,
+        health.MEDICAL_ASSESSED,
+        assessed(2, status="ok", as_of="2026-03-02T00:00:00+00:00"),
+    )
+    await applied(gateway_app, 3)
+    medical = (await _status(client, auth_keys, hid))["dimensions"]["medical"]
+    assert medical["status"] == "ok" and medical["detail"] is None

@@ -7,6 +7,8 @@ import uuid
 
 from gateway_testdata import VILLAGE, event, publish
 from sqlalchemy import text
+from test_chronic import certificate
+from test_doctors import contract
 from test_enrolment import member
 
 from contracts.events import registry as registry_events
@@ -114,4 +116,31 @@ async def test_an_identified_critical_case_needs_treatment(client, js, auth_keys
         headers=officer,
     )
     assert treating.status_code == 200, treating.text
+    assert (await medical())["status"] == "ok"
+
+
+async def test_a_chronic_patient_needs_a_family_doctor(client, js, auth_keys, health_app):
+    health_app.state.clock = FixedClock(dt.date(2026, 11, 22))
+    hid = uuid.uuid4()
+    members = [member("马建国", "head")]
+    _, created = event(registry_events.HOUSEHOLD_CREATED, hid, 1, members=members)
+    await publish(js, registry_events.HOUSEHOLD_CREATED, created)
+    officer = auth_keys.headers("health_officer", VILLAGE)
+    await eventually(
+        lambda: client.post(f"/households/{hid}/enrolments", json={"year": 2026}, headers=officer),
+        until=lambda r: r.status_code == 201,
+    )
+    person = str(members[0]["member_id"])
+
+    async def medical():
+        summary = await client.get(f"/households/{hid}/summary", headers=officer)
+        return summary.json()["dimensions"]["medical"]
+
+    issued = await client.post("/chronic-certificates", json=certificate(person), headers=officer)
+    assert issued.status_code == 201, issued.text
+    without = await medical()
+    assert without["reason"] == "CHRONIC_WITHOUT_FAMILY_DOCTOR"
+    assert without["detail"] == "1 chronic patient(s) without a family doctor"
+    signed = await client.post("/doctor-contracts", json=contract(person), headers=officer)
+    assert signed.status_code == 201, signed.text
     assert (await medical())["status"] == "ok"

@@ -2,16 +2,6 @@
 
 from __future__ import annotations
 
-from contracts.region import region_level
-
-#: Significant digits of the regions one level below each level (a village has none below).
-_CHILD_LENGTH = {"province": 4, "city": 6, "county": 9, "township": 12}
-
-
-def child_length(region: str) -> int:
-    """Length of the code prefix naming the region one level below ``region``."""
-    return _CHILD_LENGTH.get(region_level(region), 12)
-
 
 def child_code(region_code: str, length: int) -> str:
     """The 12-digit code of the region one level down that ``region_code`` lies in."""

@@ -112,16 +112,6 @@ class DialysisStarted(PersonRef):
     facility: str | None = Field(None, max_length=100, description="透析医院")
 
 
-MEDICAL_ASSESSED = department_event(
-    "health.household.medical_assessed",
-    MedicalAssessed,
-    "household",
-    "基本医疗有保障 of a household changed (the gateway's `medical` dimension): insured, "
-    "treated, with a family doctor; counts, never names or diagnoses.",
-    ("gateway",),
-)
-
-
 class ContractEvent(PersonRef):
     """家庭医生签约: a person's contract with a family-doctor team, signed or ended.
 
@@ -154,6 +144,14 @@ class DialysisEnded(PersonRef):
     reason: str = Field(min_length=1, max_length=200)
 
 
+MEDICAL_ASSESSED = department_event(
+    "health.household.medical_assessed",
+    MedicalAssessed,
+    "household",
+    "基本医疗有保障 of a household changed (the gateway's `medical` dimension): insured, "
+    "treated, with a family doctor; counts, never names or diagnoses.",
+    ("gateway",),
+)
 ENROLMENT_RECORDED = department_event(
     "health.enrolment.recorded",
     EnrolmentEvent,

@@ -15,13 +15,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import health as health_events
+from contracts.region import child_prefix_length as child_length
 from contracts.region import region_prefix
 from health.audit import audit
 from health.dialysis import schemas
 from health.events import outbox
 from health.models import DialysisPatient, DialysisSession, Person
 from health.policy import DIALYSIS_SUBSIDY, policy
-from health.regions import child_code, child_length
+from health.regions import child_code
 from kit.auth import Principal
 from kit.clock import Clock
 from kit.errors import Problem, not_found

@@ -17,10 +17,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import health as health_events
+from contracts.region import child_prefix_length as child_length
 from contracts.region import region_prefix
 from health.audit import audit
 from health.doctors import schemas
 from health.events import outbox
+from health.medical.service import MedicalAssessor
 from health.models import DoctorContract, FollowUp, Person
 from health.policy import (
     KEY_CHRONIC_CONDITIONS,
@@ -28,7 +30,7 @@ from health.policy import (
     OTHER_CHRONIC_CONDITIONS,
     policy,
 )
-from health.regions import child_code, child_length, rate
+from health.regions import child_code, rate
 from kit.auth import Principal
 from kit.clock import Clock
 from kit.errors import Problem, not_found
@@ -118,6 +120,7 @@ class ContractService:
         session.add(contract)
         await session.flush()
         await self._publish(session, contract, health_events.CONTRACT_SIGNED, actor, None)
+        await MedicalAssessor(self.clock).reassess(session, [contract.household_id])
         await session.commit()
         return contract
 
@@ -159,6 +162,7 @@ class ContractService:
         contract.ended_on = body.on
         contract.end_reason = body.reason
         await self._publish(session, contract, health_events.CONTRACT_ENDED, actor, before)
+        await MedicalAssessor(self.clock).reassess(session, [contract.household_id])
         await session.commit()
         return contract
 

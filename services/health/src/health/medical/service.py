@@ -4,6 +4,7 @@ published when it changes (``health.household.medical_assessed``), and answered 
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterable
 
@@ -16,7 +17,14 @@ from contracts.status import Dimension, DimensionFact, HouseholdSummary
 from health.critical.schemas import CaseStatus
 from health.events import outbox
 from health.medical.dimension import MedicalCounts, medical_fact
-from health.models import CriticalCase, Enrolment, MedicalAssessment, Person
+from health.models import (
+    ChronicCertificate,
+    CriticalCase,
+    DoctorContract,
+    Enrolment,
+    MedicalAssessment,
+    Person,
+)
 from kit.auth import Principal
 from kit.clock import Clock
 from kit.errors import not_found
@@ -27,8 +35,10 @@ UNTREATED = CaseStatus.identified.value
 
 
 async def medical_counts(
-    session: AsyncSession, household_id: uuid.UUID, year: int
+    session: AsyncSession, household_id: uuid.UUID, today: dt.date
 ) -> MedicalCounts:
+    """What the medical rule needs to know of a household on ``today``."""
+    year = today.year
     insured = (
         select(Enrolment.id)
         .where(
@@ -51,8 +61,32 @@ async def medical_counts(
             CriticalCase.status == UNTREATED,
         )
     )
+    # A valid 门诊慢性病 certificate with no family-doctor contract in force (签约) today.
+    contracted = (
+        select(DoctorContract.id)
+        .where(
+            DoctorContract.person_id == ChronicCertificate.person_id,
+            DoctorContract.status == "active",
+            DoctorContract.signed_on <= today,
+            DoctorContract.valid_until >= today,
+        )
+        .exists()
+    )
+    chronic_without_doctor = await session.scalar(
+        select(func.count(func.distinct(ChronicCertificate.person_id))).where(
+            ChronicCertificate.household_id == household_id,
+            ChronicCertificate.status == "active",
+            ChronicCertificate.issued_on <= today,
+            ChronicCertificate.valid_until >= today,
+            ~contracted,
+        )
+    )
     return MedicalCounts(
-        year=year, members=members, uninsured=uninsured, critical_untreated=critical_untreated
+        year=today.year,
+        members=members,
+        uninsured=uninsured,
+        critical_untreated=critical_untreated,
+        chronic_without_doctor=chronic_without_doctor,
     )
 
 
@@ -61,7 +95,7 @@ class MedicalAssessor:
         self.clock = clock
 
     async def assess(self, session: AsyncSession, household_id: uuid.UUID) -> DimensionFact:
-        counts = await medical_counts(session, household_id, self.clock.today().year)
+        counts = await medical_counts(session, household_id, self.clock.today())
         return medical_fact(counts, self.clock.now())
 
     async def reassess(self, session: AsyncSession, household_ids: Iterable[uuid.UUID]) -> None:
@@ -138,7 +172,7 @@ class MedicalAssessor:
         )
         if region is None or not actor.can_access(region):
             raise not_found("household")
-        counts = await medical_counts(session, household_id, self.clock.today().year)
+        counts = await medical_counts(session, household_id, self.clock.today())
         return HouseholdSummary(
             service="health",
             household_id=household_id,
