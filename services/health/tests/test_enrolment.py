@@ -104,3 +104,42 @@ async def test_enrolment_rules(client, js, auth_keys):
         "/enrolments", json={"person_id": str(head), "year": 2027}, headers=headers
     )
     assert again.status_code == 201  # a cancelled enrolment may be followed by another
+
+
+async def test_the_subsidy_switches_on_when_the_registry_registers_the_household(
+    client, js, auth_keys
+):
+    headers = auth_keys.headers("health_officer", VILLAGE)
+    hid = uuid.uuid4()
+    members = [member("马建国", "head")]
+    _, surveyed = event(
+        registry_events.HOUSEHOLD_CREATED, hid, 1, members=members, poverty_state="surveyed"
+    )
+    await publish(js, registry_events.HOUSEHOLD_CREATED, surveyed)
+    enrolled = await eventually(
+        lambda: client.post(f"/households/{hid}/enrolments", json={"year": 2026}, headers=headers),
+        until=lambda r: r.status_code == 201,
+    )
+    [enrolment] = enrolled.json()
+    assert enrolment["subsidy_categories"] == [] and enrolment["personal_premium"] == "220.00"
+
+    _, registered = event(
+        registry_events.HOUSEHOLD_STATE_CHANGED,
+        hid,
+        2,
+        members=members,
+        poverty_state="registered",
+        action="register",
+        from_state="publicised",
+        from_stage=None,
+        on_date="2026-06-01",
+    )
+    await publish(js, registry_events.HOUSEHOLD_STATE_CHANGED, registered)
+
+    async def current():
+        response = await client.get(f"/enrolments/{enrolment['id']}", headers=headers)
+        return response.json()
+
+    switched = await eventually(current, until=lambda e: e["subsidy"] == "220.00")
+    assert switched["subsidy_categories"] == ["registered_poor"]
+    assert switched["personal_premium"] == "0.00"

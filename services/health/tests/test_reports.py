@@ -35,6 +35,7 @@ async def test_the_settlement_report_counts_what_is_in_force(client, js, auth_ke
     assert Decimal(total["compliant_personal_share"]) == Decimal("0.0459")
     assert [r["region_code"] for r in report["regions"]] == [VILLAGE]
     assert all(check["adds_up"] for check in report["checks"]) and len(report["checks"]) == 8
+    assert report["special_treatment_patients"] == 0
 
     outside = {**params, "date_from": "2027-01-01", "date_to": "2027-12-31"}
     empty = (await client.get("/reports/settlements", params=outside, headers=county)).json()
@@ -64,3 +65,31 @@ async def test_a_reported_total_is_checked_against_its_parts(client, auth_keys):
     bad = {"stated": "1", "parts": [{"amount": "1", "count": 1, "rate": "1"}]}
     refused = await client.post("/reports/reconciliation", json=bad, headers=headers)
     assert refused.status_code == 422
+
+
+async def test_patients_under_special_treatment_are_counted(client, js, auth_keys):
+    headers = auth_keys.headers("health_officer", VILLAGE)
+    person = await patient(client, js, auth_keys)
+    opened = await client.post(
+        "/critical-cases",
+        json={
+            "person_id": person,
+            "disease_code": "C16.9",
+            "diagnosed_on": "2026-02-10",
+            "designated_hospital": "广河县人民医院",
+        },
+        headers=headers,
+    )
+    params = {"region": VILLAGE, "date_from": "2026-01-01", "date_to": "2026-12-31"}
+
+    async def counted():
+        report = await client.get("/reports/settlements", params=params, headers=headers)
+        return report.json()["special_treatment_patients"]
+
+    assert await counted() == 0  # identified, not yet treated
+    await client.post(
+        f"/critical-cases/{opened.json()['id']}/transitions",
+        json={"to": "treating", "on": "2026-02-12"},
+        headers=headers,
+    )
+    assert await counted() == 1

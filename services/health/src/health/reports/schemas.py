@@ -46,6 +46,9 @@ class SettlementReport(BaseModel):
     date_to: dt.date
     total: SettlementRow
     regions: list[SettlementRow] = Field(description="One row per region one level down")
+    special_treatment_patients: int = Field(
+        description="大病专项救治: patients whose case began treatment in the period"
+    )
     checks: list[Check] = Field(
         description="Every total recomputed from its parts: the regions' rows sum to the "
         "total, and the payers sum to the cost"

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.reconcile import Part, Unit, reconcile
 from contracts.region import child_prefix_length, region_prefix
-from health.models import Claim, Settlement
+from health.models import Claim, CriticalCase, Settlement
 from health.reports import schemas
 
 PAYERS = ("bmi", "cii", "ma", "supplementary", "county_fund", "personal")
@@ -46,12 +46,19 @@ async def settlement_report(
     by_region = await session.execute(in_force.add_columns(group).group_by(group).order_by(group))
     regions = [_row(r.code.ljust(12, "0"), r._mapping) for r in by_region]
     total = _row(region, (await session.execute(in_force)).one()._mapping)
+    special = await session.scalar(
+        select(func.count(func.distinct(CriticalCase.person_id))).where(
+            CriticalCase.region_code.startswith(region_prefix(region)),
+            CriticalCase.treatment_started_on.between(date_from, date_to),
+        )
+    )
     return schemas.SettlementReport(
         region_code=region,
         date_from=date_from,
         date_to=date_to,
         total=total,
         regions=regions,
+        special_treatment_patients=special,
         checks=_checks(total, regions),
     )
 
