@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import func, literal, select, text
+from sqlalchemy import literal, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.catalogue import EventSpec
@@ -19,9 +19,10 @@ from health.chronic import schemas
 from health.events import outbox
 from health.medical.service import MedicalAssessor
 from health.models import ChronicCertificate, Person
+from health.records import page_of, record_in_region
 from kit.auth import Principal
 from kit.clock import Clock
-from kit.errors import Problem, not_found
+from kit.errors import Problem
 from kit.pagination import PageParams
 
 ACTIVE = "active"
@@ -130,13 +131,14 @@ class ChronicService:
         *,
         for_update: bool = False,
     ) -> ChronicCertificate:
-        query = select(ChronicCertificate).where(ChronicCertificate.id == certificate_id)
-        if for_update:
-            query = query.with_for_update()
-        certificate = (await session.execute(query)).scalar_one_or_none()
-        if certificate is None or not actor.can_access(certificate.region_code):
-            raise not_found("chronic certificate")
-        return certificate
+        return await record_in_region(
+            session,
+            ChronicCertificate,
+            certificate_id,
+            actor,
+            what="chronic certificate",
+            for_update=for_update,
+        )
 
     async def search(
         self,
@@ -152,19 +154,13 @@ class ChronicService:
             where.append(ChronicCertificate.person_id == person_id)
         if status is not None:
             where.append(ChronicCertificate.status == status)
-        total = (
-            await session.execute(
-                select(func.count()).select_from(ChronicCertificate).where(*where)
-            )
-        ).scalar_one()
-        rows = await session.execute(
-            select(ChronicCertificate)
-            .where(*where)
-            .order_by(ChronicCertificate.issued_on.desc(), ChronicCertificate.id)
-            .offset(page.offset)
-            .limit(page.size)
+        return await page_of(
+            session,
+            ChronicCertificate,
+            where,
+            [ChronicCertificate.issued_on.desc(), ChronicCertificate.id],
+            page,
         )
-        return list(rows.scalars()), total
 
     @staticmethod
     async def valid_for(

@@ -40,10 +40,11 @@ from health.policy import (
     SubsidyCategory,
     policy,
 )
+from health.records import record_in_region
 from health.settlement import rules
 from kit.auth import Principal
 from kit.clock import Clock
-from kit.errors import Problem, not_found
+from kit.errors import Problem
 
 SETTLED = "settled"
 REVERSED = "reversed"
@@ -167,13 +168,9 @@ class ClaimService:
         *,
         for_update: bool = False,
     ) -> Claim:
-        query = select(Claim).where(Claim.id == claim_id)
-        if for_update:
-            query = query.with_for_update()
-        claim = (await session.execute(query)).scalar_one_or_none()
-        if claim is None or not actor.can_access(claim.region_code):
-            raise not_found("claim")
-        return claim
+        return await record_in_region(
+            session, Claim, claim_id, actor, what="claim", for_update=for_update
+        )
 
     async def history(self, session: AsyncSession, claim_id: uuid.UUID) -> list[Settlement]:
         rows = await session.execute(

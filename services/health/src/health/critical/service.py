@@ -27,9 +27,10 @@ from health.critical.schemas import IN_TREATMENT, OPEN, TRANSITIONS, UNDER_TREAT
 from health.events import outbox
 from health.medical.service import MedicalAssessor
 from health.models import CriticalCase, CriticalDisease, CriticalDiseaseList, Person
+from health.records import page_of, record_in_region
 from kit.auth import Principal
 from kit.clock import Clock
-from kit.errors import Problem, not_found
+from kit.errors import Problem
 from kit.pagination import PageParams
 
 
@@ -359,13 +360,9 @@ class CriticalService:
         *,
         for_update: bool = False,
     ) -> CriticalCase:
-        query = select(CriticalCase).where(CriticalCase.id == case_id)
-        if for_update:
-            query = query.with_for_update()
-        case = (await session.execute(query)).scalar_one_or_none()
-        if case is None or not actor.can_access(case.region_code):
-            raise not_found("critical case")
-        return case
+        return await record_in_region(
+            session, CriticalCase, case_id, actor, what="critical case", for_update=for_update
+        )
 
     async def search(
         self,
@@ -384,17 +381,9 @@ class CriticalService:
             where.append(CriticalCase.disease_code == disease)
         if person_id is not None:
             where.append(CriticalCase.person_id == person_id)
-        total = (
-            await session.execute(select(func.count()).select_from(CriticalCase).where(*where))
-        ).scalar_one()
-        rows = await session.execute(
-            select(CriticalCase)
-            .where(*where)
-            .order_by(CriticalCase.diagnosed_on.desc(), CriticalCase.id)
-            .offset(page.offset)
-            .limit(page.size)
+        return await page_of(
+            session, CriticalCase, where, [CriticalCase.diagnosed_on.desc(), CriticalCase.id], page
         )
-        return list(rows.scalars()), total
 
     async def care_report(
         self, session: AsyncSession, region_code: str, year: int

@@ -22,6 +22,7 @@ from health.dialysis import schemas
 from health.events import outbox
 from health.models import DialysisPatient, DialysisSession, Person
 from health.policy import DIALYSIS_SUBSIDY, policy
+from health.records import page_of, record_in_region
 from health.regions import child_code
 from kit.auth import Principal
 from kit.clock import Clock
@@ -235,13 +236,14 @@ class DialysisService:
         *,
         for_update: bool = False,
     ) -> DialysisPatient:
-        query = select(DialysisPatient).where(DialysisPatient.id == patient_id)
-        if for_update:
-            query = query.with_for_update()
-        patient = (await session.execute(query)).scalar_one_or_none()
-        if patient is None or not actor.can_access(patient.region_code):
-            raise not_found("dialysis patient")
-        return patient
+        return await record_in_region(
+            session,
+            DialysisPatient,
+            patient_id,
+            actor,
+            what="dialysis patient",
+            for_update=for_update,
+        )
 
     async def search(
         self,
@@ -258,19 +260,13 @@ class DialysisService:
         if open_only is not None:
             is_open = DialysisPatient.status == OPEN
             conditions.append(is_open if open_only else ~is_open)
-        total = (
-            await session.execute(
-                select(func.count()).select_from(DialysisPatient).where(*conditions)
-            )
-        ).scalar_one()
-        rows = await session.execute(
-            select(DialysisPatient)
-            .where(*conditions)
-            .order_by(DialysisPatient.started_on.desc(), DialysisPatient.id)
-            .offset(page.offset)
-            .limit(page.size)
+        return await page_of(
+            session,
+            DialysisPatient,
+            conditions,
+            [DialysisPatient.started_on.desc(), DialysisPatient.id],
+            page,
         )
-        return list(rows.scalars()), total
 
     async def sessions(
         self, session: AsyncSession, patient_id: uuid.UUID, actor: Principal

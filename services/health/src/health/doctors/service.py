@@ -30,6 +30,7 @@ from health.policy import (
     OTHER_CHRONIC_CONDITIONS,
     policy,
 )
+from health.records import page_of, record_in_region
 from health.regions import child_code, rate
 from kit.auth import Principal
 from kit.clock import Clock
@@ -174,13 +175,9 @@ class ContractService:
         *,
         for_update: bool = False,
     ) -> DoctorContract:
-        query = select(DoctorContract).where(DoctorContract.id == contract_id)
-        if for_update:
-            query = query.with_for_update()
-        contract = (await session.execute(query)).scalar_one_or_none()
-        if contract is None or not actor.can_access(contract.region_code):
-            raise not_found("contract")
-        return contract
+        return await record_in_region(
+            session, DoctorContract, contract_id, actor, what="contract", for_update=for_update
+        )
 
     async def search(
         self,
@@ -202,21 +199,8 @@ class ContractService:
                 & (DoctorContract.valid_until >= today)
             )
             conditions.append(in_force if active else ~in_force)
-        total = (
-            await session.execute(
-                select(func.count()).select_from(DoctorContract).where(*conditions)
-            )
-        ).scalar_one()
-        rows = (
-            await session.execute(
-                select(DoctorContract)
-                .where(*conditions)
-                .order_by(DoctorContract.signed_on.desc(), DoctorContract.id)
-                .offset(page.offset)
-                .limit(page.size)
-            )
-        ).scalars()
-        return list(rows), total
+        order = [DoctorContract.signed_on.desc(), DoctorContract.id]
+        return await page_of(session, DoctorContract, conditions, order, page)
 
     def in_force(self, contract: DoctorContract) -> bool:
         today = self.clock.today()

@@ -23,6 +23,7 @@ from health.events import outbox
 from health.medical.service import MedicalAssessor
 from health.models import Enrolment, Person
 from health.policy import PREMIUM, SUBSIDISED_CATEGORIES, policy
+from health.records import record_in_region
 from kit.auth import Principal
 from kit.clock import Clock
 from kit.errors import Problem, not_found
@@ -128,13 +129,9 @@ class EnrolmentService:
         *,
         for_update: bool = False,
     ) -> Enrolment:
-        query = select(Enrolment).where(Enrolment.id == enrolment_id)
-        if for_update:
-            query = query.with_for_update()
-        enrolment = (await session.execute(query)).scalar_one_or_none()
-        if enrolment is None or not actor.can_access(enrolment.region_code):
-            raise not_found("enrolment")
-        return enrolment
+        return await record_in_region(
+            session, Enrolment, enrolment_id, actor, what="enrolment", for_update=for_update
+        )
 
     async def follow(self, session: AsyncSession, changed: list[Person]) -> None:
         """Recompute the subsidy of the changed persons' enrolments from this year on

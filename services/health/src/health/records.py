@@ -1,0 +1,53 @@
+"""Reading the health service's records the same way everywhere: one by id within the
+caller's region, or one page of a search."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.auth import Principal
+from kit.errors import not_found
+from kit.pagination import PageParams
+
+Record = TypeVar("Record")
+
+
+async def record_in_region(
+    session: AsyncSession,
+    model: type[Record],
+    record_id: uuid.UUID,
+    actor: Principal,
+    *,
+    what: str,
+    for_update: bool = False,
+) -> Record:
+    """The record with this id; outside the caller's region it is as absent (404)."""
+    query = select(model).where(model.id == record_id)  # type: ignore[attr-defined]
+    if for_update:
+        query = query.with_for_update()
+    record = (await session.execute(query)).scalar_one_or_none()
+    if record is None or not actor.can_access(record.region_code):  # type: ignore[attr-defined]
+        raise not_found(what)
+    return record
+
+
+async def page_of(
+    session: AsyncSession,
+    model: type[Record],
+    conditions: Sequence[Any],
+    order_by: Sequence[Any],
+    page: PageParams,
+) -> tuple[list[Record], int]:
+    """The records matching every condition: the requested page, and how many there are."""
+    total = (
+        await session.execute(select(func.count()).select_from(model).where(*conditions))
+    ).scalar_one()
+    rows = await session.execute(
+        select(model).where(*conditions).order_by(*order_by).offset(page.offset).limit(page.size)
+    )
+    return list(rows.scalars()), total
