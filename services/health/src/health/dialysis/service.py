@@ -26,7 +26,7 @@ from health.records import page_of, record_in_region
 from health.regions import child_code
 from kit.auth import Principal
 from kit.clock import Clock
-from kit.errors import Problem, not_found
+from kit.errors import Problem
 from kit.pagination import PageParams
 
 OPEN = "open"
@@ -42,13 +42,9 @@ class DialysisService:
         self, session: AsyncSession, body: schemas.DialysisPatientCreate, actor: Principal
     ) -> DialysisPatient:
         # Locked so two registrations of the same person are checked one after the other.
-        person = (
-            await session.execute(
-                select(Person).where(Person.id == body.person_id).with_for_update()
-            )
-        ).scalar_one_or_none()
-        if person is None or not actor.can_access(person.region_code):
-            raise not_found("person")
+        person = await record_in_region(
+            session, Person, body.person_id, actor, what="person", for_update=True
+        )
         self.clock.up_to_today(body.started_on, "body.started_on")
         open_record = (
             await session.execute(

@@ -34,7 +34,7 @@ from health.records import page_of, record_in_region
 from health.regions import child_code, rate
 from kit.auth import Principal
 from kit.clock import Clock
-from kit.errors import Problem, not_found
+from kit.errors import Problem
 from kit.pagination import PageParams
 
 ACTIVE = "active"
@@ -67,13 +67,9 @@ class ContractService:
         self, session: AsyncSession, body: schemas.ContractCreate, actor: Principal
     ) -> DoctorContract:
         # The person's row is locked so two signings cannot both pass the overlap check.
-        person = (
-            await session.execute(
-                select(Person).where(Person.id == body.person_id).with_for_update()
-            )
-        ).scalar_one_or_none()
-        if person is None or not actor.can_access(person.region_code):
-            raise not_found("person")
+        person = await record_in_region(
+            session, Person, body.person_id, actor, what="person", for_update=True
+        )
         if not person.in_household:
             raise Problem(
                 422,
