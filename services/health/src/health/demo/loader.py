@@ -372,30 +372,35 @@ class _Loader:
         """2–3 sessions a week since each patient's start, at the case's hospital."""
         service = DialysisService(self.clock)
         facilities = {case[0].id: case[2] for case in cases}
-        starts = [self._day(self.first, self.today - dt.timedelta(days=21)) for _ in patients]
-        total = sum((self.today - start).days * 5 // 14 + 1 for start in starts)
-        async with self._progress("dialysis sessions", total) as advance:
-            for person, start in zip(patients, starts, strict=True):
+        courses = [self._sessions() for _ in patients]
+        async with self._progress("dialysis sessions", sum(map(len, courses))) as advance:
+            for person, days in zip(patients, courses, strict=True):
                 async with self.sessions() as session:
                     patient = await service.register(
                         session,
                         DialysisPatientCreate(
-                            person_id=person.id, started_on=start, facility=facilities[person.id]
+                            person_id=person.id, started_on=days[0], facility=facilities[person.id]
                         ),
                         self.actor,
                     )
                 self.counts.dialysis_patients += 1
-                gaps = self.rng.choice([(2, 2, 3), (3, 4)])  # three or two sessions a week
-                day, turn = start, 0
-                while day <= self.today:
+                for day in days:
                     async with self.sessions() as session:
                         await service.record_session(
                             session, patient.id, SessionCreate(on=day), self.actor
                         )
                     self.counts.dialysis_sessions += 1
                     advance()
-                    day += dt.timedelta(days=gaps[turn % len(gaps)])
-                    turn += 1
+
+    def _sessions(self) -> list[dt.date]:
+        """A course started this year (three weeks ago at the latest) up to today."""
+        day = self._day(self.first, self.today - dt.timedelta(days=21))
+        gaps = itertools.cycle(self.rng.choice([(2, 2, 3), (3, 4)]))  # 3 or 2 a week
+        days = []
+        while day <= self.today:
+            days.append(day)
+            day += dt.timedelta(days=next(gaps))
+        return days
 
     # --- 慢病 and 家庭医生签约 ---------------------------------------------------------------
 
