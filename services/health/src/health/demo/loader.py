@@ -203,7 +203,7 @@ async def wait_for_registry(
                     f"health has not caught up with the registry's events after {timeout:.0f}s "
                     f"({pending} pending, {unacked} unacknowledged)"
                 )
-            if now >= next_message and caught_up_since is None:
+            if now >= next_message and not (pending == 0 and unacked == 0):
                 echo(
                     "waiting for health to project the registry's events: "
                     + ("consumer not created yet" if seen is None else f"{pending + unacked} left")
