@@ -36,7 +36,10 @@ class ServiceInfo:
     title: str
     department: str = "—"
     stream: str | None = None
+    #: Has a demo-data loader (``python -m <package>.demo``) run before the services start.
     demo: bool = False
+    #: Has a demo-data loader run once every service is ready (it needs the others' events).
+    demo_after_start: bool = False
     #: Answers ``GET /households/{id}/summary`` (asked by the gateway's fresh mode).
     summary: bool = False
     #: Secret settings generated once per data folder (without the service prefix).

@@ -2,7 +2,8 @@
 
 Starts PostgreSQL and NATS (JetStream) from their wheels with data under the data folder,
 creates one database per service, migrates, provisions the streams, loads the demo county
-into an empty registry, starts every service with uvicorn and prints where they are.
+into an empty registry, starts every service with uvicorn, loads the demo data that needs
+the running stack (health's enrolments, claims, contracts) and prints where they are.
 Ctrl-C (or SIGTERM) stops the services, then NATS, then PostgreSQL.
 """
 
@@ -111,7 +112,25 @@ class Stack:
         for service in self.services:
             self.processes[service.name] = self._start_service(service, env)
         self._wait_ready()
+        if self.load_demo:
+            self._load_demo_after_start(env)
         self._print_summary()
+
+    def _load_demo_after_start(self, env: dict[str, str]) -> None:
+        """Loaders that need the running stack (e.g. health waits for the registry's persons).
+
+        A failure is reported, not fatal: the stack, and the registry's demo county, stay
+        usable without that service's demo data."""
+        for service in (s for s in self.services if s.demo_after_start):
+            console.print(f"demo data for {service.name} (once the stack is ready)…")
+            result = subprocess.run(
+                [sys.executable, "-m", f"{service.package}.demo"], env=env, check=False
+            )
+            if result.returncode != 0:
+                console.print(
+                    f"[red]demo data for {service.name} failed[/red] (exit {result.returncode},"
+                    " error above); the stack keeps running without it"
+                )
 
     def _start_service(self, service: ServiceInfo, env: dict[str, str]) -> subprocess.Popen:
         log = open(self.data.logs / f"{service.name}.log", "ab")

@@ -1,0 +1,1 @@
+"""The demo county's health data (``python -m health.demo``)."""

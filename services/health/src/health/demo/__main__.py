@@ -1,0 +1,3 @@
+from health.demo.loader import main
+
+main()
