@@ -209,14 +209,7 @@ class ClaimService:
         insured = await self._insured(session, person.id, claim.year)
         settlement_rules, terms = await self._rules(session, claim, aided=bool(held), poor=poor)
         if not insured:
-            settlement_rules = rules.SettlementRules(
-                bmi=None,
-                cii=None,
-                ma=settlement_rules.ma,
-                supplementary_cap=settlement_rules.supplementary_cap,
-                personal_cap_ratio=settlement_rules.personal_cap_ratio,
-                actual_share_target=settlement_rules.actual_share_target,
-            )
+            settlement_rules = dataclasses.replace(settlement_rules, bmi=None, cii=None)
         terms.update(insured=insured, categories=[c.value for c in held])
         ledger = await self._ledger(session, person.id, claim.year)
         used = rules.YearToDate(
