@@ -38,6 +38,20 @@ def snapshot(household_id: uuid.UUID, **overrides) -> dict:
     return {**fields, **overrides}
 
 
+def member(name: str, relation: str, **extra) -> dict:
+    """A member as the registry's snapshots carry it."""
+    return dict(
+        member_id=uuid.uuid4(),
+        name=name,
+        id_number_masked="6229**********1234",
+        gender="male",
+        birth_date="1970-01-01",
+        relation=relation,
+        labour_capacity="able",
+        **extra,
+    )
+
+
 def event(spec, household_id, sequence, **payload):
     data = spec.payload(**snapshot(household_id, **payload))
     return build(

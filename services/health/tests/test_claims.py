@@ -6,9 +6,8 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from gateway_testdata import VILLAGE, event, publish
+from gateway_testdata import VILLAGE, event, member, publish
 from sqlalchemy import text
-from test_enrolment import member
 
 from contracts.events import registry as registry_events
 from devstack.testing import eventually

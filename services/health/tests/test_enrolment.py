@@ -5,23 +5,10 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from gateway_testdata import VILLAGE, event, publish
+from gateway_testdata import VILLAGE, event, member, publish
 
 from contracts.events import registry as registry_events
 from devstack.testing import eventually
-
-
-def member(name: str, relation: str, **extra) -> dict:
-    return dict(
-        member_id=uuid.uuid4(),
-        name=name,
-        id_number_masked="6229**********1234",
-        gender="male",
-        birth_date="1970-01-01",
-        relation=relation,
-        labour_capacity="able",
-        **extra,
-    )
 
 
 async def projected_household(client, js, auth_keys, **snapshot) -> tuple[uuid.UUID, list[dict]]:

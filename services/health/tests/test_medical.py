@@ -5,11 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from gateway_testdata import VILLAGE, event, publish
+from gateway_testdata import VILLAGE, event, member, publish
 from sqlalchemy import text
 from test_chronic import certificate
 from test_doctors import contract
-from test_enrolment import member
 
 from contracts.events import registry as registry_events
 from contracts.status import DimensionState, Reason

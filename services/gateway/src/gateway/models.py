@@ -123,8 +123,26 @@ class RegionCounter(GatewayModel, table=True):
     )
 
 
+class HealthRecord(GatewayModel, table=True):
+    """A health enrolment or claim as it counts in the region KPIs (参保率, 资助参保, 自付比):
+    the last state its events gave it. Amounts in fen (the counters are integers)."""
+
+    __tablename__ = "health_records"
+
+    record_id: uuid.UUID = Field(primary_key=True)
+    kind: str = Field(max_length=16)  # enrolment | claim
+    region_code: str = Field(max_length=12)
+    year: int
+    #: An active enrolment, or a settlement in force (not reversed).
+    counted: bool
+    subsidy_fen: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    compliant_fen: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    compliant_personal_fen: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
 inbox_table, positions_table = define_inbox_tables(metadata)
 household_table = HouseholdStatus.__table__
 helper_households_table = HelperHousehold.__table__
 regions_table = RegionInfo.__table__
 counters_table = RegionCounter.__table__
+health_records_table = HealthRecord.__table__

@@ -17,6 +17,7 @@ from gateway.config import GatewaySettings
 from gateway.consumers import CONSUMERS
 from gateway.models import (
     counters_table,
+    health_records_table,
     helper_households_table,
     household_table,
     regions_table,
@@ -28,7 +29,13 @@ from kit.progress import progress_bar
 from kit.replay import Progress as ProgressCallback
 from kit.replay import ReplayReport, replay
 
-PROJECTION_TABLES = [household_table, helper_households_table, regions_table, counters_table]
+PROJECTION_TABLES = [
+    household_table,
+    helper_households_table,
+    regions_table,
+    counters_table,
+    health_records_table,
+]
 
 
 async def rebuild(

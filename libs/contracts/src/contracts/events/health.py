@@ -157,34 +157,35 @@ ENROLMENT_RECORDED = department_event(
     EnrolmentEvent,
     "enrolment",
     "A person was insured for a year (参保), with the premium subsidy that applies.",
-    (),
+    ("gateway",),
 )
 ENROLMENT_UPDATED = department_event(
     "health.enrolment.updated",
     EnrolmentEvent,
     "enrolment",
     "An enrolment's subsidy changed: the person joined or left every subsidised category.",
-    (),
+    ("gateway",),
 )
 ENROLMENT_CANCELLED = department_event(
     "health.enrolment.cancelled",
     EnrolmentEvent,
     "enrolment",
     "An enrolment was cancelled (退保, death, double enrolment).",
-    (),
+    ("gateway",),
 )
 CLAIM_SETTLED = department_event(
     "health.claim.settled",
     ClaimSettled,
     "claim",
     "An inpatient claim was settled (一站式结算): total and the patient's out-of-pocket share.",
+    ("registry", "gateway"),
 )
 CLAIM_REVERSED = department_event(
     "health.claim.reversed",
     ClaimReversed,
     "claim",
     "A settlement was reversed (冲销) with its reason; the claim may be settled again.",
-    (),
+    ("gateway",),
 )
 DISEASE_DIAGNOSED = department_event(
     "health.disease.diagnosed",

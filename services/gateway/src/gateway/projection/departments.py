@@ -8,13 +8,19 @@ record of the department (an appraisal, a student); the newest fact per dimensio
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from decimal import Decimal
 
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.enums import HouseGrade
 from contracts.events import education, health, housing
 from contracts.status import Dimension, DimensionFact, DimensionState, Reason
+from gateway.models import health_records_table
 from gateway.projection.household import changing, set_dimension
+from gateway.projection.statistics import health_contribution, move_between
 from kit.app import ConsumerDefinition
 from kit.envelope import Envelope
 
@@ -61,6 +67,73 @@ async def on_medical_assessed(session: AsyncSession, event: Envelope) -> None:
         set_dimension(row, Dimension.medical, assessed.medical, event)
 
 
+async def on_enrolment(session: AsyncSession, event: Envelope) -> None:
+    """参保 (recorded, updated or cancelled): counts towards 参保率 and 资助参保."""
+    enrolment = health.EnrolmentEvent.model_validate(event.data)
+    await _health_record(
+        session,
+        enrolment.enrolment_id,
+        kind="enrolment",
+        region_code=enrolment.region_code,
+        year=enrolment.year,
+        counted=enrolment.status == "active",
+        subsidy_fen=_fen(enrolment.subsidy),
+    )
+
+
+async def on_claim_settled(session: AsyncSession, event: Envelope) -> None:
+    """一站式结算: counts towards 自付比 (the patients' share of the compliant cost)."""
+    claim = health.ClaimSettled.model_validate(event.data)
+    compliant = claim.compliant if claim.compliant is not None else claim.total
+    out_of_catalogue = claim.total - compliant
+    await _health_record(
+        session,
+        claim.claim_id,
+        kind="claim",
+        region_code=claim.region_code,
+        year=claim.policy_year,
+        counted=True,
+        compliant_fen=_fen(compliant),
+        compliant_personal_fen=_fen(max(claim.out_of_pocket - out_of_catalogue, 0)),
+    )
+
+
+async def on_claim_reversed(session: AsyncSession, event: Envelope) -> None:
+    """A reversed settlement no longer counts (until the claim is settled again)."""
+    claim = health.ClaimReversed.model_validate(event.data)
+    await _health_record(
+        session,
+        claim.claim_id,
+        kind="claim",
+        region_code=claim.region_code,
+        year=claim.policy_year,
+        counted=False,
+    )
+
+
+async def _health_record(session: AsyncSession, record_id: uuid.UUID, **values) -> None:
+    """Store the record's new state and move the KPI counters by the difference."""
+    table = health_records_table
+    found = (
+        (
+            await session.execute(
+                select(table).where(table.c.record_id == record_id).with_for_update()
+            )
+        )
+        .mappings()
+        .first()
+    )
+    after = {"subsidy_fen": 0, "compliant_fen": 0, "compliant_personal_fen": 0, **values}
+    statement = insert(table).values(record_id=record_id, **after)
+    await session.execute(statement.on_conflict_do_update(index_elements=["record_id"], set_=after))
+    before = None if found is None else (found["region_code"], health_contribution(found))
+    await move_between(session, before, (after["region_code"], health_contribution(after)))
+
+
+def _fen(amount: Decimal) -> int:
+    return int(amount * 100)
+
+
 HOUSING = ConsumerDefinition(
     source_service="housing",
     handlers={housing.APPRAISAL_RECORDED.name: on_appraisal_recorded},
@@ -71,5 +144,12 @@ EDUCATION = ConsumerDefinition(
 )
 HEALTH = ConsumerDefinition(
     source_service="health",
-    handlers={health.MEDICAL_ASSESSED.name: on_medical_assessed},
+    handlers={
+        health.MEDICAL_ASSESSED.name: on_medical_assessed,
+        health.ENROLMENT_RECORDED.name: on_enrolment,
+        health.ENROLMENT_UPDATED.name: on_enrolment,
+        health.ENROLMENT_CANCELLED.name: on_enrolment,
+        health.CLAIM_SETTLED.name: on_claim_settled,
+        health.CLAIM_REVERSED.name: on_claim_reversed,
+    },
 )

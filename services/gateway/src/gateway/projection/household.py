@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.status import OWNER, Dimension, DimensionFact
 from gateway.models import household_table
-from gateway.projection.statistics import difference, household_contribution, move_counters
+from gateway.projection.statistics import household_contribution, move_between
 from gateway.status.dimensions import initial_dimensions
 from kit.envelope import Envelope
 
@@ -76,16 +76,11 @@ async def changing(
         .where(household_table.c.household_id == household_id)
         .values(**changed)
     )
-    if before["region_code"] != row["region_code"]:
-        # Moved village (a region code correction): the old regions lose what it gave.
-        before_counts = household_contribution(before)
-        await move_counters(
-            session, before["region_code"], {k: -v for k, v in before_counts.items()}
-        )
-        await move_counters(session, row["region_code"], household_contribution(row))
-    else:
-        delta = difference(household_contribution(before), household_contribution(row))
-        await move_counters(session, row["region_code"], delta)
+    await move_between(
+        session,
+        (before["region_code"], household_contribution(before)),
+        (row["region_code"], household_contribution(row)),
+    )
 
 
 def set_dimension(

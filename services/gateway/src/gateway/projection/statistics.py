@@ -18,7 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.enums import COUNTED_AS_POOR, REGISTERED_STATES, RegionLevel
 from contracts.region import parent_codes
-from gateway.models import counters_table, household_table, regions_table
+from gateway.models import (
+    counters_table,
+    health_records_table,
+    household_table,
+    regions_table,
+)
 from gateway.status.dimensions import exit_readiness
 
 Counts = Counter[str]
@@ -61,6 +66,40 @@ def household_contribution(row: Mapping[str, Any] | None) -> Counts:
     if row["risk_alerts"]:
         counts["households.with_open_alerts"] += 1
     return counts
+
+
+def health_contribution(record: Mapping[str, Any] | None) -> Counts:
+    """What a health enrolment or claim adds to its regions' KPI counters (per year)."""
+    counts: Counts = Counter()
+    if record is None or not record["counted"]:
+        return counts
+    year = record["year"]
+    if record["kind"] == "enrolment":
+        counts[f"health.{year}.insured"] += 1
+        if record["subsidy_fen"]:
+            counts[f"health.{year}.subsidised"] += 1
+            counts[f"health.{year}.subsidy_fen"] += record["subsidy_fen"]
+    else:
+        counts[f"health.{year}.settlements"] += 1
+        counts[f"health.{year}.compliant_fen"] += record["compliant_fen"]
+        counts[f"health.{year}.compliant_personal_fen"] += record["compliant_personal_fen"]
+    return counts
+
+
+async def move_between(
+    session: AsyncSession,
+    before: tuple[str, Counts] | None,
+    after: tuple[str, Counts],
+) -> None:
+    """Move the counters from a row's contribution before a change to its contribution
+    after it: by the difference in one region, or out of the old regions and into the new
+    ones when the row moved (a region code corrected)."""
+    region, counts = after
+    if before is not None and before[0] != region:
+        await move_counters(session, before[0], {k: -v for k, v in before[1].items()})
+        await move_counters(session, region, counts)
+    else:
+        await move_counters(session, region, difference(before[1] if before else Counter(), counts))
 
 
 def region_contribution(region: Mapping[str, Any] | None) -> Counts:
@@ -134,6 +173,8 @@ async def recount(session: AsyncSession) -> dict[tuple[str, str], int]:
         _add(totals, row["region_code"], household_contribution(row).items())
     for region in (await session.execute(select(regions_table))).mappings():
         _add(totals, region["code"], region_contribution(region).items())
+    for record in (await session.execute(select(health_records_table))).mappings():
+        _add(totals, record["region_code"], health_contribution(record).items())
     return {key: value for key, value in totals.items() if value}
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from sqlalchemy import select
 
 from contracts.enums import AssistanceType, MonitoringCategory, PovertyCause, PovertyState
@@ -23,6 +23,7 @@ from gateway.stats.schemas import (
 )
 from kit.app import ReadSessionDep
 from kit.auth import Principal, requires
+from kit.clock import ClockDep
 from kit.errors import PROBLEM_RESPONSES, not_found
 
 router = APIRouter(prefix="/regions", tags=["statistics"], responses=PROBLEM_RESPONSES)
@@ -37,6 +38,11 @@ async def region_stats(
     code: RegionCode,
     actor: Annotated[Principal, requires("stats:read")],
     session: ReadSessionDep,
+    clock: ClockDep,
+    year: Annotated[
+        int | None,
+        Query(ge=2000, le=2100, description="Year of the department KPIs (default: this year)"),
+    ] = None,
 ) -> RegionStats:
     if not actor.can_access(code):
         raise not_found("region")
@@ -55,7 +61,42 @@ async def region_stats(
         .mappings()
         .first()
     )
-    return build_stats(code, region["name"] if region else None, counters, as_of)
+    stats = build_stats(code, region["name"] if region else None, counters, as_of)
+    stats.kpis = health_kpis(counters, year or clock.today().year)
+    return stats
+
+
+def health_kpis(counters: dict[str, int], year: int) -> dict[str, Decimal]:
+    """Health's KPIs of the year, once its events have arrived: 参保率 (insured persons of
+    the registry's persons), 资助参保 (persons and 元), one-stop settlements and 自付比 (the
+    patients' share of the compliant cost)."""
+    prefix = f"health.{year}."
+    if not any(metric.startswith(prefix) for metric in counters):
+        return {}
+    count = {
+        name: counters.get(prefix + name, 0)
+        for name in (
+            "insured",
+            "subsidised",
+            "subsidy_fen",
+            "settlements",
+            "compliant_fen",
+            "compliant_personal_fen",
+        )
+    }
+    kpis = {
+        "health.insured": Decimal(count["insured"]),
+        "health.subsidised": Decimal(count["subsidised"]),
+        "health.subsidy_total": Decimal(count["subsidy_fen"]) / 100,
+        "health.settlements": Decimal(count["settlements"]),
+    }
+    participation = ratio(count["insured"], counters.get("persons", 0))
+    if participation is not None:
+        kpis["health.participation_rate"] = participation
+    share = ratio(count["compliant_personal_fen"], count["compliant_fen"])
+    if share is not None:
+        kpis["health.compliant_personal_share"] = share
+    return kpis
 
 
 def ratio(count: int, of: int) -> Decimal | None:
