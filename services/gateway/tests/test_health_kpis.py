@@ -77,7 +77,9 @@ async def test_health_kpis_follow_enrolments_and_claims(client, gateway_app, js,
 
     async def kpis():
         response = await client.get(f"/regions/{COUNTY}/stats", headers=auth_keys.headers())
-        return {k: Decimal(v) for k, v in response.json()["kpis"].items()}
+        kpis = response.json()["kpis"]
+        assert kpis["health.subsidy_total"].count(".") == 1  # 元 to the fen
+        return {k: Decimal(v) for k, v in kpis.items()}
 
     assert await kpis() == {
         "health.insured": 2,

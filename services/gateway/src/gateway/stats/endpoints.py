@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 
 from contracts.enums import AssistanceType, MonitoringCategory, PovertyCause, PovertyState
+from contracts.money import CENT
 from contracts.region import RegionCode, region_level
 from contracts.status import Dimension
 from gateway.models import counters_table, regions_table
@@ -87,7 +88,7 @@ def health_kpis(counters: dict[str, int], year: int) -> dict[str, Decimal]:
     kpis = {
         "health.insured": Decimal(count["insured"]),
         "health.subsidised": Decimal(count["subsidised"]),
-        "health.subsidy_total": Decimal(count["subsidy_fen"]) / 100,
+        "health.subsidy_total": (Decimal(count["subsidy_fen"]) / 100).quantize(CENT),
         "health.settlements": Decimal(count["settlements"]),
     }
     participation = ratio(count["insured"], counters.get("persons", 0))
