@@ -28,6 +28,7 @@ from health.events import outbox
 from health.medical.service import MedicalAssessor
 from health.models import CriticalCase, CriticalDisease, CriticalDiseaseList, Person
 from health.records import page_of, record_in_region
+from health.regions import rate
 from kit.auth import Principal
 from kit.clock import Clock
 from kit.errors import Problem
@@ -419,7 +420,7 @@ class CriticalService:
             treated=treated,
             completed=sum(r[3] for r in by_disease.values()),
             open=still_open,
-            care_rate=round(treated / identified, 4) if identified else None,
+            care_rate=rate(treated, identified),
             diseases=[
                 schemas.CareRow(
                     disease_code=code,

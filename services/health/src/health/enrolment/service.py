@@ -24,6 +24,7 @@ from health.medical.service import MedicalAssessor
 from health.models import Enrolment, Person
 from health.policy import PREMIUM, SUBSIDISED_CATEGORIES, policy
 from health.records import record_in_region
+from health.regions import rate
 from kit.auth import Principal
 from kit.clock import Clock
 from kit.errors import Problem, not_found
@@ -307,7 +308,7 @@ def _row(code, persons, enrolled, subsidised, subsidy, premium) -> schemas.Parti
         region_code=code,
         persons=persons,
         enrolled=enrolled,
-        participation_rate=round(enrolled / persons, 4) if persons else None,
+        participation_rate=rate(enrolled, persons),
         subsidised=subsidised,
         subsidy_total=Decimal(subsidy).quantize(Decimal("0.01")),
         premium_total=Decimal(premium).quantize(Decimal("0.01")),
