@@ -8,36 +8,37 @@ import uuid
 
 import nats
 from gateway_testdata import event, publish, status_row
-from registry_testdata import household_body
+from registry_testdata import household_body, seed_regions
 
 from contracts.events import registry as events
 from devstack.testing import eventually, running
 from gateway.config import GatewaySettings
 from gateway.main import create_app as create_gateway
+from registry.config import RegistrySettings
+from registry.main import create_app as create_registry
 
 
-async def test_services_ride_out_a_database_outage(
-    platform, stack, auth_keys, postgres, nats_server
-):
+async def test_services_ride_out_a_database_outage(stack, auth_keys, postgres, nats_server):
     # A consumer giving up after 2 deliveries: without riding the outage out, the events
-    # below would be dead-lettered within seconds.
+    # below would be dead-lettered within seconds. It is the only gateway: a second one on
+    # the same durable consumer would take some of the events into its own database.
+    registry_app = create_registry(RegistrySettings(**await stack.settings_for("registry")))
     gateway_app = create_gateway(
         GatewaySettings(**await stack.settings_for("gateway", consumer_max_deliver=2))
     )
-    async with running(gateway_app) as gateway:
-        await _outage(platform, gateway_app, gateway, auth_keys, postgres, nats_server)
+    async with running(registry_app) as registry, running(gateway_app) as gateway:
+        await seed_regions(registry_app)
+        await _outage(registry, gateway_app, gateway, auth_keys, postgres, nats_server)
 
 
-async def _outage(platform, gateway_app, gateway, auth_keys, postgres, nats_server):
+async def _outage(registry, gateway_app, gateway, auth_keys, postgres, nats_server):
     headers = auth_keys.headers()
     nc = await nats.connect(nats_server.url)
     js = nc.jetstream()
     households = [uuid.uuid4() for _ in range(5)]
     postgres.stop()
     try:
-        refused = await platform.registry.post(
-            "/households", json=household_body(), headers=headers
-        )
+        refused = await registry.post("/households", json=household_body(), headers=headers)
         assert refused.status_code == 503, refused.text
         assert (
             refused.json()["code"] == "DATABASE_UNAVAILABLE"
@@ -61,11 +62,9 @@ async def _outage(platform, gateway_app, gateway, auth_keys, postgres, nats_serv
         if "DEADLETTER" in streams:
             assert (await js.stream_info("DEADLETTER")).state.messages == 0
         # And the registry writes again, its refused request having left no trace.
-        created = await platform.registry.post(
-            "/households", json=household_body(), headers=headers
-        )
+        created = await registry.post("/households", json=household_body(), headers=headers)
         assert created.status_code == 201
-        listing = await platform.registry.get("/households", headers=headers)
+        listing = await registry.get("/households", headers=headers)
         assert listing.json()["total"] == 1
     finally:
         await nc.close()
