@@ -171,6 +171,8 @@ def test_compose_runs_every_service(compose: dict, name: str) -> None:
     # The services NATS user, its password from the variable the nats container reads.
     assert env.get("NATS_URL", "").startswith("nats://services:${NATS_SERVICES_PASSWORD")
     assert env.get("AUTH_PUBLIC_KEY_FILE") or env.get("AUTH_JWKS_URL")
+    # A token the same issuer gave another application is refused: the audience is set.
+    assert env.get("AUTH_AUDIENCE", "").endswith("jingzhun}"), f"{name}: no AUTH_AUDIENCE"
 
 
 def test_compose_has_no_stray_app_services(compose: dict) -> None:
@@ -320,6 +322,7 @@ def test_k8s_base_infrastructure() -> None:
     assert set(nats_secret) == {"NATS_SERVICES_PASSWORD", "NATS_DASHBOARD_PASSWORD"}
     # The URL with the password is set per Deployment, not shared in the ConfigMap.
     assert "NATS_URL" not in kinds[("ConfigMap", "jingzhun-config")]["data"]
+    assert kinds[("ConfigMap", "jingzhun-config")]["data"]["AUTH_AUDIENCE"]
     assert nats["spec"].get("volumeClaimTemplates"), "NATS needs a PVC for file storage"
     headless = kinds[("Service", nats["spec"]["serviceName"])]
     assert headless["spec"].get("clusterIP") == "None"

@@ -24,8 +24,20 @@ async def test_bad_signature_is_401(client, tmp_path):
 
 
 async def test_garbage_token_is_401(client):
-    response = await client.get("/households", headers={"Authorization": "Bearer not.a.jwt"})
+    response = await client.get("/households", headers={"Authorization": "Bearer t7e3.t7e3.x"})
     assert response.status_code == 401
+    assert response.json()["detail"].startswith("the bearer token is not a valid JWT")
+
+
+async def test_token_for_another_audience_or_too_long_is_401(client, auth_keys):
+    """The service's settings require the platform's audience and cap the lifetime."""
+    for token in (
+        auth_keys.token(audience="another-application"),
+        auth_keys.token(ttl=dt.timedelta(hours=13)),
+    ):
+        response = await client.get("/households", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401 and response.json()["code"] == "INVALID_TOKEN"
+    assert (await client.get("/households", headers=auth_keys.headers())).status_code == 200
 
 
 async def test_expired_token_is_401(client, auth_keys):

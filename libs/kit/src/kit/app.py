@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import gc
 import inspect
 import logging
@@ -99,6 +100,7 @@ class Runtime:
             jwks_url=settings.auth_jwks_url,
             issuer=settings.auth_issuer,
             audience=settings.auth_audience,
+            max_lifetime=dt.timedelta(hours=settings.auth_max_token_lifetime_hours),
         )
         self.relay: OutboxRelay | None = None
         if definition.outbox is not None:

@@ -3,7 +3,11 @@
 Tokens are JWTs signed with an asymmetric key and verified against either a JWKS URL
 (any OIDC provider, e.g. Keycloak) or a local public key file (the embedded issuer that
 ``make run`` creates). Claims used: ``sub``, ``scope`` (space-separated), ``roles``,
-``region`` (12-digit code: access is limited to that subtree) and ``dept``.
+``region`` (12-digit code: access is limited to that subtree) and ``dept``. Every token
+must name this platform as its audience (``aud``, :data:`DEFAULT_AUDIENCE` unless
+configured), carry ``iat`` and ``exp``, and live no longer than the configured maximum: a
+token the same provider issued for another application, or one that never expires, is
+refused.
 
 Every route declares the scopes it needs with :func:`requires`; the app factory refuses
 to start if a non-public route has none (deny by default).
@@ -11,7 +15,10 @@ to start if a non-public route has none (deny by default).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
+import math
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -28,9 +35,21 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from contracts.region import is_within, region_prefix, validate_region_code
 from kit.errors import Problem
 
+log = logging.getLogger(__name__)
+
 ALGORITHMS = ["EdDSA", "RS256", "ES256"]  # asymmetric only; never "none" or HS*
 JWKS_CACHE_SECONDS = 300
+#: Least time between two fetches of the key set caused by tokens (an unknown key id, a
+#: failed fetch): a stream of tokens with made-up key ids must not become a stream of
+#: requests to the identity provider.
+JWKS_REFETCH_SECONDS = 30.0
+JWKS_TIMEOUT_SECONDS = 5.0
 VERIFIED_CACHE_SIZE = 10_000
+#: The audience the local issuer writes and every service requires unless configured
+#: otherwise (an OIDC provider's client for the platform must put it in ``aud``).
+DEFAULT_AUDIENCE = "jingzhun"
+#: Longest lifetime (``exp`` − ``iat``) of a token accepted by default.
+MAX_TOKEN_LIFETIME = dt.timedelta(hours=12)
 
 #: Demo roles of the embedded issuer and the scopes each one gets (DOMAIN §9).
 ROLE_SCOPES: dict[str, tuple[str, ...]] = {
@@ -95,8 +114,22 @@ def region_in_scope(actor: Principal, code: str | None, *, field: str) -> str:
     return code
 
 
+class IdentityProviderUnavailable(Exception):
+    """The key set could not be fetched: the caller may retry after ``retry_after`` s."""
+
+    def __init__(self, reason: str, retry_after: float) -> None:
+        super().__init__(reason)
+        self.retry_after = max(1, math.ceil(retry_after))
+
+
 class TokenVerifier:
-    """Verifies bearer tokens against a public key file or a JWKS URL."""
+    """Verifies bearer tokens against a public key file or a JWKS URL.
+
+    The key set is cached for ``cache_seconds``. A token naming a key id the cached
+    set lacks (the provider rotated its keys) triggers a refetch, at most one every
+    ``refetch_seconds``; concurrent requests wait for the same fetch. If the provider
+    cannot be reached the request answers 503 (the token may be fine), unless an older
+    key set is held and knows the key: that one is used until the provider is back."""
 
     def __init__(
         self,
@@ -104,17 +137,29 @@ class TokenVerifier:
         public_key_file: Path | None = None,
         jwks_url: str | None = None,
         issuer: str | None = None,
-        audience: str | None = None,
+        audience: str = DEFAULT_AUDIENCE,
+        max_lifetime: dt.timedelta = MAX_TOKEN_LIFETIME,
+        refetch_seconds: float = JWKS_REFETCH_SECONDS,
+        cache_seconds: float = JWKS_CACHE_SECONDS,
     ) -> None:
         if not public_key_file and not jwks_url:
             raise ValueError("configure AUTH_PUBLIC_KEY_FILE or AUTH_JWKS_URL")
+        if not audience:
+            raise ValueError("configure AUTH_AUDIENCE: tokens must name their audience")
         self.public_key_file = public_key_file
         self.jwks_url = jwks_url
         self.issuer = issuer
         self.audience = audience
+        self.max_lifetime = max_lifetime.total_seconds()
+        self.refetch_seconds = refetch_seconds
+        self.cache_seconds = cache_seconds
+        self.jwks_fetches = 0  # attempts, for the metrics and the tests
         self._static_key: Any = None
         self._jwks: jwt.PyJWKSet | None = None
-        self._jwks_fetched_at = 0.0
+        self._jwks_fetched_at = -math.inf  # last successful fetch (monotonic)
+        self._jwks_attempted_at = -math.inf  # last attempt, successful or not
+        self._jwks_error: str | None = None  # why the last attempt failed
+        self._jwks_fetch: asyncio.Future[jwt.PyJWKSet] | None = None  # the one in flight
         self._verified: dict[str, tuple[Principal, float]] = {}  # token → (who, valid until)
 
     async def _key_for(self, token: str) -> Any:
@@ -125,23 +170,70 @@ class TokenVerifier:
                 )
             return self._static_key
         kid = jwt.get_unverified_header(token).get("kid")
-        jwks = await self._load_jwks(refresh=False)
-        key = _find_key(jwks, kid)
-        if key is None:  # key rotation: refetch once
-            key = _find_key(await self._load_jwks(refresh=True), kid)
+        if self._jwks is None or time.monotonic() - self._jwks_fetched_at >= self.cache_seconds:
+            try:
+                await self._fetch_jwks()
+            except IdentityProviderUnavailable:
+                if self._jwks is None or _find_key(self._jwks, kid) is None:
+                    raise
+                log.warning("JWKS refresh failed (%s); using the keys held", self._jwks_error)
+        assert self._jwks is not None
+        key = _find_key(self._jwks, kid)
+        if key is None and (self._may_refetch() or self._jwks_error):  # key rotation
+            key = _find_key(await self._fetch_jwks(), kid)
         if key is None:
-            raise jwt.InvalidTokenError("signing key not found in JWKS")
+            raise jwt.InvalidTokenError(
+                f"the token's signing key (kid {kid!r}) is not one of the issuer's keys"
+            )
         return key
 
-    async def _load_jwks(self, *, refresh: bool) -> jwt.PyJWKSet:
-        fresh = time.monotonic() - self._jwks_fetched_at < JWKS_CACHE_SECONDS
-        if self._jwks is None or refresh or not fresh:
-            async with httpx.AsyncClient(timeout=5) as client:
+    def _may_refetch(self) -> bool:
+        return (
+            self._jwks_fetch is not None
+            or time.monotonic() - self._jwks_attempted_at >= self.refetch_seconds
+        )
+
+    async def _fetch_jwks(self) -> jwt.PyJWKSet:
+        """The provider's key set, fetched once for every caller waiting meanwhile."""
+        if self._jwks_fetch is None:
+            since = time.monotonic() - self._jwks_attempted_at
+            if self._jwks_error is not None and since < self.refetch_seconds:
+                raise IdentityProviderUnavailable(
+                    self._jwks_error, self.refetch_seconds - since
+                )  # it failed a moment ago: do not ask again yet
+            self._jwks_fetch = asyncio.ensure_future(self._download_jwks())
+            self._jwks_fetch.add_done_callback(self._fetched)
+        # Shielded: a client that goes away does not cancel the others' fetch.
+        return await asyncio.shield(self._jwks_fetch)
+
+    def _fetched(self, fetch: asyncio.Future[jwt.PyJWKSet]) -> None:
+        self._jwks_fetch = None
+        if not fetch.cancelled():
+            fetch.exception()  # retrieved here too: every waiter may have gone
+
+    async def _download_jwks(self) -> jwt.PyJWKSet:
+        self.jwks_fetches += 1
+        self._jwks_attempted_at = time.monotonic()
+        try:
+            async with httpx.AsyncClient(timeout=JWKS_TIMEOUT_SECONDS) as client:
                 response = await client.get(self.jwks_url)  # type: ignore[arg-type]
                 response.raise_for_status()
-            self._jwks = jwt.PyJWKSet.from_dict(response.json())
+            document = response.json()
+            if not isinstance(document, dict):
+                raise ValueError("not a JSON object")
+            jwks = jwt.PyJWKSet.from_dict(document)
+        except httpx.HTTPStatusError as exc:
+            self._jwks_error = f"the identity provider answered {exc.response.status_code}"
+        except httpx.HTTPError as exc:
+            self._jwks_error = f"the identity provider is unreachable ({type(exc).__name__})"
+        except (ValueError, TypeError, AttributeError, KeyError, jwt.PyJWTError) as exc:
+            self._jwks_error = f"the identity provider's key set is unreadable ({exc})"
+        else:
+            self._jwks, self._jwks_error = jwks, None
             self._jwks_fetched_at = time.monotonic()
-        return self._jwks
+            return jwks
+        log.warning("JWKS fetch from %s failed: %s", self.jwks_url, self._jwks_error)
+        raise IdentityProviderUnavailable(self._jwks_error, self.refetch_seconds)
 
     async def verify(self, token: str) -> Principal:
         """Return the principal or raise ``jwt.InvalidTokenError`` with the reason.
@@ -157,7 +249,7 @@ class TokenVerifier:
         if len(self._verified) >= VERIFIED_CACHE_SIZE:
             self._verified.clear()  # simple and bounded; a busy minute refills it
         expires = float(principal.claims["exp"])
-        self._verified[token] = (principal, min(expires, now + JWKS_CACHE_SECONDS))
+        self._verified[token] = (principal, min(expires, now + self.cache_seconds))
         return principal
 
     def remembered(self, token: str | None) -> Principal | None:
@@ -170,15 +262,20 @@ class TokenVerifier:
 
     async def _verify(self, token: str) -> Principal:
         key = await self._key_for(token)
-        options = {"require": ["exp", "sub"], "verify_aud": self.audience is not None}
         claims = jwt.decode(
             token,
             key=key,
             algorithms=ALGORITHMS,
             issuer=self.issuer,
             audience=self.audience,
-            options=options,
+            options={"require": ["exp", "iat", "sub", "aud"]},
         )
+        lifetime = float(claims["exp"]) - float(claims["iat"])
+        if lifetime > self.max_lifetime:
+            raise jwt.InvalidTokenError(
+                f"the token is valid for {_hours(lifetime)}, longer than the "
+                f"{_hours(self.max_lifetime)} this service accepts: ask for a shorter-lived one"
+            )
         region = claims.get("region")
         try:
             validate_region_code(region)
@@ -195,6 +292,10 @@ class TokenVerifier:
             dept=claims.get("dept"),
             claims=claims,
         )
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:g} h"
 
 
 def _find_key(jwks: jwt.PyJWKSet, kid: str | None) -> Any:
@@ -236,7 +337,8 @@ def issue_token(
     region: str,
     subject: str | None = None,
     issuer: str = "jingzhun-local",
-    ttl: dt.timedelta = dt.timedelta(hours=12),
+    audience: str = DEFAULT_AUDIENCE,
+    ttl: dt.timedelta = MAX_TOKEN_LIFETIME,
     scopes: tuple[str, ...] | None = None,
     extra_claims: dict[str, Any] | None = None,
 ) -> str:
@@ -249,6 +351,7 @@ def issue_token(
     now = dt.datetime.now(dt.UTC)
     claims: dict[str, Any] = {
         "iss": issuer,
+        "aud": audience,
         "sub": subject or f"demo-{role}",
         "iat": now,
         "exp": now + ttl,
@@ -283,12 +386,40 @@ async def authenticate(
     verifier: TokenVerifier = request.app.state.runtime.verifier
     try:
         return await verifier.verify(credentials.credentials)
+    except IdentityProviderUnavailable as exc:
+        raise Problem(
+            503,
+            "Identity provider unavailable",
+            f"the token cannot be checked now: {exc}; try again shortly",
+            code="IDENTITY_PROVIDER_UNAVAILABLE",
+            headers={"Retry-After": str(exc.retry_after)},
+        ) from None
     except jwt.ExpiredSignatureError:
         raise Problem(
             401, "Token expired", "the bearer token has expired", code="TOKEN_EXPIRED"
         ) from None
     except (jwt.InvalidTokenError, ValueError) as exc:
-        raise Problem(401, "Invalid token", str(exc), code="INVALID_TOKEN") from None
+        raise Problem(401, "Invalid token", _refusal(exc, verifier), code="INVALID_TOKEN") from None
+
+
+def _refusal(exc: Exception, verifier: TokenVerifier) -> str:
+    """Why a token is refused, in the caller's terms (not the decoder's internals)."""
+    if isinstance(exc, jwt.InvalidSignatureError):
+        return "the token's signature does not verify against the issuer's keys"
+    if isinstance(exc, jwt.DecodeError):
+        return (
+            "the bearer token is not a valid JWT (expected three base64url-encoded parts, "
+            "header.payload.signature, as the identity provider issues them)"
+        )
+    if isinstance(exc, jwt.InvalidAudienceError):
+        return (
+            f"the token is not meant for this platform: its audience must be {verifier.audience!r}"
+        )
+    if isinstance(exc, jwt.MissingRequiredClaimError):
+        return f"the token lacks the {exc.claim!r} claim"
+    if isinstance(exc, jwt.InvalidIssuerError):
+        return f"the token was not issued by {verifier.issuer!r}"
+    return str(exc)
 
 
 def public(reason: str) -> Any:

@@ -19,6 +19,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from kit.auth import DEFAULT_AUDIENCE, MAX_TOKEN_LIFETIME
+
 
 class _SharedEnvSource(EnvSettingsSource):
     """Reads the shared fields from unprefixed variables (``NATS_URL``)."""
@@ -47,6 +49,7 @@ class ServiceSettings(BaseSettings):
             "auth_public_key_file",
             "auth_issuer",
             "auth_audience",
+            "auth_max_token_lifetime_hours",
             "otel_exporter",
             "outbox_sweep_seconds",
             "log_level",
@@ -70,8 +73,13 @@ class ServiceSettings(BaseSettings):
     """Or: the local issuer's public key (PEM), as `make run` sets it."""
     auth_issuer: str = "jingzhun-local"
     """Required `iss` of tokens."""
-    auth_audience: str | None = None
-    """Required `aud` of tokens, if set."""
+    auth_audience: str = Field(default=DEFAULT_AUDIENCE, min_length=1)
+    """Required `aud` of tokens: the issuer must name this platform (an OIDC provider: an
+    audience mapper on the platform's client); the local issuer writes the default."""
+    auth_max_token_lifetime_hours: float = Field(
+        default=MAX_TOKEN_LIFETIME.total_seconds() / 3600, gt=0, le=24 * 7
+    )
+    """Tokens valid longer than this (`exp` − `iat`) are refused."""
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     """Largest request body accepted; larger requests get 413."""
     otel_exporter: Literal["none", "otlp", "console"] = "none"
