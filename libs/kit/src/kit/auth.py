@@ -450,3 +450,20 @@ def requires(*scopes: str) -> Any:
 
     check.required_scopes = scopes  # type: ignore[attr-defined]  # read by the route audit
     return Depends(check)
+
+
+def requires_any(*scopes: str) -> Any:
+    """Dependency: the caller must hold at least one of ``scopes``. Returns the Principal."""
+
+    async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        if not any(principal.has(s) for s in scopes):
+            raise Problem(
+                403,
+                "Forbidden",
+                f"this operation needs one of the scopes: {', '.join(scopes)}",
+                code="MISSING_SCOPE",
+            )
+        return principal
+
+    check.required_scopes = scopes  # type: ignore[attr-defined]  # read by the route audit
+    return Depends(check)

@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.region import RegionCode, region_prefix
 from kit.app import ReadSessionDep, SessionDep
 from kit.audit import AuditEntry, AuditLog
-from kit.auth import Principal, requires
+from kit.auth import Principal, requires, requires_any
 from kit.clock import ClockDep
 from kit.errors import PROBLEM_RESPONSES, Problem
 
@@ -252,9 +252,12 @@ class PolicyBook:
 
 
 def policy_router(book: PolicyBook, *, read_scope: str, write_scope: str = "policy:write"):
-    """``GET /policy``, ``PUT /policy/{key}`` and ``GET /policy/{key}/history``."""
+    """``GET /policy``, ``PUT /policy/{key}`` and ``GET /policy/{key}/history``.
+
+    Whoever may change the parameters may read them (and their history) too, without the
+    service's read scope: a county administrator sets health policy without reading claims."""
     router = APIRouter(prefix="/policy", tags=["policy"], responses=PROBLEM_RESPONSES)
-    Reader = Annotated[Principal, requires(read_scope)]
+    Reader = Annotated[Principal, requires_any(read_scope, write_scope)]
     Writer = Annotated[Principal, requires(write_scope)]
 
     @router.get("", summary="Policy parameters in force for a region and year")
