@@ -33,7 +33,7 @@ def lookups(outcome: str) -> float:
 
 
 def entry(region: str = VILLAGE, body: bytes = b"{}") -> CachedStatus:
-    return CachedStatus(region, body, dt.date(2026, 11, 22), None)
+    return CachedStatus(region, body, dt.date(2026, 11, 22), None, 1, 1, ())
 
 
 async def household(client, gateway_app, js, headers, *, sequence=1) -> uuid.UUID:
@@ -100,7 +100,7 @@ def test_a_document_holds_until_a_visit_leaves_the_last_30_days():
     assert holds_until(row, today) == dt.date(2026, 12, 2)  # 11-01 counted through 12-01
     row = {"visit_dates": ["2026-11-10", "2026-11-25"]}  # one dated ahead
     assert holds_until(row, today) == dt.date(2026, 11, 25)
-    stale = CachedStatus(VILLAGE, b"{}", today, dt.date(2026, 12, 2))
+    stale = CachedStatus(VILLAGE, b"{}", today, dt.date(2026, 12, 2), 1, 1, ())
     assert holds_on(stale, dt.date(2026, 12, 1)) and not holds_on(stale, dt.date(2026, 12, 2))
     assert not holds_on(stale, dt.date(2026, 11, 21))  # a clock set back
 

@@ -68,8 +68,9 @@ ROLE_SCOPES: dict[str, tuple[str, ...]] = {
     "village_cadre": ("registry:read", "pii:read", "status:read"),
     "health_officer": ("health:read", "health:write", "registry:read", "status:read"),
     "dashboard": ("status:read", "stats:read", "events:subscribe"),
-    # 帮扶责任人: their token also carries `helper_id`, the registry's id of the helper.
-    "helper": ("status:read",),
+    # 帮扶责任人: their token also carries `helper_id`, the registry's id of the helper; the
+    # gateway shows them only the households assigned to them, with the head's name.
+    "helper": ("status:read", "pii:read"),
     "auditor": ("registry:read", "status:read", "stats:read", "audit:read"),
 }
 

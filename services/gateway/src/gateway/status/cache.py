@@ -38,7 +38,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.models import HouseholdStatus, household_table
-from gateway.status.document import holds_until, status_bytes, status_document
+from gateway.status.document import (
+    assigned_helpers,
+    holds_until,
+    name_span,
+    status_bytes,
+    status_document,
+)
 from kit.db import asyncpg_dsn
 
 log = logging.getLogger(__name__)
@@ -62,24 +68,35 @@ HITS, MISSES = CACHE_LOOKUPS.labels("hit"), CACHE_LOOKUPS.labels("miss")
 
 class CachedStatus(NamedTuple):
     region_code: str
+    #: Rendered with names; a caller without ``pii:read`` gets it with the span below
+    #: replaced by null (one copy, instead of a second rendering kept for every household).
     body: bytes
     rendered_on: dt.date
     #: First day it no longer holds (None: until the household's next event).
     expires_on: dt.date | None
+    name_start: int
+    name_end: int
+    #: The household's helpers: the only helper tokens that may read it.
+    helper_ids: tuple[str, ...]
 
 
 def holds_on(entry: tuple, today: dt.date) -> bool:
-    _, _, rendered_on, expires_on = entry
+    rendered_on, expires_on = entry[2], entry[3]
     return rendered_on <= today and (expires_on is None or today < expires_on)
 
 
 def cached_status(row: Any, today: dt.date) -> CachedStatus:
     """A projection row rendered for ``today``, as the cache keeps it."""
+    body = status_bytes(status_document(row, today, names=True))
+    name_start, name_end = name_span(body, row["head_name"])
     return CachedStatus(
         region_code=row["region_code"],
-        body=status_bytes(status_document(row, today)),
+        body=body,
         rendered_on=today,
         expires_on=holds_until(row, today),
+        name_start=name_start,
+        name_end=name_end,
+        helper_ids=assigned_helpers(row),
     )
 
 

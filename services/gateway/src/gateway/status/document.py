@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic_core import to_json
+
 from contracts.status import DIMENSION_LABELS, REASON_TEXT, Dimension
 from gateway.status.dimensions import exit_readiness
 from gateway.status.schemas import (
@@ -30,6 +32,28 @@ def status_bytes(document: HouseholdStatusOut) -> bytes:
     return document.model_dump_json().encode()
 
 
+_NAME_KEY = b'"head_name":'
+
+
+def name_span(body: bytes, name: str | None) -> tuple[int, int]:
+    """Where the head's name (its JSON value) lies in a status body rendered with names.
+
+    The first ``"head_name":`` is the document's own: only the household id and the region
+    code (a UUID and digits) come before it."""
+    start = body.index(_NAME_KEY) + len(_NAME_KEY)
+    return start, start + len(to_json(name))
+
+
+def without_names(body: bytes, start: int, end: int) -> bytes:
+    """The same body for a caller who may not see names (see :func:`name_span`)."""
+    return body[:start] + b"null" + body[end:]
+
+
+def assigned_helpers(row: Mapping[str, Any]) -> tuple[str, ...]:
+    """The ids of the household's current helpers (帮扶责任人), as text."""
+    return tuple(sorted({helper["helper_id"] for helper in row["helpers"].values()}))
+
+
 def holds_until(row: Mapping[str, Any], today: dt.date) -> dt.date | None:
     """The first day on which the household's document, rendered ``today``, would read
     differently although no event came: the day a counted visit leaves the last 30 days or
@@ -40,7 +64,8 @@ def holds_until(row: Mapping[str, Any], today: dt.date) -> dt.date | None:
     return min((day for day in changes if day > today), default=None)
 
 
-def status_document(row: Mapping[str, Any], today: dt.date) -> HouseholdStatusOut:
+def status_document(row: Mapping[str, Any], today: dt.date, *, names: bool) -> HouseholdStatusOut:
+    """The document; ``names``: with the head's name (the caller holds ``pii:read``)."""
     dimensions = row["dimensions"]
     readiness, blocking, unknown = exit_readiness(dimensions, row["risk_alerts"])
     recent = (today - RECENT_VISITS).isoformat()
@@ -48,7 +73,7 @@ def status_document(row: Mapping[str, Any], today: dt.date) -> HouseholdStatusOu
     return HouseholdStatusOut(
         household_id=row["household_id"],
         region_code=row["region_code"],
-        head_name=row["head_name"],
+        head_name=row["head_name"] if names else None,
         member_count=row["member_count"],
         poverty_state=row["poverty_state"],
         assistance_type=row["assistance_type"],

@@ -1,6 +1,7 @@
 """Household status for phones and dashboards: one household, a helper's households, and
 a village's households filtered by what is not ok. Answered from the projection; one
-household can also be asked fresh of the owning services."""
+household can also be asked fresh of the owning services. Who sees what (names, a
+helper's own households): ``gateway.status.access``."""
 
 from __future__ import annotations
 
@@ -15,15 +16,16 @@ from contracts.enums import PovertyState, describe
 from contracts.region import RegionCode, region_prefix
 from contracts.status import Dimension, DimensionState
 from gateway.models import HouseholdStatus, helper_households_table, household_table
+from gateway.status.access import assigned_only, helper_id, shows_names
 from gateway.status.cache import MISSES, StatusCache, cached_status
-from gateway.status.document import is_shown, status_bytes, status_document
+from gateway.status.document import is_shown, status_bytes, status_document, without_names
 from gateway.status.fast_path import ROUTE, SCOPE
 from gateway.status.fresh import merge
 from gateway.status.schemas import HouseholdStatusOut
 from kit.app import ReadSessionDep
 from kit.auth import Principal, region_in_scope, requires
 from kit.clock import Clock, get_clock
-from kit.errors import PROBLEM_RESPONSES, Problem, not_found
+from kit.errors import PROBLEM_RESPONSES, not_found
 from kit.pagination import Page, PageParams, page_params
 
 router = APIRouter(tags=["status"], responses=PROBLEM_RESPONSES)
@@ -71,18 +73,27 @@ async def household_status(
         store(str(household_id), cached)
     if not actor.can_access(row["region_code"]):
         raise not_found("household")  # outside the caller's region looks the same as absent
+    helper = assigned_only(actor)
+    if helper is not None and str(helper) not in cached.helper_ids:
+        raise not_found("household")  # another helper's household: as if absent too
+    names = shows_names(actor)
     if not fresh:
         MISSES.inc()
-        return _json(cached.body)
+        return _json(
+            cached.body if names else without_names(cached.body, cached.name_start, cached.name_end)
+        )
     answers = await request.app.state.sources.ask_all(
         household_id, request.headers["authorization"]
     )
-    return _json(status_bytes(merge(status_document(row, today), answers, clock.now())))
+    document = status_document(row, today, names=names)
+    return _json(status_bytes(merge(document, answers, clock.now())))
 
 
 @router.get(
     "/households",
     summary="Households of a region with their status (a village cadre's list)",
+    description="A helper (帮扶责任人) sees only the households assigned to them. The head's "
+    "name is shown with `pii:read` only.",
 )
 async def list_households(
     actor: StatusReader,
@@ -110,7 +121,10 @@ async def list_households(
         )
     if poverty_state:
         query = query.where(household_table.c.poverty_state.in_([s.value for s in poverty_state]))
-    return await _page(session, query, paging, clock)
+    helper = assigned_only(actor)
+    if helper is not None:
+        query = query.where(_helped_by(helper))
+    return await _page(session, query, paging, clock, names=shows_names(actor))
 
 
 @router.get(
@@ -123,16 +137,19 @@ async def my_households(
     clock: ClockDep,
     paging: Annotated[PageParams, Depends(page_params)],
 ) -> Page[HouseholdStatusOut]:
-    helper_id = _helper_id(actor)
     query = _shown().where(
-        household_table.c.household_id.in_(
-            select(helper_households_table.c.household_id).where(
-                helper_households_table.c.helper_id == helper_id
-            )
-        ),
+        _helped_by(helper_id(actor)),
         household_table.c.region_code.startswith(actor.region_prefix),
     )
-    return await _page(session, query, paging, clock)
+    return await _page(session, query, paging, clock, names=shows_names(actor))
+
+
+def _helped_by(helper: uuid.UUID):
+    return household_table.c.household_id.in_(
+        select(helper_households_table.c.household_id).where(
+            helper_households_table.c.helper_id == helper
+        )
+    )
 
 
 def _json(body: bytes) -> Response:
@@ -143,7 +160,7 @@ def _shown() -> Select:
     return select(household_table).where(HouseholdStatus.registry_event_id.is_not(None))
 
 
-async def _page(session, query: Select, paging: PageParams, clock: Clock) -> Page:
+async def _page(session, query: Select, paging: PageParams, clock: Clock, *, names: bool) -> Page:
     total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
     rows = await session.execute(
         query.order_by(household_table.c.region_code, household_table.c.household_id)
@@ -152,22 +169,8 @@ async def _page(session, query: Select, paging: PageParams, clock: Clock) -> Pag
     )
     today = clock.today()
     return Page(
-        items=[status_document(row, today) for row in rows.mappings()],
+        items=[status_document(row, today, names=names) for row in rows.mappings()],
         total=total,
         page=paging.page,
         size=paging.size,
     )
-
-
-def _helper_id(actor: Principal) -> uuid.UUID:
-    """The registry's helper id of the caller: the token's ``helper_id`` claim."""
-    claim = actor.claims.get("helper_id")
-    try:
-        return uuid.UUID(str(claim))
-    except ValueError:
-        raise Problem(
-            403,
-            "Not a helper",
-            "this list is for helpers (帮扶责任人): the token carries no valid `helper_id` claim",
-            code="NOT_A_HELPER",
-        ) from None

@@ -1,6 +1,7 @@
 """The hot read, ``GET /households/{id}/status``, answered before the framework when it can
 be: a token this process has already verified, holding ``status:read``, a household whose
-rendered status is in memory and inside the caller's region.
+rendered status is in memory, inside the caller's region and, for a helper, assigned to
+them; without names unless the token holds ``pii:read`` (``gateway.status.access``).
 
 Anything else (no such token yet, a query string, a miss, a household outside the region)
 goes on to the full endpoint, which is the reference: it authenticates, answers errors as
@@ -17,7 +18,9 @@ from collections.abc import Callable
 from opentelemetry import trace
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway.status.access import HELPER_CLAIM, HELPER_ROLE, NAMES_SCOPE
 from gateway.status.cache import HITS, StatusCache
+from gateway.status.document import without_names
 
 ROUTE = "/households/{household_id}/status"
 SCOPE = "status:read"
@@ -94,8 +97,13 @@ def cached_answer(cache: StatusCache, scope: Scope) -> bytes | None:
     entry = cache.get(match[1], app.state.clock.today())
     if entry is None:
         return None
-    region_code, body, _, _ = entry
-    return body if principal.can_access(region_code) else None
+    region_code, body, _, _, name_start, name_end, helper_ids = entry
+    if not principal.can_access(region_code):
+        return None
+    helper = principal.claims.get(HELPER_CLAIM)
+    if (helper is not None or HELPER_ROLE in principal.roles) and helper not in helper_ids:
+        return None  # not theirs, or a claim to read closely: the full endpoint decides
+    return body if principal.has(NAMES_SCOPE) else without_names(body, name_start, name_end)
 
 
 def _bearer_token(scope: Scope) -> str | None:
