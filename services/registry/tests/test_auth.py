@@ -131,3 +131,43 @@ async def test_public_operational_endpoints(client):
     assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "nats": "ok"}
     metrics = await client.get("/metrics")
     assert "jingzhun_outbox_pending_events" in metrics.text
+
+
+async def test_a_number_registered_elsewhere_is_refused_alike_and_audited(client, auth_keys):
+    """A clerk cannot tell from the answers whether a person lives in their village or
+    elsewhere; the refusal itself is needed (one household per person) and is audited."""
+    admin = auth_keys.headers()
+    holder = (await client.post("/households", json=household_body(), headers=admin)).json()
+    number = household_body()["members"][0]["id_number"]  # a fresh one …
+    spouse = {"name": "王秀英", "id_number": number, "relation": "spouse"}
+    added = await client.post(f"/households/{holder['id']}/members", json=spouse, headers=admin)
+    assert added.status_code == 201  # … now registered in VILLAGE
+
+    here = auth_keys.headers("registry_clerk", VILLAGE)
+    there = auth_keys.headers("registry_clerk", OTHER_VILLAGE)
+    lookup = await client.post("/persons/lookup", json={"id_number": number}, headers=there)
+    assert lookup.status_code == 404  # outside their village: as if unknown
+
+    answers = []
+    for clerk, region in ((here, VILLAGE), (there, OTHER_VILLAGE)):
+        body = household_body(region)
+        body["members"][1]["id_number"] = number
+        answers.append(await client.post("/households", json=body, headers=clerk))
+        own = (await client.post("/households", json=household_body(region), headers=clerk)).json()
+        joined = await client.post(f"/households/{own['id']}/members", json=spouse, headers=clerk)
+        answers.append(joined)
+    for answer in answers:
+        assert answer.status_code == 409 and answer.json()["code"] == "ID_NUMBER_TAKEN"
+        assert VILLAGE not in answer.text and holder["id"] not in answer.text
+    inside, outside = answers[0].json(), answers[2].json()
+    assert {**inside, "instance": None} == {**outside, "instance": None}  # the same words
+
+    # Each refusal is on the holder's record, for their village to see; the number is not.
+    history = await client.get(f"/households/{holder['id']}/history", headers=admin)
+    refused = [e for e in history.json() if e["action"] == "person.registration_refused"]
+    assert [e["after"]["caller_region"] for e in refused] == [VILLAGE] * 2 + [OTHER_VILLAGE] * 2
+    assert [e["actor"] for e in refused] == ["demo-registry_clerk"] * 4
+    assert number not in history.text
+    # Nothing was stored by the refused requests.
+    listed = await client.get("/households", params={"region": OTHER_VILLAGE}, headers=admin)
+    assert listed.json()["total"] == 1 and listed.json()["items"][0]["member_count"] == 3

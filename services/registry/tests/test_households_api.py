@@ -191,7 +191,7 @@ async def test_one_person_one_household(client, auth_keys):
     assert conflict.headers["content-type"].startswith("application/problem+json")
     assert problem["code"] == "ID_NUMBER_TAKEN"
     assert problem["errors"][0]["field"] == "body.members.1.id_number"
-    assert "another household" in problem["detail"]
+    assert "one household at a time" in problem["detail"]
     assert (await client.get("/households", headers=headers)).json()["total"] == 1
 
     other = (await client.post("/households", json=household_body(), headers=headers)).json()

@@ -96,7 +96,11 @@ class AdjustmentService:
     async def _join(self, session, household, members, change: Join, actor) -> None:
         before = audit_view(household, members)
         await self.households.check_id_numbers_free(
-            session, [change.member.id_number], field="member"
+            session,
+            [change.member.id_number],
+            field="member",
+            actor=actor,
+            into_region=household.region_code,
         )
         member = self.households.new_member(household.id, change.member)
         session.add(member)

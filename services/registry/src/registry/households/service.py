@@ -295,7 +295,11 @@ class HouseholdService:
     ) -> tuple[Household, list[Member]]:
         await self.check_region(session, data.region_code, actor)
         await self.check_id_numbers_free(
-            session, [m.id_number for m in data.members], field="members"
+            session,
+            [m.id_number for m in data.members],
+            field="members",
+            actor=actor,
+            into_region=data.region_code,
         )
         household = Household(
             region_code=data.region_code,
@@ -396,7 +400,9 @@ class HouseholdService:
                 code="HEAD_EXISTS",
                 field="body.relation",
             )
-        await self.check_id_numbers_free(session, [data.id_number], field=None)
+        await self.check_id_numbers_free(
+            session, [data.id_number], field=None, actor=actor, into_region=household.region_code
+        )
         member = self.new_member(household.id, data)
         session.add(member)
         await self.flush(session)
@@ -447,7 +453,13 @@ class HouseholdService:
                     code="ID_NUMBER_FIXED",
                     field="body.id_number",
                 )
-            await self.check_id_numbers_free(session, [data.id_number], field=None)
+            await self.check_id_numbers_free(
+                session,
+                [data.id_number],
+                field=None,
+                actor=actor,
+                into_region=household.region_code,
+            )
             changes.update(self._identity(data.id_number))
             changed += ["id_number", "gender", "birth_date"]
         if not changed:
@@ -616,24 +628,63 @@ class HouseholdService:
         await self.record(session, household, members, spec, payload, actor=actor, before=before)
 
     async def check_id_numbers_free(
-        self, session: AsyncSession, numbers: list[str | None], *, field: str | None
+        self,
+        session: AsyncSession,
+        numbers: list[str | None],
+        *,
+        field: str | None,
+        actor: Principal,
+        into_region: str,
     ) -> None:
+        """409 if a number belongs to a person of any household: a person is in one household
+        at a time, wherever it is. The answer is the same whether that household lies in the
+        caller's region or not (where it is, and who it is, stay unsaid: the caller's own
+        lookup answers that inside their region), and each refusal is audited on the
+        holder's household, so that probing numbers leaves a trace its village can see."""
         hashes = {self.vault.lookup_hash(n): i for i, n in enumerate(numbers) if n}
         if not hashes:
             return
         taken = (
-            (
-                await session.execute(
-                    select(Member.id_number_hash).where(Member.id_number_hash.in_(hashes))
-                )
+            await session.execute(
+                select(Member.id_number_hash, Household.id, Household.region_code)
+                .join(Household, Household.id == Member.household_id)
+                .where(Member.id_number_hash.in_(hashes))
+                .limit(1)
             )
-            .scalars()
-            .first()
-        )
+        ).first()
         if taken is not None:
-            index = hashes[taken]
+            index = hashes[taken.id_number_hash]
             where = f"body.{field}.{index}.id_number" if field else "body.id_number"
+            await _audit_refusal(session, actor, taken.id, taken.region_code, into_region, where)
             raise _id_taken(where)
+
+
+async def _audit_refusal(
+    session: AsyncSession,
+    actor: Principal,
+    household_id: uuid.UUID,
+    region_code: str,
+    into_region: str,
+    where: str,
+) -> None:
+    """Record a refused registration of a person already registered. In a transaction of
+    its own: the request's is rolled back with the refusal."""
+    async with AsyncSession(session.bind) as own:
+        await audit.record(
+            own,
+            actor=actor,
+            action="person.registration_refused",
+            entity="household",
+            entity_id=household_id,
+            region_code=region_code,
+            after={
+                "reason": "ID_NUMBER_TAKEN",
+                "attempted_in": into_region,
+                "caller_region": actor.region,
+                "field": where,
+            },
+        )
+        await own.commit()
 
 
 #: Search filters: each a condition on a bound parameter of its own name.
@@ -808,8 +859,9 @@ def _id_taken(field: str) -> Problem:
     return Problem(
         409,
         "ID number already registered",
-        "this person already belongs to another household; a person is in one household at a time "
-        "(remove them there first, or record a member change)",
+        "this ID number is registered to a person of a household already, and a person is in "
+        "one household at a time: to bring them here, record a member change (户口迁移) where "
+        "they are registered; if you cannot find them, the county registry office can",
         code="ID_NUMBER_TAKEN",
         field=field,
     )
