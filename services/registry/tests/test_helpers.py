@@ -397,3 +397,20 @@ async def test_removal_and_merge_free_the_helpers_of_a_household_leaving_the_reg
         assert [r["end_date"] is None for r in rows] == [active], hid
     shown = (await client.get(f"/helpers/{leader['id']}", headers=admin)).json()
     assert shown["load"] == 1
+
+
+async def test_a_helper_reads_the_summary_of_their_households_only(client, auth_keys):
+    """What the gateway's fresh mode asks with the helper's own token."""
+    admin = auth_keys.headers()
+    mine, other = await new_household(client, admin), await new_household(client, admin)
+    helper = await new_helper(client, admin)
+    assert (await assign(client, admin, mine, helper["id"], start_date="2026-01-05")).is_success
+    token = auth_keys.headers("helper", VILLAGE, extra_claims={"helper_id": helper["id"]})
+    own = await client.get(f"/households/{mine}/summary", headers=token)
+    assert own.status_code == 200 and own.json()["facts"]["helpers"][0]["name"] == "张帮扶"
+    response = await client.get(f"/households/{other}/summary", headers=token)
+    assert response.status_code == 404
+    assert (await client.get(f"/households/{other}/summary", headers=admin)).status_code == 200
+    no_claim = auth_keys.headers("helper", VILLAGE)
+    response = await client.get(f"/households/{mine}/summary", headers=no_claim)
+    assert response.status_code == 403 and response.json()["code"] == "NOT_A_HELPER"

@@ -51,6 +51,9 @@ DEFAULT_AUDIENCE = "jingzhun"
 #: Longest lifetime (``exp`` − ``iat``) of a token accepted by default.
 MAX_TOKEN_LIFETIME = dt.timedelta(hours=12)
 
+HELPER_CLAIM = "helper_id"
+HELPER_ROLE = "helper"
+
 #: Demo roles of the embedded issuer and the scopes each one gets (DOMAIN §9).
 ROLE_SCOPES: dict[str, tuple[str, ...]] = {
     "county_admin": (
@@ -96,6 +99,24 @@ class Principal:
 
     def can_access(self, region_code: str) -> bool:
         return is_within(region_code, self.region)
+
+    @property
+    def is_helper(self) -> bool:
+        """A helper (帮扶责任人): may see only the households assigned to them, whatever
+        the region (a ``helper_id`` claim, or the ``helper`` role without one)."""
+        return HELPER_CLAIM in self.claims or HELPER_ROLE in self.roles
+
+    def helper_id(self) -> uuid.UUID:
+        """The registry's id of the helper the token speaks for (403 without a valid one)."""
+        try:
+            return uuid.UUID(str(self.claims.get(HELPER_CLAIM)))
+        except ValueError:
+            raise Problem(
+                403,
+                "Not a helper",
+                "this is for helpers (帮扶责任人): the token carries no valid `helper_id` claim",
+                code="NOT_A_HELPER",
+            ) from None
 
 
 def region_in_scope(actor: Principal, code: str | None, *, field: str) -> str:

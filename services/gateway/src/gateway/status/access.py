@@ -12,35 +12,14 @@ from __future__ import annotations
 import uuid
 
 from kit.auth import Principal
-from kit.errors import Problem
 
 NAMES_SCOPE = "pii:read"
-HELPER_CLAIM = "helper_id"
-HELPER_ROLE = "helper"
 
 
 def shows_names(actor: Principal) -> bool:
     return actor.has(NAMES_SCOPE)
 
 
-def is_helper(actor: Principal) -> bool:
-    """The caller's view is limited to the households assigned to them."""
-    return HELPER_CLAIM in actor.claims or HELPER_ROLE in actor.roles
-
-
-def helper_id(actor: Principal) -> uuid.UUID:
-    """The registry's helper id of the caller: the token's ``helper_id`` claim."""
-    try:
-        return uuid.UUID(str(actor.claims.get(HELPER_CLAIM)))
-    except ValueError:
-        raise Problem(
-            403,
-            "Not a helper",
-            "this list is for helpers (帮扶责任人): the token carries no valid `helper_id` claim",
-            code="NOT_A_HELPER",
-        ) from None
-
-
 def assigned_only(actor: Principal) -> uuid.UUID | None:
     """The helper whose households alone the caller may see; None: no such limit."""
-    return helper_id(actor) if is_helper(actor) else None
+    return actor.helper_id() if actor.is_helper else None

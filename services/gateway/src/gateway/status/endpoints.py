@@ -16,7 +16,7 @@ from contracts.enums import PovertyState, describe
 from contracts.region import RegionCode, region_prefix
 from contracts.status import Dimension, DimensionState
 from gateway.models import HouseholdStatus, helper_households_table, household_table
-from gateway.status.access import assigned_only, helper_id, shows_names
+from gateway.status.access import assigned_only, shows_names
 from gateway.status.cache import MISSES, StatusCache, cached_status
 from gateway.status.document import is_shown, status_bytes, status_document, without_names
 from gateway.status.fast_path import ROUTE, SCOPE
@@ -138,7 +138,7 @@ async def my_households(
     paging: Annotated[PageParams, Depends(page_params)],
 ) -> Page[HouseholdStatusOut]:
     query = _shown().where(
-        _helped_by(helper_id(actor)),
+        _helped_by(actor.helper_id()),
         household_table.c.region_code.startswith(actor.region_prefix),
     )
     return await _page(session, query, paging, clock, names=shows_names(actor))

@@ -18,9 +18,10 @@ from collections.abc import Callable
 from opentelemetry import trace
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.status.access import HELPER_CLAIM, HELPER_ROLE, NAMES_SCOPE
+from gateway.status.access import NAMES_SCOPE
 from gateway.status.cache import HITS, StatusCache
 from gateway.status.document import without_names
+from kit.auth import HELPER_CLAIM
 
 ROUTE = "/households/{household_id}/status"
 SCOPE = "status:read"
@@ -100,8 +101,7 @@ def cached_answer(cache: StatusCache, scope: Scope) -> bytes | None:
     region_code, body, _, _, name_start, name_end, helper_ids = entry
     if not principal.can_access(region_code):
         return None
-    helper = principal.claims.get(HELPER_CLAIM)
-    if (helper is not None or HELPER_ROLE in principal.roles) and helper not in helper_ids:
+    if principal.is_helper and principal.claims.get(HELPER_CLAIM) not in helper_ids:
         return None  # not theirs, or a claim to read closely: the full endpoint decides
     return body if principal.has(NAMES_SCOPE) else without_names(body, name_start, name_end)
 

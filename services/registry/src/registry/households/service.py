@@ -253,6 +253,8 @@ class HouseholdService:
         ).one_or_none()
         if row is None or not actor.can_access(row.Household.region_code):
             raise not_found("household")
+        if actor.is_helper and not await _helps(session, actor.helper_id(), household_id):
+            raise not_found("household")  # a helper sees the households assigned to them
         household = row.Household
         lines = await poverty_lines(session)
         return StatusSummary(
@@ -657,6 +659,16 @@ class HouseholdService:
             where = f"body.{field}.{index}.id_number" if field else "body.id_number"
             await _audit_refusal(session, actor, taken.id, taken.region_code, into_region, where)
             raise _id_taken(where)
+
+
+async def _helps(session: AsyncSession, helper_id: uuid.UUID, household_id: uuid.UUID) -> bool:
+    """The helper is currently assigned to the household."""
+    current = select(HelperAssignment.id).where(
+        HelperAssignment.helper_id == helper_id,
+        HelperAssignment.household_id == household_id,
+        HelperAssignment.end_date.is_(None),
+    )
+    return (await session.execute(current.limit(1))).first() is not None
 
 
 async def _audit_refusal(
