@@ -21,7 +21,7 @@ import os
 import sys
 from pathlib import Path
 
-from devstack.project import DataDir, load_services, repo_root
+from devstack.project import DataDir, load_services, repo_root, token_terms
 from kit.auth import ROLE_SCOPES, create_key_pair, issue_token
 
 DEMO_COUNTY = "622924000000"  # 广河县
@@ -51,7 +51,11 @@ def cmd_token(args: argparse.Namespace) -> int:
         claims = {"helper_id": args.helper_id} if args.helper_id else None
         print(
             issue_token(
-                private.read_bytes(), role=args.role, region=args.region, extra_claims=claims
+                private.read_bytes(),
+                role=args.role,
+                region=args.region,
+                extra_claims=claims,
+                **token_terms(),
             )
         )
     except ValueError as exc:

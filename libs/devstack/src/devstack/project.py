@@ -9,7 +9,7 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cryptography.fernet import Fernet
 
@@ -52,6 +52,24 @@ class ServiceInfo:
     @property
     def app_factory(self) -> str:
         return f"{self.package}.main:create_app"
+
+
+def token_terms() -> dict[str, Any]:
+    """Issuer, audience and lifetime of the local issuer's tokens: what the services, given
+    the same environment, will require (``AUTH_ISSUER``, ``AUTH_AUDIENCE``,
+    ``AUTH_MAX_TOKEN_LIFETIME_HOURS``)."""
+    import datetime as dt
+
+    from kit.auth import MAX_TOKEN_LIFETIME
+    from kit.settings import ServiceSettings
+
+    settings = ServiceSettings()
+    longest = dt.timedelta(hours=settings.auth_max_token_lifetime_hours)
+    return {
+        "issuer": settings.auth_issuer,
+        "audience": settings.auth_audience,
+        "ttl": min(MAX_TOKEN_LIFETIME, longest),
+    }
 
 
 def gateway_sources(services: list[ServiceInfo]) -> str:

@@ -21,7 +21,7 @@ from rich.console import Console
 
 from contracts.region import subject_tokens
 from devstack.nats_config import DASHBOARD_USER, PASSWORD_VARIABLES
-from devstack.project import DataDir, ServiceInfo, gateway_sources, load_services
+from devstack.project import DataDir, ServiceInfo, gateway_sources, load_services, token_terms
 from devstack.provisioning import migrate, provision_streams
 from devstack.servers import NatsServer, PostgresServer, stop_process
 from kit.auth import create_key_pair, issue_token
@@ -179,10 +179,17 @@ class Stack:
         for s in sorted(self.services, key=lambda s: s.port):
             url = f"http://127.0.0.1:{s.port}"
             print(f"  {s.name:<10} {url:<24} API docs: {url}/docs   ({s.department})")
+        terms = token_terms()
         token = issue_token(
-            (self.data.keys / "private.pem").read_bytes(), role="county_admin", region=DEMO_COUNTY
+            (self.data.keys / "private.pem").read_bytes(),
+            role="county_admin",
+            region=DEMO_COUNTY,
+            **terms,
         )
-        print(f"\nDemo bearer token (county_admin of 广河县 {DEMO_COUNTY}, valid 12 h):\n{token}\n")
+        hours = f"{terms['ttl'].total_seconds() / 3600:g}"
+        print(
+            f"\nDemo bearer token (county_admin of 广河县 {DEMO_COUNTY}, valid {hours} h):\n{token}\n"
+        )
         print("Try:  export TOKEN=$(make -s token)")
         print(
             '      curl -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:8001/households?size=3"'

@@ -175,7 +175,6 @@ class TokenVerifier:
         self.max_lifetime = max_lifetime.total_seconds()
         self.refetch_seconds = refetch_seconds
         self.cache_seconds = cache_seconds
-        self.jwks_fetches = 0  # attempts, for the metrics and the tests
         self._static_key: Any = None
         self._jwks: jwt.PyJWKSet | None = None
         self._jwks_fetched_at = -math.inf  # last successful fetch (monotonic)
@@ -234,7 +233,6 @@ class TokenVerifier:
             fetch.exception()  # retrieved here too: every waiter may have gone
 
     async def _download_jwks(self) -> jwt.PyJWKSet:
-        self.jwks_fetches += 1
         self._jwks_attempted_at = time.monotonic()
         try:
             async with httpx.AsyncClient(timeout=JWKS_TIMEOUT_SECONDS) as client:
