@@ -67,7 +67,7 @@ async def test_member_event_updates_the_household_basics(client, gateway_app, js
     member = dict(
         member_id=uuid.uuid4(),
         name="王秀英",
-        id_number_masked="6229**********1246",
+        has_id_number=True,
         gender="female",
         birth_date="1972-02-02",
         relation="spouse",
