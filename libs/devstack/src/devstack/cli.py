@@ -174,7 +174,8 @@ def cmd_rebuild_gateway(args: argparse.Namespace) -> int:
 
 
 def cmd_replay_dead_letters(args: argparse.Namespace) -> int:
-    """Deliver the dead letters of the services of `make run` (same data folder) again."""
+    """Deliver the services' dead letters again: those of `make run` (same data folder), or
+    in a service's container, with its settings in the environment, that service's."""
     from devstack.runner import Stack
 
     data = _data_dir(args)
@@ -183,9 +184,11 @@ def cmd_replay_dead_letters(args: argparse.Namespace) -> int:
     if not chosen:
         print(f"unknown service {args.service!r}", file=sys.stderr)
         return 2
-    stack = Stack(data, pg_port=args.pg_port, nats_port=args.nats_port, load_demo=False)
-    # The services' own settings (database, NATS, secrets), as `make run` gives them.
-    os.environ.update(stack.service_env(data.secrets_for(services)))
+    if not all(os.environ.get(f"{s.env_prefix}DATABASE_URL") for s in chosen):
+        # The services' settings (database, NATS, secrets) as `make run` gives them; in a
+        # service's container they are in the environment already.
+        stack = Stack(data, pg_port=args.pg_port, nats_port=args.nats_port, load_demo=False)
+        os.environ.update(stack.service_env(data.secrets_for(services)))
     return asyncio.run(_replay_dead_letters(chosen))
 
 
