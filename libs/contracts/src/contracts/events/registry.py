@@ -14,7 +14,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.catalogue import EventSpec
 from contracts.enums import (
@@ -51,9 +51,11 @@ class MemberSnapshot(_Payload):
 
     member_id: uuid.UUID
     name: str
-    #: False while the person has no ID number yet (id_pending: a newborn, 户口 pending),
-    #: which is normal: every consumer must take such a member.
-    has_id_number: bool
+    has_id_number: bool = Field(
+        description="False while the person has no ID number yet (id_pending: a newborn, "
+        "户口 pending), which is normal: every consumer must take such a member. Events "
+        "published before this field carry id_number_masked (null: none) instead"
+    )
     gender: Gender
     birth_date: dt.date
     relation: Relation
