@@ -49,6 +49,9 @@ bench-gateway: $(BIN)/devstack ## benchmark the gateway: status reads vs a bare 
 rebuild-gateway: $(BIN)/devstack ## drop the gateway's projections and replay every stream (stack of make run)
 	@$(BIN)/devstack rebuild-gateway
 
+replay-dead-letters: $(BIN)/devstack ## deliver again what consumers dead-lettered, once the cause is fixed (SERVICE=health; stack of make run)
+	@$(BIN)/devstack replay-dead-letters $(if $(SERVICE),--service $(SERVICE))
+
 generate: $(BIN)/devstack ## regenerate openapi/*.json and the event catalogue, format the code
 	@$(BIN)/ruff format --quiet libs services tests
 	@$(BIN)/devstack openapi
@@ -60,4 +63,4 @@ lock: $(UV) ## re-resolve dependencies into uv.lock
 clean-data: ## delete the local data folder (databases, streams, keys)
 	rm -rf $(DATA)
 
-.PHONY: help install run test token bench bench-registry bench-gateway rebuild-gateway generate lock clean-data
+.PHONY: help install run test token bench bench-registry bench-gateway rebuild-gateway replay-dead-letters generate lock clean-data

@@ -9,12 +9,17 @@ import uuid
 from decimal import Decimal
 
 import pytest_asyncio
-from registry_testdata import household_body, seed_regions
+from registry_testdata import (
+    household_body,
+    households_with_a_member_without_id_number,
+    seed_regions,
+)
 from sqlalchemy import text
 
 from devstack.testing import eventually, running
 from health.config import HealthSettings
 from health.main import create_app as create_health
+from kit.replay import dead_letter_count
 from registry.config import RegistrySettings
 from registry.main import create_app as create_registry
 
@@ -27,7 +32,7 @@ async def services(stack):
         registry = await exits.enter_async_context(running(registry_app))
         health = await exits.enter_async_context(running(health_app))
         await seed_regions(registry_app)
-        yield registry, health, registry_app
+        yield registry, health, registry_app, health_app
 
 
 def bill(person_id: str, out_of_catalogue: str) -> dict:
@@ -51,7 +56,7 @@ def bill(person_id: str, out_of_catalogue: str) -> dict:
 
 
 async def test_a_high_out_of_pocket_claim_raises_exactly_one_alert(services, auth_keys):
-    registry, health, registry_app = services
+    registry, health, registry_app, _ = services
     headers = auth_keys.headers()  # the county's poverty office (扶贫办)
     officer = auth_keys.headers("health_officer")  # the county's medical insurance bureau
     household = (await registry.post("/households", json=household_body(), headers=headers)).json()
@@ -91,3 +96,34 @@ async def _claims_counted(app, household_id: str) -> int:
             {"h": household_id},
         )
         return found.scalar_one()
+
+
+async def test_members_without_an_id_number_reach_health(services, auth_keys):
+    """A newborn (户口 pending) has no ID number: health takes the household whole, and
+    dead-letters nothing (it used to refuse such a person and every later event of the
+    household)."""
+    registry, health, registry_app, health_app = services
+    headers = auth_keys.headers()
+    households = await households_with_a_member_without_id_number(registry, headers)
+    for household in households:
+        summary = await eventually(
+            lambda hid=household["id"]: health.get(f"/households/{hid}/summary", headers=headers),
+            until=lambda r: r.status_code == 200 and r.json()["facts"]["members"] == 2,
+        )
+        assert summary.json()["facts"] == {"members": 2, "insured": 0}
+    # Their persons are enrolled like any other: the newborn too.
+    enrolled = await health.post(
+        f"/households/{households[1]['id']}/enrolments",
+        json={"year": 2026},
+        headers=auth_keys.headers("health_officer"),
+    )
+    assert enrolled.status_code == 201, enrolled.text
+    assert len(enrolled.json()) == 2
+    await eventually(lambda: _unpublished(registry_app), until=lambda n: n == 0)
+    assert await dead_letter_count(health_app.state.runtime.bus.js, "health-registry") == 0
+
+
+async def _unpublished(app) -> int:
+    async with app.state.runtime.engine.connect() as conn:
+        query = text("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        return (await conn.execute(query)).scalar_one()

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from opentelemetry.trace import SpanKind
-from registry_testdata import household_body, new_id_number
+from registry_testdata import (
+    household_body,
+    households_with_a_member_without_id_number,
+    new_id_number,
+)
 
 from devstack.testing import eventually
+from kit.replay import dead_letter_count
 
 
 async def test_household_status_follows_registry_changes(platform, auth_keys):
@@ -41,6 +46,23 @@ async def test_household_status_follows_registry_changes(platform, auth_keys):
     assert income["status"] == "not_ok" and income["reason"] == "INCOME_BELOW_LINE"
     assert income["source"] == "registry"
     assert final.json()["exit_readiness"]["status"] == "not_ready"
+
+
+async def test_members_without_an_id_number_reach_the_gateway(platform, auth_keys):
+    """A newborn (户口 pending) has no ID number: the gateway's status counts them, and
+    nothing is dead-lettered."""
+    headers = auth_keys.headers()
+    households = await households_with_a_member_without_id_number(platform.registry, headers)
+    for household in households:
+        status = await eventually(
+            lambda hid=household["id"]: platform.gateway.get(
+                f"/households/{hid}/status", headers=headers
+            ),
+            until=lambda r: r.status_code == 200 and r.json()["member_count"] == 2,
+        )
+        assert status.json()["source_event_id"] is not None
+    js = platform.gateway_app.state.runtime.bus.js
+    assert await dead_letter_count(js, "gateway-registry") == 0
 
 
 async def test_one_trace_from_registry_request_to_gateway_consume(platform, auth_keys, spans):

@@ -27,7 +27,7 @@ def snapshot(household_id: uuid.UUID, **overrides) -> dict:
             dict(
                 member_id=uuid.uuid4(),
                 name="马建国",
-                id_number_masked="6229**********1234",
+                has_id_number=True,
                 gender="male",
                 birth_date="1970-01-01",
                 relation="head",
@@ -43,7 +43,7 @@ def member(name: str, relation: str, **extra) -> dict:
     return dict(
         member_id=uuid.uuid4(),
         name=name,
-        id_number_masked="6229**********1234",
+        has_id_number=True,
         gender="male",
         birth_date="1970-01-01",
         relation=relation,

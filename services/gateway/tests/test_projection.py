@@ -5,7 +5,15 @@ from __future__ import annotations
 import json
 import uuid
 
-from gateway_testdata import VILLAGE, event, inbox_outcomes, publish, snapshot, status_row
+from gateway_testdata import (
+    VILLAGE,
+    event,
+    inbox_outcomes,
+    member,
+    publish,
+    snapshot,
+    status_row,
+)
 
 from contracts.events import CATALOGUE
 from contracts.events import registry as events
@@ -43,6 +51,22 @@ async def test_same_event_twice_changes_nothing(client, gateway_app, js):
     assert gateway_app.state.runtime.consumers[0].outcomes["duplicate"] == 1  # caught by the inbox
 
 
+async def test_an_event_published_before_has_id_number_still_applies(client, gateway_app, js):
+    """Events on the stream from before the change carry ``id_number_masked`` (None for a
+    newborn) instead of ``has_id_number``: the projection takes them as they are."""
+    hid = uuid.uuid4()
+    newborn = {**member("马小宝", "child"), "has_id_number": False}
+    _, created = event(
+        events.HOUSEHOLD_CREATED, hid, 1, members=[member("马建国", "head"), newborn]
+    )
+    for shown, old in zip(created["data"]["members"], ["6229**********1234", None], strict=True):
+        shown["id_number_masked"] = old
+        del shown["has_id_number"]
+    await publish(js, events.HOUSEHOLD_CREATED, created)
+    row = await eventually(lambda: status_row(gateway_app, hid))
+    assert row["member_count"] == 2 and row["registry_event_id"] == created["id"]
+
+
 async def test_older_event_after_newer_changes_nothing(client, gateway_app, js):
     hid = uuid.uuid4()
     _, created = event(events.HOUSEHOLD_CREATED, hid, 1)
@@ -67,7 +91,7 @@ async def test_member_event_updates_the_household_basics(client, gateway_app, js
     member = dict(
         member_id=uuid.uuid4(),
         name="王秀英",
-        id_number_masked="6229**********1246",
+        has_id_number=True,
         gender="female",
         birth_date="1972-02-02",
         relation="spouse",

@@ -29,7 +29,7 @@ def _member(name: str, relation: str) -> dict:
     return dict(
         member_id=uuid.uuid4(),
         name=name,
-        id_number_masked=None,
+        has_id_number=False,
         gender="female",
         birth_date="1980-01-01",
         relation=relation,

@@ -22,7 +22,7 @@ def member(index: int, relation: str, born: int) -> dict:
     return dict(
         member_id=uuid.uuid4(),
         name=f"马{index}",
-        id_number_masked="6229**********1234",
+        has_id_number=True,
         gender="male" if index % 2 else "female",
         birth_date=f"{born}-03-01",
         relation=relation,

@@ -54,6 +54,42 @@ def household_body(region_code: str = VILLAGE, members: int = 3, **overrides) ->
     return body
 
 
+def member_without_id_number(born: dt.date | None = None, name: str = "马小宝") -> dict:
+    """A member with no ID number yet (a newborn, 户口 pending): normal, and every consumer
+    of the registry's events must take it. Born a month ago unless said."""
+    born = born or dt.date.today() - dt.timedelta(days=30)
+    return {"name": name, "gender": "female", "birth_date": born.isoformat(), "relation": "child"}
+
+
+async def households_with_a_member_without_id_number(client, headers) -> list[dict]:
+    """Two households of two members, one of them without an ID number: one registered so,
+    one given a newborn by a birth adjustment (the README's example: ``change: join``,
+    ``cause: birth``, no ``id_number``). Returns both as the registry answers them last."""
+    with_newborn = household_body(members=2)
+    with_newborn["members"][1] = member_without_id_number(name="马小花")
+    created = await client.post("/households", json=with_newborn, headers=headers)
+    assert created.status_code == 201, created.text
+    born = await client.post("/households", json=household_body(members=1), headers=headers)
+    assert born.status_code == 201, born.text
+    birth = await client.post(
+        f"/households/{born.json()['id']}/adjustments",
+        json={
+            "change": "join",
+            "cause": "birth",
+            "member": member_without_id_number(),
+            "reason_text": "新生儿",
+            "evidence": [EXISTING_FILE],
+        },
+        headers=headers,
+    )
+    assert birth.status_code == 200, birth.text
+    households = [created.json(), birth.json()]
+    for household in households:
+        assert len(household["members"]) == 2
+        assert [m["id_pending"] for m in household["members"]].count(True) == 1
+    return households
+
+
 REGIONS = [
     ("620000000000", "甘肃省", "province", None),
     ("622900000000", "临夏回族自治州", "city", "620000000000"),

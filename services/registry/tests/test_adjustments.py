@@ -5,7 +5,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from registry_testdata import OTHER_VILLAGE, household_body, new_id_number
+from registry_testdata import (
+    OTHER_VILLAGE,
+    household_body,
+    member_without_id_number,
+    new_id_number,
+)
 from sqlalchemy import text
 from workflow_steps import COUNTY, DOC, set_today
 
@@ -275,3 +280,52 @@ async def test_one_household_per_person_under_concurrent_requests(client, auth_k
             {"m": mover},
         )
         assert homes_of_mover.scalar_one() == 1
+
+
+async def test_an_id_number_contradicting_the_recorded_birth_date_is_confirmed_or_refused(
+    client, auth_keys
+):
+    """A newborn registered with a birth date gets its ID number later: if the number's
+    date differs, the registry neither picks one silently nor stores anything."""
+    clerk = auth_keys.headers("registry_clerk", COUNTY)
+    born = dt.date(2025, 10, 1)
+    body = household_body(members=3)
+    body["members"][1] = member_without_id_number(born, name="马小花")
+    body["members"][2] = member_without_id_number(born, name="马小草")
+    created = await client.post("/households", json=body, headers=clerk)
+    assert created.status_code == 201, created.text
+    household = created.json()
+    hid = household["id"]
+    pending = [m for m in household["members"] if m["id_pending"]]
+    url = f"/households/{hid}/members/{pending[0]['id']}"
+    other_day = new_id_number(dt.date(2025, 10, 2), male=False)
+
+    refused = await client.patch(url, json={"id_number": other_day}, headers=clerk)
+    assert refused.status_code == 422, refused.text
+    problem = refused.json()
+    assert problem["code"] == "BIRTH_DATE_CONTRADICTS_ID"
+    assert problem["errors"][0]["field"] == "body.id_number"
+    assert "2025-10-02" in problem["detail"] and "2025-10-01" in problem["detail"]
+    unchanged = (await client.get(f"/households/{hid}", headers=clerk)).json()
+    assert unchanged["version"] == household["version"]
+    kept = next(m for m in unchanged["members"] if m["id"] == pending[0]["id"])
+    assert kept["id_pending"] is True and kept["birth_date"] == "2025-10-01"
+
+    alone = await client.patch(url, json={"confirm_birth_date_from_id": True}, headers=clerk)
+    assert alone.status_code == 422
+
+    confirmed = await client.patch(
+        url, json={"id_number": other_day, "confirm_birth_date_from_id": True}, headers=clerk
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    taken = next(m for m in confirmed.json()["members"] if m["id"] == pending[0]["id"])
+    assert taken["id_pending"] is False and taken["birth_date"] == "2025-10-02"
+
+    # A number that agrees with the recorded date needs no confirmation.
+    agrees = await client.patch(
+        f"/households/{hid}/members/{pending[1]['id']}",
+        json={"id_number": new_id_number(born, male=False)},
+        headers=clerk,
+    )
+    assert agrees.status_code == 200, agrees.text
+    assert all(not m["id_pending"] for m in agrees.json()["members"])

@@ -121,6 +121,13 @@ async def test_csv_imports_households_with_members_events_and_masked_ids(
         registry_app, "SELECT count(*) FROM members WHERE id_pending AND birth_date = '2025-10-01'"
     )
     assert newborn == 1
+    # the template's newborn is published as a member without an ID number (no fragment)
+    published = await scalar(
+        registry_app,
+        "SELECT count(*) FROM outbox, jsonb_array_elements(envelope->'data'->'members') m "
+        "WHERE m->>'has_id_number' = 'false' AND NOT m ? 'id_number_masked'",
+    )
+    assert published == 1
     history = (
         await client.get(f"/households/{first['id']}/history", headers=auth_keys.headers())
     ).json()

@@ -9,6 +9,8 @@ devstack catalogue [--check] write (or check) the event catalogue and the NATS u
 devstack import-households FILE --region CODE
                              import a county spreadsheet into the running stack's registry
 devstack rebuild-gateway     drop the gateway's projections and replay every stream
+devstack replay-dead-letters [--service S]
+                             deliver again what the consumers dead-lettered
 devstack migration SERVICE -m MESSAGE
                              autogenerate an Alembic revision from the models
 """
@@ -175,6 +177,47 @@ def cmd_rebuild_gateway(args: argparse.Namespace) -> int:
     return subprocess.run(command, env=env, check=False).returncode
 
 
+def cmd_replay_dead_letters(args: argparse.Namespace) -> int:
+    """Deliver the services' dead letters again: those of `make run` (same data folder), or
+    in a service's container, with its settings in the environment, that service's."""
+    from devstack.runner import Stack
+
+    data = _data_dir(args)
+    services = load_services()
+    chosen = [s for s in services if args.service in (None, s.name)]
+    if not chosen:
+        print(f"unknown service {args.service!r}", file=sys.stderr)
+        return 2
+    if not all(os.environ.get(f"{s.env_prefix}DATABASE_URL") for s in chosen):
+        # The services' settings (database, NATS, secrets) as `make run` gives them; in a
+        # service's container they are in the environment already.
+        stack = Stack(data, pg_port=args.pg_port, nats_port=args.nats_port, load_demo=False)
+        os.environ.update(stack.service_env(data.secrets_for(services)))
+    return asyncio.run(_replay_dead_letters(chosen))
+
+
+async def _replay_dead_letters(services: list) -> int:
+    import importlib
+
+    from kit.replay import replay_service_dead_letters
+
+    kept = 0
+    for service in services:
+        app = importlib.import_module(f"{service.package}.main").create_app()
+        definition = app.state.definition
+        if not definition.consumers:
+            continue
+        report = await replay_service_dead_letters(definition)
+        print(
+            f"{service.name}: replayed {report.replayed}, skipped {report.skipped} "
+            f"(already applied or superseded), failed {len(report.failed)} (kept)"
+        )
+        for failure in report.failed[:20]:
+            print(f"  {failure}")
+        kept += len(report.failed)
+    return 1 if kept else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="devstack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -239,6 +282,17 @@ def main(argv: list[str] | None = None) -> int:
         "--nats-port", type=int, default=int(os.environ.get("JINGZHUN_NATS_PORT", 4222))
     )
     rebuild.set_defaults(func=cmd_rebuild_gateway)
+
+    dead = sub.add_parser(
+        "replay-dead-letters",
+        help="deliver again what the consumers dead-lettered (once its cause is fixed)",
+    )
+    dead.add_argument("--service", help="only this service's consumers (default: every service)")
+    dead.add_argument("--pg-port", type=int, default=int(os.environ.get("JINGZHUN_PG_PORT", 55432)))
+    dead.add_argument(
+        "--nats-port", type=int, default=int(os.environ.get("JINGZHUN_NATS_PORT", 4222))
+    )
+    dead.set_defaults(func=cmd_replay_dead_letters)
 
     migration = sub.add_parser("migration", help="autogenerate a migration from the models")
     migration.add_argument("service")

@@ -238,6 +238,9 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
         telemetry=telemetry.http_telemetry(definition.untraced),
     )
     app.state.clock = Clock(definition.settings.timezone)  # tests may swap in a FixedClock
+    #: What a tool needs to build the service's parts outside its lifespan (its consumers,
+    #: to replay dead letters: ``kit.replay.replay_service_dead_letters``).
+    app.state.definition = definition
     install_error_handlers(app)
     app.add_middleware(
         BodyLimit,

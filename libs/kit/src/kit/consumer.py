@@ -6,7 +6,8 @@ per-aggregate ``sequence`` (an older or equal one is stale and changes nothing),
 handler, and advance the aggregate's position. Only after the commit are the messages
 acknowledged; if anything in a batch fails, its messages are handled one transaction each.
 A failing message is redelivered with back-off up to ``max_deliver`` times, then copied
-to the dead-letter subject ``deadletter.<consumer>.<original subject>`` and terminated.
+to the dead-letter subject ``deadletter.<consumer>.<original subject>`` and terminated;
+once the cause is fixed, :func:`kit.replay.replay_dead_letters` delivers them again.
 """
 
 from __future__ import annotations

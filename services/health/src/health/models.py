@@ -56,7 +56,9 @@ class Person(HealthModel, table=True):
     household_id: uuid.UUID = Field(index=True)
     region_code: str = Field(max_length=12, index=True)
     name: str = Field(max_length=50)
-    id_number_masked: str = Field(max_length=18)
+    #: False for a newborn or a person whose 户口 is pending (registry: id_pending); the
+    #: number itself, even masked, is never learnt.
+    has_id_number: bool = Field(default=True, sa_column_kwargs={"server_default": text("true")})
     birth_date: dt.date | None = None
     relation: str = Field(max_length=16)
     #: The household's 贫困状态, 帮扶类型 and 脱贫不脱政策 date, as of the last event.

@@ -20,7 +20,7 @@ def member_snapshot(member: Member) -> MemberSnapshot:
     return MemberSnapshot(
         member_id=member.id,
         name=member.name,
-        id_number_masked=member.id_number_masked,
+        has_id_number=not member.id_pending,
         gender=member.gender,
         birth_date=member.birth_date,
         relation=member.relation,

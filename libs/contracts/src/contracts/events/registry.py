@@ -2,7 +2,9 @@
 
 Payloads carry the household's state *after* the change (event-carried state transfer),
 so a consumer that skips a stale event still converges on the newest one. Resident ID
-numbers are never published (DOMAIN §1.3): members carry the masked form only.
+numbers are never published, not even masked (DOMAIN §1.3): a masked number beside the
+exact birth date gives the full number back, and consumers need the birth date (exact
+ages), so members carry only whether the person has an ID number yet.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.catalogue import EventSpec
 from contracts.enums import (
@@ -44,11 +47,15 @@ class _Payload(BaseModel):
 
 
 class MemberSnapshot(_Payload):
-    """A member as published: the ID number only masked, never in full."""
+    """A member as published: no part of the ID number, only whether there is one."""
 
     member_id: uuid.UUID
     name: str
-    id_number_masked: str | None  # None while the person has no ID number (id_pending)
+    has_id_number: bool = Field(
+        description="False while the person has no ID number yet (id_pending: a newborn, "
+        "户口 pending), which is normal: every consumer must take such a member. Events "
+        "published before this field carry id_number_masked (null: none) instead"
+    )
     gender: Gender
     birth_date: dt.date
     relation: Relation
@@ -58,6 +65,15 @@ class MemberSnapshot(_Payload):
     chronic_illness: bool = False
     critical_illness: bool = False
     migrant_worker: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_masked_number(cls, data: Any) -> Any:
+        """Events published before ``has_id_number`` carry ``id_number_masked`` (None while
+        id_pending) instead; they stay on the streams and are still applied."""
+        if isinstance(data, dict) and "has_id_number" not in data and "id_number_masked" in data:
+            return {**data, "has_id_number": data["id_number_masked"] is not None}
+        return data
 
 
 class HouseholdSnapshot(_Payload):

@@ -30,7 +30,7 @@ async def apply_household(
             household_id=household.household_id,
             region_code=household.region_code,
             name=m.name,
-            id_number_masked=m.id_number_masked,
+            has_id_number=m.has_id_number,
             birth_date=m.birth_date,
             relation=m.relation.value,
             poverty_state=household.poverty_state.value,

@@ -111,6 +111,11 @@ class MemberUpdate(_Request):
     id_number: ResidentId | None = Field(
         None, description="Only for a person registered without one (id_pending)"
     )
+    confirm_birth_date_from_id: bool = Field(
+        False,
+        description="With id_number: take the ID's birth date although it differs from the "
+        "one recorded for the person (otherwise such a contradiction is refused, 422)",
+    )
     relation: Relation | None = Field(None, description=describe(Relation))
     hukou: HukouType | None = None
     education: EducationLevel | None = None
@@ -123,8 +128,10 @@ class MemberUpdate(_Request):
 
     @model_validator(mode="after")
     def _rules(self) -> MemberUpdate:
-        if not self.model_fields_set:
+        if not self.model_fields_set - {"confirm_birth_date_from_id"}:
             raise ValueError("nothing to update")
+        if self.confirm_birth_date_from_id and self.id_number is None:
+            raise ValueError("confirm_birth_date_from_id goes with id_number")
         _unique(self.groups, "groups")
         _refuse_nulls(
             self,

@@ -433,7 +433,9 @@ class HouseholdService:
         household, members = await self.get(session, household_id, actor, for_update=True)
         before = audit_view(household, members)
         member = find_member(members, member_id)
-        changes = data.model_dump(exclude_unset=True, exclude={"id_number"})
+        changes = data.model_dump(
+            exclude_unset=True, exclude={"id_number", "confirm_birth_date_from_id"}
+        )
         if "groups" in changes:
             changes["groups"] = [g.value for g in data.groups or []]
         changed = [k for k, v in changes.items() if getattr(member, k) != v]
@@ -455,6 +457,19 @@ class HouseholdService:
                     code="ID_NUMBER_FIXED",
                     field="body.id_number",
                 )
+            identity = self._identity(data.id_number)
+            if identity["birth_date"] != member.birth_date and not data.confirm_birth_date_from_id:
+                # The recorded date was given on registration (a birth certificate); which
+                # of the two is right is for the clerk to say, not for us to pick silently.
+                raise Problem(
+                    422,
+                    "Birth date contradicts the ID number",
+                    f"the ID number gives the birth date {identity['birth_date'].isoformat()}, "
+                    f"but {member.birth_date.isoformat()} is recorded for the person; check "
+                    "the number, or send confirm_birth_date_from_id: true to record the ID's date",
+                    code="BIRTH_DATE_CONTRADICTS_ID",
+                    field="body.id_number",
+                )
             await self.check_id_numbers_free(
                 session,
                 [data.id_number],
@@ -462,7 +477,7 @@ class HouseholdService:
                 actor=actor,
                 into_region=household.region_code,
             )
-            changes.update(self._identity(data.id_number))
+            changes.update(identity)
             changed += ["id_number", "gender", "birth_date"]
         if not changed:
             return household, members, member
