@@ -324,43 +324,46 @@ async def sweep(
     today: dt.date,
     source: str,
 ) -> tuple[list[Observation], set[str]]:
-    """GET every route of the app's OpenAPI with ``headers``; a path parameter takes every
-    value of ``known[name]``, and of the same key or the items' ``id`` in the answers of
-    the routes above it (``/alerts`` gives ``/alerts/{alert_id}``). Returns what the JSON
-    answers show and the routes that answered 200 at least once."""
+    """GET every route of the app's OpenAPI with ``headers``. A path parameter, or a
+    required query parameter, takes every value of ``known[name]``, of the same key in
+    earlier answers, and (path) of the items' ``id`` of the route above it (``/alerts``
+    gives ``/alerts/{alert_id}``). Returns what the answers show, and the routes that
+    answered (200) or refused this caller (403: not an output for it)."""
     spec = (await client.get("/openapi.json")).json()
     routes = sorted(
-        path
-        for path, operations in spec["paths"].items()
-        if "get" in operations and path not in NOT_SWEPT
+        (path for path, ops in spec["paths"].items() if "get" in ops and path not in NOT_SWEPT),
+        key=lambda p: (p.count("{"), p),  # lists before their items
     )
     values = {name: set(found) for name, found in known.items()}
     seen: list[Observation] = []
-    answered: set[str] = set()
-    for path in sorted(routes, key=lambda p: p.count("{")):  # lists before their items
+    reached: set[str] = set()
+    for path in routes:
+        parameters = spec["paths"][path]["get"].get("parameters", [])
         names = re.findall(r"{(\w+)}", path)
-        choices = [
-            sorted(values.get(n, set()) | values.get(_parent(path, n), set())) for n in names
-        ]
-        params = {"size": 100} if _has_size(spec["paths"][path]["get"]) else {}
-        for combination in itertools.product(*choices):
+        required = [p["name"] for p in parameters if p.get("required") and p["in"] == "query"]
+        choices = [values.get(n, set()) | values.get(_parent(path, n), set()) for n in names]
+        choices += [values.get(n, set()) for n in required]
+        base = {"size": 100} if any(p["name"] == "size" for p in parameters) else {}
+        for combination in itertools.product(*map(sorted, choices)):
             url = path
-            for name, value in zip(names, combination, strict=True):
+            for name, value in zip(names, combination[: len(names)], strict=True):
                 url = url.replace("{" + name + "}", value)
-            response = await client.get(url, headers=headers, params=params)
-            if response.status_code != 200 or "json" not in response.headers.get(
-                "content-type", ""
-            ):
+            query = {**base, **dict(zip(required, combination[len(names) :], strict=True))}
+            response = await client.get(url, headers=headers, params=query)
+            if response.status_code == 403:
+                reached.add(path)
+            if response.status_code != 200:
                 continue
-            answered.add(path)
+            reached.add(path)
+            where = f"{source} GET {url}"
+            if "json" not in response.headers.get("content-type", ""):
+                if response.headers.get("content-type", "").startswith("text/"):
+                    seen += observations(response.text, where, today)
+                continue
             document = response.json()
-            seen += observations(document, f"{source} GET {url}", today)
+            seen += observations(document, where, today)
             _learn_identifiers(document, path, values)
-    return seen, answered
-
-
-def _has_size(operation: dict) -> bool:
-    return any(p.get("name") == "size" for p in operation.get("parameters", []))
+    return seen, reached
 
 
 def _parent(path: str, name: str) -> str:
@@ -396,7 +399,9 @@ async def stream_documents(nats_url: str) -> list[tuple[str, Any]]:
     try:
         js = connection.jetstream()
         for info in await js.streams_info():
-            for sequence in range(info.state.first_seq, info.state.last_seq + 1):
+            if not info.state.messages:
+                continue
+            for sequence in range(max(info.state.first_seq, 1), info.state.last_seq + 1):
                 try:
                     message = await js.get_msg(info.config.name, sequence)
                 except nats.js.errors.NotFoundError:
