@@ -7,7 +7,8 @@ in the hidden digits: the address from the household's county, the date from the
 date, and the sequence from the visible check character (one sequence in eleven fits). The
 tests collect every output a service gives without ``pii:read`` (API responses, events,
 the SSE stream, public notices), attribute what they find to each person, and fail when
-fewer than :data:`MIN_CANDIDATES` numbers fit.
+fewer than :data:`MIN_CANDIDATES` numbers fit a person of whom some part of the number
+is shown.
 
 The attacker is assumed strong: the person's gender and county are known (any member view
 shows them), and every output is linked to the person by member id or name. Counting is
@@ -92,10 +93,10 @@ class Observation:
 def _birth_bounds(key: str, value: Any, today: dt.date) -> tuple[dt.date, dt.date] | None:
     """The birth-date range a key/value pair gives: a date, a year, or an age today."""
     lowered = key.lower()
-    if _AGE_KEY.search(lowered) and isinstance(value, int) and not isinstance(value, bool):
+    if _AGE_KEY.search(lowered) and type(value) is int and 0 <= value <= 150:
         latest = _years_before(today, value)
         return _years_before(today, value + 1) + dt.timedelta(days=1), latest
-    if "birth" not in lowered:
+    if "birth" not in lowered and lowered not in ("born", "dob"):
         return None
     if isinstance(value, int) and not isinstance(value, bool) and 1800 <= value <= 9999:
         return dt.date(value, 1, 1), dt.date(value, 12, 31)
