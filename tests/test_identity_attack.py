@@ -3,7 +3,10 @@
 A masked ID number and a birth date gave back the full number (the old mask kept digits
 1–4 and 15–18). The attack (:mod:`devstack.identity_attack`) gathers what the API, the
 events, a dashboard's SSE stream and the public board show about each person and counts
-the numbers that fit; fewer than ``MIN_CANDIDATES`` for anyone fails the test."""
+the numbers that fit; fewer than ``MIN_CANDIDATES`` for anyone of whom some part of the
+number is shown fails the test. Outputs of one kind are attacked together: the API routes
+(every GET, for callers without ``pii:read`` and for no token), the dashboard's stream and
+the public board in one test, the events (for services only) in another."""
 
 from __future__ import annotations
 
