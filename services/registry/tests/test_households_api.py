@@ -32,8 +32,11 @@ async def test_create_then_read_with_and_without_pii(client, auth_keys):
     first = masked.json()["members"][0]
     assert first["id_number_masked"] is True
     real = body["members"][0]["id_number"]
-    assert first["id_number"] == real[:4] + "*" * 10 + real[-4:]
+    assert first["id_number"] == real[:4] + "*" * 13 + real[-1]
     assert real not in masked.text
+    # beside any part of the number, the birth date would give it back: the year only
+    assert first["birth_date"] is None and first["birth_year"] == int(real[6:10])
+    assert household["members"][0]["birth_date"] == f"{real[6:10]}-{real[10:12]}-{real[12:14]}"
 
 
 async def test_gender_and_birth_date_come_from_the_id_number(client, auth_keys):
@@ -407,3 +410,9 @@ async def test_lookup_by_id_number_and_history(client, auth_keys):
         f"/households/{household['id']}/history", headers=auth_keys.headers("auditor")
     )
     assert "per_capita_net_income" not in without_pii.json()[0]["after"]
+    members = without_pii.json()[0]["after"]["members"]
+    assert [m["birth_year"] for m in members] == [
+        int(m["id_number"][6:10]) for m in body["members"]
+    ]
+    assert all("birth_date" not in m for m in members)
+    assert all("birth_date" in m for m in history[0]["after"]["members"])  # with pii:read

@@ -30,7 +30,8 @@ The county poverty office's system of record (扶贫办/乡村振兴局): who is
 why, and in which village. Every change is published as an event (see the event catalogue).
 
 Authentication: `Authorization: Bearer <token>`; each operation lists the scope it needs.
-Resident ID numbers are masked unless the token holds `pii:read`. Errors are RFC 9457
+Resident ID numbers are masked (`6229*************X`) and persons show their birth year, not
+their birth date, unless the token holds `pii:read`. Errors are RFC 9457
 `application/problem+json`.
 """
 

@@ -2,13 +2,15 @@
 
 The number is stored encrypted (Fernet), looked up and de-duplicated through a keyed
 hash (HMAC-SHA256, never a plain-text index), and shown masked unless the caller holds
-``pii:read``.
+``pii:read``. Without ``pii:read`` a person's birth date is shown as the birth year only:
+next to any part of the number, the date gives the number back (README, Security).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import Any
 
 from cryptography.fernet import Fernet
 
@@ -44,3 +46,16 @@ class IdNumberVault:
     @staticmethod
     def mask(id_number: str) -> str:
         return mask(id_number)
+
+
+def impersonal(person: dict[str, Any]) -> dict[str, Any]:
+    """A person as recorded in an audit view, for a caller without ``pii:read``: the birth
+    year instead of the date, and the ID number in today's mask (entries written before
+    the mask changed keep more digits, and the log is append-only)."""
+    shown = dict(person)
+    born = shown.pop("birth_date", None)
+    if born is not None:
+        shown["birth_year"] = int(str(born)[:4])
+    if shown.get("id_number_masked"):
+        shown["id_number_masked"] = mask(shown["id_number_masked"])
+    return shown

@@ -263,13 +263,17 @@ class MemberOut(BaseModel):
     id: uuid.UUID
     name: str
     id_number: str | None = Field(
-        description="Full number with pii:read, otherwise masked (6229**********123X); "
+        description="Full number with pii:read, otherwise masked (6229*************X); "
         "null while id_pending"
     )
     id_number_masked: bool
     id_pending: bool
     gender: Gender
-    birth_date: dt.date
+    birth_date: dt.date | None = Field(
+        description="出生日期 with pii:read, otherwise null (see birth_year): beside any part "
+        "of the ID number the date gives the whole number back"
+    )
+    birth_year: int = Field(description="出生年份 (for age rules)")
     relation: Relation
     hukou: HukouType
     education: EducationLevel | None

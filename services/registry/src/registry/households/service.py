@@ -75,7 +75,7 @@ from registry.models import (
     RiskAlert,
     WorkflowStep,
 )
-from registry.pii import IdNumberVault
+from registry.pii import IdNumberVault, impersonal
 
 MEMBER_FIELDS = (
     "hukou",
@@ -283,11 +283,13 @@ class HouseholdService:
     ) -> list[AuditEntry]:
         await self.get(session, household_id, actor)
         entries = await audit.entries(session, "household", household_id)
-        if not actor.has("pii:read"):  # income and assets are personal data (DOMAIN §9)
+        if not actor.has("pii:read"):  # income, assets, birth dates are personal (DOMAIN §9)
             for entry in entries:
                 for view in (entry.before, entry.after):
                     for key in PERSONAL_SURVEY_FIELDS:
                         (view or {}).pop(key, None)
+                    if view and isinstance(view.get("members"), list):
+                        view["members"] = [impersonal(m) for m in view["members"]]
         return entries
 
     # --- writes -----------------------------------------------------------------------

@@ -22,7 +22,7 @@ class NoticeEntry(BaseModel):
     group_no: int | None = Field(description="村民小组")
     head_name: str = Field(description="户主姓名, masked: 张*明", examples=["张*明"])
     head_id_number: str | None = Field(
-        description="户主身份证号, masked", examples=["6229**********123X"]
+        description="户主身份证号, masked", examples=["6229*************X"]
     )
     household_size: int = Field(description="家庭人口")
     assistance_type: AssistanceType
