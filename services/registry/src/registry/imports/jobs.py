@@ -1,4 +1,5 @@
-"""Imports running in the background (POST /imports → 202, GET /imports/{id}).
+"""Imports running in the background (POST /imports → 202, GET /imports/{id}), and the
+limit on imports running at once for a county (background or not).
 
 The job row is the progress bar and, once the import has ended, its report. The import
 itself is the same as a synchronous one: chunks commit as they go, so a job cut short (the
@@ -14,31 +15,92 @@ import logging
 import uuid
 from typing import Any
 
-from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from contracts.enums import RegionLevel
+from contracts.region import region_level
 from kit.auth import Principal
+from kit.errors import Problem
 from registry.imports.service import ImportInterrupted, ImportReport, ImportService, summary
 from registry.models import ImportJob
 
 log = logging.getLogger(__name__)
 
 
-def report_json(report: ImportReport, max_errors: int) -> dict[str, Any]:
-    """The report as stored on the job: counts, and the first ``max_errors`` error rows."""
+#: Above the county code in the key of an import's advisory lock: no other lock's key
+#: (small integers, hashtext()) comes near it.
+_LOCK_SPACE = 0x494D << 48
+#: Retry-After of an import refused because another is running.
+RETRY_SECONDS = 60
+_ABOVE_COUNTY = {RegionLevel.province, RegionLevel.city}
+
+
+class ImportSlot:
+    """One of the imports a county may run at once: a PostgreSQL advisory lock, held on a
+    connection of its own for the whole import. Every replica sees it, and a replica that
+    dies (an import killed for its memory, say) frees it with its connection."""
+
+    def __init__(self, connection: AsyncConnection, key: int) -> None:
+        self._connection = connection
+        self._key = key
+
+    @classmethod
+    async def take(cls, engine: AsyncEngine, region: str, limit: int) -> ImportSlot:
+        """A free slot of the county of ``region`` (the region itself above county level),
+        or 429 IMPORT_BUSY with Retry-After."""
+        county = region[:6] + "000000" if region_level(region) not in _ABOVE_COUNTY else region
+        connection = await engine.connect()
+        try:
+            # No transaction left open for the whole import (it would hold back vacuum).
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            for slot in range(limit):
+                key = _LOCK_SPACE + int(county) * 1000 + slot
+                taken = await connection.execute(
+                    text("SELECT pg_try_advisory_lock(:key)"), {"key": key}
+                )
+                if taken.scalar_one():
+                    return cls(connection, key)
+        except BaseException:
+            await connection.close()
+            raise
+        await connection.close()
+        running = "an import" if limit == 1 else f"{limit} imports"
+        raise Problem(
+            429,
+            "Import already running",
+            f"{running} for {county} {'is' if limit == 1 else 'are'} running already; the limit "
+            f"is {limit} at a time per county (REGISTRY_IMPORT_MAX_CONCURRENT): try again when "
+            f"it has ended (retry in {RETRY_SECONDS} s; GET /imports/{{id}} shows a background "
+            "import's progress)",
+            code="IMPORT_BUSY",
+            headers={"Retry-After": str(RETRY_SECONDS)},
+        )
+
+    async def release(self) -> None:
+        try:
+            await self._connection.execute(
+                text("SELECT pg_advisory_unlock(:key)"), {"key": self._key}
+            )
+        finally:
+            await self._connection.close()
+
+
+def report_json(report: ImportReport) -> dict[str, Any]:
+    """The report as stored on the job: counts, the first error rows and failed households."""
     return {
         **summary(report),
         "import_id": str(report.import_id),
-        "errors_total": len(report.errors),
-        "errors": [dataclasses.asdict(e) for e in report.errors[:max_errors]],
+        "errors_total": report.errors_total,
+        "errors": [dataclasses.asdict(e) for e in report.errors],
+        "failed_households": [dataclasses.asdict(f) for f in report.failed_households],
     }
 
 
 class ImportJobs:
     """The background imports of one app (tasks are kept here so they are not collected)."""
 
-    def __init__(self, *, max_errors: int) -> None:
-        self.max_errors = max_errors
+    def __init__(self) -> None:
         self.tasks: set[asyncio.Task] = set()
 
     async def start(
@@ -50,7 +112,9 @@ class ImportJobs:
         sha256: str,
         actor: Principal,
         region: str,
+        slot: ImportSlot,
     ) -> ImportJob:
+        """Start the import; the job releases ``slot`` when it ends."""
         job = ImportJob(
             id=uuid.uuid4(),
             region_code=region,
@@ -63,13 +127,21 @@ class ImportJobs:
             await session.commit()
             await session.refresh(job)
         task = asyncio.create_task(
-            self._run(sessions, service, content, job, actor, region), name=f"import-{job.id}"
+            self._run(sessions, service, content, job, actor, region, slot),
+            name=f"import-{job.id}",
         )
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return job
 
-    async def _run(self, sessions, service, content, job, actor, region) -> None:
+    async def _run(self, sessions, service, content, job, actor, region, slot) -> None:
+        try:
+            await self._import(sessions, service, content, job, actor, region)
+        finally:
+            with contextlib.suppress(Exception):  # a lost connection has let go of it already
+                await asyncio.shield(slot.release())
+
+    async def _import(self, sessions, service, content, job, actor, region) -> None:
         async def progress(done: int, total: int) -> None:
             await self._update(sessions, job.id, persons_done=done, persons_total=total)
 
@@ -83,15 +155,17 @@ class ImportJobs:
                 progress=progress,
                 import_id=job.id,
             )
-            await self._update(
-                sessions, job.id, status="completed", report=report_json(report, self.max_errors)
-            )
+            await self._update(sessions, job.id, status="completed", report=report_json(report))
         except ImportInterrupted as exc:
+            await self._update(
+                sessions, job.id, status="interrupted", report=report_json(exc.report)
+            )
+        except Problem as exc:  # the file is refused (too many rows, unreadable): nothing written
             await self._update(
                 sessions,
                 job.id,
-                status="interrupted",
-                report=report_json(exc.report, self.max_errors),
+                status="refused",
+                report={"refused": exc.detail or exc.title, "code": exc.code},
             )
         except asyncio.CancelledError:
             # The service is stopping: say so if the database still answers.
