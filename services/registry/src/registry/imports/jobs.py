@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import logging
 import uuid
+from collections.abc import Awaitable
 from typing import Any
 
 from sqlalchemy import text, update
@@ -42,7 +43,7 @@ class ImportSlot:
     dies (an import killed for its memory, say) frees it with its connection."""
 
     def __init__(self, connection: AsyncConnection, key: int) -> None:
-        self._connection = connection
+        self._connection: AsyncConnection | None = connection
         self._key = key
 
     @classmethod
@@ -78,12 +79,14 @@ class ImportSlot:
         )
 
     async def release(self) -> None:
+        """Free the slot (once; again is nothing)."""
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
         try:
-            await self._connection.execute(
-                text("SELECT pg_advisory_unlock(:key)"), {"key": self._key}
-            )
+            await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self._key})
         finally:
-            await self._connection.close()
+            await connection.close()
 
 
 def report_json(report: ImportReport) -> dict[str, Any]:
@@ -136,12 +139,30 @@ class ImportJobs:
 
     async def _run(self, sessions, service, content, job, actor, region, slot) -> None:
         try:
-            await self._import(sessions, service, content, job, actor, region)
-        finally:
-            with contextlib.suppress(Exception):  # a lost connection has let go of it already
-                await asyncio.shield(slot.release())
+            status, report = await self._import(sessions, service, content, job, actor, region)
+        except asyncio.CancelledError:
+            # The service is stopping: say so if the database still answers.
+            await _quietly(slot.release())
+            await _quietly(
+                self._update(
+                    sessions,
+                    job.id,
+                    status="interrupted",
+                    report={"interrupted": "the service stopped; run the same file again"},
+                )
+            )
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bad file: the job says why
+            log.exception("import job %s failed", job.id)
+            detail = getattr(exc, "detail", None) or f"{type(exc).__name__}: {exc}"
+            status, report = "interrupted", {"interrupted": detail}
+        # Free before saying the job has ended: whoever sees that may start the next import.
+        await _quietly(slot.release())
+        await self._update(sessions, job.id, status=status, report=report)
 
-    async def _import(self, sessions, service, content, job, actor, region) -> None:
+    async def _import(self, sessions, service, content, job, actor, region) -> tuple[str, dict]:
+        """The import's outcome: (status, report)."""
+
         async def progress(done: int, total: int) -> None:
             await self._update(sessions, job.id, persons_done=done, persons_total=total)
 
@@ -155,39 +176,21 @@ class ImportJobs:
                 progress=progress,
                 import_id=job.id,
             )
-            await self._update(sessions, job.id, status="completed", report=report_json(report))
         except ImportInterrupted as exc:
-            await self._update(
-                sessions, job.id, status="interrupted", report=report_json(exc.report)
-            )
+            return "interrupted", report_json(exc.report)
         except Problem as exc:  # the file is refused (too many rows, unreadable): nothing written
-            await self._update(
-                sessions,
-                job.id,
-                status="refused",
-                report={"refused": exc.detail or exc.title, "code": exc.code},
-            )
-        except asyncio.CancelledError:
-            # The service is stopping: say so if the database still answers.
-            with contextlib.suppress(Exception):
-                await asyncio.shield(
-                    self._update(
-                        sessions,
-                        job.id,
-                        status="interrupted",
-                        report={"interrupted": "the service stopped; run the same file again"},
-                    )
-                )
-            raise
-        except Exception as exc:  # noqa: BLE001 - a bad file: the job says why
-            log.exception("import job %s failed", job.id)
-            detail = getattr(exc, "detail", None) or f"{type(exc).__name__}: {exc}"
-            await self._update(
-                sessions, job.id, status="interrupted", report={"interrupted": detail}
-            )
+            return "refused", {"refused": exc.detail or exc.title, "code": exc.code}
+        return "completed", report_json(report)
 
     @staticmethod
     async def _update(sessions, job_id: uuid.UUID, **values: Any) -> None:
         async with sessions() as session:
             await session.execute(update(ImportJob).where(ImportJob.id == job_id).values(**values))
             await session.commit()
+
+
+async def _quietly(step: Awaitable[Any]) -> None:
+    """Run a clean-up step to its end even if the task is being cancelled; a failure (the
+    database gone) is no news to anyone."""
+    with contextlib.suppress(Exception):
+        await asyncio.shield(step)

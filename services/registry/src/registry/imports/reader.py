@@ -34,8 +34,8 @@ XLSX_MAGIC = b"PK\x03\x04"
 #: Longest cell kept (no column takes more than 100 characters): a longer one is refused,
 #: so a row of huge cells costs no more than a row of short ones, nor does its error text.
 MAX_CELL = 200
-#: An Excel sheet's rows: a file with more (blank ones too) is refused, whatever its size
-#: unpacked (an XLSX is compressed; blank rows cost no memory, but time).
+#: An Excel sheet's rows: an XLSX with more (blank ones too) is refused. Compressed, a small
+#: file can hold millions of blank rows: they cost no memory, but time.
 MAX_SHEET_ROWS = 1_048_576
 #: First character of a refused cell. Never a real cell: control characters are refused.
 REFUSED = "\x00"
@@ -90,14 +90,6 @@ class Sheet:
         """(spreadsheet row, cells in COLUMNS order), skipping blank rows."""
         positions = self._positions
         for number, values in enumerate(self._read(), start=2):
-            if number > MAX_SHEET_ROWS:
-                raise Problem(
-                    413,
-                    "Too many rows",
-                    f"the file has more than {MAX_SHEET_ROWS:,} rows, blank ones included "
-                    "(as many as an Excel sheet can hold)",
-                    code="IMPORT_TOO_MANY_ROWS",
-                )
             if not any(values):  # blank lines between blocks are common: skipped, and cheaply
                 continue
             width = len(values)
@@ -180,7 +172,16 @@ def _xlsx(content: bytes) -> Sheet:
                 422, "Unreadable file", f"not a valid XLSX file: {exc}", code="IMPORT_UNREADABLE"
             ) from None
         try:
-            yield from book.worksheets[0].iter_rows(values_only=True)
+            for number, row in enumerate(book.worksheets[0].iter_rows(values_only=True), 1):
+                if number > MAX_SHEET_ROWS:
+                    raise Problem(
+                        413,
+                        "Too many rows",
+                        f"the sheet has more than {MAX_SHEET_ROWS:,} rows, blank ones included: "
+                        "more than Excel allows",
+                        code="IMPORT_TOO_MANY_ROWS",
+                    )
+                yield row
         finally:
             book.close()
 
