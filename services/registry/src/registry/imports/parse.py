@@ -117,12 +117,17 @@ class FirstN(Generic[T]):
         if self.limit is None:
             self._kept.append(item)
             return
-        # Negated keys: the heap's top is the item that goes first when a smaller one comes.
-        entry = (tuple(-k for k in self.key(item)), -next(self._sequence), item)
-        if len(self._kept) < self.limit:
-            heapq.heappush(self._kept, entry)
-        elif self.limit and entry[:2] > self._kept[0][:2]:
+        key = self.key(item)
+        full = len(self._kept) >= self.limit
+        if full and (not self.limit or key >= self._kept[0][2]):
+            return  # the common case once full: after every item kept (a tie: came later)
+        # Negated key first: the heap's top is the item kept that goes first when a smaller
+        # one comes.
+        entry = (tuple(-k for k in key), -next(self._sequence), key, item)
+        if full:
             heapq.heapreplace(self._kept, entry)
+        else:
+            heapq.heappush(self._kept, entry)
 
     def merge(self, other: FirstN[T]) -> None:
         kept = other.items()
@@ -133,7 +138,7 @@ class FirstN(Generic[T]):
     def items(self) -> list[T]:
         if self.limit is None:
             return sorted(self._kept, key=self.key)
-        return [item for _, _, item in sorted(self._kept, reverse=True)]
+        return [entry[3] for entry in sorted(self._kept, key=lambda e: e[:2], reverse=True)]
 
     def __getstate__(self) -> dict[str, Any]:
         return {"key": self.key, "limit": self.limit, "total": self.total, "_kept": self._kept}
