@@ -556,8 +556,10 @@ async def test_a_second_import_for_the_county_is_refused_while_one_runs(
     engine = registry_app.state.runtime.engine
     running_import = await ImportSlot.take(engine, "622924000000", 1)
     try:
-        # a township account's import counts for its county too
-        busy = await upload(client, as_csv(family("0001")), auth_keys.headers())
+        # an import for one township of the county counts as the county's import
+        busy = await upload(
+            client, as_csv(family("0001")), auth_keys.headers(), region="622924100000"
+        )
         assert busy.status_code == 429
         assert busy.json()["code"] == "IMPORT_BUSY"
         assert "the limit is 1 at a time per county" in busy.json()["detail"]
