@@ -473,16 +473,19 @@ async def test_failed_households_are_each_listed_with_their_rows_and_reason(clie
 async def test_control_characters_in_a_cell_are_row_errors_and_the_rest_imports(
     client, registry_app, auth_keys
 ):
-    rows = family("0001", 2) + family("0002", 2) + family("0003", 1)
+    rows = family("0001", 2) + family("0002", 2) + family("0003", 1) + family("0004", 1)
     rows[1]["姓名"] = "王\x00秀英"  # NUL: PostgreSQL cannot store it
     rows[2]["致贫原因"] = "因病\x07"  # another control character (BEL), a household column
+    rows[5]["姓名"] = "马" * 100_000  # kept as a short mark, not as the cell
     response = await upload(client, as_csv(rows), auth_keys.headers())
     assert response.status_code == 200, response.text
     report = response.json()
-    assert (report["imported"], report["failed"]) == (1, 2)
+    assert (report["imported"], report["failed"]) == (1, 3)
     errors = {(e["row"], e["column"]): e["reason"] for e in report["errors"]}
     assert errors[(3, "姓名")] == "contains the control character U+0000 (NUL): remove it"
     assert errors[(4, "致贫原因")] == "contains the control character U+0007: remove it"
+    assert errors[(7, "姓名")] == "longer than 200 characters"
+    assert len(report["errors"]) == 3
     assert await scalar(registry_app, "SELECT count(*) FROM members") == 1
 
 
