@@ -18,9 +18,12 @@ from registry_testdata import (
 )
 from sqlalchemy import text
 
+from contracts.resident_id import compose
 from devstack.testing import eventually, running
 from registry.config import RegistrySettings
 from registry.imports.columns import COLUMNS
+from registry.imports.jobs import ImportSlot
+from registry.imports.parse import FirstN, RowError, error_order
 from registry.main import create_app
 
 HEADERS = [c.header for c in COLUMNS]
@@ -204,7 +207,17 @@ async def test_duplicate_person_in_the_file_and_in_the_register(client, auth_key
     assert (report["imported"], report["failed"]) == (1, 3)
     errors = {(e["row"], e["column"]): e["reason"] for e in report["errors"]}
     assert "row 4" in errors[(5, "身份证号")]
+    assert "also on row 5" in errors[(4, "身份证号")]  # both households fail: both say why
     assert "already registered" in errors[(6, "身份证号")]
+    failed = {f["household_no"]: f for f in report["failed_households"]}
+    assert sorted(failed) == ["0002", "0003", "0004"]
+    assert (failed["0002"]["rows"], failed["0003"]["rows"], failed["0004"]["rows"]) == (
+        [4],
+        [5],
+        [6],
+    )
+    assert failed["0002"]["reason"].startswith("row 4, 身份证号: the same person is also on row 5")
+    assert "already registered" in failed["0004"]["reason"]
     listed = (await client.get("/households", headers=auth_keys.headers())).json()
     assert listed["total"] == 2  # the one from the API and 0001
 
@@ -429,3 +442,171 @@ async def test_background_import_reports_progress_and_its_outcome(client, auth_k
         background="true",
     )
     assert missing.status_code == 422  # the columns are checked before a job starts
+
+
+async def test_failed_households_are_each_listed_with_their_rows_and_reason(client, auth_keys):
+    twice = new_id_number()
+    rows = family("0001", 2)  # imported
+    rows += family("0002", 2)
+    rows[3]["身份证号"] = twice  # 0002's second member (row 5) …
+    rows += family("0003", 3)
+    rows[6]["身份证号"] = twice  # … is also 0003's second member (row 8)
+    rows += family("0004", 2, 主要致贫原因="因学")  # a household rule (rows 9–10)
+    rows += [person("", 姓名="无户号")]  # no 户编号 (row 11)
+    rows += family("0005", 1, village="622924999999")  # no such village (row 12)
+    report = (await upload(client, as_csv(rows), auth_keys.headers())).json()
+    assert report["imported"] == 1
+    failed = report["failed_households"]
+    assert report["failed"] == len(failed) == 5
+    assert report["households"] == report["imported"] + report["failed"]
+    assert report["errors_total"] == len(report["errors"])
+    # every failed household has its rows, a reason, and its error rows among the errors
+    error_rows = {e["row"] for e in report["errors"]}
+    for household in failed:
+        assert household["reason"] and household["errors"] >= 1
+        assert household["persons"] == len(household["rows"])
+        assert error_rows & set(household["rows"]), household
+    # and every error row belongs to a failed household: counts agree
+    failed_rows = {row for household in failed for row in household["rows"]}
+    assert error_rows <= failed_rows
+    by_no = {h["household_no"]: h for h in failed}
+    assert by_no["0002"]["rows"] == [4, 5] and "also on row 8" in by_no["0002"]["reason"]
+    assert by_no["0003"]["rows"] == [6, 7, 8] and "already on row 5" in by_no["0003"]["reason"]
+    assert "主要致贫原因" in by_no["0004"]["reason"]
+    assert by_no[""]["reason"] == "row 11, 户编号: required"
+    assert "no region with code 622924999999" in by_no["0005"]["reason"]
+
+
+async def test_control_characters_in_a_cell_are_row_errors_and_the_rest_imports(
+    client, registry_app, auth_keys
+):
+    rows = family("0001", 2) + family("0002", 2) + family("0003", 1) + family("0004", 1)
+    rows[1]["姓名"] = "王\x00秀英"  # NUL: PostgreSQL cannot store it
+    rows[2]["致贫原因"] = "因病\x07"  # another control character (BEL), a household column
+    rows[5]["姓名"] = "马" * 100_000  # kept as a short mark, not as the cell
+    response = await upload(client, as_csv(rows), auth_keys.headers())
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert (report["imported"], report["failed"]) == (1, 3)
+    errors = {(e["row"], e["column"]): e["reason"] for e in report["errors"]}
+    assert errors[(3, "姓名")] == "contains the control character U+0000 (NUL): remove it"
+    assert errors[(4, "致贫原因")] == "contains the control character U+0007: remove it"
+    assert errors[(7, "姓名")] == "longer than 200 characters"
+    assert len(report["errors"]) == 3
+    assert await scalar(registry_app, "SELECT count(*) FROM members") == 1
+
+
+async def test_a_crafted_id_number_fails_its_row_not_the_import(client, registry_app, auth_keys):
+    # A prefecture-level address code (6229 02, not a county) with a valid check digit.
+    crafted = compose("622902", dt.date(1990, 1, 1), 11)
+    rows = family("0001", 2) + family("0002", 2) + family("0003", 2)
+    rows[3]["身份证号"] = crafted
+    response = await upload(client, as_csv(rows), auth_keys.headers())
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert (report["imported"], report["failed"]) == (2, 1)
+    [error] = report["errors"]
+    assert (error["row"], error["column"]) == (5, "身份证号")
+    assert report["failed_households"][0]["household_no"] == "0002"
+    assert await scalar(registry_app, "SELECT count(*) FROM members") == 4
+
+
+@pytest.fixture
+async def small_limits(stack):
+    values = await stack.settings_for("registry", import_max_rows=6, import_max_stored_errors=3)
+    app = create_app(RegistrySettings(**values))
+    async with running(app) as client:
+        await seed_regions(app)
+        yield app, client
+
+
+async def test_a_file_over_the_row_limit_is_refused_naming_it_and_nothing_is_stored(
+    small_limits, auth_keys
+):
+    app, client = small_limits
+    rows = family("0001", 3) + family("0002", 4)  # 7 rows, the limit is 6
+    response = await upload(client, as_csv(rows), auth_keys.headers())
+    assert response.status_code == 413
+    problem = response.json()
+    assert problem["code"] == "IMPORT_TOO_MANY_ROWS"
+    assert "more than 6 rows; the limit is 6" in problem["detail"]
+    assert "REGISTRY_IMPORT_MAX_ROWS" in problem["detail"]
+
+    started = await upload(client, as_csv(rows), auth_keys.headers(), background="true")
+    assert started.status_code == 202
+    job = await eventually(
+        lambda: client.get(started.headers["location"], headers=auth_keys.headers()),
+        until=lambda r: r.json()["status"] != "running",
+    )
+    assert job.json()["status"] == "refused"
+    assert "the limit is 6" in job.json()["report"]["refused"]
+    for table in ("households", "members", "workflow_steps"):
+        assert await scalar(app, f"SELECT count(*) FROM {table}") == 0
+    assert await scalar(app, f"SELECT count(*) FROM outbox WHERE {NOT_REGION_EVENTS}") == 0
+    assert await scalar(app, "SELECT count(*) FROM audit_log WHERE entity <> 'region'") == 0
+
+    within = await upload(client, as_csv(rows[:6]), auth_keys.headers())
+    assert within.status_code == 200 and within.json()["imported"] == 2  # at the limit: read
+
+
+async def test_the_report_keeps_the_first_errors_and_counts_them_all(small_limits, auth_keys):
+    _, client = small_limits
+    rows = family("0001", 2) + family("0002", 2) + family("0003", 2)
+    for row in rows:
+        row["劳动能力"] = "很强"  # one error on each of the 6 rows; 3 are kept
+    report = (await upload(client, as_csv(rows), auth_keys.headers())).json()
+    assert report["errors_total"] == 6
+    assert [e["row"] for e in report["errors"]] == [2, 3, 4]
+    assert report["failed"] == 3 and len(report["failed_households"]) == 3
+
+
+async def test_a_second_import_for_the_county_is_refused_while_one_runs(
+    client, registry_app, auth_keys
+):
+    engine = registry_app.state.runtime.engine
+    running_import = await ImportSlot.take(engine, "622924000000", 1)
+    try:
+        # an import for one township of the county counts as the county's import
+        busy = await upload(
+            client, as_csv(family("0001")), auth_keys.headers(), region="622924100000"
+        )
+        assert busy.status_code == 429
+        assert busy.json()["code"] == "IMPORT_BUSY"
+        assert "the limit is 1 at a time per county" in busy.json()["detail"]
+        assert busy.headers["retry-after"] == "60"
+        background = await upload(
+            client, as_csv(family("0001")), auth_keys.headers(), background="true"
+        )
+        assert background.status_code == 429
+        assert await scalar(registry_app, "SELECT count(*) FROM import_jobs") == 0
+        elsewhere = await ImportSlot.take(engine, "622923000000", 1)  # another county: free
+        await elsewhere.release()
+    finally:
+        await running_import.release()
+    assert await scalar(registry_app, "SELECT count(*) FROM households") == 0
+    done = await upload(client, as_csv(family("0001")), auth_keys.headers(), background="true")
+    job = await eventually(
+        lambda: client.get(done.headers["location"], headers=auth_keys.headers()),
+        until=lambda r: r.json()["status"] != "running",
+    )
+    assert job.json()["status"] == "completed"
+    # the job freed its slot before it said it had ended: the next import may start at once
+    again = await upload(client, as_csv(family("0002")), auth_keys.headers())
+    assert again.status_code == 200, again.text
+
+
+def test_first_n_keeps_the_first_errors_by_row_whatever_the_order_they_come_in():
+    errors = [RowError(row, "姓名", "x") for row in (9, 3, 7, 1, 8, 2, 5)]
+    kept = FirstN(error_order, 3)
+    for error in errors[:4]:
+        kept.add(error)
+    other = FirstN(error_order, 3)
+    for error in errors[4:]:
+        other.add(error)
+    kept.merge(other)
+    assert [e.row for e in kept.items()] == [1, 2, 3]
+    assert kept.total == 7
+    everything = FirstN(error_order, None)
+    for error in errors:
+        everything.add(error)
+    assert [e.row for e in everything.items()] == [1, 2, 3, 5, 7, 8, 9]

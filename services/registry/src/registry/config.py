@@ -30,6 +30,10 @@ class RegistrySettings(ServiceSettings):
     import_sync_max_bytes: int = Field(default=8 * 1024 * 1024, ge=0)
     """Uploads up to this size are imported while the request waits; larger ones in the background (202)."""
     import_max_stored_errors: int = Field(default=10_000, ge=0)
-    """Error rows kept in a background import's report (the count is always complete)."""
+    """Error rows (and failed households) an import's report lists, the first by row (the counts are always complete)."""
+    import_max_rows: int = Field(default=300_000, ge=1)
+    """Rows an uploaded spreadsheet may have (about a county's registered persons); more: 413, nothing imported (the CLI has no limit)."""
+    import_max_concurrent: int = Field(default=1, ge=1, le=100)
+    """Imports (background or not) running at once for one county; another is refused with 429 and Retry-After."""
     import_workers: int = Field(default=0, ge=0, le=64)
     """Processes preparing chunks in the import CLI (0: one per CPU); the API imports in-process."""

@@ -116,7 +116,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             ],
         )
     )
-    app.state.import_jobs = ImportJobs(max_errors=settings.import_max_stored_errors)
+    app.state.import_jobs = ImportJobs()
     app.state.vault = vault
     app.state.gateway = GatewayClient(settings.gateway_url, settings.gateway_timeout_seconds)
     return app

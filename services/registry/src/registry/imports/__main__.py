@@ -79,7 +79,7 @@ def print_report(report: ImportReport, errors_file: Path, console: Console) -> N
         f"({report.skipped_changed} differ from the file), [red]failed {report.failed}[/red]"
     )
     if report.errors:
-        console.print(f"{len(report.errors)} errors written to {errors_file}")
+        console.print(f"{report.errors_total} errors written to {errors_file}")
     if report.interrupted:
         console.print(
             f"[red]interrupted[/red]: {report.interrupted}; run the same file again to complete"

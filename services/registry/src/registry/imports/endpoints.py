@@ -16,8 +16,9 @@ from kit.app import ReadSessionDep
 from kit.auth import Principal, requires
 from kit.errors import PROBLEM_RESPONSES, Problem, not_found
 from registry.imports.columns import COLUMNS
+from registry.imports.jobs import ImportSlot
 from registry.imports.reader import TEMPLATE_CSV, open_sheet, template_xlsx
-from registry.imports.schemas import ImportJobOut, ImportReportOut, ImportRowError
+from registry.imports.schemas import ImportJobOut, ImportReportOut
 from registry.imports.service import ImportInterrupted, ImportService
 from registry.models import ImportJob
 
@@ -47,8 +48,13 @@ _COLUMN_TABLE = "\n".join(
     "A file up to `REGISTRY_IMPORT_SYNC_MAX_BYTES` (8 MiB) is imported while the request waits "
     "(200 with the report); a larger one, or any with `background=true`, runs in the "
     "background: 202 with the job, whose progress and report `GET /imports/{id}` shows. "
-    "Uploads are limited to `REGISTRY_IMPORT_MAX_BYTES` (64 MiB); larger files go through the "
-    "CLI `python -m registry.imports`. Needs a county-level (or higher) account.\n\nColumns (the Chinese label or the code of each value is accepted):\n"
+    "Uploads are limited to `REGISTRY_IMPORT_MAX_BYTES` (64 MiB) and "
+    "`REGISTRY_IMPORT_MAX_ROWS` rows (300,000; more: 413 IMPORT_TOO_MANY_ROWS, nothing "
+    "imported); larger files go through the CLI `python -m registry.imports`. A county runs "
+    "`REGISTRY_IMPORT_MAX_CONCURRENT` imports at a time (1; another: 429 IMPORT_BUSY with "
+    "Retry-After). The report lists the first `REGISTRY_IMPORT_MAX_STORED_ERRORS` error rows "
+    "(`errors_total` counts them all) and every household not imported with its rows and "
+    "reason. Needs a county-level (or higher) account.\n\nColumns (the Chinese label or the code of each value is accepted):\n"
     + _COLUMN_TABLE,
 )
 async def import_households(
@@ -78,24 +84,35 @@ async def import_households(
             code="OUTSIDE_REGION",
             field="query.region",
         )
-    settings = request.app.state.runtime.settings
+    runtime = request.app.state.runtime
+    settings = runtime.settings
     service = ImportService(
         request.app.state.vault,
         request.app.state.clock,
         chunk_households=settings.import_chunk_households,
+        max_rows=settings.import_max_rows,
+        max_errors=settings.import_max_stored_errors,
     )
     content = await file.read()
     open_sheet(content, file.filename or "")  # a file without the columns: 422 at once
+    slot = await ImportSlot.take(
+        runtime.engine, region or actor.region, settings.import_max_concurrent
+    )
     if background or len(content) > settings.import_sync_max_bytes:
-        job = await request.app.state.import_jobs.start(
-            request.app.state.runtime.sessionmaker,
-            service,
-            content,
-            file.filename or "upload",
-            hashlib.sha256(content).hexdigest(),
-            actor,
-            region or actor.region,
-        )
+        try:
+            job = await request.app.state.import_jobs.start(
+                runtime.sessionmaker,
+                service,
+                content,
+                file.filename or "upload",
+                hashlib.sha256(content).hexdigest(),
+                actor,
+                region or actor.region,
+                slot,
+            )
+        except BaseException:
+            await slot.release()
+            raise
         return JSONResponse(
             ImportJobOut.model_validate(job, from_attributes=True).model_dump(mode="json"),
             status_code=202,
@@ -103,11 +120,7 @@ async def import_households(
         )
     try:
         report = await service.run(
-            request.app.state.runtime.sessionmaker,
-            content,
-            file.filename or "upload",
-            actor,
-            region=region,
+            runtime.sessionmaker, content, file.filename or "upload", actor, region=region
         )
     except ImportInterrupted as exc:
         done = exc.report
@@ -119,13 +132,10 @@ async def import_households(
             "complete the import",
             code="IMPORT_INTERRUPTED",
         ) from None
-    return ImportReportOut(
-        **{
-            k: v
-            for k, v in dataclasses.asdict(report).items()
-            if k in ImportReportOut.model_fields and k != "errors"
-        },
-        errors=[ImportRowError(**dataclasses.asdict(e)) for e in report.errors],
+    finally:
+        await slot.release()
+    return ImportReportOut.model_validate(
+        {k: v for k, v in dataclasses.asdict(report).items() if k in ImportReportOut.model_fields}
     )
 
 

@@ -1,11 +1,21 @@
-"""Reading an uploaded spreadsheet (CSV or XLSX) into numbered rows of header → cell text."""
+"""Reading an uploaded spreadsheet (CSV or XLSX) as a stream of numbered rows.
+
+Rows are read one at a time (a CSV is decoded as it is read, an XLSX sheet is read with
+openpyxl's read-only mode): an import holds the file's bytes, never a second copy of it as
+text or as objects. Each row comes as the tuple of its cells in the order of ``COLUMNS``.
+A cell that no column may hold (a control character, or far too long) is refused here:
+it arrives as :data:`REFUSED` followed by the reason's code, which :func:`refusal` turns
+into the reason, so the parse reports it as a row error of that row and column.
+"""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,7 +23,6 @@ from openpyxl import Workbook, load_workbook
 
 from kit.errors import Problem
 from registry.imports.columns import (
-    BY_HEADER,
     COLUMNS,
     REQUIRED_HEADERS,
     VILLAGE_CODE,
@@ -22,11 +31,42 @@ from registry.imports.columns import (
 
 XLSX_MAGIC = b"PK\x03\x04"
 
+#: Longest cell kept (no column takes more than 100 characters): a longer one is refused,
+#: so a row of huge cells costs no more than a row of short ones, nor does its error text.
+MAX_CELL = 200
+#: An Excel sheet's rows: an XLSX with more (blank ones too) is refused. Compressed, a small
+#: file can hold millions of blank rows: they cost no memory, but time.
+MAX_SHEET_ROWS = 1_048_576
+#: First character of a refused cell. Never a real cell: control characters are refused.
+REFUSED = "\x00"
+_TOO_LONG = REFUSED + "long"
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROL_NAMES = {0x00: "NUL", 0x09: "tab", 0x0A: "line feed", 0x0D: "carriage return"}
+
+#: (spreadsheet row number, the row's cells in the order of COLUMNS)
+Row = tuple[int, tuple[str, ...]]
+
+
+def find_control_character(text: str) -> str | None:
+    """The first control character (Unicode category Cc: C0, DEL, C1) of ``text`` as
+    ``U+0000``, or None. PostgreSQL cannot store NUL, and none belongs in a cell."""
+    found = _CONTROL.search(text)
+    return None if found is None else f"U+{ord(found.group()):04X}"
+
+
+def refusal(cell: str) -> str:
+    """The reason a refused cell (one starting with REFUSED) was refused."""
+    if cell == _TOO_LONG:
+        return f"longer than {MAX_CELL} characters"
+    code = cell[len(REFUSED) :]
+    name = _CONTROL_NAMES.get(int(code[2:], 16))
+    return f"contains the control character {code}{f' ({name})' if name else ''}: remove it"
+
 
 class Sheet:
-    """The rows of one file; ``rows()`` yields (spreadsheet row number, header → text)."""
+    """The header of one file; ``rows()`` reads its rows from the start, each time."""
 
-    def __init__(self, headers: list[str], rows: Iterator[tuple[int, list]]) -> None:
+    def __init__(self, headers: list[str], read: Callable[[], Iterator[Sequence]]) -> None:
         self.headers = [h.strip() for h in headers]
         missing = [h for h in REQUIRED_HEADERS if h not in self.headers]
         if VILLAGE_CODE not in self.headers and VILLAGE_NAME not in self.headers:
@@ -40,14 +80,33 @@ class Sheet:
                 code="IMPORT_MISSING_COLUMNS",
                 field=missing[0],
             )
-        self._known = [(i, h) for i, h in enumerate(self.headers) if h in BY_HEADER]
-        self._rows = rows
+        # Where each column of COLUMNS is in the file (the first of a repeated header).
+        self._positions = [
+            self.headers.index(c.header) if c.header in self.headers else None for c in COLUMNS
+        ]
+        self._read = read  # the raw rows after the header, from the start at each call
 
-    def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
-        for number, values in self._rows:
-            cells = {h: _text(values[i]) if i < len(values) else "" for i, h in self._known}
-            if any(cells.values()):  # blank lines between blocks are common
+    def rows(self) -> Iterator[Row]:
+        """(spreadsheet row, cells in COLUMNS order), skipping blank rows."""
+        positions = self._positions
+        for number, values in enumerate(self._read(), start=2):
+            if not any(values):  # blank lines between blocks are common: skipped, and cheaply
+                continue
+            width = len(values)
+            cells = tuple(
+                _cell(values[i]) if i is not None and i < width else "" for i in positions
+            )
+            if any(cells):  # not blank in the columns of the template
                 yield number, cells
+
+
+def _cell(value: object) -> str:
+    text = _text(value)
+    if len(text) > MAX_CELL:
+        return _TOO_LONG
+    if (control := find_control_character(text)) is not None:
+        return REFUSED + control
+    return text
 
 
 def _text(value: object) -> str:
@@ -72,36 +131,77 @@ def open_sheet(content: bytes, filename: str = "") -> Sheet:
 
 
 def _csv(content: bytes) -> Sheet:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = content.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - gb18030 decodes any byte string
+    if _decodes(content, "utf-8"):
+        encoding = "utf-8-sig"
+    elif _decodes(content, "gb18030"):
+        encoding = "gb18030"
+    else:
         raise Problem(422, "Unreadable file", "not UTF-8 or GB18030 text", code="IMPORT_ENCODING")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    headers = next(reader, None)
-    if headers is None:
-        raise Problem(422, "Empty file", "the file has no header row", code="IMPORT_EMPTY")
-    return Sheet(headers, ((n, row) for n, row in enumerate(reader, start=2)))
+
+    def read() -> Iterator[list[str]]:
+        reader = csv.reader(io.TextIOWrapper(io.BytesIO(content), encoding=encoding, newline=""))
+        try:
+            yield from reader
+        except csv.Error as exc:  # e.g. a cell beyond the csv module's field size limit
+            raise Problem(
+                422, "Unreadable file", f"row {reader.line_num}: {exc}", code="IMPORT_UNREADABLE"
+            ) from None
+
+    return _sheet(read)
+
+
+def _decodes(content: bytes, encoding: str, step: int = 1 << 20) -> bool:
+    """Whether the bytes are text in this encoding, decoded a slice at a time (the whole
+    file decoded at once would be a second, larger copy of it)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    view = memoryview(content)
+    try:
+        for start in range(0, len(content), step):
+            decoder.decode(view[start : start + step], final=start + step >= len(content))
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _xlsx(content: bytes) -> Sheet:
-    try:
-        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for a bad file
-        raise Problem(
-            422, "Unreadable file", f"not a valid XLSX file: {exc}", code="IMPORT_UNREADABLE"
-        ) from None
-    sheet = book.worksheets[0]
-    rows = sheet.iter_rows(values_only=True)
+    def read() -> Iterator[tuple]:
+        try:
+            book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for a bad file
+            raise Problem(
+                422, "Unreadable file", f"not a valid XLSX file: {exc}", code="IMPORT_UNREADABLE"
+            ) from None
+        try:
+            for number, row in enumerate(book.worksheets[0].iter_rows(values_only=True), 1):
+                if number > MAX_SHEET_ROWS:
+                    raise Problem(
+                        413,
+                        "Too many rows",
+                        f"the sheet has more than {MAX_SHEET_ROWS:,} rows, blank ones included: "
+                        "more than Excel allows",
+                        code="IMPORT_TOO_MANY_ROWS",
+                    )
+                yield row
+        finally:
+            book.close()
+
+    return _sheet(read)
+
+
+def _sheet(read: Callable[[], Iterator[Sequence]]) -> Sheet:
+    """The sheet of a file whose ``read()`` iterates its raw rows, the header first."""
+    rows = read()
     headers = next(rows, None)
+    rows.close()
     if headers is None:
-        raise Problem(422, "Empty file", "the sheet has no header row", code="IMPORT_EMPTY")
-    return Sheet(
-        [_text(h) for h in headers], ((n, list(row)) for n, row in enumerate(rows, start=2))
-    )
+        raise Problem(422, "Empty file", "the file has no header row", code="IMPORT_EMPTY")
+
+    def after_header() -> Iterator[Sequence]:
+        data = read()
+        next(data, None)
+        return data
+
+    return Sheet([_text(h) for h in headers], after_header)
 
 
 # --- the template ---------------------------------------------------------------------------

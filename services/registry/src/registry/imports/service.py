@@ -1,7 +1,7 @@
 """Bulk import (批量导入) of a county's existing spreadsheet.
 
-Validation runs in Python over the whole file first (``parse``); valid households are then
-written in chunks, one transaction per chunk, with PostgreSQL COPY: households, members,
+The file is read as a stream and grouped (``parse``, pass 1); then its households are
+read and checked a chunk at a time, and the valid ones are written, one transaction per chunk, with PostgreSQL COPY: households, members,
 their 存量档案录入 workflow step, their ``registry.household.created`` outbox row (the same
 row :meth:`kit.outbox.Outbox.add` writes, built by the same function) and their audit
 entry. A crash between chunks leaves whole households only; a re-run skips what is there
@@ -43,12 +43,15 @@ from registry.households.schemas import INTAKE_STATES, HouseholdCreate
 from registry.households.service import MEMBER_FIELDS, audit_view, survey_values
 from registry.imports.columns import BY_FIELD, HOUSEHOLD_NO, ID_NUMBER
 from registry.imports.parse import (
+    FailedHousehold,
+    FirstN,
     ParsedHousehold,
     RegionEntry,
     RegionIndex,
     RowError,
-    error_order,
     group_rows,
+    new_errors,
+    new_failures,
     read_household,
 )
 from registry.imports.reader import open_sheet
@@ -165,8 +168,8 @@ class Work:
 @dataclass
 class PreparedChunk:
     households: list[Prepared]  # valid, ready to COPY
-    errors: list[RowError]
-    failed: int  # households of the chunk dropped for an error
+    errors: FirstN[RowError]
+    failures: FirstN[FailedHousehold]  # households of the chunk dropped for an error
     persons: int  # persons in the chunk
 
 
@@ -182,7 +185,11 @@ class ImportReport:
     skipped: int = 0
     skipped_changed: int = 0
     failed: int = 0
+    #: The first error rows (the import's ``max_errors``), by row; ``errors_total``: all.
     errors: list[RowError] = field(default_factory=list)
+    errors_total: int = 0
+    #: Every household not imported (the first ``max_errors``), with its rows and first error.
+    failed_households: list[FailedHousehold] = field(default_factory=list)
     interrupted: str | None = None
     #: Wall-clock seconds by phase: read and validate, prepare (waiting for it, with
     #: workers), write (checks and COPY): where an import's time goes.
@@ -217,10 +224,16 @@ class ImportService:
         *,
         chunk_households: int = 1000,
         workers: int = 0,
+        max_rows: int | None = None,
+        max_errors: int | None = None,
     ) -> None:
         self.vault = vault
         self.clock = clock or Clock()
         self.chunk_households = chunk_households
+        #: A file with more rows is refused before anything is written; None: no limit.
+        self.max_rows = max_rows
+        #: Error rows (and failed households) kept for the report; all are counted.
+        self.max_errors = max_errors
         #: Processes preparing chunks (hashing, encryption, events) while this one writes;
         #: 0 or 1: in this process.
         self.workers = workers
@@ -253,38 +266,39 @@ class ImportService:
             sha256=report.sha256,
             location=f"import:{report.import_id}",
         )
+        errors, failures = new_errors(self.max_errors), new_failures(self.max_errors)
         with self._worker_pool() as pool:  # its processes start while the file is grouped
             # CPU-bound: in a thread, so that a large upload does not stall the server's other
             # requests for its whole duration (they still share the interpreter).
             grouped = await asyncio.to_thread(
-                group_rows, sheet.rows(), RegionIndex(regions, region or actor.region)
+                group_rows,
+                sheet.rows(),
+                RegionIndex(regions, region or actor.region),
+                max_rows=self.max_rows,
             )
             report.persons = grouped.persons
+            report.households = len(grouped.households)
             report.seconds["parse"] = time.perf_counter() - started
-            report.households = len(grouped.households) + grouped.failed
-            report.failed = grouped.failed
-            report.errors = grouped.errors
-            done = grouped.failed_persons
             if progress:
-                await _call(progress, done, report.persons)
+                await _call(progress, 0, report.persons)
             async with sessions() as session:
                 lines = await policy.overrides(session, POVERTY_LINE)
             now = self.clock.now()
             work = Work(actor, now, self.clock.today(), report.import_id, evidence, lines)
-            chunks = [
-                grouped.households[start : start + self.chunk_households]
-                for start in range(0, len(grouped.households), self.chunk_households)
-            ]
+            chunks = grouped.chunks(self.chunk_households, errors)
+            if len(grouped.households) < 4 * self.chunk_households:
+                pool = None  # the pool is worth it only with chunks enough to amortise it
             try:
                 await self._write_all(
-                    sessions, self._prepared(chunks, work, pool), report, progress, done
+                    sessions, self._prepared(chunks, work, pool), report, errors, failures, progress
                 )
             except Exception as exc:
                 report.interrupted = f"{type(exc).__name__}: {exc}"
                 log.exception("import %s interrupted", report.import_id)
+                _finish(report, errors, failures)
                 await self._audit_batch(sessions, report, actor, region)
                 raise ImportInterrupted(report, exc) from exc
-        report.errors.sort(key=error_order)
+        _finish(report, errors, failures)
         await self._audit_batch(sessions, report, actor, region)
         return report
 
@@ -293,18 +307,20 @@ class ImportService:
         sessions: async_sessionmaker[AsyncSession],
         stream: AsyncIterator[PreparedChunk],
         report: ImportReport,
+        errors: FirstN[RowError],
+        failures: FirstN[FailedHousehold],
         progress: Progress | None,
-        done: int,
     ) -> None:
         """Write the prepared chunks as they come, counting where the time goes."""
+        done = 0
         async with contextlib.aclosing(stream):
             waiting = time.perf_counter()
             async for chunk in stream:
                 writing = time.perf_counter()
                 report.seconds["prepare"] += writing - waiting
-                report.errors.extend(chunk.errors)
-                report.failed += chunk.failed
-                await self._write_chunk(sessions, chunk.households, report)
+                errors.merge(chunk.errors)
+                failures.merge(chunk.failures)
+                await self._write_chunk(sessions, chunk.households, report, errors, failures)
                 waiting = time.perf_counter()
                 report.seconds["write"] += waiting - writing
                 done += chunk.persons
@@ -329,17 +345,19 @@ class ImportService:
             yield pool
 
     async def _prepared(
-        self, chunks: list[list[ParsedHousehold]], work: Work, pool: ProcessPoolExecutor | None
+        self,
+        chunks: Iterator[list[ParsedHousehold]],
+        work: Work,
+        pool: ProcessPoolExecutor | None,
     ) -> AsyncIterator[PreparedChunk]:
         """Chunks read and prepared, in file order: here, or in the pool, kept a few chunks
-        ahead of the writer (worth it only with chunks enough to amortise it)."""
-        if pool is None or len(chunks) < 4:
-            for chunk in chunks:
-                yield await asyncio.to_thread(self.prepare_chunk, chunk, work)
-            return
+        ahead of the writer."""
         loop = asyncio.get_running_loop()
         ahead: deque[asyncio.Future] = deque()
-        for chunk in chunks:
+        while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+            if pool is None:
+                yield await asyncio.to_thread(self.prepare_chunk, chunk, work)
+                continue
             ahead.append(loop.run_in_executor(pool, _prepare_chunk, chunk, work))
             if len(ahead) > 2 * self.workers:
                 yield await ahead.popleft()
@@ -348,15 +366,23 @@ class ImportService:
 
     def prepare_chunk(self, chunk: list[ParsedHousehold], work: Work) -> PreparedChunk:
         """Read each household of the chunk (pass 2 of the parse) and prepare the valid ones."""
-        prepared = PreparedChunk([], [], 0, 0)
+        prepared = PreparedChunk([], new_errors(self.max_errors), new_failures(self.max_errors), 0)
         for parsed in chunk:
             prepared.persons += len(parsed.rows)
-            errors = read_household(parsed, work.evidence)
-            if errors:
-                prepared.errors.extend(errors)
-                prepared.failed += 1
-            else:
-                prepared.households.append(self.prepare(parsed, work))
+            if read_household(parsed, work.evidence, prepared.errors):
+                try:
+                    prepared.households.append(self.prepare(parsed, work))
+                    continue
+                except Exception as exc:  # noqa: BLE001 - the row boundary: one household fails
+                    log.error("import: preparing household %s", parsed.external_ref, exc_info=exc)
+                    parsed.error(
+                        prepared.errors,
+                        parsed.first_row,
+                        HOUSEHOLD_NO,
+                        f"the household could not be prepared ({type(exc).__name__}); "
+                        "it was not imported",
+                    )
+            prepared.failures.add(parsed.failure())
         return prepared
 
     def prepare(self, parsed: ParsedHousehold, work: Work) -> Prepared:
@@ -488,6 +514,8 @@ class ImportService:
         sessions: async_sessionmaker[AsyncSession],
         prepared: list[Prepared],
         report: ImportReport,
+        errors: FirstN[RowError],
+        failures: FirstN[FailedHousehold],
     ) -> None:
         for attempt in range(3):
             async with sessions() as session:
@@ -501,7 +529,7 @@ class ImportService:
                         await session.rollback()
                         continue
                     raise
-            self._count(report, outcome)
+            self._count(report, outcome, errors, failures)
             return
 
     async def _check(
@@ -542,7 +570,13 @@ class ImportService:
         )
         await notify(session)
 
-    def _count(self, report: ImportReport, outcome: list[tuple[str, Prepared, Any]]) -> None:
+    def _count(
+        self,
+        report: ImportReport,
+        outcome: list[tuple[str, Prepared, Any]],
+        errors: FirstN[RowError],
+        failures: FirstN[FailedHousehold],
+    ) -> None:
         for kind, p, detail in outcome:
             if kind == "write":
                 report.imported += 1
@@ -551,7 +585,7 @@ class ImportService:
                 report.skipped += 1
                 if detail:
                     report.skipped_changed += 1
-                    report.errors.append(
+                    errors.add(
                         RowError(
                             p.parsed.first_row,
                             HOUSEHOLD_NO,
@@ -561,16 +595,15 @@ class ImportService:
                         )
                     )
             else:
-                report.failed += 1
                 for lookup, ref in detail:
-                    report.errors.append(
-                        RowError(
-                            p.hashes[lookup],
-                            ID_NUMBER,
-                            "this person is already registered in another household "
-                            f"({ref}); a person is in one household at a time",
-                        )
+                    p.parsed.error(
+                        errors,
+                        p.hashes[lookup],
+                        ID_NUMBER,
+                        "this person is already registered in another household "
+                        f"({ref}); a person is in one household at a time",
                     )
+                failures.add(p.parsed.failure())
 
     async def _existing(self, session: AsyncSession, refs: Sequence[str]) -> dict[str, tuple]:
         rows = await session.execute(
@@ -655,9 +688,16 @@ def summary(report: ImportReport) -> dict[str, Any]:
         "skipped": report.skipped,
         "skipped_changed": report.skipped_changed,
         "failed": report.failed,
-        "errors": len(report.errors),
+        "errors": report.errors_total,
         "interrupted": report.interrupted,
     }
+
+
+def _finish(
+    report: ImportReport, errors: FirstN[RowError], failures: FirstN[FailedHousehold]
+) -> None:
+    report.errors, report.errors_total = errors.items(), errors.total
+    report.failed_households, report.failed = failures.items(), failures.total
 
 
 def _differences(found: tuple, signature: tuple) -> list[str]:
