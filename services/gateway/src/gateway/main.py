@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from gateway.config import GatewaySettings
 from gateway.consumers import CONSUMERS
+from gateway.public_feed import OUTBOX
 from gateway.stats.endpoints import router as stats_router
 from gateway.status.cache import StatusCache, status_cache
 from gateway.status.endpoints import router as status_router
@@ -32,6 +33,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             description=DESCRIPTION,
             settings=settings,
             routers=[status_router, stats_router, stream_router],
+            outbox=OUTBOX,
             consumers=CONSUMERS,
             resources=[
                 source_clients(
