@@ -97,6 +97,7 @@ async def checked_subscription(
 @router.get(
     "/stream",
     response_class=EventStreamResponse,
+    status_code=200,
     summary="Live events (Server-Sent Events) of your region, with resume",
     description="""
 Events as they happen (实时事件推送), filtered on the server by region subtree and event type.
@@ -114,10 +115,26 @@ Events as they happen (实时事件推送), filtered on the server by region sub
   and not beyond the stream's end (409 `RESUME_BEYOND_END`).
 """,
     responses={
+        200: {
+            "description": "A stream of Server-Sent Events",
+            "content": {
+                "text/event-stream": {
+                    "itemSchema": {
+                        "type": "object",
+                        "properties": {
+                            "event": {"type": "string"},
+                            "data": {"type": "string"},
+                            "id": {"type": "string"},
+                            "retry": {"type": "integer", "minimum": 0},
+                        },
+                    }
+                }
+            },
+        },
         429: {
             **PROBLEM_RESPONSES[409],
             "description": "Too many live streams open for this caller (Retry-After)",
-        }
+        },
     },
 )
 async def event_stream(
