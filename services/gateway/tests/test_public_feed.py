@@ -74,3 +74,26 @@ async def test_each_event_read_is_republished_redacted_once(client, gateway_app,
         assert (await js.stream_info("PUBLIC")).state.messages == 2
     finally:
         await nc.close()
+
+
+async def _staged(app) -> list[str]:
+    async with app.state.runtime.engine.connect() as conn:
+        rows = await conn.execute(text("SELECT envelope->>'id' FROM outbox ORDER BY position"))
+        return [row[0] for row in rows]
+
+
+async def test_an_event_that_fails_is_not_republished(client, gateway_app, js):
+    """The public copy is staged in the consumer's transaction: an event whose handler
+    fails (dead-lettered) leaves no copy behind, the next good event has its own."""
+    hid = uuid.uuid4()
+    _, broken = event(events.HOUSEHOLD_CREATED, hid, 1)
+    broken["data"] = {"household_id": str(hid)}  # the handler cannot apply it
+    await publish(js, events.HOUSEHOLD_CREATED, broken)
+
+    async def dead_letters():
+        return (await js.stream_info("DEADLETTER")).state.messages
+
+    await eventually(dead_letters, until=lambda n: n == 1, timeout=30)
+    _, good = event(events.HOUSEHOLD_CREATED, uuid.uuid4(), 1)
+    await publish(js, events.HOUSEHOLD_CREATED, good)
+    assert await eventually(lambda: _staged(gateway_app), until=bool) == [good["id"]]

@@ -164,7 +164,7 @@ async def streams_closed(live) -> None:
     after the client closed the connection)."""
 
     async def open_streams():
-        return dict(getattr(live.app.state, "stream_slots", None).open)
+        return dict(live.app.state.stream_slots.open)
 
     await eventually(open_streams, until=lambda count: not count, timeout=10)
 

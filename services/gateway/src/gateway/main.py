@@ -13,6 +13,7 @@ from gateway.status.endpoints import router as status_router
 from gateway.status.fast_path import CachedStatusRoute, untraced_when_cached
 from gateway.status.fresh import source_clients
 from gateway.stream.endpoints import router as stream_router
+from gateway.stream.limits import StreamSlots
 from kit.app import ServiceDefinition, create_service_app
 
 DESCRIPTION = """
@@ -56,4 +57,5 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         )
     )
     app.add_middleware(CachedStatusRoute, cache=cache)
+    app.state.stream_slots = StreamSlots(settings.stream_max_connections_per_principal)
     return app

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request
 
 from contracts.events import CATALOGUE
-from gateway.stream.limits import Slot, StreamSlots
+from gateway.stream.limits import Slot
 from gateway.stream.response import EventStreamResponse
 from gateway.stream.service import LiveStream, Subscription
 from kit.auth import Principal, requires
@@ -19,15 +19,6 @@ router = APIRouter(prefix="/events", tags=["events"], responses=PROBLEM_RESPONSE
 
 def live_stream(request: Request) -> LiveStream:
     return LiveStream(CATALOGUE, request.app.state.runtime.settings)
-
-
-def stream_slots(request: Request) -> StreamSlots:
-    """The process's count of open streams per caller, made with the first stream."""
-    state = request.app.state
-    if not hasattr(state, "stream_slots"):
-        limit = state.runtime.settings.stream_max_connections_per_principal
-        state.stream_slots = StreamSlots(limit)
-    return state.stream_slots
 
 
 @dataclass(frozen=True)
@@ -91,7 +82,7 @@ async def checked_subscription(
         )
     await stream.check_resume(subscription, bus.js)
     # Last: a refused request holds no slot.
-    return Admitted(subscription, stream_slots(request).acquire(actor.subject))
+    return Admitted(subscription, request.app.state.stream_slots.acquire(actor.subject))
 
 
 @router.get(

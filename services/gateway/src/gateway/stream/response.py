@@ -73,9 +73,13 @@ class EventStreamResponse(StreamingResponse):
             log.info("%s: client disconnected", self._description)
         finally:
             with anyio.CancelScope(shield=True):
-                # Runs the generators' ``finally`` (the relay deletes its consumers) now,
-                # not whenever the collector finds them.
-                await self.body_iterator.aclose()  # type: ignore[attr-defined]
-                await self._events.aclose()  # type: ignore[attr-defined]
-                if self._on_close is not None:
-                    self._on_close()
+                try:
+                    # Runs the generators' ``finally`` (the relay deletes its consumers)
+                    # now, not whenever the collector finds them.
+                    await self.body_iterator.aclose()  # type: ignore[attr-defined]
+                    await self._events.aclose()  # type: ignore[attr-defined]
+                except Exception as exc:  # noqa: BLE001 - the stream is over either way
+                    log.warning("%s: closing failed: %s", self._description, exc)
+                finally:
+                    if self._on_close is not None:
+                        self._on_close()

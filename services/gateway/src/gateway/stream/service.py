@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import nats.errors
 from fastapi.sse import ServerSentEvent
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
@@ -107,11 +108,23 @@ class LiveStream:
         one past the stream's end (a token of another installation, or a stream that was
         reset) would silently deliver nothing, and one older than the replay window would
         replay without bound."""
+        try:
+            await self._check_resume(subscription, js)
+        except (nats.errors.Error, TimeoutError, ConnectionError) as exc:
+            log.warning("live stream: checking a resume position failed: %s", exc)
+            raise Problem(
+                503,
+                "Service unavailable",
+                "the event bus did not answer; try again shortly",
+                code="NATS_UNAVAILABLE",
+                headers={"Retry-After": "5"},
+            ) from None
+
+    async def _check_resume(self, subscription: Subscription, js: JetStreamContext) -> None:
         window = dt.timedelta(hours=self.settings.stream_replay_window_hours)
         for stream, position in (subscription.resume or {}).items():
             try:
-                state = (await js.stream_info(stream)).state
-                last = state.last_seq
+                last = (await js.stream_info(stream)).state.last_seq
             except NotFoundError:
                 last = 0
             if position > last:
