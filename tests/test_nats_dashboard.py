@@ -34,6 +34,8 @@ from devstack.nats_config import (
     password_variables,
     url_with_user,
 )
+from devstack.project import DataDir
+from devstack.runner import dashboard_access
 from devstack.servers import NatsServer, free_port, nats_server_binary
 from devstack.testing import eventually, running
 from gateway.config import GatewaySettings
@@ -325,6 +327,23 @@ def test_every_county_gets_its_own_dashboard_user():
     for not_a_county in ("622924100000", "620000000000", "6229"):
         with pytest.raises(ValueError):
             dashboard_user(not_a_county)
+
+
+def test_make_run_creates_the_demo_countys_credentials_and_says_how_to_connect(tmp_path):
+    data = DataDir(tmp_path / "data")
+    passwords = data.nats_passwords()
+    assert set(passwords.dashboards) == {COUNTY}
+    assert data.nats_passwords() == passwords  # kept in the data folder, not made anew
+    lines = dashboard_access("nats://127.0.0.1:4222", data.secrets_file, COUNTY)
+    text = "\n".join(lines)
+    assert "dashboard-622924" in text and "'public.62.29.24.>'" in text
+    assert passwords.dashboards[COUNTY] not in text  # where it is, not the password itself
+    # the printed command reads the password from where the runner keeps it
+    command = next(line for line in lines if "PW=$(" in line).strip()
+    shown = subprocess.run(
+        ["bash", "-c", f'{command}; printf %s "$PW"'], capture_output=True, text=True
+    )
+    assert shown.stdout == passwords.dashboards[COUNTY], shown.stderr
 
 
 async def test_the_bus_never_logs_the_password(nats_server, caplog):
