@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from devstack.nats_config import password_variables
+
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES_TOML = ROOT / "services" / "services.toml"
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -216,7 +218,7 @@ def test_compose_infrastructure(compose: dict) -> None:
     )
     assert mounts.get(argv[argv.index("-c") + 1]) == "./deploy/nats/users.conf"
     nats_env = _env(nats)
-    for variable in ("NATS_SERVICES_PASSWORD", "NATS_DASHBOARD_PASSWORD"):
+    for variable in password_variables():  # services and every county's dashboard
         assert nats_env.get(variable, "").startswith(f"${{{variable}"), variable
     # The services' URL and the server agree on the services password, default included.
     for name in SERVICE_NAMES:
@@ -319,7 +321,7 @@ def test_k8s_base_infrastructure() -> None:
     (server,) = pod["containers"]
     assert {"secretRef": {"name": "nats-users"}} in server["envFrom"]
     nats_secret = kinds[("Secret", "nats-users")]["stringData"]
-    assert set(nats_secret) == {"NATS_SERVICES_PASSWORD", "NATS_DASHBOARD_PASSWORD"}
+    assert set(nats_secret) == set(password_variables())
     # The URL with the password is set per Deployment, not shared in the ConfigMap.
     assert "NATS_URL" not in kinds[("ConfigMap", "jingzhun-config")]["data"]
     assert kinds[("ConfigMap", "jingzhun-config")]["data"]["AUTH_AUDIENCE"]

@@ -18,12 +18,12 @@ from gateway_testdata import (
 from contracts.events import CATALOGUE
 from contracts.events import registry as events
 from devstack.testing import eventually
-from gateway.consumers import CONSUMERS
+from gateway.consumers import PROJECTIONS
 from kit.envelope import build
 
 
 def test_gateway_handles_exactly_the_events_the_catalogue_lists_for_it():
-    handled = {name for c in CONSUMERS for name in c.handlers}
+    handled = {name for c in PROJECTIONS for name in c.handlers}
     listed = {spec.name for spec in CATALOGUE.consumed_by("gateway")}
     assert handled == listed
 

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import logging
 import uuid
 from collections.abc import AsyncIterator
 
@@ -144,14 +145,33 @@ def test_who_gets_personal_data():
 # --- the live server ---------------------------------------------------------------------
 
 
+@contextlib.asynccontextmanager
+async def live_gateway(stack, **settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(
+        GatewaySettings(
+            **await stack.settings_for("gateway", consumer_max_deliver=2),
+            stream_heartbeat_seconds=0.5,
+            **settings,
+        )
+    )
+    async with serving(app) as client:
+        client.app = app  # for the tests that look at its open-stream count
+        yield client
+
+
+async def streams_closed(live) -> None:
+    """Until the gateway has seen every client of ``live`` leave (it notices a moment
+    after the client closed the connection)."""
+
+    async def open_streams():
+        return dict(live.app.state.stream_slots.open)
+
+    await eventually(open_streams, until=lambda count: not count, timeout=10)
+
+
 @pytest_asyncio.fixture
 async def live(stack) -> AsyncIterator[httpx.AsyncClient]:
-    settings = GatewaySettings(
-        **await stack.settings_for("gateway", consumer_max_deliver=2),
-        stream_heartbeat_seconds=0.5,
-    )
-    app = create_app(settings)
-    async with serving(app) as client:
+    async with live_gateway(stack) as client:
         yield client
 
 
@@ -529,3 +549,100 @@ async def test_slow_reader_gets_the_queued_events_then_a_resume_point(live, js):
         consumer = relay.consumer_names["REGISTRY"]
     names = [c.name for c in await js.consumers_info("REGISTRY")]
     assert consumer not in names
+
+
+# --- limits: connections per caller, the replay window, disconnects ------------------------
+
+
+async def test_open_streams_per_caller_are_capped(live, auth_keys):
+    admin = auth_keys.headers("county_admin", COUNTY)  # every token of one subject
+    async with contextlib.AsyncExitStack() as streams:
+        for _ in range(3):  # the default limit
+            await streams.enter_async_context(stream(live, admin))
+        refused = await live.get("/events/stream", headers=admin)
+        assert refused.status_code == 429, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["code"] == "TOO_MANY_STREAMS"
+        assert "at most 3 live streams" in refused.json()["detail"]
+        assert int(refused.headers["Retry-After"]) > 0
+        # another caller is not affected
+        async with stream(live, auth_keys.headers("dashboard", COUNTY)):
+            pass
+    # the streams were closed: their slots are free again
+    await streams_closed(live)
+    async with stream(live, admin), stream(live, admin), stream(live, admin):
+        pass
+
+
+async def test_a_refused_request_holds_no_slot(live, auth_keys):
+    admin = auth_keys.headers("county_admin", COUNTY)
+    for _ in range(5):
+        bad = await live.get("/events/stream", headers=admin, params={"types": "nope.nope.nope"})
+        assert bad.status_code == 422
+    async with stream(live, admin), stream(live, admin), stream(live, admin):
+        pass
+
+
+async def test_resume_beyond_the_end_is_refused(live, js, auth_keys):
+    await created(js, VILLAGE)
+    last = (await js.stream_info("REGISTRY")).state.last_seq
+    admin = auth_keys.headers("county_admin", COUNTY)
+    for params, headers, field in [
+        ({}, {"Last-Event-ID": f"REGISTRY:{last + 1}"}, "header.last-event-id"),
+        ({"last_event_id": f"REGISTRY:{last},HEALTH:7"}, {}, "query.last_event_id"),
+    ]:
+        response = await live.get("/events/stream", headers={**admin, **headers}, params=params)
+        assert response.status_code == 409, response.text
+        problem = response.json()
+        assert problem["code"] == "RESUME_BEYOND_END"
+        assert problem["errors"][0]["field"] == field
+        assert "without Last-Event-ID" in problem["detail"]
+    # the stream's very end is a valid position: nothing missed, new events follow
+    async with stream(live, {**admin, "Last-Event-ID": f"REGISTRY:{last}"}) as sse:
+        assert sse.opened["id"].startswith(f"REGISTRY:{last}")
+        _, body = await created(js, VILLAGE)
+        assert json.loads((await sse.event())["data"])["id"] == body["id"]
+
+
+async def test_resume_older_than_the_replay_window_is_refused(stack, js, auth_keys):
+    window = 2.0  # seconds
+    async with live_gateway(stack, stream_replay_window_hours=window / 3600) as live:
+        await created(js, VILLAGE)
+        admin = auth_keys.headers("county_admin", COUNTY)
+        start = (await js.stream_info("REGISTRY")).state.first_seq - 1
+        await asyncio.sleep(window + 0.5)
+        _, recent = await created(js, VILLAGE)
+        seen = (await js.stream_info("REGISTRY")).state.last_seq
+        old = await live.get(
+            "/events/stream", headers={**admin, "Last-Event-ID": f"REGISTRY:{start}"}
+        )
+        assert old.status_code == 409, old.text
+        assert old.json()["code"] == "RESUME_TOO_OLD"
+        assert old.json()["errors"][0]["field"] == "header.last-event-id"
+        assert "at most 2 s back" in old.json()["detail"]
+        # a position inside the window replays what followed it
+        headers = {**admin, "Last-Event-ID": f"REGISTRY:{seen - 1}"}
+        async with stream(live, headers, types="registry.household.created") as sse:
+            assert json.loads((await sse.event())["data"])["id"] == recent["id"]
+
+
+async def test_a_client_leaving_during_a_replay_logs_no_error(live, js, auth_keys, caplog):
+    caplog.set_level(logging.INFO)
+    await asyncio.gather(*(created(js, VILLAGE) for _ in range(300)))
+    before = (await js.stream_info("REGISTRY")).state.consumer_count
+    headers = {**auth_keys.headers("county_admin", COUNTY), "Last-Event-ID": "REGISTRY:0"}
+    for _ in range(3):
+        async with live.stream("GET", "/events/stream", headers=headers) as response:
+            sse = SSE(response)
+            for _ in range(5):  # a few of the 300, then gone while the rest pours out
+                await sse.event()
+    # every stream's consumer is deleted, its slot free, and nothing was logged as an error
+    await eventually(
+        lambda: js.stream_info("REGISTRY"),
+        until=lambda info: info.state.consumer_count == before,
+        timeout=10,
+    )
+    await streams_closed(live)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, [(r.name, r.getMessage()[:200]) for r in errors]
+    assert "Traceback" not in caplog.text and "BrokenResourceError" not in caplog.text

@@ -83,6 +83,14 @@ def subject_tokens(code: str) -> list[str]:
     return [code[0:2], code[2:4], code[4:6], code[6:9], code[9:12]]
 
 
+def region_subject_tokens(code: str) -> list[str]:
+    """The subject tokens a (valid) region fixes for its subtree: county 622924000000 →
+    ``62 29 24``, a village all five."""
+    level = region_level(code)
+    fixed = next(i for i, (block, _, _) in enumerate(_BLOCKS) if block == level) + 1
+    return subject_tokens(code)[:fixed]
+
+
 RegionCode = Annotated[
     str,
     AfterValidator(validate_region_code),

@@ -136,15 +136,20 @@ class DataDir:
     def nats_passwords(self) -> NatsPasswords:
         """The NATS users' passwords of this data folder (kept in secrets.json)."""
         from devstack.nats_config import (  # imported here: nats_config imports this module
-            DASHBOARD_USER,
-            PASSWORD_VARIABLES,
-            SERVICES_USER,
+            DASHBOARD_COUNTIES,
+            SERVICES_PASSWORD_VARIABLE,
             NatsPasswords,
+            dashboard_user,
             new_password,
+            password_variable,
         )
 
-        values = self._secrets({name: new_password for name in PASSWORD_VARIABLES.values()})
+        variables = {
+            county: password_variable(dashboard_user(county)) for county in DASHBOARD_COUNTIES
+        }
+        wanted = [SERVICES_PASSWORD_VARIABLE, *variables.values()]
+        values = self._secrets({name: new_password for name in wanted})
         return NatsPasswords(
-            services=values[PASSWORD_VARIABLES[SERVICES_USER]],
-            dashboard=values[PASSWORD_VARIABLES[DASHBOARD_USER]],
+            services=values[SERVICES_PASSWORD_VARIABLE],
+            dashboards={county: values[name] for county, name in variables.items()},
         )

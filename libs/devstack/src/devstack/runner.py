@@ -16,11 +16,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 from rich.console import Console
 
-from contracts.region import subject_tokens
-from devstack.nats_config import DASHBOARD_USER, PASSWORD_VARIABLES
+from contracts.public import public_filter
+from devstack.nats_config import dashboard_user, password_variable
 from devstack.project import DataDir, ServiceInfo, gateway_sources, load_services, token_terms
 from devstack.provisioning import migrate, provision_streams
 from devstack.servers import NatsServer, PostgresServer, stop_process
@@ -201,17 +202,9 @@ class Stack:
         print("Press Ctrl-C to stop everything.", flush=True)
 
     def _print_dashboard_access(self) -> None:
-        """How a dashboard subscribes to events on NATS directly (read-only user)."""
-        variable = PASSWORD_VARIABLES[DASHBOARD_USER]
-        county = ".".join(subject_tokens(DEMO_COUNTY)[:3])
-        print(
-            f"\nDashboards on NATS: {self.nats.address}, user {DASHBOARD_USER!r} (subscribe only),"
-            f" password: {variable} in {self.data.secrets_file}"
-        )
-        print(
-            f"  nats sub -s {self.nats.address} --user {DASHBOARD_USER} --password <password>"
-            f" '*.*.*.{county}.>'   # every event of the demo county"
-        )
+        """How the demo county's dashboard subscribes to its public feed on NATS."""
+        for line in dashboard_access(self.nats.address, self.data.secrets_file, DEMO_COUNTY):
+            print(line)
 
     def wait(self) -> None:
         while True:
@@ -237,3 +230,17 @@ class Stack:
         self.nats.stop()
         self.postgres.stop()
         console.print("[green]stopped[/green]: services, NATS, PostgreSQL")
+
+
+def dashboard_access(address: str, secrets_file: Path, county: str) -> list[str]:
+    """What ``make run`` prints about a county's dashboard user: who, where its password
+    is, and a subscription to the county's redacted public feed."""
+    user = dashboard_user(county)
+    variable = password_variable(user)
+    read = f"import json;print(json.load(open('{secrets_file}'))['{variable}'])"
+    return [
+        f"\nDashboards (大屏) on NATS {address}: the redacted public feed of one county, "
+        f"subscribe only. User {user!r}, password {variable} in {secrets_file}:",
+        f'  PW=$(python3 -c "{read}")',
+        f"  nats sub -s {address} --user {user} --password \"$PW\" '{public_filter(county)}'",
+    ]

@@ -20,9 +20,9 @@ import warnings
 from pathlib import Path
 
 from devstack.nats_config import (
-    DASHBOARD_USER,
     SERVICES_USER,
     NatsPasswords,
+    dashboard_user,
     embedded_config,
     url_with_user,
 )
@@ -295,9 +295,10 @@ class NatsServer:
         """What services connect with: the ``services`` user's URL."""
         return url_with_user(self.address, SERVICES_USER, self.passwords.services)
 
-    @property
-    def dashboard_url(self) -> str:
-        return url_with_user(self.address, DASHBOARD_USER, self.passwords.dashboard)
+    def dashboard_url(self, county: str) -> str:
+        """What the dashboard (大屏) of ``county`` connects with: its own read-only user."""
+        user = dashboard_user(county)
+        return url_with_user(self.address, user, self.passwords.dashboards[county])
 
     def start(self, log_file: Path | None = None) -> None:
         self.store_dir.mkdir(parents=True, exist_ok=True)
@@ -305,7 +306,14 @@ class NatsServer:
             raise RuntimeError(f"port {self.port} is taken; set another port")
         if self.config_file is None:
             config = self.store_dir / "nats.conf"
-            config.write_text(embedded_config(self.store_dir, self.port, self.monitor_port))
+            config.write_text(
+                embedded_config(
+                    self.store_dir,
+                    self.port,
+                    self.monitor_port,
+                    counties=tuple(self.passwords.dashboards),
+                )
+            )
             args = [nats_server_binary(), "-c", str(config)]
         else:
             args = [nats_server_binary(), "-c", str(self.config_file), "-js"]

@@ -29,7 +29,7 @@ from kit import telemetry
 from kit.auth import TokenVerifier
 from kit.bus import Bus, dead_letter_stream, ensure_stream, service_stream
 from kit.clock import Clock
-from kit.consumer import BeforeCommit, EventConsumer, Handler, Subscription
+from kit.consumer import BeforeCommit, EventConsumer, Handler, OnReceived, Subscription
 from kit.db import create_engine, create_read_sessionmaker, create_sessionmaker
 from kit.errors import BodyLimit, install_error_handlers
 from kit.metrics import metrics_endpoint
@@ -53,6 +53,8 @@ class ConsumerDefinition:
     ordered_by: dict[str, str] = field(default_factory=dict)
     #: Run at the end of each consumer transaction (see ``kit.consumer.BeforeCommit``).
     before_commit: BeforeCommit | None = None
+    #: Run for every event read for the first time (see ``kit.consumer.OnReceived``).
+    on_received: OnReceived | None = None
 
     def subscription(self, service: str) -> Subscription:
         return Subscription(
@@ -120,6 +122,7 @@ class Runtime:
                 handlers=c.handlers,
                 ordered_by=c.ordered_by,
                 before_commit=c.before_commit,
+                on_received=c.on_received,
                 catalogue=CATALOGUE,
                 bus=self.bus,
                 sessionmaker=self.sessionmaker,
@@ -137,7 +140,7 @@ class Runtime:
         """Streams this service needs: its own, its sources', and the dead-letter stream."""
         needed = []
         if self.definition.outbox is not None:
-            needed.append(service_stream(self.definition.name))
+            needed.append(self.definition.outbox.stream())
         needed += [service_stream(c.source_service) for c in self.definition.consumers]
         if self.definition.consumers:
             needed.append(dead_letter_stream())

@@ -48,6 +48,11 @@ BeforeCommit = Callable[[AsyncSession], Awaitable[None]]
 Handler = Callable[[AsyncSession, Envelope], Awaitable[str | None]]
 HANDLER_OUTCOMES = frozenset({"applied", "ignored"})
 
+#: Runs in the consumer's transaction for every event read for the first time, before its
+#: handler and whatever the outcome (applied, ignored, stale): work that follows every
+#: event, such as republishing it through the consumer's own outbox.
+OnReceived = Callable[[AsyncSession, Envelope], Awaitable[None]]
+
 #: Key of the PostgreSQL advisory lock between live consumers (shared, per event) and a
 #: projection rebuild (exclusive, for its whole run): a rebuild never interleaves with
 #: live events, and live events wait for it instead of writing into half-built tables.
@@ -108,6 +113,7 @@ class EventConsumer:
         sessionmaker: async_sessionmaker[AsyncSession],
         ordered_by: dict[str, str] | None = None,
         before_commit: BeforeCommit | None = None,
+        on_received: OnReceived | None = None,
         max_deliver: int = 5,
         ack_wait_seconds: float = 30.0,
         inbox_retention_hours: float = 168.0,
@@ -118,6 +124,7 @@ class EventConsumer:
         self.handlers = handlers
         self.ordered_by = ordered_by or {}
         self.before_commit = before_commit
+        self.on_received = on_received
         self.catalogue = catalogue
         self.bus = bus
         self.sessionmaker = sessionmaker
@@ -320,6 +327,8 @@ class EventConsumer:
         ).first()
         if first_time is None:
             return "duplicate"
+        if self.on_received is not None:
+            await self.on_received(session, event)
         if handler is None:
             await self._set_outcome(session, event, "ignored")
             return "ignored"

@@ -41,6 +41,23 @@ class Envelope:
         """Identifies the aggregate whose ``sequence`` orders this event."""
         return f"{self.source}#{self.subject}"
 
+    def to_json(self) -> dict[str, Any]:
+        """The structured-mode CloudEvent again (what :func:`parse` read), JSON-ready."""
+        body: dict[str, Any] = {
+            "specversion": "1.0",
+            "id": self.id,
+            "source": self.source,
+            "type": self.type,
+            "subject": self.subject,
+            "time": self.time.isoformat().replace("+00:00", "Z"),
+            "datacontenttype": "application/json",
+            "region": self.region,
+            "sequence": self.sequence,
+        }
+        if self.traceparent:
+            body["traceparent"] = self.traceparent
+        return {**body, "data": self.data}
+
 
 def build(
     spec: EventSpec,

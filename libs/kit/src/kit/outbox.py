@@ -16,9 +16,11 @@ import datetime as dt
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
+from nats.js.api import StreamConfig
 from opentelemetry import trace
 from pydantic import BaseModel
 from sqlalchemy import (
@@ -36,12 +38,13 @@ from sqlalchemy import (
     insert,
     text,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from contracts.catalogue import EventSpec
 from kit import envelope, metrics, telemetry
-from kit.bus import Bus
+from kit.bus import Bus, service_stream
 from kit.db import asyncpg_dsn
 
 log = logging.getLogger(__name__)
@@ -72,12 +75,26 @@ def define_outbox_table(metadata: MetaData) -> Table:
 
 
 class Outbox:
-    """Writes events of one service into its outbox table."""
+    """Writes events of one service into its outbox table.
 
-    def __init__(self, table: Table, *, service: str) -> None:
+    ``stream`` is the JetStream stream the relay publishes into (created at start); by
+    default the service's own (``REGISTRY`` ← ``registry.>``)."""
+
+    def __init__(
+        self,
+        table: Table,
+        *,
+        service: str,
+        stream: Callable[[], StreamConfig] | None = None,
+    ) -> None:
         self.table = table
         self.service = service
         self.source = f"/jingzhun/{service}"
+        self._stream = stream or (lambda: service_stream(service))
+
+    def stream(self) -> StreamConfig:
+        """A fresh config of the stream (callers set its replicas)."""
+        return self._stream()
 
     def row(
         self,
@@ -124,6 +141,24 @@ class Outbox:
         await session.execute(insert(self.table).values(**row))
         await notify(session)
         return row["id"]
+
+    async def forward(
+        self, session: AsyncSession, *, event_id: uuid.UUID, subject: str, body: dict[str, Any]
+    ) -> None:
+        """Stage an event built elsewhere (a derived copy of a consumed event) in the
+        caller's transaction. The id is the Nats-Msg-Id; staging it twice keeps one row."""
+        await session.execute(
+            postgresql.insert(self.table)
+            .values(
+                id=event_id,
+                subject=subject,
+                event_type=str(body.get("type", ""))[:255],
+                aggregate_id=str(body.get("subject", ""))[:64],
+                envelope=body,
+            )
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+        await notify(session)
 
 
 async def notify(session: AsyncSession) -> None:

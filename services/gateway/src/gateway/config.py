@@ -37,3 +37,9 @@ class GatewaySettings(ServiceSettings):
     """Live stream: a connection whose queue stays full this long ends (SLOW_CLIENT)."""
     stream_consumer_inactive_seconds: float = Field(120.0, gt=0)
     """Live stream: JetStream drops a consumer unread this long (a gateway that died)."""
+    stream_max_connections_per_principal: int = Field(3, ge=1, le=1000)
+    """Live stream: streams one caller (token subject) may hold open at once, per gateway
+    process; one more is a 429 ``TOO_MANY_STREAMS``."""
+    stream_replay_window_hours: float = Field(24.0, gt=0)
+    """Live stream: how far back a resume position (``Last-Event-ID``) may lie; an older
+    one is a 409 ``RESUME_TOO_OLD``."""

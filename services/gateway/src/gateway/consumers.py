@@ -11,9 +11,17 @@ import dataclasses
 from gateway.projection.departments import EDUCATION, HEALTH, HOUSING
 from gateway.projection.registry import REGISTRY
 from gateway.projection.statistics import write_counters
+from gateway.public_feed import publish_public
 
-#: Handlers gather their region counter changes; each transaction writes them once.
-CONSUMERS = [
+#: The projections: handlers gather their region counter changes; each transaction
+#: writes them once. What a rebuild replays.
+PROJECTIONS = [
     dataclasses.replace(definition, before_commit=write_counters)
     for definition in (REGISTRY, HEALTH, HOUSING, EDUCATION)
+]
+
+#: The live consumers: the projections, and every event read republished to the public
+#: feed (gateway.public_feed).
+CONSUMERS = [
+    dataclasses.replace(definition, on_received=publish_public) for definition in PROJECTIONS
 ]

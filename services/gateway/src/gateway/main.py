@@ -6,12 +6,14 @@ from fastapi import FastAPI
 
 from gateway.config import GatewaySettings
 from gateway.consumers import CONSUMERS
+from gateway.public_feed import OUTBOX
 from gateway.stats.endpoints import router as stats_router
 from gateway.status.cache import StatusCache, status_cache
 from gateway.status.endpoints import router as status_router
 from gateway.status.fast_path import CachedStatusRoute, untraced_when_cached
 from gateway.status.fresh import source_clients
 from gateway.stream.endpoints import router as stream_router
+from gateway.stream.limits import StreamSlots
 from kit.app import ServiceDefinition, create_service_app
 
 DESCRIPTION = """
@@ -32,6 +34,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             description=DESCRIPTION,
             settings=settings,
             routers=[status_router, stats_router, stream_router],
+            outbox=OUTBOX,
             consumers=CONSUMERS,
             resources=[
                 source_clients(
@@ -54,4 +57,5 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         )
     )
     app.add_middleware(CachedStatusRoute, cache=cache)
+    app.state.stream_slots = StreamSlots(settings.stream_max_connections_per_principal)
     return app

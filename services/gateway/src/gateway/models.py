@@ -17,6 +17,7 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from kit.consumer import define_inbox_tables
+from kit.outbox import define_outbox_table
 
 
 class GatewayModel(SQLModel, registry=registry()):
@@ -141,6 +142,8 @@ class HealthRecord(GatewayModel, table=True):
 
 
 inbox_table, positions_table = define_inbox_tables(metadata)
+#: The public feed's events, staged in the consumers' transactions (gateway.public_feed).
+outbox_table = define_outbox_table(metadata)
 household_table = HouseholdStatus.__table__
 helper_households_table = HelperHousehold.__table__
 regions_table = RegionInfo.__table__

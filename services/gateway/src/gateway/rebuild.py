@@ -14,7 +14,7 @@ from rich.console import Console
 
 from contracts.events import CATALOGUE
 from gateway.config import GatewaySettings
-from gateway.consumers import CONSUMERS
+from gateway.consumers import PROJECTIONS
 from gateway.models import (
     counters_table,
     health_records_table,
@@ -58,7 +58,8 @@ async def rebuild(
                 bus=bus,
                 sessionmaker=sessions,
             )
-            for definition in CONSUMERS
+            # The projections only: a rebuild does not republish the public feed.
+            for definition in PROJECTIONS
         ]
         return await replay(engine, consumers, PROJECTION_TABLES, progress=progress)
     finally:

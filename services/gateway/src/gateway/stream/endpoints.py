@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Request
-from fastapi.sse import EventSourceResponse, ServerSentEvent
+from fastapi import APIRouter, Depends, Header, Query, Request
 
 from contracts.events import CATALOGUE
+from gateway.stream.limits import Slot
+from gateway.stream.response import EventStreamResponse
 from gateway.stream.service import LiveStream, Subscription
 from kit.auth import Principal, requires
 from kit.errors import PROBLEM_RESPONSES, Problem
@@ -18,6 +19,14 @@ router = APIRouter(prefix="/events", tags=["events"], responses=PROBLEM_RESPONSE
 
 def live_stream(request: Request) -> LiveStream:
     return LiveStream(CATALOGUE, request.app.state.runtime.settings)
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """A checked subscription and the connection slot it holds."""
+
+    subscription: Subscription
+    slot: Slot
 
 
 async def checked_subscription(
@@ -51,17 +60,19 @@ async def checked_subscription(
             description="Resume after this position; sent by EventSource on reconnection.",
         ),
     ] = None,
-) -> Subscription:
+) -> Admitted:
     # The header wins: a reconnecting EventSource sends its newest id there, while the
     # query parameter in the URL it reuses is the position of the first connection.
     if last_event_id_header is not None:
         token, field = last_event_id_header, "header.last-event-id"
     else:
         token, field = last_event_id, "query.last_event_id"
-    subscription = live_stream(request).subscribe(
+    stream = live_stream(request)
+    subscription = stream.subscribe(
         actor, types=types, region=region, last_event_id=token, last_event_id_field=field
     )
-    if not request.app.state.runtime.bus.is_connected:
+    bus = request.app.state.runtime.bus
+    if not bus.is_connected:
         raise Problem(
             503,
             "Service unavailable",
@@ -69,12 +80,15 @@ async def checked_subscription(
             code="NATS_UNAVAILABLE",
             headers={"Retry-After": "5"},
         )
-    return subscription
+    await stream.check_resume(subscription, bus.js)
+    # Last: a refused request holds no slot.
+    return Admitted(subscription, request.app.state.stream_slots.acquire(actor.subject))
 
 
 @router.get(
     "/stream",
-    response_class=EventSourceResponse,
+    response_class=EventStreamResponse,
+    status_code=200,
     summary="Live events (Server-Sent Events) of your region, with resume",
     description="""
 Events as they happen (实时事件推送), filtered on the server by region subtree and event type.
@@ -87,13 +101,40 @@ Events as they happen (实时事件推送), filtered on the server by region sub
 - Without `pii:read`, and always for the `dashboard` role, events carry no personal data
   (names, ID numbers even masked, birth dates, phones, income, free text); they carry
   `"redacted": true`.
+- Limits: a few streams open at once per caller (429 `TOO_MANY_STREAMS`, with
+  `Retry-After`); a resume position at most the replay window old (409 `RESUME_TOO_OLD`)
+  and not beyond the stream's end (409 `RESUME_BEYOND_END`).
 """,
+    responses={
+        200: {
+            "description": "A stream of Server-Sent Events",
+            "content": {
+                "text/event-stream": {
+                    "itemSchema": {
+                        "type": "object",
+                        "properties": {
+                            "event": {"type": "string"},
+                            "data": {"type": "string"},
+                            "id": {"type": "string"},
+                            "retry": {"type": "integer", "minimum": 0},
+                        },
+                    }
+                }
+            },
+        },
+        429: {
+            **PROBLEM_RESPONSES[409],
+            "description": "Too many live streams open for this caller (Retry-After)",
+        },
+    },
 )
 async def event_stream(
-    request: Request,
-    subscription: Annotated[Subscription, Depends(checked_subscription)],
-    after_response: BackgroundTasks,
-) -> AsyncIterable[ServerSentEvent]:
+    request: Request, admitted: Annotated[Admitted, Depends(checked_subscription)]
+) -> EventStreamResponse:
+    subscription = admitted.subscription
     bus = request.app.state.runtime.bus
-    async for event in live_stream(request).events(subscription, bus, after_response.add_task):
-        yield event
+    return EventStreamResponse(
+        live_stream(request).events(subscription, bus),
+        on_close=admitted.slot.release,
+        description=f"live stream of {subscription.caller}"[:200],
+    )

@@ -12,11 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from contracts.catalogue import Catalogue
-from contracts.region import region_prefix, subject_tokens
+from contracts.region import region_subject_tokens
 from kit.bus import service_stream
 
-#: Digits of a region's significant prefix → how many of the five subject tokens it fixes.
-_TOKENS_FOR_PREFIX = {2: 1, 4: 2, 6: 3, 9: 4, 12: 5}
 _POSITION = re.compile(r"^([A-Z][A-Z0-9_]*):([0-9]{1,19})$")
 MAX_TOKEN_LENGTH = 1000
 
@@ -41,8 +39,7 @@ class StreamSource:
 def region_subject_suffix(region_code: str) -> str:
     """The region part of a subject filter: county 622924 → ``62.29.24.>``; a village
     fixes all five tokens (no wildcard)."""
-    prefix = region_prefix(region_code)
-    fixed = subject_tokens(region_code)[: _TOKENS_FOR_PREFIX[len(prefix)]]
+    fixed = region_subject_tokens(region_code)
     return ".".join(fixed if len(fixed) == 5 else [*fixed, ">"])
 
 

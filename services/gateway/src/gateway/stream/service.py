@@ -6,13 +6,17 @@ gets a problem, not a broken stream); :meth:`LiveStream.events` then relays.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import nats.errors
 from fastapi.sse import ServerSentEvent
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 
 from contracts.catalogue import Catalogue
 from contracts.region import is_within, validate_region_code
@@ -41,6 +45,8 @@ class Subscription:
     sources: list[plan.StreamSource]
     resume: dict[str, int] | None
     redacted: bool
+    #: Where the resume token came from (``header.last-event-id``), for problems about it.
+    resume_field: str = "header.last-event-id"
     #: The token's expiry (epoch seconds): the stream ends then, as a request would fail.
     expires_at: float | None = None
 
@@ -93,21 +99,70 @@ class LiveStream:
             sources=plan.sources(names, code, self.catalogue),
             resume=resume,
             redacted=needs_redaction(principal),
+            resume_field=last_event_id_field,
             expires_at=_expiry(principal),
         )
 
-    async def events(
-        self,
-        subscription: Subscription,
-        bus: Bus,
-        on_response_end: Callable[[Callable[[], Awaitable[None]]], None],
-    ) -> AsyncIterator[ServerSentEvent]:
-        """The SSE events of a subscription until the client leaves or the relay stops.
+    async def check_resume(self, subscription: Subscription, js: JetStreamContext) -> None:
+        """Refuse a resume position the stream cannot honour, before the response starts:
+        one past the stream's end (a token of another installation, or a stream that was
+        reset) would silently deliver nothing, and one older than the replay window would
+        replay without bound."""
+        try:
+            await self._check_resume(subscription, js)
+        except (nats.errors.Error, TimeoutError, ConnectionError) as exc:
+            log.warning("live stream: checking a resume position failed: %s", exc)
+            raise Problem(
+                503,
+                "Service unavailable",
+                "the event bus did not answer; try again shortly",
+                code="NATS_UNAVAILABLE",
+                headers={"Retry-After": "5"},
+            ) from None
 
-        ``on_response_end`` registers the relay's cleanup to run when the response ends as
-        well: a client that disconnects while this generator waits at a ``yield`` (its
-        events not taken yet) leaves the generator suspended, and its ``finally`` would
-        only run when it is garbage collected."""
+    async def _check_resume(self, subscription: Subscription, js: JetStreamContext) -> None:
+        window = dt.timedelta(hours=self.settings.stream_replay_window_hours)
+        for stream, position in (subscription.resume or {}).items():
+            try:
+                last = (await js.stream_info(stream)).state.last_seq
+            except NotFoundError:
+                last = 0
+            if position > last:
+                raise Problem(
+                    409,
+                    "Resume position beyond the end of the stream",
+                    f"{stream}:{position} was never sent: stream {stream} ends at {last}. "
+                    "Connect without Last-Event-ID to receive new events.",
+                    code="RESUME_BEYOND_END",
+                    field=subscription.resume_field,
+                )
+            if position == last:
+                continue  # nothing to replay
+            # The first event the client has not seen (the next one present, should some
+            # have been deleted): its age decides.
+            try:
+                first_missed = await js.get_msg(stream, seq=position + 1, subject=">", next=True)
+                published = first_missed.time
+            except NotFoundError:
+                published = None
+            if published is None or dt.datetime.now(dt.UTC) - published > window:
+                hours = self.settings.stream_replay_window_hours
+                span = f"{hours:g} h" if hours >= 1 else f"{round(hours * 3600, 3):g} s"
+                raise Problem(
+                    409,
+                    "Resume position too old",
+                    f"{stream}:{position} is older than the replay window: a stream resumes "
+                    f"at most {span} back. Connect without Last-Event-ID to receive new "
+                    "events, and read the current state from the status and statistics "
+                    "endpoints.",
+                    code="RESUME_TOO_OLD",
+                    field=subscription.resume_field,
+                )
+
+    async def events(self, subscription: Subscription, bus: Bus) -> AsyncIterator[ServerSentEvent]:
+        """The SSE events of a subscription until the client leaves or the relay stops;
+        the response closes this generator however it ends (its ``finally`` deletes the
+        relay's consumers)."""
         relay = EventRelay(
             nc=bus.client,
             js=bus.js,
@@ -118,7 +173,6 @@ class LiveStream:
             consumer_inactive_seconds=self.settings.stream_consumer_inactive_seconds,
             description=f"gateway live stream for {subscription.caller}"[:200],
         )
-        on_response_end(relay.close)
         try:
             await relay.open()
         except Exception as exc:  # noqa: BLE001 - NATS failed after the checks: say so, end
