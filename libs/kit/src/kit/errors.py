@@ -148,15 +148,48 @@ async def _on_http(request: Request, exc: StarletteHTTPException) -> JSONRespons
     return _response(request, body, getattr(exc, "headers", None))
 
 
-async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    body = ProblemDetail(
+def _internal_error() -> ProblemDetail:
+    return ProblemDetail(
         type=TYPE_BASE + "internal",
         title="Internal error",
         status=500,
         detail="an unexpected error occurred",
     )
-    return _response(request, body)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _response(request, _internal_error())
+
+
+class CatchUnexpected:
+    """ASGI middleware answering any exception the app lets out with a 500 problem, and
+    keeping it there. Starlette's outermost ``ServerErrorMiddleware`` answers too but then
+    re-raises to the server, which drops the keep-alive connection: the client's next,
+    unrelated request on it failed. Installed innermost, so the other middlewares see an
+    ordinary response. After the response has started nothing can be answered: the error
+    is logged and the server ends the incomplete response."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: dict) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            if not started:
+                await problem_response(_internal_error(), scope.get("path"))(scope, receive, send)
 
 
 async def _on_infrastructure(request: Request, exc: Exception) -> JSONResponse:
@@ -231,12 +264,15 @@ class BodyLimit:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    """Problem+json for every error; call before adding other middlewares (the catch-all
+    must be the innermost)."""
     app.add_exception_handler(Problem, _on_problem)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _on_validation)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _on_http)  # type: ignore[arg-type]
     for infrastructure_error in (DBAPIError, OSError, asyncpg.PostgresConnectionError):
         app.add_exception_handler(infrastructure_error, _on_infrastructure)  # type: ignore[arg-type]
-    app.add_exception_handler(Exception, _on_unexpected)
+    app.add_exception_handler(Exception, _on_unexpected)  # errors of the middlewares themselves
+    app.add_middleware(CatchUnexpected)
 
 
 #: For ``responses=`` in route declarations, so the OpenAPI spec shows problem bodies.
