@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+
 import uvicorn
 from fastapi import APIRouter, FastAPI
 from pydantic_settings import SettingsConfigDict

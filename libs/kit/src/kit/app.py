@@ -34,6 +34,7 @@ from kit.errors import BodyLimit, install_error_handlers
 from kit.metrics import metrics_endpoint
 from kit.outbox import Outbox, OutboxRelay
 from kit.settings import ServiceSettings
+from kit.text_input import RefuseControlCharacters
 
 log = logging.getLogger(__name__)
 PUBLIC_PATHS = frozenset(
@@ -237,6 +238,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
     )
     app.state.clock = Clock(definition.settings.timezone)  # tests may swap in a FixedClock
     install_error_handlers(app)
+    app.add_middleware(RefuseControlCharacters)  # inside BodyLimit: buffers a bounded body
     app.add_middleware(
         BodyLimit,
         max_body_bytes=definition.settings.max_body_bytes,
