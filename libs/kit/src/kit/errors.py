@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kit.db import is_transient
@@ -192,6 +192,67 @@ class CatchUnexpected:
                 await problem_response(_internal_error(), scope.get("path"))(scope, receive, send)
 
 
+#: What a constraint violation means to a caller who did not break a rule the service knows.
+_UNIQUE = ("23505", "23P01")  # unique, exclusion
+_VALUE_ERRORS = {
+    "22003": "a number is too large for what it is added to or stored in",
+    "22001": "a text is longer than can be stored",
+    "22021": "a text holds a character that cannot be stored",
+    "22P05": "a text holds a character that cannot be stored",
+    "22008": "a date or time is out of range",
+    "22007": "a date or time is not valid",
+}
+
+
+def _database_error(exc: Exception) -> tuple[str | None, str | None]:
+    """(SQLSTATE, constraint name) of a database error, whether SQLAlchemy wrapped it."""
+    error = getattr(exc, "orig", exc)
+    cause = getattr(error, "__cause__", None) or error  # the asyncpg exception
+    sqlstate = getattr(cause, "sqlstate", None) or getattr(error, "sqlstate", None)
+    return sqlstate, getattr(cause, "constraint_name", None)
+
+
+def constraint_problems(app: Any) -> dict[str, Problem]:
+    """The service's {constraint name: Problem} (``ServiceDefinition.constraint_problems``)."""
+    return getattr(app.state, "constraint_problems", None) or {}
+
+
+async def _on_integrity(request: Request, exc: Exception) -> JSONResponse:
+    """A constraint the database enforced: the problem the service declared for it (two
+    requests creating the same thing at once: one wins, the other gets the same 409 as
+    when it comes second), else a generic 409 for a uniqueness, never a 500."""
+    sqlstate, constraint = _database_error(exc)
+    declared = constraint_problems(request.app).get(constraint or "")
+    if declared is not None:
+        return await _on_problem(request, declared)
+    if sqlstate in _UNIQUE:
+        log.info("unique violation on %s without a declared problem", constraint)
+        conflict = Problem(
+            409,
+            "Conflict",
+            "the same record was created or changed at the same time, or exists already",
+            code="CONFLICT",
+        )
+        return await _on_problem(request, conflict)
+    if sqlstate == "23503":  # foreign key: what it refers to went away meanwhile
+        gone = Problem(
+            409, "Conflict", "a record this refers to does not exist (any more)", code="CONFLICT"
+        )
+        return await _on_problem(request, gone)
+    return await _on_unexpected(request, exc)  # not null, check: the service's own bug
+
+
+async def _on_data_error(request: Request, exc: Exception) -> JSONResponse:
+    """A value the database cannot hold (the schemas should have refused it): 422."""
+    sqlstate, _ = _database_error(exc)
+    reason = _VALUE_ERRORS.get(sqlstate or "")
+    if reason is None:
+        return await _on_infrastructure(request, exc)
+    log.warning("database refused a value on %s %s: %s", request.method, request.url.path, exc)
+    invalid = Problem(422, "Invalid value", reason, code="INVALID_VALUE")
+    return await _on_problem(request, invalid)
+
+
 async def _on_infrastructure(request: Request, exc: Exception) -> JSONResponse:
     """Database or network errors: 503 with Retry-After when the database is away."""
     if not is_transient(exc):
@@ -271,6 +332,10 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _on_http)  # type: ignore[arg-type]
     for infrastructure_error in (DBAPIError, OSError, asyncpg.PostgresConnectionError):
         app.add_exception_handler(infrastructure_error, _on_infrastructure)  # type: ignore[arg-type]
+    for integrity_error in (IntegrityError, asyncpg.IntegrityConstraintViolationError):
+        app.add_exception_handler(integrity_error, _on_integrity)  # type: ignore[arg-type]
+    for data_error in (DataError, asyncpg.DataError):
+        app.add_exception_handler(data_error, _on_data_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _on_unexpected)  # errors of the middlewares themselves
     app.add_middleware(CatchUnexpected)
 

@@ -47,6 +47,8 @@ async def enrol(
     "/households/{household_id}/enrolments",
     status_code=status.HTTP_201_CREATED,
     summary="Insure every member of a household not yet insured for the year",
+    description="Answers the enrolments made; 409 `ALREADY_ENROLLED` when every member is "
+    "insured for the year already (nothing to do).",
 )
 async def enrol_household(
     household_id: uuid.UUID,
