@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from pydantic import StringConstraints
+
 #: C0 except tab, LF and CR; DEL; C1; lone surrogates.
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 ALLOWED_CONTROLS = "tab, line feed and carriage return"
@@ -28,3 +30,9 @@ def find_control_characters(text: str) -> str | None:
         f"{found.start() + 1}; text may not contain control characters "
         f"(only {ALLOWED_CONTROLS} are allowed)"
     )
+
+
+def non_blank(max_length: int) -> StringConstraints:
+    """Constraints of a required free text (a reason, a note): surrounding blanks dropped,
+    then at least one character, at most ``max_length``. ``Annotated[str, non_blank(300)]``."""
+    return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)

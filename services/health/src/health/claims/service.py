@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.enums import HospitalLevel
 from contracts.events import health as health_events
+from contracts.money import TotalTooLarge, checked_total
 from health.audit import audit
 from health.chronic.service import ChronicService
 from health.claims import schemas
@@ -379,7 +380,22 @@ class ClaimService:
         self, session: AsyncSession, claim: Claim, settlement: Settlement, *, sign: int
     ) -> None:
         """Add (or, reversing, take back) a settlement's amounts in the ledger."""
-        await self._ledger(session, claim.person_id, claim.year)
+        row = await self._ledger(session, claim.person_id, claim.year)
+        if sign > 0:  # the year's running totals are NUMERIC(14,2) too
+            try:
+                for payer in ("bmi", "cii", "ma", "supplementary", "personal"):
+                    checked_total(
+                        (getattr(row, payer), getattr(settlement, payer)),
+                        f"the patient's {payer} total for {claim.year}",
+                    )
+            except TotalTooLarge as exc:
+                raise Problem(
+                    422,
+                    "Year total too large",
+                    str(exc),
+                    code="YEAR_TOTAL_TOO_LARGE",
+                    field="body.lines",
+                ) from None
         ledger = _LEDGER.c
         await session.execute(
             update(_LEDGER)

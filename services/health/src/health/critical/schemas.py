@@ -9,6 +9,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, model_validator
 
+from contracts.dates import PolicyDate
 from contracts.region import RegionCode
 
 IcdCode = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[A-Z][0-9A-Z.]*$")]
@@ -57,8 +58,8 @@ class ListVersionCreate(BaseModel):
     region_code: RegionCode = Field(
         description="The subtree the version applies to, on top of the national list"
     )
-    valid_from: dt.date = Field(description="First day in force")
-    valid_to: dt.date | None = Field(None, description="Last day in force (none: open)")
+    valid_from: PolicyDate = Field(description="First day in force")
+    valid_to: PolicyDate | None = Field(None, description="Last day in force (none: open)")
     diseases: list[DiseaseIn] = Field(min_length=1, max_length=500)
 
     @model_validator(mode="after")
@@ -91,7 +92,7 @@ class CaseCreate(BaseModel):
         description="The patient's ICD-10 code: must fall under a disease of the list in "
         "force for the patient's region on the diagnosis date",
     )
-    diagnosed_on: dt.date = Field(description="确诊日期")
+    diagnosed_on: PolicyDate = Field(description="确诊日期")
     designated_hospital: str = Field(min_length=1, max_length=100, description="定点救治医院")
     status: CaseStatus = Field(
         CaseStatus.identified, description="Usually identified; treating if already treated"
@@ -106,7 +107,7 @@ class CaseCreate(BaseModel):
 
 class Transition(BaseModel):
     to: CaseStatus = Field(description="The next status")
-    on: dt.date = Field(description="The date it took effect")
+    on: PolicyDate = Field(description="The date it took effect")
     note: str | None = Field(
         None, max_length=300, description="Why (required to close: death, other)"
     )

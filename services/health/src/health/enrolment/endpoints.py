@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.dates import PolicyYear
 from contracts.region import RegionCode
 from health.enrolment import schemas
 from health.enrolment.service import EnrolmentService
@@ -91,7 +92,7 @@ async def participation(
     actor: Reader,
     session: ReadSessionDep,
     service: ServiceDep,
-    year: Annotated[int, Query(ge=2000, le=2100, description="参保年度")],
+    year: Annotated[PolicyYear, Query(description="参保年度")],
     region: Annotated[RegionCode | None, Query(description="Default: your region")] = None,
 ) -> schemas.ParticipationReport:
     region = region_in_scope(actor, region, field="query.region")

@@ -10,6 +10,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from contracts import status
+from contracts.dates import BirthDate
 from contracts.enums import (
     Asset,
     AssistanceType,
@@ -26,7 +27,7 @@ from contracts.enums import (
     WorkflowStage,
     describe,
 )
-from contracts.money import NonNegativeMoney
+from contracts.money import EnteredMoney
 from contracts.region import RegionCode
 from contracts.resident_id import ResidentId
 from registry.evidence import Document
@@ -80,7 +81,7 @@ class MemberCreate(_PersonFields):
         None, description="公民身份号码; omit for a person who has none yet (a newborn)"
     )
     gender: Gender | None = Field(None, description="Required without an ID number")
-    birth_date: dt.date | None = Field(None, description="Required without an ID number")
+    birth_date: BirthDate | None = Field(None, description="Required without an ID number")
     relation: Relation = Field(description="与户主关系: " + describe(Relation))
 
     @model_validator(mode="after")
@@ -90,8 +91,6 @@ class MemberCreate(_PersonFields):
             missing = [f for f in ("gender", "birth_date") if getattr(self, f) is None]
             if missing:
                 raise ValueError(f"without an ID number, give {' and '.join(missing)}")
-            if self.birth_date > dt.date.today():
-                raise ValueError("birth_date is in the future")
         elif self.gender is not None or self.birth_date is not None:
             raise ValueError("gender and birth_date come from the ID number; omit them")
         return self
@@ -149,11 +148,11 @@ class SurveyData(_Request):
     """入户调查 findings of a year: income, 两不愁 and safe water, 三有, assets."""
 
     survey_year: Year = Field(description="调查年度")
-    income_items: dict[IncomeType, NonNegativeMoney] = Field(
+    income_items: dict[IncomeType, EnteredMoney] = Field(
         default_factory=dict,
         description="家庭年收入 by type (元/年, whole household): " + describe(IncomeType),
     )
-    per_capita_net_income: NonNegativeMoney | None = Field(
+    per_capita_net_income: EnteredMoney | None = Field(
         None,
         description="人均纯收入 (元/年). Computed from income_items when they are given "
         "(total ÷ members, half-up to the fen); give it alone when only the total is known",
