@@ -59,6 +59,7 @@ async def test_amounts_are_bounded_and_so_are_their_sums(client, js, auth_keys, 
         "body.lines.0.amount",
         "body.lines.1.amount",
     }
+
     def largest() -> dict:
         return claim(person, lines=[dict(item="手术费", amount=str(MAX_ENTERED_AMOUNT))] * 3)
 
