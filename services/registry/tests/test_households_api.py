@@ -255,8 +255,11 @@ BAD_INPUTS = {
         "body.poverty_state",
     ),
     "unknown cause": (lambda b: b.update(causes=["laziness"]), "body.causes.0"),
-    "two heads": (lambda b: b["members"][1].update(relation="head"), "body"),
-    "primary cause not among causes": (lambda b: b.update(primary_cause="disaster"), "body"),
+    "two heads": (lambda b: b["members"][1].update(relation="head"), "body.members"),
+    "primary cause not among causes": (
+        lambda b: b.update(primary_cause="disaster"),
+        "body.primary_cause",
+    ),
     "huge group number": (lambda b: b.update(group_no=10**12), "body.group_no"),
     "no members": (lambda b: b.update(members=[]), "body.members"),
 }

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import asyncpg
@@ -91,9 +92,30 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc)
 
 
+#: ``<ObjectionStatus.upheld: 'upheld'>``, as pydantic shows an enum member in a message.
+_ENUM_REPR = re.compile(r"<\w+\.\w+: ('[^']*'|\d+)>")
+
+
 def _reason(err: dict[str, Any]) -> str:
     message = str(err.get("msg", "invalid"))
+    message = _ENUM_REPR.sub(r"\1", message)  # the value a caller writes, not Python's repr
     return message.removeprefix("Value error, ")  # pydantic's prefix for our own ValueErrors
+
+
+def _field_errors(err: dict[str, Any]) -> list[FieldError]:
+    """One validation error as the fields it is about."""
+    loc, kind, ctx = err.get("loc", ()), err.get("type", "invalid"), err.get("ctx") or {}
+    if kind == "json_invalid":  # loc is ("body", position): the position is no field
+        where = f" at character {loc[1] + 1}" if len(loc) > 1 and isinstance(loc[1], int) else ""
+        reason = f"the body is not valid JSON: {ctx.get('error', 'malformed')}{where}"
+        return [FieldError(field="body", reason=reason, type=kind)]
+    fields = getattr(ctx.get("error"), "fields", None)  # contracts.validation.FieldsError
+    if fields:
+        return [
+            FieldError(field=_field_name((*loc, name)), reason=_reason(err), type=kind)
+            for name in fields
+        ]
+    return [FieldError(field=_field_name(loc), reason=_reason(err), type=kind)]
 
 
 async def _on_problem(request: Request, exc: Problem) -> JSONResponse:
@@ -115,14 +137,7 @@ async def _on_problem(request: Request, exc: Problem) -> JSONResponse:
 
 
 async def _on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = [
-        FieldError(
-            field=_field_name(err.get("loc", ())),
-            reason=_reason(err),
-            type=err.get("type", "invalid"),
-        )
-        for err in exc.errors()
-    ]
+    errors = [error for err in exc.errors() for error in _field_errors(err)]
     fields = ", ".join(e.field for e in errors)
     body = ProblemDetail(
         type=TYPE_BASE + "validation-error",

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from contracts.dates import PolicyDate
 from contracts.text import non_blank
+from contracts.validation import FieldsError
 from health.critical.schemas import IcdCode
 
 
@@ -24,7 +25,7 @@ class CertificateCreate(BaseModel):
     @model_validator(mode="after")
     def _dates_in_order(self) -> CertificateCreate:
         if self.valid_until < self.issued_on:
-            raise ValueError("valid_until is before issued_on")
+            raise FieldsError("valid_until is before issued_on", "issued_on", "valid_until")
         return self
 
 

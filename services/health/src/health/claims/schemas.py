@@ -14,6 +14,7 @@ from contracts.dates import PolicyDate
 from contracts.enums import HospitalLevel, describe
 from contracts.money import EnteredMoney, NonNegativeMoney, checked_total
 from contracts.text import non_blank
+from contracts.validation import FieldsError
 
 
 class ClaimKind(StrEnum):
@@ -58,7 +59,7 @@ class ClaimCreate(BaseModel):
     @model_validator(mode="after")
     def _dates_in_order(self) -> ClaimCreate:
         if self.discharged_on < self.admitted_on:
-            raise ValueError("discharged_on is before admitted_on")
+            raise FieldsError("discharged_on is before admitted_on", "admitted_on", "discharged_on")
         return self
 
     @field_validator("lines")

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from contracts.dates import PolicyDate
 from contracts.region import RegionCode
+from contracts.validation import FieldsError
 
 IcdCode = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[A-Z][0-9A-Z.]*$")]
 
@@ -65,7 +66,7 @@ class ListVersionCreate(BaseModel):
     @model_validator(mode="after")
     def _dates_in_order(self) -> ListVersionCreate:
         if self.valid_to is not None and self.valid_to < self.valid_from:
-            raise ValueError("valid_to is before valid_from")
+            raise FieldsError("valid_to is before valid_from", "valid_from", "valid_to")
         return self
 
 
@@ -101,7 +102,7 @@ class CaseCreate(BaseModel):
     @model_validator(mode="after")
     def _opens(self) -> CaseCreate:
         if self.status not in (CaseStatus.identified, CaseStatus.treating):
-            raise ValueError("a case opens as identified or treating")
+            raise FieldsError("a case opens as identified or treating", "status")
         return self
 
 
@@ -118,9 +119,9 @@ class Transition(BaseModel):
     @model_validator(mode="after")
     def _required(self) -> Transition:
         if self.to == CaseStatus.closed and not (self.note or "").strip():
-            raise ValueError("closing a case needs a reason in note")
+            raise FieldsError("closing a case needs a reason in note", "to", "note")
         if self.to == CaseStatus.referred and not self.referred_to:
-            raise ValueError("a referral needs referred_to (the hospital)")
+            raise FieldsError("a referral needs referred_to (the hospital)", "to", "referred_to")
         return self
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from contracts.money import NonNegativeMoney
 from contracts.reconcile import Unit
+from contracts.validation import FieldsError
 
 
 class PayerTotals(BaseModel):
@@ -65,7 +66,7 @@ class ReportedPart(BaseModel):
     @model_validator(mode="after")
     def _amount_or_count_and_rate(self) -> ReportedPart:
         if (self.amount is None) == (self.count is None or self.rate is None):
-            raise ValueError("give either amount, or count and rate")
+            raise FieldsError("give either amount, or count and rate", "amount", "count", "rate")
         return self
 
 

@@ -30,6 +30,7 @@ from contracts.enums import (
 from contracts.money import EnteredMoney
 from contracts.region import RegionCode
 from contracts.resident_id import ResidentId
+from contracts.validation import FieldsError
 from registry.evidence import Document
 
 PersonName = Annotated[
@@ -90,9 +91,10 @@ class MemberCreate(_PersonFields):
         if self.id_number is None:
             missing = [f for f in ("gender", "birth_date") if getattr(self, f) is None]
             if missing:
-                raise ValueError(f"without an ID number, give {' and '.join(missing)}")
+                raise FieldsError(f"without an ID number, give {' and '.join(missing)}", *missing)
         elif self.gender is not None or self.birth_date is not None:
-            raise ValueError("gender and birth_date come from the ID number; omit them")
+            given = [f for f in ("gender", "birth_date") if getattr(self, f) is not None]
+            raise FieldsError("gender and birth_date come from the ID number; omit them", *given)
         return self
 
 
@@ -177,7 +179,7 @@ class SurveyData(_Request):
 def _check_causes(causes: list[PovertyCause] | None, primary: PovertyCause | None) -> None:
     _unique(causes, "causes")
     if causes is not None and primary is not None and primary not in causes:
-        raise ValueError("primary_cause must be one of causes")
+        raise FieldsError("primary_cause must be one of causes", "primary_cause")
 
 
 class HouseholdCreate(_Request):
@@ -212,14 +214,16 @@ class HouseholdCreate(_Request):
         _check_causes(self.causes, self.primary_cause)
         heads = sum(1 for m in self.members if m.relation == Relation.head)
         if heads != 1:
-            raise ValueError(f"a household has exactly one head (户主); got {heads}")
+            raise FieldsError(f"a household has exactly one head (户主); got {heads}", "members")
         numbers = [m.id_number for m in self.members if m.id_number]
         if len(set(numbers)) != len(numbers):
-            raise ValueError("the same ID number appears twice among the members")
+            raise FieldsError("the same ID number appears twice among the members", "members")
         if self.poverty_state not in INTAKE_STATES and not self.evidence:
-            raise ValueError(
+            raise FieldsError(
                 f"entering a household as {self.poverty_state.value} needs evidence "
-                "(the existing file); new cases start as candidate or applied"
+                "(the existing file); new cases start as candidate or applied",
+                "poverty_state",
+                "evidence",
             )
         return self
 

@@ -24,6 +24,7 @@ from contracts.enums import (
     WorkflowStage,
     describe,
 )
+from contracts.validation import FieldsError
 from registry.evidence import Document, Evidence
 from registry.households.schemas import PersonName, SurveyData, Year
 from registry.workflow.machine import Action
@@ -68,7 +69,9 @@ class Survey(_Step):
     @model_validator(mode="after")
     def _reason(self) -> Survey:
         if self.outcome == PovertyState.rejected and not self.rejection_reason:
-            raise ValueError("a rejected survey needs rejection_reason")
+            raise FieldsError(
+                "a rejected survey needs rejection_reason", "outcome", "rejection_reason"
+            )
         return self
 
 
