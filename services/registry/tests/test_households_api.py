@@ -90,6 +90,19 @@ async def test_list_filters_by_region_and_state_with_pagination(client, auth_key
         await client.get("/households", headers=auth_keys.headers("village_cadre", VILLAGE))
     ).json()
     assert cadre["total"] == 3
+    # Filtering on a region outside one's own is refused, as the gateway refuses it
+    for path in ("/households", "/helpers", "/alerts"):
+        outside = await client.get(
+            path,
+            params={"region": OTHER_VILLAGE},
+            headers=auth_keys.headers("village_cadre", VILLAGE),
+        )
+        assert outside.status_code == 403, (path, outside.text)
+        assert outside.json()["code"] == "OUTSIDE_REGION"
+        assert outside.json()["errors"][0]["field"] == "query.region"
+    # A NUL in a filter is a 422 naming it (PostgreSQL cannot hold it: it was a 500)
+    nul = await client.get("/households?name=a%00b", headers=headers)
+    assert nul.status_code == 422 and nul.json()["errors"][0]["field"] == "query.name"
 
 
 async def test_each_search_filter_narrows_the_list(client, auth_keys):
