@@ -262,7 +262,7 @@ async def _on_data_error(request: Request, exc: Exception) -> JSONResponse:
     sqlstate, _ = _database_error(exc)
     reason = _VALUE_ERRORS.get(sqlstate or "")
     if reason is None:
-        return await _on_infrastructure(request, exc)
+        return await _on_unexpected(request, exc)
     log.warning("database refused a value on %s %s: %s", request.method, request.url.path, exc)
     invalid = Problem(422, "Invalid value", reason, code="INVALID_VALUE")
     return await _on_problem(request, invalid)
@@ -270,6 +270,11 @@ async def _on_data_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_infrastructure(request: Request, exc: Exception) -> JSONResponse:
     """Database or network errors: 503 with Retry-After when the database is away."""
+    sqlstate, _ = _database_error(exc)
+    if sqlstate and sqlstate.startswith("23"):
+        return await _on_integrity(request, exc)
+    if sqlstate in _VALUE_ERRORS:  # SQLAlchemy's asyncpg adapter wraps some as a bare DBAPIError
+        return await _on_data_error(request, exc)
     if not is_transient(exc):
         return await _on_unexpected(request, exc)
     log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
