@@ -79,3 +79,11 @@ def checked_total(amounts: Iterable[Decimal], what: str, limit: Decimal = MAX_AM
     if total > limit:
         raise TotalTooLarge(f"{what} would be {total} 元, more than the {limit} 元 allowed")
     return total
+
+
+MoneyTotal = Annotated[
+    Decimal,
+    Field(ge=0, decimal_places=2, description="元, 2 decimal places: a sum over many records"),
+]
+"""A report's sum over many records (a region's settlements): computed, never stored in
+one NUMERIC(14,2), so not bounded by it (an answer must not fail on a large county)."""

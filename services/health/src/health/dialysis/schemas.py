@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from contracts.dates import PolicyDate
-from contracts.money import NonNegativeMoney
+from contracts.money import MoneyTotal, NonNegativeMoney
 from contracts.text import non_blank
 
 
@@ -58,7 +58,7 @@ class DialysisRow(BaseModel):
     region_code: str
     patients: int = Field(description="Patients with at least one session in the year")
     sessions: int = Field(description="Sessions in the year")
-    subsidy_total: NonNegativeMoney = Field(description="Sum of the sessions' subsidies (元)")
+    subsidy_total: MoneyTotal = Field(description="Sum of the sessions' subsidies (元)")
 
 
 class DialysisReport(BaseModel):

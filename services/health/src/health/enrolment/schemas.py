@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from contracts.dates import PolicyYear
-from contracts.money import NonNegativeMoney
+from contracts.money import MoneyTotal, NonNegativeMoney
 from contracts.text import non_blank
 from health.policy import SubsidyCategory
 
@@ -52,8 +52,8 @@ class ParticipationRow(BaseModel):
     enrolled: int = Field(description="Of them, insured this year (参保)")
     participation_rate: float | None = Field(description="参保率 = enrolled / persons")
     subsidised: int = Field(description="Enrolled with the premium paid for them (资助参保)")
-    subsidy_total: NonNegativeMoney = Field(description="资助金额 (元)")
-    premium_total: NonNegativeMoney = Field(description="Premiums of the enrolled (元)")
+    subsidy_total: MoneyTotal = Field(description="资助金额 (元)")
+    premium_total: MoneyTotal = Field(description="Premiums of the enrolled (元)")
 
 
 class ParticipationReport(BaseModel):
