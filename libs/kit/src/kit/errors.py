@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kit.db import is_transient
@@ -269,11 +269,12 @@ async def _on_data_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_infrastructure(request: Request, exc: Exception) -> JSONResponse:
-    """Database or network errors: 503 with Retry-After when the database is away."""
+    """Database or network errors: a constraint or a value the database refused is the
+    caller's (409, 422); otherwise 503 with Retry-After when the database is away."""
     sqlstate, _ = _database_error(exc)
     if sqlstate and sqlstate.startswith("23"):
         return await _on_integrity(request, exc)
-    if sqlstate in _VALUE_ERRORS:  # SQLAlchemy's asyncpg adapter wraps some as a bare DBAPIError
+    if sqlstate in _VALUE_ERRORS:
         return await _on_data_error(request, exc)
     if not is_transient(exc):
         return await _on_unexpected(request, exc)
@@ -350,12 +351,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _on_validation)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _on_http)  # type: ignore[arg-type]
-    for infrastructure_error in (DBAPIError, OSError, asyncpg.PostgresConnectionError):
-        app.add_exception_handler(infrastructure_error, _on_infrastructure)  # type: ignore[arg-type]
-    for integrity_error in (IntegrityError, asyncpg.IntegrityConstraintViolationError):
-        app.add_exception_handler(integrity_error, _on_integrity)  # type: ignore[arg-type]
-    for data_error in (DataError, asyncpg.DataError):
-        app.add_exception_handler(data_error, _on_data_error)  # type: ignore[arg-type]
+    # Database errors wrapped by SQLAlchemy or raw from asyncpg, told apart by SQLSTATE
+    for database_error in (DBAPIError, OSError, asyncpg.PostgresError):
+        app.add_exception_handler(database_error, _on_infrastructure)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _on_unexpected)  # errors of the middlewares themselves
     app.add_middleware(CatchUnexpected)
 
