@@ -107,3 +107,14 @@ async def test_a_raw_control_byte_is_malformed_json_and_other_bodies_pass():
             "/households", content=b"\x00", headers={"content-type": "text/csv"}
         )
         assert response.status_code == 422 and response.json()["errors"][0]["field"] == "body"
+
+
+@pytest.mark.parametrize("depth", [900, 5000])
+async def test_a_deeply_nested_body_is_a_4xx(depth):
+    client, seen = demo_client()
+    raw = '{"members": [], "notes": "\\u0000", "deep": ' + "[" * depth + "]" * depth + "}"
+    async with client:
+        response = await client.post(
+            "/households", content=raw.encode(), headers={"content-type": "application/json"}
+        )
+    assert 400 <= response.status_code < 500 and seen == [], response.text

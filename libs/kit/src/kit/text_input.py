@@ -34,23 +34,30 @@ def _escaped(name: str) -> str:
     return name.encode("unicode_escape").decode("ascii") if find_control_characters(name) else name
 
 
-def _in_json(value: Any, location: str, found: list[FieldError]) -> None:
-    if isinstance(value, str):
-        reason = find_control_characters(value)
-        if reason:
-            found.append(FieldError(field=location, reason=reason, type="control_character"))
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            where = f"{location}.{_escaped(key)}"
-            reason = find_control_characters(key)
+def _in_json(document: Any, found: list[FieldError]) -> None:
+    """Every string and key of a parsed body (a loop, not recursion: a body may nest as
+    deep as the parser allows)."""
+    stack = [(document, "body")]
+    while stack:
+        value, location = stack.pop()
+        if isinstance(value, str):
+            reason = find_control_characters(value)
             if reason:
-                found.append(
-                    FieldError(field=where, reason=f"the name {reason}", type="control_character")
-                )
-            _in_json(item, where, found)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _in_json(item, f"{location}.{index}", found)
+                found.append(FieldError(field=location, reason=reason, type="control_character"))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                where = f"{location}.{_escaped(key)}"
+                reason = find_control_characters(key)
+                if reason:
+                    found.append(
+                        FieldError(
+                            field=where, reason=f"the name {reason}", type="control_character"
+                        )
+                    )
+                stack.append((item, where))
+        elif isinstance(value, list):
+            stack.extend((item, f"{location}.{index}") for index, item in enumerate(value))
+    found.sort(key=lambda error: error.field)
 
 
 def _in_path(scope: dict) -> list[FieldError]:
@@ -109,9 +116,9 @@ class RefuseControlCharacters:
             if _MAYBE.search(body):
                 try:
                     document = json.loads(body)
-                except ValueError:
-                    document = None  # malformed: the app answers that
-                _in_json(document, "body", found)
+                except (ValueError, RecursionError):
+                    document = None  # malformed or too deep: the app answers that
+                _in_json(document, found)
         if not found:
             await self.app(scope, receive, send)
             return
