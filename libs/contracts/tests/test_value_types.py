@@ -139,3 +139,35 @@ def test_labels_of_enums_sharing_a_value_stay_apart():
     assert LABELS.get(IncomeType.business) == "经营性收入"
     assert LABELS.get(Asset.business) == "经营实体"
     assert "none" not in LABELS  # a plain string is not a member
+
+
+def _total(number: str) -> None:
+    """validate_resident_id either returns the number or raises ValueError, nothing else."""
+    try:
+        assert validate_resident_id(number) == number.strip().upper()
+    except ValueError as exc:
+        assert str(exc).startswith("invalid resident ID number: ")
+
+
+@given(st.text(alphabet="0123456789", min_size=18, max_size=18))
+def test_the_validator_is_total_on_any_18_digits(number):
+    _total(number)
+
+
+@given(st.text(alphabet="0123456789", min_size=17, max_size=17))
+def test_the_validator_is_total_when_the_check_digit_is_right(first17):
+    # The check digit right, every number reaches the address lookup (where stdnum raised
+    # KeyError for a prefecture's code).
+    _total(first17 + check_digit(first17))
+
+
+@given(st.text(max_size=40))
+def test_the_validator_is_total_on_any_text(value):
+    _total(value)
+
+
+@pytest.mark.parametrize("prefecture", ["622902", "622950", "622999"])
+def test_a_prefecture_code_is_a_clear_error(prefecture):
+    number = compose(prefecture, dt.date(1980, 1, 1), 17)
+    with pytest.raises(ValueError, match="address code"):
+        validate_resident_id(number)

@@ -161,7 +161,7 @@ async def test_bad_claims_are_refused_and_nothing_is_stored(client, js, auth_key
         (no_consent, 422, "body.lines[2].consent_signed"),
         (negative, 422, "body.lines.0.amount"),
         (claim(person, "village_clinic"), 422, "body.hospital_level"),
-        (claim(person, discharged_on=f"{YEAR}-02-01"), 422, "body"),
+        (claim(person, discharged_on=f"{YEAR}-02-01"), 422, "body.admitted_on"),
         (claim(str(uuid.uuid4())), 422, "body.person_id"),
         (claim(person, deposit="500.00"), 422, "body.deposit"),
         (claim(person, lines=[]), 422, "body.lines"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from registry_testdata import (
     NOT_REGION_EVENTS,
@@ -10,6 +12,8 @@ from registry_testdata import (
     household_body,
     new_id_number,
 )
+
+from contracts.resident_id import compose
 
 
 async def test_create_then_read_with_and_without_pii(client, auth_keys):
@@ -93,6 +97,19 @@ async def test_list_filters_by_region_and_state_with_pagination(client, auth_key
         await client.get("/households", headers=auth_keys.headers("village_cadre", VILLAGE))
     ).json()
     assert cadre["total"] == 3
+    # Filtering on a region outside one's own is refused, as the gateway refuses it
+    for path in ("/households", "/helpers", "/alerts"):
+        outside = await client.get(
+            path,
+            params={"region": OTHER_VILLAGE},
+            headers=auth_keys.headers("village_cadre", VILLAGE),
+        )
+        assert outside.status_code == 403, (path, outside.text)
+        assert outside.json()["code"] == "OUTSIDE_REGION"
+        assert outside.json()["errors"][0]["field"] == "query.region"
+    # A NUL in a filter is a 422 naming it (PostgreSQL cannot hold it: it was a 500)
+    nul = await client.get("/households?name=a%00b", headers=headers)
+    assert nul.status_code == 422 and nul.json()["errors"][0]["field"] == "query.name"
 
 
 async def test_each_search_filter_narrows_the_list(client, auth_keys):
@@ -257,9 +274,25 @@ BAD_INPUTS = {
         lambda b: b.update(poverty_state="x" * 5000),
         "body.poverty_state",
     ),
+    "a prefecture's address code": (
+        lambda b: b["members"][0].update(
+            id_number=__import__("contracts.resident_id", fromlist=["compose"]).compose(
+                "622902", __import__("datetime").date(1980, 1, 1), 11
+            )
+        ),
+        "body.members.0.id_number",
+    ),
+    "NUL in a name": (lambda b: b["members"][0].update(name="马\x00"), "body.members.0.name"),
+    "birth date before 1900": (
+        lambda b: b["members"][0].update(id_number=None, gender="male", birth_date="1899-12-31"),
+        "body.members.0.birth_date",
+    ),
     "unknown cause": (lambda b: b.update(causes=["laziness"]), "body.causes.0"),
-    "two heads": (lambda b: b["members"][1].update(relation="head"), "body"),
-    "primary cause not among causes": (lambda b: b.update(primary_cause="disaster"), "body"),
+    "two heads": (lambda b: b["members"][1].update(relation="head"), "body.members"),
+    "primary cause not among causes": (
+        lambda b: b.update(primary_cause="disaster"),
+        "body.primary_cause",
+    ),
     "huge group number": (lambda b: b.update(group_no=10**12), "body.group_no"),
     "no members": (lambda b: b.update(members=[]), "body.members"),
 }
@@ -389,6 +422,9 @@ async def test_lookup_by_id_number_and_history(client, auth_keys):
         "/persons/lookup", json={"id_number": new_id_number()}, headers=headers
     )
     assert unknown.status_code == 404
+    crafted = compose("622902", dt.date(1980, 1, 1), 11)  # a prefecture's code: stdnum's KeyError
+    refused = await client.post("/persons/lookup", json={"id_number": crafted}, headers=headers)
+    assert refused.status_code == 422 and "address code" in refused.json()["errors"][0]["reason"]
     outside = await client.post(
         "/persons/lookup",
         json={"id_number": number},

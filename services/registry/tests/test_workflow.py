@@ -49,6 +49,8 @@ async def test_from_application_to_registration_with_windows_by_date(
     )
     assert surveyed["poverty_state"] == "shortlisted"
     assert surveyed["survey"]["per_capita_net_income"] == "2500.10"  # 7500.30 ÷ 3
+    steps = (await client.get(f"/households/{hid}/transitions", headers=admin)).json()["steps"]
+    assert steps[-1]["details"]["survey"]["per_capita_net_income"] == "2500.10"  # as computed
     await ok_step(client, hid, "appraise", clerk, **MEETING)
     published = await ok_step(client, hid, "publicise", clerk)
     assert (published["poverty_state"], published["stage"]) == ("publicised", "village_publicity")
@@ -114,7 +116,9 @@ async def test_illegal_steps_are_refused_with_the_reason(client, auth_keys, regi
     )
     assert unknown.status_code == 422
     future = await step(client, hid, "apply", clerk, on_date="2999-01-01")
-    assert future.status_code == 422 and future.json()["errors"][0]["field"] == "body.on_date"
+    assert (
+        future.status_code == 422 and future.json()["errors"][0]["field"] == "body.apply.on_date"
+    )  # past the policy years
 
     await ok_step(client, hid, "apply", clerk)
     no_reason = await step(client, hid, "survey", clerk, **{**SURVEY, "outcome": "rejected"})

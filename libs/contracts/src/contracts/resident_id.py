@@ -39,10 +39,12 @@ def _plain(number: str) -> bool:
 @functools.lru_cache(maxsize=65536)
 def _place_valid(address: str, year: int) -> bool:
     """Whether the address code was a valid division code in that birth year (cached: the
-    division table lookup dominates validation, and a county file repeats a few codes)."""
+    division table lookup dominates validation, and a county file repeats a few codes).
+    A code stdnum knows only above county level (a prefecture, ``622902``) makes it raise
+    ``KeyError``: such a code is no place of birth either, so any failure means not valid."""
     try:
         ric.get_birth_place(f"{address}{year:04d}0101" + "0000")
-    except stdnum_errors.ValidationError:
+    except Exception:  # noqa: BLE001 - stdnum's lookup is not total (KeyError, …)
         return False
     return True
 
@@ -68,12 +70,14 @@ def validate_resident_id(value: str, *, today: dt.date | None = None) -> str:
     """Return the normalised number (upper-case X) or raise ValueError with the reason."""
     if not isinstance(value, str):
         raise ValueError("must be a string")
-    number = normalise_resident_id(value)
     try:
+        number = normalise_resident_id(value)
         _validate(number)
     except stdnum_errors.ValidationError as exc:
         reason = next((r for t, r in _REASONS.items() if isinstance(exc, t)), "invalid number")
         raise ValueError(f"invalid resident ID number: {reason}") from None
+    except Exception:  # noqa: BLE001 - stdnum is not total on crafted input: never a 500
+        raise ValueError("invalid resident ID number: not a valid GB 11643 number") from None
     if birth_date(number) > (today or dt.date.today()):
         raise ValueError("invalid resident ID number: birth date is in the future")
     return number

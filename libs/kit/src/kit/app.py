@@ -31,10 +31,11 @@ from kit.bus import Bus, dead_letter_stream, ensure_stream, service_stream
 from kit.clock import Clock
 from kit.consumer import BeforeCommit, EventConsumer, Handler, OnReceived, Subscription
 from kit.db import create_engine, create_read_sessionmaker, create_sessionmaker
-from kit.errors import BodyLimit, install_error_handlers
+from kit.errors import BodyLimit, Problem, install_error_handlers
 from kit.metrics import metrics_endpoint
 from kit.outbox import Outbox, OutboxRelay
 from kit.settings import ServiceSettings
+from kit.text_input import RefuseControlCharacters
 
 log = logging.getLogger(__name__)
 PUBLIC_PATHS = frozenset(
@@ -82,6 +83,10 @@ class ServiceDefinition:
     resources: list[Callable[[FastAPI], contextlib.AbstractAsyncContextManager[Any]]] = field(
         default_factory=list
     )
+    #: What a violated database constraint means, by constraint name: the same problem the
+    #: service answers when its own check finds the conflict (a concurrent request passed
+    #: the check too). Unknown unique violations are a generic 409 CONFLICT.
+    constraint_problems: dict[str, Problem] = field(default_factory=dict)
     #: Requests answered without a trace span (see ``kit.telemetry.http_telemetry``).
     untraced: Callable[[Any], bool] | None = None
 
@@ -244,7 +249,9 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
     #: What a tool needs to build the service's parts outside its lifespan (its consumers,
     #: to replay dead letters: ``kit.replay.replay_service_dead_letters``).
     app.state.definition = definition
+    app.state.constraint_problems = definition.constraint_problems
     install_error_handlers(app)
+    app.add_middleware(RefuseControlCharacters)  # inside BodyLimit: buffers a bounded body
     app.add_middleware(
         BodyLimit,
         max_body_bytes=definition.settings.max_body_bytes,

@@ -136,6 +136,13 @@ def region_in_scope(actor: Principal, code: str | None, *, field: str) -> str:
     return code
 
 
+def region_filter(actor: Principal, code: str | None, *, field: str = "query.region") -> str | None:
+    """An optional region filter of a list: None when not given, else the region if it lies
+    in the caller's subtree, a 403 OUTSIDE_REGION if not (as :func:`region_in_scope`, so a
+    list answers as the gateway does, not with an empty page)."""
+    return None if code is None else region_in_scope(actor, code, field=field)
+
+
 class IdentityProviderUnavailable(Exception):
     """The key set could not be fetched: the caller may retry after ``retry_after`` s."""
 

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import asyncpg
@@ -91,9 +92,30 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc)
 
 
+#: ``<ObjectionStatus.upheld: 'upheld'>``, as pydantic shows an enum member in a message.
+_ENUM_REPR = re.compile(r"<\w+\.\w+: ('[^']*'|\d+)>")
+
+
 def _reason(err: dict[str, Any]) -> str:
     message = str(err.get("msg", "invalid"))
+    message = _ENUM_REPR.sub(r"\1", message)  # the value a caller writes, not Python's repr
     return message.removeprefix("Value error, ")  # pydantic's prefix for our own ValueErrors
+
+
+def _field_errors(err: dict[str, Any]) -> list[FieldError]:
+    """One validation error as the fields it is about."""
+    loc, kind, ctx = err.get("loc", ()), err.get("type", "invalid"), err.get("ctx") or {}
+    if kind == "json_invalid":  # loc is ("body", position): the position is no field
+        where = f" at character {loc[1] + 1}" if len(loc) > 1 and isinstance(loc[1], int) else ""
+        reason = f"the body is not valid JSON: {ctx.get('error', 'malformed')}{where}"
+        return [FieldError(field="body", reason=reason, type=kind)]
+    fields = getattr(ctx.get("error"), "fields", None)  # contracts.validation.FieldsError
+    if fields:
+        return [
+            FieldError(field=_field_name((*loc, name)), reason=_reason(err), type=kind)
+            for name in fields
+        ]
+    return [FieldError(field=_field_name(loc), reason=_reason(err), type=kind)]
 
 
 async def _on_problem(request: Request, exc: Problem) -> JSONResponse:
@@ -115,14 +137,7 @@ async def _on_problem(request: Request, exc: Problem) -> JSONResponse:
 
 
 async def _on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = [
-        FieldError(
-            field=_field_name(err.get("loc", ())),
-            reason=_reason(err),
-            type=err.get("type", "invalid"),
-        )
-        for err in exc.errors()
-    ]
+    errors = [error for err in exc.errors() for error in _field_errors(err)]
     fields = ", ".join(e.field for e in errors)
     body = ProblemDetail(
         type=TYPE_BASE + "validation-error",
@@ -148,19 +163,119 @@ async def _on_http(request: Request, exc: StarletteHTTPException) -> JSONRespons
     return _response(request, body, getattr(exc, "headers", None))
 
 
-async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    body = ProblemDetail(
+def _internal_error() -> ProblemDetail:
+    return ProblemDetail(
         type=TYPE_BASE + "internal",
         title="Internal error",
         status=500,
         detail="an unexpected error occurred",
     )
-    return _response(request, body)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _response(request, _internal_error())
+
+
+class CatchUnexpected:
+    """ASGI middleware answering any exception the app lets out with a 500 problem, and
+    keeping it there. Starlette's outermost ``ServerErrorMiddleware`` answers too but then
+    re-raises to the server, which drops the keep-alive connection: the client's next,
+    unrelated request on it failed. Installed innermost, so the other middlewares see an
+    ordinary response. After the response has started nothing can be answered: the error
+    is logged and the server ends the incomplete response."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: dict) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            if not started:
+                await problem_response(_internal_error(), scope.get("path"))(scope, receive, send)
+
+
+#: What a constraint violation means to a caller who did not break a rule the service knows.
+_UNIQUE = ("23505", "23P01")  # unique, exclusion
+_VALUE_ERRORS = {
+    "22003": "a number is too large for what it is added to or stored in",
+    "22001": "a text is longer than can be stored",
+    "22021": "a text holds a character that cannot be stored",
+    "22P05": "a text holds a character that cannot be stored",
+    "22008": "a date or time is out of range",
+    "22007": "a date or time is not valid",
+}
+
+
+def _database_error(exc: Exception) -> tuple[str | None, str | None]:
+    """(SQLSTATE, constraint name) of a database error, whether SQLAlchemy wrapped it."""
+    error = getattr(exc, "orig", exc)
+    cause = getattr(error, "__cause__", None) or error  # the asyncpg exception
+    sqlstate = getattr(cause, "sqlstate", None) or getattr(error, "sqlstate", None)
+    return sqlstate, getattr(cause, "constraint_name", None)
+
+
+def constraint_problems(app: Any) -> dict[str, Problem]:
+    """The service's {constraint name: Problem} (``ServiceDefinition.constraint_problems``)."""
+    return getattr(app.state, "constraint_problems", None) or {}
+
+
+async def _on_integrity(request: Request, exc: Exception) -> JSONResponse:
+    """A constraint the database enforced: the problem the service declared for it (two
+    requests creating the same thing at once: one wins, the other gets the same 409 as
+    when it comes second), else a generic 409 for a uniqueness, never a 500."""
+    sqlstate, constraint = _database_error(exc)
+    declared = constraint_problems(request.app).get(constraint or "")
+    if declared is not None:
+        return await _on_problem(request, declared)
+    if sqlstate in _UNIQUE:
+        log.info("unique violation on %s without a declared problem", constraint)
+        conflict = Problem(
+            409,
+            "Conflict",
+            "the same record was created or changed at the same time, or exists already",
+            code="CONFLICT",
+        )
+        return await _on_problem(request, conflict)
+    if sqlstate == "23503":  # foreign key: what it refers to went away meanwhile
+        gone = Problem(
+            409, "Conflict", "a record this refers to does not exist (any more)", code="CONFLICT"
+        )
+        return await _on_problem(request, gone)
+    return await _on_unexpected(request, exc)  # not null, check: the service's own bug
+
+
+async def _on_data_error(request: Request, exc: Exception) -> JSONResponse:
+    """A value the database cannot hold (the schemas should have refused it): 422."""
+    sqlstate, _ = _database_error(exc)
+    reason = _VALUE_ERRORS.get(sqlstate or "")
+    if reason is None:
+        return await _on_unexpected(request, exc)
+    log.warning("database refused a value on %s %s: %s", request.method, request.url.path, exc)
+    invalid = Problem(422, "Invalid value", reason, code="INVALID_VALUE")
+    return await _on_problem(request, invalid)
 
 
 async def _on_infrastructure(request: Request, exc: Exception) -> JSONResponse:
-    """Database or network errors: 503 with Retry-After when the database is away."""
+    """Database or network errors: a constraint or a value the database refused is the
+    caller's (409, 422); otherwise 503 with Retry-After when the database is away."""
+    sqlstate, _ = _database_error(exc)
+    if sqlstate and sqlstate.startswith("23"):
+        return await _on_integrity(request, exc)
+    if sqlstate in _VALUE_ERRORS:
+        return await _on_data_error(request, exc)
     if not is_transient(exc):
         return await _on_unexpected(request, exc)
     log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
@@ -231,12 +346,16 @@ class BodyLimit:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    """Problem+json for every error; call before adding other middlewares (the catch-all
+    must be the innermost)."""
     app.add_exception_handler(Problem, _on_problem)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _on_validation)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _on_http)  # type: ignore[arg-type]
-    for infrastructure_error in (DBAPIError, OSError, asyncpg.PostgresConnectionError):
-        app.add_exception_handler(infrastructure_error, _on_infrastructure)  # type: ignore[arg-type]
-    app.add_exception_handler(Exception, _on_unexpected)
+    # Database errors wrapped by SQLAlchemy or raw from asyncpg, told apart by SQLSTATE
+    for database_error in (DBAPIError, OSError, asyncpg.PostgresError):
+        app.add_exception_handler(database_error, _on_infrastructure)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _on_unexpected)  # errors of the middlewares themselves
+    app.add_middleware(CatchUnexpected)
 
 
 #: For ``responses=`` in route declarations, so the OpenAPI spec shows problem bodies.

@@ -35,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.dates import PolicyYear
 from contracts.region import RegionCode, region_prefix
 from kit.app import ReadSessionDep, SessionDep
 from kit.audit import AuditEntry, AuditLog
@@ -120,7 +121,7 @@ class PolicyChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     region_code: RegionCode = Field(description="The override applies to this region's subtree")
-    year: int = Field(ge=2000, le=2100, description="…from this year on")
+    year: PolicyYear = Field(description="…from this year on")
     value: Any = Field(description="New value, of the parameter's type")
     reason: str = Field(min_length=2, max_length=500, description="Why (文件号, decision)")
 
@@ -268,9 +269,7 @@ def policy_router(book: PolicyBook, *, read_scope: str, write_scope: str = "poli
         region: Annotated[
             RegionCode | None, Query(description="Region (default: your own)")
         ] = None,
-        year: Annotated[
-            int | None, Query(ge=2000, le=2100, description="Default: this year")
-        ] = None,
+        year: Annotated[PolicyYear | None, Query(description="Default: this year")] = None,
     ) -> list[PolicyValue]:
         code = region or actor.region
         if not actor.can_access(code):

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from health.chronic.endpoints import router as chronic_router
 from health.claims.endpoints import router as claims_router
 from health.config import HealthSettings
+from health.conflicts import CONSTRAINT_PROBLEMS
 from health.critical.endpoints import router as critical_router
 from health.dialysis.endpoints import router as dialysis_router
 from health.doctors.endpoints import router as doctors_router
@@ -58,6 +59,7 @@ def create_app(settings: HealthSettings | None = None) -> FastAPI:
                 policy_router(policy, read_scope="health:read"),
             ],
             outbox=outbox,
+            constraint_problems=CONSTRAINT_PROBLEMS,
             consumers=[registry_consumer(persons_changed)],
             openapi_tags=[
                 {"name": "enrolment", "description": "参保 and 资助参保"},

@@ -8,6 +8,7 @@ from kit.app import ServiceDefinition, create_service_app
 from kit.policy import policy_router
 from registry.adjustments.endpoints import router as adjustments_router
 from registry.config import RegistrySettings
+from registry.conflicts import CONSTRAINT_PROBLEMS
 from registry.events import outbox
 from registry.helpers.endpoints import router as helpers_router
 from registry.households.endpoints import router as households_router
@@ -62,6 +63,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
                 policy_router(policy, read_scope="registry:read"),
             ],
             outbox=outbox,
+            constraint_problems=CONSTRAINT_PROBLEMS,
             consumers=monitoring_consumers(monitoring),
             body_limits={"/imports": settings.import_max_bytes},
             openapi_tags=[

@@ -17,6 +17,7 @@ import uuid
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.catalogue import EventSpec
+from contracts.dates import PolicyYear
 from contracts.region import RegionCode
 
 
@@ -33,7 +34,7 @@ class HouseholdRef(Payload):
         None, description="Registry member id (户成员); absent for a household-level fact"
     )
     region_code: RegionCode = Field(description="12-digit code of the household's village")
-    policy_year: int = Field(ge=2000, le=2100, description="政策年度 the fact counts in")
+    policy_year: PolicyYear = Field(description="政策年度 the fact counts in")
 
 
 class PersonRef(HouseholdRef):

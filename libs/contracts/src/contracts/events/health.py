@@ -7,11 +7,11 @@ diagnosis id of a diagnosis, never the disease in its own events.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 from pydantic import Field
 
+from contracts.dates import PolicyDate, PolicyYear
 from contracts.enums import HospitalLevel, describe
 from contracts.events.common import HouseholdRef, PersonRef, department_event
 from contracts.money import NonNegativeMoney
@@ -22,7 +22,7 @@ class EnrolmentEvent(PersonRef):
     """参保: a person insured for a year, the premium and the part paid for them."""
 
     enrolment_id: uuid.UUID = Field(description="The health service's enrolment id (subject)")
-    year: int = Field(ge=2000, le=2100, description="参保年度")
+    year: PolicyYear = Field(description="参保年度")
     status: str = Field(description="active | cancelled")
     premium: NonNegativeMoney = Field(description="个人缴费标准 of the year")
     subsidy: NonNegativeMoney = Field(description="资助参保: paid for the person")
@@ -42,7 +42,7 @@ class ClaimSettled(PersonRef):
     """一站式结算: a claim settled at discharge (DOMAIN §4.2)."""
 
     claim_id: uuid.UUID = Field(description="The health service's claim id (the event subject)")
-    settled_on: dt.date = Field(description="结算日期")
+    settled_on: PolicyDate = Field(description="结算日期")
     total: NonNegativeMoney = Field(description="医疗总费用 T (compliant + out-of-catalogue)")
     out_of_pocket: NonNegativeMoney = Field(
         description="个人自付 (PERSONAL): what the patient paid after every payer"
@@ -61,7 +61,7 @@ class ClaimReversed(PersonRef):
     """A settlement undone (冲销) with its reason; the annual caps it used are restored."""
 
     claim_id: uuid.UUID = Field(description="The health service's claim id (the event subject)")
-    reversed_on: dt.date
+    reversed_on: PolicyDate
     reason: str = Field(min_length=1, max_length=300)
     total: NonNegativeMoney
     out_of_pocket: NonNegativeMoney = Field(description="The personal share that no longer holds")
@@ -75,7 +75,7 @@ class DiseaseDiagnosed(PersonRef):
     disease_code: str = Field(min_length=1, max_length=16, description="ICD-10 code")
     disease_name: str = Field(min_length=1, max_length=100, description="病种名称")
     critical: bool = Field(description="On the 大病专项救治 list in force (e.g. 25种)")
-    diagnosed_on: dt.date
+    diagnosed_on: PolicyDate
 
 
 class CriticalCaseUpdated(PersonRef):
@@ -91,7 +91,7 @@ class CriticalCaseUpdated(PersonRef):
     under_treatment: bool = Field(
         description="Being treated now (treating or referred); identified is not yet"
     )
-    changed_on: dt.date = Field(description="The date the status took effect")
+    changed_on: PolicyDate = Field(description="The date the status took effect")
 
 
 class ChronicCertificateEvent(PersonRef):
@@ -99,16 +99,16 @@ class ChronicCertificateEvent(PersonRef):
 
     certificate_id: uuid.UUID = Field(description="The health service's certificate id (subject)")
     status: str = Field(description="active | revoked")
-    issued_on: dt.date
-    valid_until: dt.date = Field(description="有效期至")
-    revoked_on: dt.date | None = None
+    issued_on: PolicyDate
+    valid_until: PolicyDate = Field(description="有效期至")
+    revoked_on: PolicyDate | None = None
 
 
 class DialysisStarted(PersonRef):
     """A patient began maintenance haemodialysis (终末期肾病 血液透析, DOMAIN §4.3)."""
 
     enrolment_id: uuid.UUID = Field(description="The health service's dialysis record (subject)")
-    started_on: dt.date
+    started_on: PolicyDate
     facility: str | None = Field(None, max_length=100, description="透析医院")
 
 
@@ -118,12 +118,12 @@ class ContractEvent(PersonRef):
     Flags only (DOMAIN §1.7): ``chronic`` says the contract covers a 慢病, never which."""
 
     contract_id: uuid.UUID = Field(description="The health service's contract id (subject)")
-    signed_on: dt.date = Field(description="签约日期")
-    valid_until: dt.date = Field(description="Last day of the contract")
+    signed_on: PolicyDate = Field(description="签约日期")
+    valid_until: PolicyDate = Field(description="Last day of the contract")
     paid: bool = Field(description="有偿签约 (true) or 无偿 (false)")
     chronic: bool = Field(description="The person has a contracted 慢病 (4类 or 6类)")
     status: str = Field(description="active | ended")
-    ended_on: dt.date | None = Field(None, description="解约 date, when ended")
+    ended_on: PolicyDate | None = Field(None, description="解约 date, when ended")
 
 
 class DialysisSessionRecorded(PersonRef):
@@ -131,7 +131,7 @@ class DialysisSessionRecorded(PersonRef):
 
     session_id: uuid.UUID = Field(description="The health service's session id (subject)")
     dialysis_id: uuid.UUID = Field(description="The patient's dialysis record")
-    on: dt.date = Field(description="透析日期")
+    on: PolicyDate = Field(description="透析日期")
     subsidy: NonNegativeMoney = Field(description="县级透析补助 for the session (元)")
 
 
@@ -139,8 +139,8 @@ class DialysisEnded(PersonRef):
     """A patient's maintenance dialysis ended (transplant, death, moved …)."""
 
     dialysis_id: uuid.UUID = Field(description="The health service's dialysis record (subject)")
-    started_on: dt.date
-    ended_on: dt.date
+    started_on: PolicyDate
+    ended_on: PolicyDate
     reason: str = Field(min_length=1, max_length=200)
 
 

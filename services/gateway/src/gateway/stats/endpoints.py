@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
+from contracts.dates import PolicyYear
 from contracts.enums import AssistanceType, MonitoringCategory, PovertyCause, PovertyState
 from contracts.money import CENT
 from contracts.region import RegionCode, region_level
@@ -41,8 +42,8 @@ async def region_stats(
     session: ReadSessionDep,
     clock: ClockDep,
     year: Annotated[
-        int | None,
-        Query(ge=2000, le=2100, description="Year of the department KPIs (default: this year)"),
+        PolicyYear | None,
+        Query(description="Year of the department KPIs (default: this year)"),
     ] = None,
 ) -> RegionStats:
     if not actor.can_access(code):

@@ -6,11 +6,15 @@ import datetime as dt
 import uuid
 from decimal import Decimal
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
+from contracts.dates import PolicyDate
 from contracts.enums import HospitalLevel, describe
-from contracts.money import NonNegativeMoney
+from contracts.money import EnteredMoney, NonNegativeMoney, checked_total
+from contracts.text import non_blank
+from contracts.validation import FieldsError
 
 
 class ClaimKind(StrEnum):
@@ -20,7 +24,7 @@ class ClaimKind(StrEnum):
 
 class CostLineIn(BaseModel):
     item: str = Field(min_length=1, max_length=100, description="收费项目")
-    amount: NonNegativeMoney = Field(description="金额 (元)")
+    amount: EnteredMoney = Field(description="金额 (元)")
     in_catalogue: bool = Field(
         True, description="合规 (in the insurance catalogue); false: 目录外, paid by the patient"
     )
@@ -44,9 +48,9 @@ class ClaimCreate(BaseModel):
         min_length=1, max_length=16, pattern=r"^[A-Z][0-9A-Z.]*$", description="ICD-10 code"
     )
     diagnosis_name: str = Field(min_length=1, max_length=100, description="诊断")
-    admitted_on: dt.date = Field(description="入院日期 (or the visit's date)")
-    discharged_on: dt.date = Field(description="出院日期 (settlement date)")
-    deposit: NonNegativeMoney = Field(
+    admitted_on: PolicyDate = Field(description="入院日期 (or the visit's date)")
+    discharged_on: PolicyDate = Field(description="出院日期 (settlement date)")
+    deposit: EnteredMoney = Field(
         Decimal("0.00"),
         description="押金 taken at admission: must be 0 for 建档立卡 patients (先诊疗后付费)",
     )
@@ -55,12 +59,18 @@ class ClaimCreate(BaseModel):
     @model_validator(mode="after")
     def _dates_in_order(self) -> ClaimCreate:
         if self.discharged_on < self.admitted_on:
-            raise ValueError("discharged_on is before admitted_on")
+            raise FieldsError("discharged_on is before admitted_on", "admitted_on", "discharged_on")
         return self
+
+    @field_validator("lines")
+    @classmethod
+    def _total_fits(cls, lines: list[CostLineIn]) -> list[CostLineIn]:
+        checked_total((line.amount for line in lines), "the claim's total")
+        return lines
 
 
 class ClaimReversal(BaseModel):
-    reason: str = Field(min_length=1, max_length=300, description="冲销 reason")
+    reason: Annotated[str, non_blank(300)] = Field(description="冲销 reason")
 
 
 class PayersOut(BaseModel):

@@ -14,11 +14,11 @@ from decimal import Decimal
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.enums import HospitalLevel
 from contracts.events import health as health_events
+from contracts.money import TotalTooLarge, checked_total
 from health.audit import audit
 from health.chronic.service import ChronicService
 from health.claims import schemas
@@ -74,7 +74,7 @@ class ClaimService:
                 field="body.person_id",
             )
         if await self._claim_no_taken(session, body.claim_no):
-            raise _duplicate(body.claim_no)
+            raise duplicate_claim(body.claim_no)
         claim = Claim(
             claim_no=body.claim_no,
             person_id=person.id,
@@ -90,12 +90,10 @@ class ClaimService:
             discharged_on=body.discharged_on,
             lines=[line.model_dump(mode="json") for line in body.lines],
         )
+        # The same number submitted twice at once: the unique violation is DUPLICATE_CLAIM too
+        # (health.conflicts).
         await self._settle(session, claim, person, number=1, actor=actor, deposit=body.deposit)
-        try:
-            await session.commit()
-        except IntegrityError:  # the same number submitted twice at once
-            await session.rollback()
-            raise _duplicate(body.claim_no) from None
+        await session.commit()
         return claim
 
     async def reverse(
@@ -382,7 +380,22 @@ class ClaimService:
         self, session: AsyncSession, claim: Claim, settlement: Settlement, *, sign: int
     ) -> None:
         """Add (or, reversing, take back) a settlement's amounts in the ledger."""
-        await self._ledger(session, claim.person_id, claim.year)
+        row = await self._ledger(session, claim.person_id, claim.year)
+        if sign > 0:  # the year's running totals are NUMERIC(14,2) too
+            try:
+                for payer in ("bmi", "cii", "ma", "supplementary", "personal"):
+                    checked_total(
+                        (getattr(row, payer), getattr(settlement, payer)),
+                        f"the patient's {payer} total for {claim.year}",
+                    )
+            except TotalTooLarge as exc:
+                raise Problem(
+                    422,
+                    "Year total too large",
+                    str(exc),
+                    code="YEAR_TOTAL_TOO_LARGE",
+                    field="body.lines",
+                ) from None
         ledger = _LEDGER.c
         await session.execute(
             update(_LEDGER)
@@ -431,11 +444,11 @@ def _payer(terms: PayerTerms | None, level: HospitalLevel) -> rules.PayerRule | 
     )
 
 
-def _duplicate(claim_no: str) -> Problem:
+def duplicate_claim(claim_no: str | None = None) -> Problem:
     return Problem(
         409,
         "Duplicate claim",
-        f"claim number {claim_no} was submitted before",
+        f"claim number {claim_no or 'of this claim'} was submitted before",
         code="DUPLICATE_CLAIM",
         field="body.claim_no",
     )

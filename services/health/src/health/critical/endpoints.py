@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
+from contracts.dates import PolicyDate, PolicyYear
 from contracts.region import RegionCode
 from health.critical import schemas
 from health.critical.service import CriticalService, case_out
@@ -42,7 +42,7 @@ async def diseases_in_force(
     session: ReadSessionDep,
     service: ServiceDep,
     clock: ClockDep,
-    on: Annotated[dt.date | None, Query(description="Default: today")] = None,
+    on: Annotated[PolicyDate | None, Query(description="Default: today")] = None,
     region: Annotated[RegionCode | None, Query(description="Default: your region")] = None,
 ) -> schemas.ListInForce:
     region = region_in_scope(actor, region, field="query.region")
@@ -141,7 +141,7 @@ async def critical_care(
     actor: Reader,
     session: ReadSessionDep,
     service: ServiceDep,
-    year: Annotated[int, Query(ge=2000, le=2100, description="Year of diagnosis")],
+    year: Annotated[PolicyYear, Query(description="Year of diagnosis")],
     region: Annotated[RegionCode | None, Query(description="Default: your region")] = None,
 ) -> schemas.CareReport:
     region = region_in_scope(actor, region, field="query.region")

@@ -9,7 +9,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, model_validator
 
+from contracts.dates import PolicyDate
 from contracts.region import RegionCode
+from contracts.validation import FieldsError
 
 IcdCode = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[A-Z][0-9A-Z.]*$")]
 
@@ -57,14 +59,14 @@ class ListVersionCreate(BaseModel):
     region_code: RegionCode = Field(
         description="The subtree the version applies to, on top of the national list"
     )
-    valid_from: dt.date = Field(description="First day in force")
-    valid_to: dt.date | None = Field(None, description="Last day in force (none: open)")
+    valid_from: PolicyDate = Field(description="First day in force")
+    valid_to: PolicyDate | None = Field(None, description="Last day in force (none: open)")
     diseases: list[DiseaseIn] = Field(min_length=1, max_length=500)
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> ListVersionCreate:
         if self.valid_to is not None and self.valid_to < self.valid_from:
-            raise ValueError("valid_to is before valid_from")
+            raise FieldsError("valid_to is before valid_from", "valid_from", "valid_to")
         return self
 
 
@@ -91,7 +93,7 @@ class CaseCreate(BaseModel):
         description="The patient's ICD-10 code: must fall under a disease of the list in "
         "force for the patient's region on the diagnosis date",
     )
-    diagnosed_on: dt.date = Field(description="确诊日期")
+    diagnosed_on: PolicyDate = Field(description="确诊日期")
     designated_hospital: str = Field(min_length=1, max_length=100, description="定点救治医院")
     status: CaseStatus = Field(
         CaseStatus.identified, description="Usually identified; treating if already treated"
@@ -100,13 +102,13 @@ class CaseCreate(BaseModel):
     @model_validator(mode="after")
     def _opens(self) -> CaseCreate:
         if self.status not in (CaseStatus.identified, CaseStatus.treating):
-            raise ValueError("a case opens as identified or treating")
+            raise FieldsError("a case opens as identified or treating", "status")
         return self
 
 
 class Transition(BaseModel):
     to: CaseStatus = Field(description="The next status")
-    on: dt.date = Field(description="The date it took effect")
+    on: PolicyDate = Field(description="The date it took effect")
     note: str | None = Field(
         None, max_length=300, description="Why (required to close: death, other)"
     )
@@ -117,9 +119,9 @@ class Transition(BaseModel):
     @model_validator(mode="after")
     def _required(self) -> Transition:
         if self.to == CaseStatus.closed and not (self.note or "").strip():
-            raise ValueError("closing a case needs a reason in note")
+            raise FieldsError("closing a case needs a reason in note", "to", "note")
         if self.to == CaseStatus.referred and not self.referred_to:
-            raise ValueError("a referral needs referred_to (the hospital)")
+            raise FieldsError("a referral needs referred_to (the hospital)", "to", "referred_to")
         return self
 
 

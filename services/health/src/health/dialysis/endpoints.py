@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.dates import PolicyYear
 from contracts.region import RegionCode
 from health.dialysis import schemas
 from health.dialysis.service import DialysisService
@@ -119,7 +120,7 @@ async def dialysis_report(
     actor: Reader,
     session: ReadSessionDep,
     service: ServiceDep,
-    year: Annotated[int, Query(ge=2000, le=2100, description="年度")],
+    year: Annotated[PolicyYear, Query(description="年度")],
     region: Region = None,
 ) -> schemas.DialysisReport:
     region = region_in_scope(actor, region, field="query.region")

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from contracts.money import NonNegativeMoney
+from contracts.dates import PolicyDate
+from contracts.money import MoneyTotal, NonNegativeMoney
+from contracts.text import non_blank
 
 
 class DialysisPatientCreate(BaseModel):
     person_id: uuid.UUID = Field(description="Registry member id (户成员)")
-    started_on: dt.date = Field(description="First dialysis (not in the future)")
+    started_on: PolicyDate = Field(description="First dialysis (not in the future)")
     facility: str = Field(min_length=1, max_length=100, description="透析医院")
 
 
 class DialysisEnd(BaseModel):
-    on: dt.date = Field(description="Last day of the dialysis course (not in the future)")
-    reason: str = Field(min_length=1, max_length=200, description="肾移植, 死亡, 迁出 …")
+    on: PolicyDate = Field(description="Last day of the dialysis course (not in the future)")
+    reason: Annotated[str, non_blank(200)] = Field(description="肾移植, 死亡, 迁出 …")
 
 
 class DialysisPatientOut(BaseModel):
@@ -35,7 +38,7 @@ class DialysisPatientOut(BaseModel):
 
 
 class SessionCreate(BaseModel):
-    on: dt.date = Field(description="透析日期: within the course, not in the future")
+    on: PolicyDate = Field(description="透析日期: within the course, not in the future")
     facility: str | None = Field(
         None, min_length=1, max_length=100, description="Default: the patient's facility"
     )
@@ -55,7 +58,7 @@ class DialysisRow(BaseModel):
     region_code: str
     patients: int = Field(description="Patients with at least one session in the year")
     sessions: int = Field(description="Sessions in the year")
-    subsidy_total: NonNegativeMoney = Field(description="Sum of the sessions' subsidies (元)")
+    subsidy_total: MoneyTotal = Field(description="Sum of the sessions' subsidies (元)")
 
 
 class DialysisReport(BaseModel):

@@ -11,7 +11,6 @@ import uuid
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import health as health_events
@@ -54,13 +53,7 @@ class DialysisService:
             )
         ).scalar_one_or_none()
         if open_record is not None:
-            raise Problem(
-                409,
-                "Already on dialysis",
-                f"{person.name} has an open dialysis record ({open_record})",
-                code="DIALYSIS_OPEN",
-                field="body.person_id",
-            )
+            raise dialysis_open(f"{person.name} has an open dialysis record ({open_record})")
         patient = DialysisPatient(
             person_id=person.id,
             household_id=person.household_id,
@@ -171,7 +164,7 @@ class DialysisService:
             )
         ).scalar_one_or_none()
         if taken is not None:
-            raise _duplicate_session(body.on, f" ({taken})")
+            raise duplicate_session(body.on, f" ({taken})")
         rate = await policy.value(
             session, DIALYSIS_SUBSIDY, region_code=patient.region_code, year=body.on.year
         )
@@ -217,11 +210,7 @@ class DialysisService:
                 "subsidy": str(record.subsidy),
             },
         )
-        try:
-            await session.commit()
-        except IntegrityError:  # the same day recorded twice at once (two records a person)
-            await session.rollback()
-            raise _duplicate_session(body.on, "") from None
+        await session.commit()  # the same day twice at once: DUPLICATE_SESSION (health.conflicts)
         return record
 
     async def get(
@@ -340,11 +329,15 @@ class DialysisService:
         )
 
 
-def _duplicate_session(on, which: str) -> Problem:
+def dialysis_open(detail: str = "the person has an open dialysis record") -> Problem:
+    return Problem(409, "Already on dialysis", detail, code="DIALYSIS_OPEN", field="body.person_id")
+
+
+def duplicate_session(on: object = None, which: str = "") -> Problem:
     return Problem(
         409,
         "Session already recorded",
-        f"a session on {on} is already recorded{which}",
+        f"a session on {on or 'that day'} is already recorded{which}",
         code="DUPLICATE_SESSION",
         field="body.on",
     )

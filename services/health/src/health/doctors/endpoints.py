@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.dates import PolicyYear
 from contracts.region import RegionCode
 from health.doctors import schemas
 from health.doctors.service import ContractService
@@ -22,7 +23,7 @@ router = APIRouter(tags=["family doctors"], responses=PROBLEM_RESPONSES)
 Reader = Annotated[Principal, requires("health:read")]
 Writer = Annotated[Principal, requires("health:write")]
 Paging = Annotated[PageParams, Depends(page_params)]
-Year = Annotated[int, Query(ge=2000, le=2100, description="年度")]
+Year = Annotated[PolicyYear, Query(description="年度")]
 Region = Annotated[RegionCode | None, Query(description="Region subtree (default: your region)")]
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
+from typing import Annotated
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-from contracts.money import NonNegativeMoney
+from contracts.dates import PolicyDate
+from contracts.money import EnteredMoney, NonNegativeMoney
+from contracts.text import non_blank
 from health.policy import ConditionCode
 
 
@@ -17,10 +20,10 @@ class ContractCreate(BaseModel):
     doctor_name: str = Field(min_length=1, max_length=50, description="签约家庭医生")
     team: str = Field(min_length=1, max_length=100, description="家庭医生团队")
     institution: str = Field(min_length=1, max_length=100, description="签约机构 (乡镇卫生院 …)")
-    signed_on: dt.date = Field(description="签约日期 (not in the future)")
-    valid_until: dt.date = Field(description="Last day of the contract (签约期满)")
+    signed_on: PolicyDate = Field(description="签约日期 (not in the future)")
+    valid_until: PolicyDate = Field(description="Last day of the contract (签约期满)")
     paid: bool = Field(description="有偿签约 (true) or 无偿签约 (false)")
-    fee: NonNegativeMoney = Field(
+    fee: EnteredMoney = Field(
         Decimal("0.00"),
         validate_default=True,
         description="签约服务费 (元): 0 for a free contract, above 0 if paid",
@@ -59,8 +62,8 @@ class ContractCreate(BaseModel):
 
 
 class ContractTermination(BaseModel):
-    reason: str = Field(min_length=1, max_length=200, description="解约 reason (迁出, 死亡 …)")
-    on: dt.date = Field(description="Last day of the contract (not in the future)")
+    reason: Annotated[str, non_blank(200)] = Field(description="解约 reason (迁出, 死亡 …)")
+    on: PolicyDate = Field(description="Last day of the contract (not in the future)")
 
 
 class ConditionOut(BaseModel):
@@ -90,7 +93,7 @@ class ContractOut(BaseModel):
 
 
 class FollowUpCreate(BaseModel):
-    on: dt.date = Field(description="随访日期, within the contract, not in the future")
+    on: PolicyDate = Field(description="随访日期, within the contract, not in the future")
     face_to_face: bool = Field(description="面对面随访 (true) or by phone etc.")
     condition: ConditionCode | None = Field(
         None, description="The contracted 慢病 followed up (one of the contract's codes)"

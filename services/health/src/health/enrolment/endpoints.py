@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.dates import PolicyYear
 from contracts.region import RegionCode
 from health.enrolment import schemas
 from health.enrolment.service import EnrolmentService
@@ -47,6 +48,8 @@ async def enrol(
     "/households/{household_id}/enrolments",
     status_code=status.HTTP_201_CREATED,
     summary="Insure every member of a household not yet insured for the year",
+    description="Answers the enrolments made; 409 `ALREADY_ENROLLED` when every member is "
+    "insured for the year already (nothing to do).",
 )
 async def enrol_household(
     household_id: uuid.UUID,
@@ -89,7 +92,7 @@ async def participation(
     actor: Reader,
     session: ReadSessionDep,
     service: ServiceDep,
-    year: Annotated[int, Query(ge=2000, le=2100, description="参保年度")],
+    year: Annotated[PolicyYear, Query(description="参保年度")],
     region: Annotated[RegionCode | None, Query(description="Default: your region")] = None,
 ) -> schemas.ParticipationReport:
     region = region_in_scope(actor, region, field="query.region")

@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from contracts.money import NonNegativeMoney
+from contracts.dates import PolicyYear
+from contracts.money import MoneyTotal, NonNegativeMoney
+from contracts.text import non_blank
 from health.policy import SubsidyCategory
 
 
 class EnrolmentCreate(BaseModel):
     person_id: uuid.UUID = Field(description="Registry member id (户成员)")
-    year: int = Field(ge=2000, le=2100, description="参保年度")
+    year: PolicyYear = Field(description="参保年度")
 
 
 class HouseholdEnrolmentCreate(BaseModel):
-    year: int = Field(ge=2000, le=2100, description="参保年度")
+    year: PolicyYear = Field(description="参保年度")
 
 
 class EnrolmentCancel(BaseModel):
-    reason: str = Field(min_length=1, max_length=200, description="退保 reason (death, moved …)")
+    reason: Annotated[str, non_blank(200)] = Field(description="退保 reason (death, moved …)")
 
 
 class EnrolmentOut(BaseModel):
@@ -49,8 +52,8 @@ class ParticipationRow(BaseModel):
     enrolled: int = Field(description="Of them, insured this year (参保)")
     participation_rate: float | None = Field(description="参保率 = enrolled / persons")
     subsidised: int = Field(description="Enrolled with the premium paid for them (资助参保)")
-    subsidy_total: NonNegativeMoney = Field(description="资助金额 (元)")
-    premium_total: NonNegativeMoney = Field(description="Premiums of the enrolled (元)")
+    subsidy_total: MoneyTotal = Field(description="资助金额 (元)")
+    premium_total: MoneyTotal = Field(description="Premiums of the enrolled (元)")
 
 
 class ParticipationReport(BaseModel):

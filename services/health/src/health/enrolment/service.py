@@ -56,13 +56,7 @@ class EnrolmentService:
                 field="person_id",
             )
         if await self._enrolment_of(session, person.id, body.year) is not None:
-            raise Problem(
-                409,
-                "Already enrolled",
-                f"{person.name} is already insured for {body.year}",
-                code="ALREADY_ENROLLED",
-                field="person_id",
-            )
+            raise already_enrolled(f"{person.name} is already insured for {body.year}")
         enrolment = await self._create(session, person, body.year, actor)
         await MedicalAssessor(self.clock).reassess(session, [person.household_id])
         await session.commit()
@@ -71,7 +65,8 @@ class EnrolmentService:
     async def enrol_household(
         self, session: AsyncSession, household_id: uuid.UUID, year: int, actor: Principal
     ) -> list[Enrolment]:
-        """Every member of the household not yet insured for ``year`` (one transaction)."""
+        """Every member of the household not yet insured for ``year`` (one transaction);
+        409 ALREADY_ENROLLED when every member is insured already."""
         members = list(
             (
                 await session.execute(
@@ -94,6 +89,13 @@ class EnrolmentService:
                 )
             ).scalars()
         )
+        if all(person.id in enrolled for person in members):
+            raise Problem(
+                409,
+                "Already enrolled",
+                f"every member of the household is insured for {year} already",
+                code="ALREADY_ENROLLED",
+            )
         created = [
             await self._create(session, person, year, actor)
             for person in members
@@ -313,3 +315,7 @@ def _row(code, persons, enrolled, subsidised, subsidy, premium) -> schemas.Parti
         subsidy_total=Decimal(subsidy).quantize(Decimal("0.01")),
         premium_total=Decimal(premium).quantize(Decimal("0.01")),
     )
+
+
+def already_enrolled(detail: str = "the person is already insured for that year") -> Problem:
+    return Problem(409, "Already enrolled", detail, code="ALREADY_ENROLLED", field="body.person_id")

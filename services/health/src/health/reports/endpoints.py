@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from contracts.dates import PolicyDate
 from contracts.region import RegionCode
 from health.reports import schemas
 from health.reports.service import check_reported, settlement_report
@@ -27,8 +27,8 @@ Reader = Annotated[Principal, requires("health:read")]
 async def settlements(
     actor: Reader,
     session: ReadSessionDep,
-    date_from: Annotated[dt.date, Query(description="First discharge date counted")],
-    date_to: Annotated[dt.date, Query(description="Last discharge date counted")],
+    date_from: Annotated[PolicyDate, Query(description="First discharge date counted")],
+    date_to: Annotated[PolicyDate, Query(description="Last discharge date counted")],
     region: Annotated[RegionCode | None, Query(description="Default: your region")] = None,
 ) -> schemas.SettlementReport:
     region = region_in_scope(actor, region, field="query.region")

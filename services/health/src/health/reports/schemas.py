@@ -7,26 +7,27 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field, model_validator
 
-from contracts.money import NonNegativeMoney
+from contracts.money import MoneyTotal
 from contracts.reconcile import Unit
+from contracts.validation import FieldsError
 
 
 class PayerTotals(BaseModel):
-    bmi: NonNegativeMoney = Field(description="基本医疗保险 (元)")
-    cii: NonNegativeMoney = Field(description="大病保险 (元)")
-    ma: NonNegativeMoney = Field(description="医疗救助 (元)")
-    supplementary: NonNegativeMoney = Field(description="补充保险 (元)")
-    county_fund: NonNegativeMoney = Field(description="县级兜底资金 (元)")
-    personal: NonNegativeMoney = Field(description="个人自付 (元)")
+    bmi: MoneyTotal = Field(description="基本医疗保险 (元)")
+    cii: MoneyTotal = Field(description="大病保险 (元)")
+    ma: MoneyTotal = Field(description="医疗救助 (元)")
+    supplementary: MoneyTotal = Field(description="补充保险 (元)")
+    county_fund: MoneyTotal = Field(description="县级兜底资金 (元)")
+    personal: MoneyTotal = Field(description="个人自付 (元)")
 
 
 class SettlementRow(BaseModel):
     region_code: str
     settlements: int = Field(description="一站式结算 人次 (settlements in force)")
     patients: int = Field(description="人数: distinct patients")
-    total: NonNegativeMoney = Field(description="医疗总费用 (元)")
+    total: MoneyTotal = Field(description="医疗总费用 (元)")
     total_wan: Decimal = Field(description="医疗总费用 (万元, exact)")
-    compliant: NonNegativeMoney = Field(description="合规费用 (元)")
+    compliant: MoneyTotal = Field(description="合规费用 (元)")
     payers: PayerTotals
     payers_wan: dict[str, Decimal] = Field(description="The same by payer, in 万元 (exact)")
     compliant_personal_share: Decimal | None = Field(
@@ -65,7 +66,7 @@ class ReportedPart(BaseModel):
     @model_validator(mode="after")
     def _amount_or_count_and_rate(self) -> ReportedPart:
         if (self.amount is None) == (self.count is None or self.rate is None):
-            raise ValueError("give either amount, or count and rate")
+            raise FieldsError("give either amount, or count and rate", "amount", "count", "rate")
         return self
 
 

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.enums import AdjustmentKind, MemberChangeCause, Relation, describe
+from contracts.validation import FieldsError
 from registry.evidence import Evidence
 from registry.households.schemas import MemberCreate
 from registry.workflow.schemas import Month, Text
@@ -45,9 +46,12 @@ class Join(_Change):
     @model_validator(mode="after")
     def _check(self) -> Join:
         if self.cause == MemberChangeCause.death:
-            raise ValueError("a person does not join by death")
+            raise FieldsError("a person does not join by death", "cause")
         if self.member.relation == Relation.head:
-            raise ValueError("the household has its head; a person joins with another relation")
+            raise FieldsError(
+                "the household has its head; a person joins with another relation",
+                "member.relation",
+            )
         return self
 
 
@@ -60,7 +64,7 @@ class Leave(_Leaving):
     @model_validator(mode="after")
     def _check(self) -> Leave:
         if self.cause == MemberChangeCause.birth:
-            raise ValueError("a person does not leave by birth")
+            raise FieldsError("a person does not leave by birth", "cause")
         return self
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, status
 from contracts.enums import HelperRank, describe
 from contracts.region import RegionCode
 from kit.app import ReadSessionDep, SessionDep
-from kit.auth import Principal, requires
+from kit.auth import Principal, region_filter, requires
 from kit.errors import PROBLEM_RESPONSES
 from kit.pagination import Page, PageParams, page_params
 from registry.helpers import schemas
@@ -55,7 +55,12 @@ async def list_helpers(
     active: Annotated[bool | None, Query(description="Only active (or inactive) ones")] = None,
 ) -> Page[schemas.HelperOut]:
     rows, total = await service.search(
-        session, actor, page=page, region=region, rank=rank, active=active
+        session,
+        actor,
+        page=page,
+        region=region_filter(actor, region),
+        rank=rank,
+        active=active,
     )
     items = [await _helper_out(session, service, h, actor, load=load) for h, load in rows]
     return Page(items=items, total=total, page=page.page, size=page.size)

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from contracts.dates import PolicyDate
 from contracts.enums import HelperRank, HelperRole, PovertyState, VisitKind, describe
 from contracts.region import RegionCode
 
@@ -77,7 +78,7 @@ class AssignmentCreate(_Request):
         HelperRole.primary,
         description="`primary` 帮扶责任人 (one per household) or `member` of the 帮扶小组",
     )
-    start_date: dt.date | None = Field(None, description="Default today; not in the future")
+    start_date: PolicyDate | None = Field(None, description="Default today; not in the future")
     replace_primary: bool = Field(
         False,
         description="调整帮扶责任人: end the household's current primary helper on start_date "
@@ -86,7 +87,7 @@ class AssignmentCreate(_Request):
 
 
 class AssignmentEnd(_Request):
-    end_date: dt.date | None = Field(None, description="Default today; not in the future")
+    end_date: PolicyDate | None = Field(None, description="Default today; not in the future")
     reason: Reason = Field(description="Why, e.g. 干部调动, 户已清退", examples=["干部调动"])
 
 
@@ -103,7 +104,7 @@ class AssignmentOut(BaseModel):
 
 class VisitCreate(_Request):
     helper_id: uuid.UUID
-    visit_date: dt.date | None = Field(None, description="Default today; not in the future")
+    visit_date: PolicyDate | None = Field(None, description="Default today; not in the future")
     kind: VisitKind = Field(VisitKind.home_visit, description=describe(VisitKind))
     note: Note | None = Field(None, description="What was done or agreed (帮扶内容, 处置)")
 

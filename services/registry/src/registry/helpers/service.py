@@ -13,7 +13,6 @@ import uuid
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.enums import HelperRank, HelperRole, MonitoringCategory
@@ -328,18 +327,7 @@ class HelperService:
             assigned_by=actor.subject,
         )
         session.add(assignment)
-        try:
-            await session.flush()
-        except IntegrityError:
-            # A concurrent request won the unique index (the locks make this rare).
-            await session.rollback()
-            raise Problem(
-                409,
-                "Household has a primary helper",
-                "another assignment was made at the same time",
-                code="PRIMARY_HELPER_EXISTS",
-                field="body.role",
-            ) from None
+        await session.flush()  # a concurrent request may win the unique index: registry.conflicts
         await self._published(
             session, events.HELPER_ASSIGNED, household, members, assignment, helper, None, actor
         )

@@ -12,7 +12,7 @@ from contracts.enums import AssistanceType, MonitoringCategory, PovertyCause, Po
 from contracts.region import RegionCode
 from kit.app import ReadSessionDep, SessionDep
 from kit.audit import AuditEntry
-from kit.auth import Principal, requires
+from kit.auth import Principal, region_filter, requires
 from kit.errors import PROBLEM_RESPONSES
 from kit.pagination import Page, PageParams, page_params
 from registry.households.schemas import (
@@ -97,7 +97,7 @@ async def list_households(
         session,
         actor,
         page=page,
-        region=region,
+        region=region_filter(actor, region),
         states=poverty_state or (),
         causes=cause or (),
         categories=monitoring_category or (),

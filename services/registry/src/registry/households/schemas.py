@@ -10,6 +10,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from contracts import status
+from contracts.dates import BirthDate
 from contracts.enums import (
     Asset,
     AssistanceType,
@@ -26,9 +27,10 @@ from contracts.enums import (
     WorkflowStage,
     describe,
 )
-from contracts.money import NonNegativeMoney
+from contracts.money import EnteredMoney
 from contracts.region import RegionCode
 from contracts.resident_id import ResidentId
+from contracts.validation import FieldsError
 from registry.evidence import Document
 
 PersonName = Annotated[
@@ -80,7 +82,7 @@ class MemberCreate(_PersonFields):
         None, description="公民身份号码; omit for a person who has none yet (a newborn)"
     )
     gender: Gender | None = Field(None, description="Required without an ID number")
-    birth_date: dt.date | None = Field(None, description="Required without an ID number")
+    birth_date: BirthDate | None = Field(None, description="Required without an ID number")
     relation: Relation = Field(description="与户主关系: " + describe(Relation))
 
     @model_validator(mode="after")
@@ -89,11 +91,10 @@ class MemberCreate(_PersonFields):
         if self.id_number is None:
             missing = [f for f in ("gender", "birth_date") if getattr(self, f) is None]
             if missing:
-                raise ValueError(f"without an ID number, give {' and '.join(missing)}")
-            if self.birth_date > dt.date.today():
-                raise ValueError("birth_date is in the future")
+                raise FieldsError(f"without an ID number, give {' and '.join(missing)}", *missing)
         elif self.gender is not None or self.birth_date is not None:
-            raise ValueError("gender and birth_date come from the ID number; omit them")
+            given = [f for f in ("gender", "birth_date") if getattr(self, f) is not None]
+            raise FieldsError("gender and birth_date come from the ID number; omit them", *given)
         return self
 
 
@@ -156,11 +157,11 @@ class SurveyData(_Request):
     """入户调查 findings of a year: income, 两不愁 and safe water, 三有, assets."""
 
     survey_year: Year = Field(description="调查年度")
-    income_items: dict[IncomeType, NonNegativeMoney] = Field(
+    income_items: dict[IncomeType, EnteredMoney] = Field(
         default_factory=dict,
         description="家庭年收入 by type (元/年, whole household): " + describe(IncomeType),
     )
-    per_capita_net_income: NonNegativeMoney | None = Field(
+    per_capita_net_income: EnteredMoney | None = Field(
         None,
         description="人均纯收入 (元/年). Computed from income_items when they are given "
         "(total ÷ members, half-up to the fen); give it alone when only the total is known",
@@ -185,7 +186,7 @@ class SurveyData(_Request):
 def _check_causes(causes: list[PovertyCause] | None, primary: PovertyCause | None) -> None:
     _unique(causes, "causes")
     if causes is not None and primary is not None and primary not in causes:
-        raise ValueError("primary_cause must be one of causes")
+        raise FieldsError("primary_cause must be one of causes", "primary_cause")
 
 
 class HouseholdCreate(_Request):
@@ -220,14 +221,16 @@ class HouseholdCreate(_Request):
         _check_causes(self.causes, self.primary_cause)
         heads = sum(1 for m in self.members if m.relation == Relation.head)
         if heads != 1:
-            raise ValueError(f"a household has exactly one head (户主); got {heads}")
+            raise FieldsError(f"a household has exactly one head (户主); got {heads}", "members")
         numbers = [m.id_number for m in self.members if m.id_number]
         if len(set(numbers)) != len(numbers):
-            raise ValueError("the same ID number appears twice among the members")
+            raise FieldsError("the same ID number appears twice among the members", "members")
         if self.poverty_state not in INTAKE_STATES and not self.evidence:
-            raise ValueError(
+            raise FieldsError(
                 f"entering a household as {self.poverty_state.value} needs evidence "
-                "(the existing file); new cases start as candidate or applied"
+                "(the existing file); new cases start as candidate or applied",
+                "poverty_state",
+                "evidence",
             )
         return self
 

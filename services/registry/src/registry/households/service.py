@@ -3,12 +3,11 @@ its event to the outbox and its before/after to the audit log, in one transactio
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
 import re
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -24,7 +23,6 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
 
@@ -600,12 +598,12 @@ class HouseholdService:
         return region
 
     async def flush(self, session: AsyncSession) -> None:
-        async with _person_conflicts(session):
-            await session.flush()
+        # A concurrent request that registered the same person first wins: the loser's
+        # unique violation becomes ID_NUMBER_TAKEN (see registry.conflicts).
+        await session.flush()
 
     async def commit(self, session: AsyncSession) -> None:
-        async with _person_conflicts(session):
-            await session.commit()
+        await session.commit()
 
     # --- helpers ----------------------------------------------------------------------
 
@@ -675,7 +673,7 @@ class HouseholdService:
             index = hashes[taken.id_number_hash]
             where = f"body.{field}.{index}.id_number" if field else "body.id_number"
             await _audit_refusal(session, actor, taken.id, taken.region_code, into_region, where)
-            raise _id_taken(where)
+            raise id_taken(where)
 
 
 async def _helps(session: AsyncSession, helper_id: uuid.UUID, household_id: uuid.UUID) -> bool:
@@ -871,20 +869,7 @@ def _set(household: Household, values: dict[str, Any]) -> None:
         setattr(household, key, value)
 
 
-@contextlib.asynccontextmanager
-async def _person_conflicts(session: AsyncSession) -> AsyncIterator[None]:
-    """A concurrent request that registered the same person first wins: the loser's unique
-    violation on the ID number's hash becomes the same 409 as the check before it."""
-    try:
-        yield
-    except IntegrityError as exc:
-        await session.rollback()
-        if "id_number_hash" in str(exc.orig):
-            raise _id_taken("body") from None
-        raise
-
-
-def _id_taken(field: str) -> Problem:
+def id_taken(field: str) -> Problem:
     return Problem(
         409,
         "ID number already registered",

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from contracts.enums import AlertKind, AlertStatus, describe
 from contracts.region import RegionCode
 from kit.app import ReadSessionDep, SessionDep
-from kit.auth import Principal, requires
+from kit.auth import Principal, region_filter, requires
 from kit.errors import PROBLEM_RESPONSES
 from kit.pagination import Page, PageParams, page_params
 from registry.households.endpoints import ServiceDep as HouseholdServiceDep
@@ -72,7 +72,7 @@ async def list_alerts(
         session,
         actor,
         page=page,
-        region=region,
+        region=region_filter(actor, region),
         statuses=alert_status or (),
         kinds=kind or (),
         overdue=overdue,

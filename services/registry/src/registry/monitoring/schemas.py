@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from contracts.enums import AlertAssessment, AlertKind, AlertStatus, MonitoringCategory, describe
+from contracts.validation import FieldsError
 from registry.evidence import Document, Evidence
 
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -42,7 +43,9 @@ class AlertTransition(BaseModel):
     @model_validator(mode="after")
     def _assessment_only_to_assess(self) -> AlertTransition:
         if (self.action == "assess") != (self.assessment is not None):
-            raise ValueError("assessment is required to assess, and only then")
+            raise FieldsError(
+                "assessment is required to assess, and only then", "action", "assessment"
+            )
         return self
 
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from contracts.dates import PolicyYear
 from contracts.region import RegionCode
 from kit.app import ReadSessionDep
 from kit.auth import Principal, requires
@@ -22,7 +23,7 @@ Reader = Annotated[Principal, requires("registry:read")]
 #: Red flags name assets and income: personal data (DOMAIN §9).
 PiiReader = Annotated[Principal, requires("registry:read", "pii:read")]
 Region = Annotated[RegionCode | None, Query(description="Region subtree (default: your region)")]
-Year = Annotated[int | None, Query(ge=2000, le=2100, description="Default: this year")]
+Year = Annotated[PolicyYear | None, Query(description="Default: this year")]
 
 
 async def get_service() -> QualityService:

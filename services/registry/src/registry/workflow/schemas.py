@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from contracts.dates import PolicyDate
 from contracts.enums import (
     ObjectionStatus,
     PovertyState,
@@ -23,6 +24,7 @@ from contracts.enums import (
     WorkflowStage,
     describe,
 )
+from contracts.validation import FieldsError
 from registry.evidence import Document, Evidence
 from registry.households.schemas import PersonName, SurveyData, Year
 from registry.workflow.machine import Action
@@ -38,7 +40,7 @@ Month = Annotated[
 class _Step(BaseModel):
     model_config = ConfigDict(extra="forbid", str_max_length=2000)
 
-    on_date: dt.date | None = Field(None, description="Date of the step (default today)")
+    on_date: PolicyDate | None = Field(None, description="Date of the step (default today)")
     evidence: Evidence
     note: Text | None = None
 
@@ -67,7 +69,9 @@ class Survey(_Step):
     @model_validator(mode="after")
     def _reason(self) -> Survey:
         if self.outcome == PovertyState.rejected and not self.rejection_reason:
-            raise ValueError("a rejected survey needs rejection_reason")
+            raise FieldsError(
+                "a rejected survey needs rejection_reason", "outcome", "rejection_reason"
+            )
         return self
 
 
@@ -94,7 +98,7 @@ class Appraise(_Meeting):
 
 
 class _OpensWindow(_Step):
-    start_date: dt.date | None = Field(None, description="First day of the 公示 (default today)")
+    start_date: PolicyDate | None = Field(None, description="First day of the 公示 (default today)")
 
 
 class Publicise(_OpensWindow):
@@ -257,7 +261,7 @@ class PublicityOut(BaseModel):
 class ObjectionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    received_on: dt.date | None = Field(None, description="Default today; within the window")
+    received_on: PolicyDate | None = Field(None, description="Default today; within the window")
     channel: Literal["in_person", "phone_12317", "letter", "online", "other"] = "in_person"
     filed_by: PersonName | None = Field(None, description="Omit for an anonymous objection")
     content: Text
@@ -273,7 +277,7 @@ class ObjectionResolve(BaseModel):
         description="For an upheld objection to an inclusion: back to survey (`resurvey`) "
         "or `reject`. An upheld objection to an exit takes the household off the exit plan",
     )
-    resolved_on: dt.date | None = None
+    resolved_on: PolicyDate | None = None
     evidence: Evidence
 
 

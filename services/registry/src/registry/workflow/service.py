@@ -181,6 +181,11 @@ class WorkflowService:
             staged.append(await self._close_window(session, household, "closed"))
         household.poverty_state, household.stage = target[0].value, target[1]
         await self._apply_fields(session, household, members, action, request, on_date)
+        if action is Action.survey and details.get("survey") is not None:
+            # the step records the survey as the household got it: the per-capita income
+            # computed from the items (the request left it out), not the request's null
+            income = household.per_capita_net_income
+            details["survey"]["per_capita_net_income"] = None if income is None else str(income)
         if target[0] is PovertyState.removed:  # out of the register: its helpers are freed
             await HelperService(self.households).end_all(
                 session,
