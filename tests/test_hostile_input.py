@@ -1,0 +1,121 @@
+"""Hostile input against every write and list route of every service in services.toml
+(devstack.hostile): no answer is a 5xx, and a refused request stores nothing.
+
+Each service runs once for the module, in-process, on its own database and an emptied
+bus; its ``<service>_testdata.hostile_seed`` (if it has one) creates the rows whose ids
+and bodies the probes start from."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import time
+from collections.abc import AsyncIterator
+
+import nats
+import pytest_asyncio
+
+from devstack import hostile
+from devstack.project import load_services
+from devstack.pytest_plugin import DEMO_COUNTY, Stack
+from devstack.testing import running
+from kit.auth import ROLE_SCOPES
+
+SERVICES = [s.name for s in load_services()]
+#: Every scope of every role: the probes reach each route (region: the demo county).
+ALL_SCOPES = tuple(sorted({scope for scopes in ROLE_SCOPES.values() for scope in scopes}))
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]):
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+class Target:
+    def __init__(self, name, app, client, stack, seed, headers) -> None:
+        self.name, self.app, self.client, self.stack = name, app, client, stack
+        self.seed, self.headers = seed, headers
+
+    def prober(self) -> hostile.Prober:
+        return hostile.Prober(self.app, self.client, self.headers, self.seed)
+
+
+@pytest_asyncio.fixture(scope="module", params=SERVICES)
+async def target(request, databases, nats_server, auth_keys) -> AsyncIterator[Target]:
+    service = databases.services[request.param]
+    nc = await nats.connect(nats_server.url)  # no other test's (or service's) events
+    js = nc.jetstream()
+    for stream in await js.streams_info():
+        await js.delete_stream(stream.config.name)
+    await nc.close()
+    stack = Stack(databases, nats_server.url, auth_keys)
+    settings = await stack.settings_for(service.name)
+    # Built as uvicorn builds it (the factory reads its settings from the environment).
+    variables = {service.env_prefix + k.upper(): str(v) for k, v in settings.items()}
+    with _environment(variables):
+        app = importlib.import_module(f"{service.package}.main").create_app()
+    try:
+        testdata = importlib.import_module(f"{service.name}_testdata")
+    except ModuleNotFoundError:
+        testdata = None
+    try:
+        async with running(app) as client:
+            make_seed = getattr(testdata, "hostile_seed", None)
+            seed = await make_seed(app, client, stack) if make_seed else hostile.Seed()
+            helper = seed.values.get("helper_id")
+            token = auth_keys.token(
+                "county_admin",
+                DEMO_COUNTY,
+                scopes=ALL_SCOPES,
+                extra_claims={"helper_id": str(helper)} if helper else None,
+            )
+            yield Target(
+                service.name, app, client, stack, seed, {"Authorization": f"Bearer {token}"}
+            )
+    finally:
+        for url in stack.created:
+            await databases.drop(url)
+
+
+async def test_hostile_input_is_refused_and_stores_nothing(target):
+    started = time.monotonic()
+    prober = target.prober()
+    findings = await prober.run()
+    took = time.monotonic() - started
+    print(
+        f"\n{target.name}: {len(prober.builder.spec.operations())} operations, "
+        f"{prober.sent} requests, {took:.1f}s; base requests not accepted:\n"
+        + "\n".join(f"  {k} → {s}" for k, s in prober.base_statuses.items() if isinstance(s, str))
+    )
+    assert not findings, f"{len(findings)} findings:\n" + hostile.report(findings)
+
+
+async def test_parallel_identical_writes_answer_no_5xx(target):
+    prober = target.prober()
+    for op in prober.spec.operations():
+        if op.writes:
+            await prober.parallel(op)
+    assert not prober.findings, hostile.report(prober.findings)
+
+
+async def test_the_fingerprint_sees_an_accepted_write(target):
+    """The no-stored-change check can fail: a valid write changes the fingerprint."""
+    prober = target.prober()
+    for op in prober.spec.operations():
+        if not op.writes or op.multipart is not None:
+            continue
+        before = await prober.fingerprint()
+        status, _ = await prober.send(op, prober.builder.base(op))
+        if status in (200, 201):
+            assert await prober.fingerprint() != before, op.key
+            return
