@@ -13,12 +13,11 @@ import os
 import time
 from collections.abc import AsyncIterator
 
-import nats
 import pytest_asyncio
 
 from devstack import hostile
 from devstack.project import load_services
-from devstack.pytest_plugin import DEMO_COUNTY, Stack
+from devstack.pytest_plugin import DEMO_COUNTY, Stack, empty_bus
 from devstack.testing import running
 from kit.auth import ROLE_SCOPES
 
@@ -53,11 +52,7 @@ class Target:
 @pytest_asyncio.fixture(scope="module", params=SERVICES)
 async def target(request, databases, nats_server, auth_keys) -> AsyncIterator[Target]:
     service = databases.services[request.param]
-    nc = await nats.connect(nats_server.url)  # no other test's (or service's) events
-    js = nc.jetstream()
-    for stream in await js.streams_info():
-        await js.delete_stream(stream.config.name)
-    await nc.close()
+    await empty_bus(nats_server.url)  # no other test's (or service's) events
     stack = Stack(databases, nats_server.url, auth_keys)
     settings = await stack.settings_for(service.name)
     # Built as uvicorn builds it (the factory reads its settings from the environment).
