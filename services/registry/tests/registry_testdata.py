@@ -86,7 +86,14 @@ async def hostile_seed(app, client, stack):
     """Real rows for the hostile-input suite (tests/test_hostile_input.py): a registered
     household, a helper assigned to it, an alert, a household in its village 公示 with an
     objection, and the import template as a file."""
-    from workflow_steps import DOC, SURVEY, new_candidate, open_publicity, to_village_publicity
+    from workflow_steps import (
+        DOC,
+        SURVEY,
+        new_candidate,
+        ok_step,
+        open_publicity,
+        to_village_publicity,
+    )
 
     from devstack.hostile import Seed
 
@@ -121,6 +128,12 @@ async def hostile_seed(app, client, stack):
         f"/publicities/{publicity['id']}/objections",
         {"content": "收入不实", "filed_by": "村民甲"},
     )
+    # Households in the state a step needs, one per probe until they run out (a refused
+    # probe leaves its household as it was for the next one).
+    candidates = [await new_candidate(client, headers) for _ in range(12)]
+    applied = [await new_candidate(client, headers) for _ in range(12)]
+    for household_id in applied:
+        await ok_step(client, household_id, "apply", headers)
     template = await client.get("/imports/template.csv", headers=headers)
     upload = {"file": ("households.csv", template.content, "text/csv")}
     head_id_number = household_body()["members"][0]["id_number"]  # unused number: a 404 lookup
@@ -204,4 +217,12 @@ async def hostile_seed(app, client, stack):
             },
         },
         files={"POST /imports": upload},
+        path_params={
+            "POST /households/{household_id}/transitions apply": {
+                "household_id": itertools.cycle(candidates).__next__
+            },
+            "POST /households/{household_id}/transitions survey": {
+                "household_id": itertools.cycle(applied).__next__
+            },
+        },
     )

@@ -82,17 +82,23 @@ class Seed:
     ``bodies``: by operation (``"POST /claims"``; a branch of a discriminated body:
     ``"POST /households/{household_id}/transitions survey"``), a valid body or a callable
     giving one. ``files``: by operation, multipart files ``{field: (name, bytes, type)}``.
+    ``path_params``: by operation, path parameters of its own (a household in the state
+    the operation needs), each a value or a callable.
     ``refusal_audit``: tables a refused request writes on purpose (an audit of attempts).
     """
 
     values: dict[str, Any] = dataclasses.field(default_factory=dict)
     bodies: dict[str, Any] = dataclasses.field(default_factory=dict)
     files: dict[str, dict[str, tuple[str, bytes, str]]] = dataclasses.field(default_factory=dict)
+    path_params: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     refusal_audit: tuple[str, ...] = ()
 
     def value(self, name: str) -> Any:
-        value = self.values[name]
-        return value() if callable(value) else copy.deepcopy(value)
+        return _fresh(self.values[name])
+
+
+def _fresh(value: Any) -> Any:
+    return value() if callable(value) else copy.deepcopy(value)
 
 
 @dataclasses.dataclass
@@ -145,6 +151,7 @@ class _Leaf:
     schema: dict
     present: bool
     value: Any = None
+    fills: tuple = ()  # (path, value) to set first: the absent objects on the way
 
 
 class Spec:
@@ -218,8 +225,13 @@ class Builder:
         self.seed = seed
 
     def base(self, op: Operation) -> Request:
+        own = self.seed.path_params.get(op.key, {})
         path_params = {
-            p["name"]: self.value(p["name"], p.get("schema", {}))
+            p["name"]: (
+                _fresh(own[p["name"]])
+                if p["name"] in own
+                else self.value(p["name"], p.get("schema", {}))
+            )
             for p in op.spec.get("parameters", [])
             if p["in"] == "path"
         }
@@ -315,28 +327,45 @@ def _is_year(name: str) -> bool:
 # --- hostile variants ---------------------------------------------------------------------
 
 
-def _leaves(spec: Spec, schema: dict, value: Any, path: tuple, name: str) -> Iterator[_Leaf]:
-    """Every scalar place of a body (present or not in the base), depth first."""
+def _leaves(
+    spec: Spec,
+    schema: dict,
+    value: Any,
+    path: tuple,
+    name: str,
+    synth: Callable[[str, dict], Any],
+    fills: tuple = (),
+) -> Iterator[_Leaf]:
+    """Every scalar place of a body, depth first. An optional object absent from the base
+    is synthesised (``fills``: what to set before the place) so its fields are probed too."""
     options = spec.branches(schema)
     node = next((o for o in options if o.get("type") in ("object", "array")), None)
     if node is None and any("properties" in o for o in options):
         node = next(o for o in options if "properties" in o)
     if node is not None and (node.get("type") == "object" or "properties" in node):
-        if value is _MISSING or not isinstance(value, dict):
-            if path:  # an absent object: its own place only (set whole)
-                yield _Leaf("body", path, name, node, False)
-            return
+        if not isinstance(value, dict):
+            if not path:
+                return
+            value = synth(name, node)
+            fills = (*fills, (path, value))
         for key, sub in node.get("properties", {}).items():
-            yield from _leaves(spec, sub, value.get(key, _MISSING), (*path, key), key)
+            yield from _leaves(spec, sub, value.get(key, _MISSING), (*path, key), key, synth, fills)
+        extra = node.get("additionalProperties")
+        if isinstance(extra, dict):  # a map: its keys (or one) are places too
+            for key in list(value) or ["x"]:
+                if key not in node.get("properties", {}):
+                    yield from _leaves(
+                        spec, extra, value.get(key, _MISSING), (*path, key), key, synth, fills
+                    )
         return
     if node is not None and node.get("type") == "array":
         items = node.get("items", {})
         if isinstance(value, list) and value:
-            yield from _leaves(spec, items, value[0], (*path, 0), name)
+            yield from _leaves(spec, items, value[0], (*path, 0), name, synth, fills)
         else:
-            yield _Leaf("body", path, name, node, False)
+            yield _Leaf("body", path, name, node, False, fills=fills)
         return
-    yield _Leaf("body", path, name, schema, value is not _MISSING, value)
+    yield _Leaf("body", path, name, schema, value is not _MISSING, value, fills)
 
 
 def _probes(spec: Spec, leaf: _Leaf) -> list[tuple[str, Any]]:
@@ -386,18 +415,28 @@ def _looks_like_region(leaf: _Leaf) -> bool:
 
 
 def _summed_lists(spec: Spec, schema: dict, value: Any, path: tuple = ()) -> Iterator[tuple]:
-    """(path of a list of objects, amount field name) for lists whose items carry an amount."""
+    """(path, amount field) of the collections whose amounts are added up: a list of
+    objects with an amount (field: its name), or a map of amounts (field: None)."""
     if isinstance(value, dict):
         node = next((o for o in spec.branches(schema) if "properties" in o), {})
         for key, sub in node.get("properties", {}).items():
             if key in value:
                 yield from _summed_lists(spec, sub, value[key], (*path, key))
+                continue
+            options = [o for o in spec.branches(sub) if o.get("type") == "object"]
+            extra = options[0].get("additionalProperties") if options else None
+            if isinstance(extra, dict) and _is_amount(spec, extra):
+                yield (*path, key), None
     elif isinstance(value, list) and value and isinstance(value[0], dict):
         node = next((o for o in spec.branches(schema) if o.get("type") == "array"), {})
         items = next((o for o in spec.branches(node.get("items", {})) if "properties" in o), {})
         for key, sub in items.get("properties", {}).items():
-            if "number" in {o.get("type") for o in spec.branches(sub)}:
+            if _is_amount(spec, sub):
                 yield path, key
+
+
+def _is_amount(spec: Spec, schema: dict) -> bool:
+    return "number" in {o.get("type") for o in spec.branches(schema)}
 
 
 def _set(body: Any, path: tuple, value: Any) -> Any:
@@ -428,16 +467,20 @@ def variants(spec: Spec, builder: Builder, op: Operation) -> list[Variant]:
     base = builder.base(op)
     found: list[Variant] = []
 
-    def body_variant(label: str, path: tuple, value: Any, times: int = 1) -> None:
+    def body_variant(
+        label: str, path: tuple, value: Any, times: int = 1, fills: tuple = ()
+    ) -> None:
         def make() -> Request:
             request = builder.base(op)
+            for at, filler in fills:
+                request.json = _set(request.json, at, filler)
             request.json = _set(request.json, path, value)
             return request
 
         found.append(Variant(f"body.{'.'.join(map(str, path))}: {label}", make, times))
 
     if base.json is not _MISSING and op.body is not None:
-        for leaf in _leaves(spec, op.body, base.json, (), ""):
+        for leaf in _leaves(spec, op.body, base.json, (), "", builder.value):
             for label, value in _probes(spec, leaf):
                 # an absent list gets the value as its one item
                 if not leaf.present and "array" in {
@@ -445,8 +488,12 @@ def variants(spec: Spec, builder: Builder, op: Operation) -> list[Variant]:
                 }:
                     value = [value]
                 times = 2 if label.startswith("amount") and op.method == "POST" else 1
-                body_variant(label, leaf.path, value, times)
+                body_variant(label, leaf.path, value, times, leaf.fills)
         for path, field in _summed_lists(spec, op.body, base.json):
+            if field is None:
+                two = {"a": "999999999999.99", "b": "999999999999.99"}
+                body_variant("two maximal amounts in one map", path, two, 2)
+                continue
             item = _get(base.json, path)[0]
             two = [{**item, field: "999999999999.99"} for _ in range(2)]
             body_variant(f"two maximal {field}s in one list", path, two, 2)
