@@ -28,7 +28,7 @@ from kit.db import asyncpg_dsn
 
 #: Every scope of every role, so that each route is reached past its scope check.
 ALL_SCOPES = tuple(sorted({scope for scopes in ROLE_SCOPES.values() for scope in scopes}))
-EXAMPLES_PER_OPERATION = int(os.environ.get("FUZZ_EXAMPLES", "60"))
+EXAMPLES_PER_OPERATION = int(os.environ.get("FUZZ_EXAMPLES", "50"))
 #: Every check but one: a schema-valid request may still break a domain rule (an unknown
 #: person, a step the state machine does not allow), so its refusal is not a failure.
 EXCLUDED_CHECKS = "positive_data_acceptance"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import itertools
+import re
 
 from contracts.resident_id import compose
 
@@ -82,6 +85,13 @@ async def seed_regions(app) -> None:
         await session.commit()
 
 
+def _renumbered(match: re.Match, batch: int) -> str:
+    """The same person's ID number with a sequence no other test data uses (800–999)."""
+    address, born, sequence, _ = match.groups()
+    day = dt.datetime.strptime(born, "%Y%m%d").date() + dt.timedelta(days=batch // 100)
+    return compose(address, day, 800 + (batch % 100) * 2 % 200 + int(sequence) % 2)
+
+
 async def hostile_seed(app, client, stack):
     """Real rows for the hostile-input suite (tests/test_hostile_input.py): a registered
     household, a helper assigned to it, an alert, a household in its village 公示 with an
@@ -134,8 +144,23 @@ async def hostile_seed(app, client, stack):
     applied = [await new_candidate(client, headers) for _ in range(12)]
     for household_id in applied:
         await ok_step(client, household_id, "apply", headers)
-    template = await client.get("/imports/template.csv", headers=headers)
-    upload = {"file": ("households.csv", template.content, "text/csv")}
+    template = (await client.get("/imports/template.csv", headers=headers)).content
+
+    def upload() -> dict:
+        """The template with new 户编号 and ID numbers (a household imported before is
+        skipped), the probes in the first name."""
+        batch = next(_sequence)
+        rows = list(csv.reader(io.StringIO(template.decode("utf-8-sig"))))
+        for row in rows[1:]:
+            row[2] = f"T{batch}-{row[2]}"  # 户编号
+            row[6] = re.sub(
+                r"^(\d{6})(\d{8})(\d{3})([\dX])$", lambda m: _renumbered(m, batch), row[6]
+            )
+        rows[1][5] = rows[1][5][:1] + "{probe}" + rows[1][5][1:]  # 姓名 of the first row
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(rows)
+        return {"file": ("households.csv", out.getvalue().encode(), "text/csv")}
+
     head_id_number = household_body()["members"][0]["id_number"]  # unused number: a 404 lookup
     return Seed(
         values={

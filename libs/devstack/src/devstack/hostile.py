@@ -57,6 +57,8 @@ LARGE_AMOUNTS: tuple[Any, ...] = (
 )
 LARGE_INTEGERS = (2**31, 2**63)
 UNKNOWN_ENUM = "no_such_value"
+#: Where a file's probes go (a seed puts it inside a value that reaches the database).
+FILE_PROBE = b"{probe}"
 #: Probes no service may accept, whatever the field: a 2xx to one of them is a finding.
 NEVER_VALID = (
     "NUL",
@@ -81,7 +83,9 @@ class Seed:
     a value or a callable giving a fresh one (a new claim number for every request).
     ``bodies``: by operation (``"POST /claims"``; a branch of a discriminated body:
     ``"POST /households/{household_id}/transitions survey"``), a valid body or a callable
-    giving one. ``files``: by operation, multipart files ``{field: (name, bytes, type)}``.
+    giving one. ``files``: by operation, multipart files ``{field: (name, bytes, type)}``
+    or a callable giving them; a file's probes go where it holds :data:`FILE_PROBE`
+    (else into its second line).
     ``path_params``: by operation, path parameters of its own (a household in the state
     the operation needs), each a value or a callable.
     ``refusal_audit``: tables a refused request writes on purpose (an audit of attempts).
@@ -89,7 +93,7 @@ class Seed:
 
     values: dict[str, Any] = dataclasses.field(default_factory=dict)
     bodies: dict[str, Any] = dataclasses.field(default_factory=dict)
-    files: dict[str, dict[str, tuple[str, bytes, str]]] = dataclasses.field(default_factory=dict)
+    files: dict[str, Any] = dataclasses.field(default_factory=dict)
     path_params: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     refusal_audit: tuple[str, ...] = ()
 
@@ -242,7 +246,10 @@ class Builder:
         }
         request = Request(path_params, query)
         if op.multipart is not None:
-            request.files = dict(self.seed.files.get(op.key, {}))
+            request.files = {
+                field: (name, content.replace(FILE_PROBE, b""), media)
+                for field, (name, content, media) in _fresh(self.seed.files.get(op.key, {})).items()
+            }
             for name in op.multipart.get("required", []):
                 request.files.setdefault(name, ("file.csv", b"a\n1\n", "text/csv"))
         elif op.body is not None:
@@ -515,10 +522,15 @@ def variants(spec: Spec, builder: Builder, op: Operation) -> list[Variant]:
             for label, poison in (("NUL", b"\x00"), ("control characters", b"\x01\x1b\x7f")):
 
                 def make(field=field, poison=poison) -> Request:
+                    given = _fresh(builder.seed.files.get(op.key, {}))
                     request = builder.base(op)
-                    name, content, media = request.files[field]
-                    cut = content.find(b"\n") + 2  # inside the first data row's first cell
-                    request.files[field] = (name, content[:cut] + poison + content[cut:], media)
+                    if field not in given:
+                        return request
+                    name, content, media = given[field]
+                    if FILE_PROBE not in content:
+                        cut = content.find(b"\n") + 2  # the second line's first cell
+                        content = content[:cut] + FILE_PROBE + content[cut:]
+                    request.files[field] = (name, content.replace(FILE_PROBE, poison), media)
                     return request
 
                 found.append(Variant(f"file {field}: {label}", make))
