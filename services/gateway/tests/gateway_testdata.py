@@ -229,4 +229,11 @@ async def hostile_seed(app, client, stack):
     finally:
         await nc.close()
     await applied(app, 1)
-    return Seed(values={"household_id": str(household_id), "region": VILLAGE, "code": VILLAGE})
+    return Seed(
+        values={
+            "household_id": str(household_id),
+            "region": VILLAGE,
+            "code": VILLAGE,
+            "helper_id": str(uuid.uuid4()),  # the token's: /me/households answers
+        }
+    )

@@ -118,6 +118,7 @@ async def hostile_seed(app, client, stack):
     household = await created("/households", household_body(members=3))
     hid = household["id"]
     other = await created("/households", household_body(members=2))
+    stepping = await created("/households", household_body(members=2))
     helper = await created(
         "/helpers",
         {
@@ -243,6 +244,8 @@ async def hostile_seed(app, client, stack):
         },
         files={"POST /imports": upload},
         path_params={
+            # the other steps (removal among them) on a household of their own
+            "POST /households/{household_id}/transitions": {"household_id": stepping["id"]},
             "POST /households/{household_id}/transitions apply": {
                 "household_id": itertools.cycle(candidates).__next__
             },

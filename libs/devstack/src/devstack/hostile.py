@@ -61,6 +61,7 @@ UNKNOWN_ENUM = "no_such_value"
 FILE_PROBE = b"{probe}"
 #: Probes no service may accept, whatever the field: a 2xx to one of them is a finding.
 NEVER_VALID = (
+    "date 0",
     "NUL",
     "control characters",
     "unknown enum value",
@@ -86,8 +87,9 @@ class Seed:
     giving one. ``files``: by operation, multipart files ``{field: (name, bytes, type)}``
     or a callable giving them; a file's probes go where it holds :data:`FILE_PROBE`
     (else into its second line).
-    ``path_params``: by operation, path parameters of its own (a household in the state
-    the operation needs), each a value or a callable.
+    ``path_params``: by operation (or all branches of a discriminated body, keyed without
+    the branch), path parameters of its own (a household in the state the operation
+    needs), each a value or a callable.
     ``refusal_audit``: tables a refused request writes on purpose (an audit of attempts).
     """
 
@@ -229,7 +231,9 @@ class Builder:
         self.seed = seed
 
     def base(self, op: Operation) -> Request:
-        own = self.seed.path_params.get(op.key, {})
+        own = self.seed.path_params.get(op.key) or self.seed.path_params.get(
+            f"{op.method} {op.path}", {}
+        )
         path_params = {
             p["name"]: (
                 _fresh(own[p["name"]])
