@@ -8,12 +8,17 @@ and bodies the probes start from."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import enum
 import importlib
 import os
 import time
 from collections.abc import AsyncIterator
+from decimal import Decimal
 
 import pytest_asyncio
+from fastapi import FastAPI
+from pydantic import BaseModel, Field
 
 from devstack import hostile
 from devstack.project import load_services
@@ -114,3 +119,60 @@ async def test_the_fingerprint_sees_an_accepted_write(target):
         if status in (200, 201):
             assert await prober.fingerprint() != before, op.key
             return
+
+
+class _Kind(enum.StrEnum):
+    a = "a"
+
+
+class _Line(BaseModel):
+    item: str = Field(max_length=10)
+    amount: Decimal = Field(le=Decimal("999999999999.99"))
+
+
+class _Survey(BaseModel):
+    income: dict[str, Decimal] = {}
+
+
+class _Body(BaseModel):
+    """One field of each kind the probes tell apart."""
+
+    name: str
+    born: dt.date
+    kind: _Kind
+    region_code: str = Field(examples=["622924100201"])
+    id_number: str | None = None
+    lines: list[_Line]
+    survey: _Survey | None = None
+
+
+def test_every_kind_of_field_gets_its_probes():
+    """The probes follow the schema: a route with one field of each kind (no database)."""
+    app = FastAPI()
+
+    @app.post("/things")
+    async def create(body: _Body, page: int = 1) -> dict:
+        return {}
+
+    spec = hostile.Spec(app.openapi())
+    (op,) = spec.operations()
+    probes = {v.probe for v in hostile.variants(spec, hostile.Builder(spec, hostile.Seed()), op)}
+    expected = {
+        "body.name: NUL",
+        "body.name: control characters",
+        "body.name: 100k characters",
+        "body.born: date '0001-01-01'",
+        "body.born: date 0",
+        "body.kind: unknown enum value",
+        "body.region_code: foreign region",
+        "body.id_number: prefecture-level ID number",
+        "body.lines.0.item: NUL",
+        "body.lines.0.amount: amount '999999999999.99'",
+        "body.lines: two maximal amounts in one list",
+        "body.survey.income: two maximal amounts in one map",
+        "body.survey.income.x: amount '99999999999999999999.99'",
+        "query.page: integer 9223372036854775808",
+        "query.page: NUL",
+        "query.page: 10k characters",
+    }
+    assert expected <= probes, expected - probes

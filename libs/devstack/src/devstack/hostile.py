@@ -425,25 +425,37 @@ def _looks_like_region(leaf: _Leaf) -> bool:
     return isinstance(example, str) and re.fullmatch(r"\d{12}", example) is not None
 
 
-def _summed_lists(spec: Spec, schema: dict, value: Any, path: tuple = ()) -> Iterator[tuple]:
-    """(path, amount field) of the collections whose amounts are added up: a list of
-    objects with an amount (field: its name), or a map of amounts (field: None)."""
+def _summed_lists(
+    spec: Spec,
+    schema: dict,
+    value: Any,
+    synth: Callable[[str, dict], Any],
+    path: tuple = (),
+    fills: tuple = (),
+) -> Iterator[tuple]:
+    """(path, amount field, fills) of the collections whose amounts are added up: a list
+    of objects with an amount (field: its name), or a map of amounts (field: None). An
+    optional object absent from the base is synthesised (``fills``), as in :func:`_leaves`."""
     if isinstance(value, dict):
         node = next((o for o in spec.branches(schema) if "properties" in o), {})
         for key, sub in node.get("properties", {}).items():
-            if key in value:
-                yield from _summed_lists(spec, sub, value[key], (*path, key))
-                continue
-            options = [o for o in spec.branches(sub) if o.get("type") == "object"]
-            extra = options[0].get("additionalProperties") if options else None
+            at = (*path, key)
+            options = spec.branches(sub)
+            objects = [o for o in options if o.get("type") == "object" or "properties" in o]
+            extra = objects[0].get("additionalProperties") if objects else None
             if isinstance(extra, dict) and _is_amount(spec, extra):
-                yield (*path, key), None
+                yield at, None, fills
+            elif key in value:
+                yield from _summed_lists(spec, sub, value[key], synth, at, fills)
+            elif objects and "properties" in objects[0]:
+                made = synth(key, objects[0])
+                yield from _summed_lists(spec, sub, made, synth, at, (*fills, (at, made)))
     elif isinstance(value, list) and value and isinstance(value[0], dict):
         node = next((o for o in spec.branches(schema) if o.get("type") == "array"), {})
         items = next((o for o in spec.branches(node.get("items", {})) if "properties" in o), {})
         for key, sub in items.get("properties", {}).items():
             if _is_amount(spec, sub):
-                yield path, key
+                yield path, key, fills
 
 
 def _is_amount(spec: Spec, schema: dict) -> bool:
@@ -500,10 +512,10 @@ def variants(spec: Spec, builder: Builder, op: Operation) -> list[Variant]:
                     value = [value]
                 times = 2 if label.startswith("amount") and op.method == "POST" else 1
                 body_variant(label, leaf.path, value, times, leaf.fills)
-        for path, field in _summed_lists(spec, op.body, base.json):
+        for path, field, fills in _summed_lists(spec, op.body, base.json, builder.value):
             if field is None:
                 two = {"a": "999999999999.99", "b": "999999999999.99"}
-                body_variant("two maximal amounts in one map", path, two, 2)
+                body_variant("two maximal amounts in one map", path, two, 2, fills)
                 continue
             item = _get(base.json, path)[0]
             two = [{**item, field: "999999999999.99"} for _ in range(2)]
