@@ -165,6 +165,21 @@ async def test_problem_json_for_domain_errors_and_validation():
         )
 
 
+async def test_method_not_allowed_lists_every_method_of_the_path():
+    app = FastAPI()
+    install_error_handlers(app)
+    # Two routes for one path, as two routers declare a list and its create.
+    app.add_api_route("/things", lambda: {}, methods=["GET"])
+    app.add_api_route("/things", lambda: {}, methods=["POST"])
+
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as client:
+        response = await client.delete("/things")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
+
+
 class _JwksHandler(BaseHTTPRequestHandler):
     body = b"{}"
 

@@ -211,3 +211,29 @@ def visit_envelope(household_id, helper_id, day: str, sequence: int) -> dict:
     return envelope(
         registry_events.HELPER_VISIT_LOGGED, visit, subject=household_id, sequence=sequence
     )
+
+
+async def hostile_seed(app, client, stack):
+    """Real rows for the hostile-input suite (tests/test_hostile_input.py): a household's
+    status, projected from its registry event."""
+    import nats
+
+    from contracts.events import registry as registry_events
+    from devstack.hostile import Seed
+
+    household_id = uuid.uuid4()
+    nc = await nats.connect(stack.nats_url)
+    try:
+        _, body = event(registry_events.HOUSEHOLD_CREATED, household_id, 1)
+        await publish(nc.jetstream(), registry_events.HOUSEHOLD_CREATED, body)
+    finally:
+        await nc.close()
+    await applied(app, 1)
+    return Seed(
+        values={
+            "household_id": str(household_id),
+            "region": VILLAGE,
+            "code": VILLAGE,
+            "helper_id": str(uuid.uuid4()),  # the token's: /me/households answers
+        }
+    )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import itertools
+import re
 
 from contracts.resident_id import compose
 
@@ -116,3 +119,174 @@ async def seed_regions(app) -> None:
     async with app.state.runtime.sessionmaker() as session:
         await upsert_regions(session, region_payloads())
         await session.commit()
+
+
+def _renumbered(match: re.Match, batch: int) -> str:
+    """The same person's ID number with a sequence no other test data uses (800–999)."""
+    address, born, sequence, _ = match.groups()
+    day = dt.datetime.strptime(born, "%Y%m%d").date() + dt.timedelta(days=batch // 100)
+    return compose(address, day, 800 + (batch % 100) * 2 % 200 + int(sequence) % 2)
+
+
+async def hostile_seed(app, client, stack):
+    """Real rows for the hostile-input suite (tests/test_hostile_input.py): a registered
+    household, a helper assigned to it, an alert, a household in its village 公示 with an
+    objection, and the import template as a file."""
+    from workflow_steps import (
+        DOC,
+        SURVEY,
+        new_candidate,
+        ok_step,
+        open_publicity,
+        to_village_publicity,
+    )
+
+    from devstack.hostile import Seed
+
+    await seed_regions(app)
+    headers = stack.keys.headers()
+
+    async def created(path: str, body: dict, status: int = 201) -> dict:
+        response = await client.post(path, json=body, headers=headers)
+        assert response.status_code == status, (path, response.text)
+        return response.json()
+
+    household = await created("/households", household_body(members=3))
+    hid = household["id"]
+    other = await created("/households", household_body(members=2))
+    stepping = await created("/households", household_body(members=2))
+    helper = await created(
+        "/helpers",
+        {
+            "name": "李科长",
+            "rank": "section_level",
+            "work_unit": "县农业农村局",
+            "region_code": VILLAGE,
+        },
+    )
+    assignment = await created(f"/households/{hid}/helper-assignments", {"helper_id": helper["id"]})
+    alert = await created(
+        "/alerts", {"household_id": hid, "note": "户主外出务工受伤", "evidence": [DOC]}
+    )
+    candidate = await new_candidate(client, headers)
+    await to_village_publicity(client, candidate, headers)
+    publicity = await open_publicity(client, candidate, headers)
+    objection = await created(
+        f"/publicities/{publicity['id']}/objections",
+        {"content": "收入不实", "filed_by": "村民甲"},
+    )
+    # Households in the state a step needs, one per probe until they run out (a refused
+    # probe leaves its household as it was for the next one).
+    candidates = [await new_candidate(client, headers) for _ in range(12)]
+    applied = [await new_candidate(client, headers) for _ in range(12)]
+    for household_id in applied:
+        await ok_step(client, household_id, "apply", headers)
+    template = (await client.get("/imports/template.csv", headers=headers)).content
+
+    def upload() -> dict:
+        """The template with new 户编号 and ID numbers (a household imported before is
+        skipped), the probes in the first name."""
+        batch = next(_sequence)
+        rows = list(csv.reader(io.StringIO(template.decode("utf-8-sig"))))
+        for row in rows[1:]:
+            row[2] = f"T{batch}-{row[2]}"  # 户编号
+            row[6] = re.sub(
+                r"^(\d{6})(\d{8})(\d{3})([\dX])$", lambda m: _renumbered(m, batch), row[6]
+            )
+        rows[1][5] = rows[1][5][:1] + "{probe}" + rows[1][5][1:]  # 姓名 of the first row
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(rows)
+        return {"file": ("households.csv", out.getvalue().encode(), "text/csv")}
+
+    head_id_number = household_body()["members"][0]["id_number"]  # unused number: a 404 lookup
+    return Seed(
+        values={
+            "household_id": hid,
+            "member_id": household["members"][2]["id"],
+            "helper_id": helper["id"],
+            "assignment_id": assignment["id"],
+            "alert_id": alert["id"],
+            "publicity_id": publicity["id"],
+            "objection_id": objection["id"],
+            "region": VILLAGE,
+            "region_code": VILLAGE,
+            "code": VILLAGE,
+            "key": "poverty_line",
+            "evidence": [DOC],
+            "id_number": lambda: new_id_number(),
+            "to_household_id": candidate,
+        },
+        bodies={
+            "POST /households": lambda: household_body(members=2),
+            "POST /households/{household_id}/members": lambda: {
+                "name": "马小花",
+                "id_number": new_id_number(dt.date(2001, 2, 3), male=False),
+                "relation": "child",
+            },
+            "POST /persons/lookup": {"id_number": head_id_number},
+            "PATCH /households/{household_id}": {"group_no": 3},
+            "PATCH /households/{household_id}/members/{member_id}": {"labour_capacity": "weak"},
+            "POST /households/{household_id}/adjustments join": {
+                "change": "join",
+                "cause": "birth",
+                "member": {
+                    "name": "马小宝",
+                    "gender": "female",
+                    "birth_date": "2026-07-01",
+                    "relation": "grandchild",
+                },
+                "effective_month": "2026-07",
+                "reason_text": "新生儿",
+                "evidence": [DOC],
+            },
+            "POST /households/{household_id}/adjustments leave": {
+                "change": "leave",
+                "cause": "death",
+                "member_id": household["members"][1]["id"],
+                "reason_text": "病故",
+                "evidence": [DOC],
+            },
+            "POST /households/{household_id}/adjustments move": {
+                "change": "move",
+                "cause": "marriage",
+                "member_id": household["members"][1]["id"],
+                "to_household_id": other["id"],
+                "relation": "child_in_law",
+                "reason_text": "出嫁",
+                "evidence": [DOC],
+            },
+            "POST /households/{household_id}/transitions survey": {
+                "action": "survey",
+                "evidence": [DOC],
+                **SURVEY,
+            },
+            "POST /objections/{objection_id}/resolution": {
+                "outcome": "upheld",
+                "consequence": "resurvey",
+                "finding": "核实属实",
+                "evidence": [DOC],
+            },
+            "POST /alerts/{alert_id}/transitions": {
+                "action": "assess",
+                "assessment": "unstable_exited",
+                "note": "因病支出大",
+            },
+            "PUT /policy/{key}": {
+                "region_code": "622924000000",
+                "year": 2027,
+                "value": "4000",
+                "reason": "县政发〔2027〕1号",
+            },
+        },
+        files={"POST /imports": upload},
+        path_params={
+            # the other steps (removal among them) on a household of their own
+            "POST /households/{household_id}/transitions": {"household_id": stepping["id"]},
+            "POST /households/{household_id}/transitions apply": {
+                "household_id": itertools.cycle(candidates).__next__
+            },
+            "POST /households/{household_id}/transitions survey": {
+                "household_id": itertools.cycle(applied).__next__
+            },
+        },
+    )

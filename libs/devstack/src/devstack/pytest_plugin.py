@@ -139,16 +139,21 @@ def auth_keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
     return Keys(private, public)
 
 
-@pytest_asyncio.fixture
-async def bus(nats_server: NatsServer) -> AsyncIterator[str]:
-    """The NATS URL, with every stream deleted first so tests do not see each other's events."""
-    nc = await nats.connect(nats_server.url)
+async def empty_bus(nats_url: str) -> None:
+    """Delete every stream, so tests do not see each other's events."""
+    nc = await nats.connect(nats_url)
     try:
         js = nc.jetstream()
         for stream in await js.streams_info():
             await js.delete_stream(stream.config.name)
     finally:
         await nc.close()
+
+
+@pytest_asyncio.fixture
+async def bus(nats_server: NatsServer) -> AsyncIterator[str]:
+    """The NATS URL, with every stream deleted first so tests do not see each other's events."""
+    await empty_bus(nats_server.url)
     return nats_server.url
 
 

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from kit.db import is_transient
 
@@ -160,7 +161,21 @@ async def _on_http(request: Request, exc: StarletteHTTPException) -> JSONRespons
         status=exc.status_code,
         detail=str(exc.detail),
     )
-    return _response(request, body, getattr(exc, "headers", None))
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+    return _response(request, body, headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method of the path: a path's GET and POST are separate routes, and Starlette
+    lists only those of the first one it matched (RFC 9110 §15.5.6: all of them)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
 
 
 def _internal_error() -> ProblemDetail:
