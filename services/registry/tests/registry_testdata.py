@@ -216,6 +216,8 @@ async def hostile_seed(app, client, stack):
             "id_number": lambda: new_id_number(),
             "to_household_id": candidate,
         },
+        # A refused registration of a number held elsewhere is audited on purpose.
+        refusal_audit={"audit_log": "action = 'person.registration_refused'"},
         bodies={
             "POST /households": lambda: household_body(members=2),
             "POST /households/{household_id}/members": lambda: {

@@ -16,19 +16,27 @@ from pydantic import StringConstraints
 
 #: C0 except tab, LF and CR; DEL; C1; lone surrogates.
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+#: The same without the exceptions: for one-line values (a spreadsheet cell).
+_FORBIDDEN_IN_A_LINE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 ALLOWED_CONTROLS = "tab, line feed and carriage return"
+
+
+def control_character(text: str, *, one_line: bool = False) -> tuple[str, int] | None:
+    """The first refused character of ``text`` as (``U+0000``, 1-based position), or None.
+    ``one_line``: tab and line breaks are refused too."""
+    found = (_FORBIDDEN_IN_A_LINE if one_line else _FORBIDDEN).search(text)
+    return None if found is None else (f"U+{ord(found.group()):04X}", found.start() + 1)
 
 
 def find_control_characters(text: str) -> str | None:
     """The reason ``text`` is refused (the first control character, by code point and
     position), or None when it is acceptable."""
-    found = _FORBIDDEN.search(text)
+    found = control_character(text)
     if found is None:
         return None
     return (
-        f"contains the control character U+{ord(found.group()):04X} at position "
-        f"{found.start() + 1}; text may not contain control characters "
-        f"(only {ALLOWED_CONTROLS} are allowed)"
+        f"contains the control character {found[0]} at position {found[1]}; text may not "
+        f"contain control characters (only {ALLOWED_CONTROLS} are allowed)"
     )
 
 

@@ -90,14 +90,15 @@ class Seed:
     ``path_params``: by operation (or all branches of a discriminated body, keyed without
     the branch), path parameters of its own (a household in the state the operation
     needs), each a value or a callable.
-    ``refusal_audit``: tables a refused request writes on purpose (an audit of attempts).
+    ``refusal_audit``: rows a refused request writes on purpose (an audit of the attempt),
+    as {table: SQL condition selecting them}; the fingerprint leaves out only those rows.
     """
 
     values: dict[str, Any] = dataclasses.field(default_factory=dict)
     bodies: dict[str, Any] = dataclasses.field(default_factory=dict)
     files: dict[str, Any] = dataclasses.field(default_factory=dict)
     path_params: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
-    refusal_audit: tuple[str, ...] = ()
+    refusal_audit: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def value(self, name: str) -> Any:
         return _fresh(self.values[name])
@@ -576,9 +577,11 @@ class _ErrorLog(logging.Handler):
         return " / ".join(dict.fromkeys(taken))
 
 
-async def fingerprint(conn, *, ignore: tuple[str, ...] = ()) -> dict[str, tuple[int, Any]]:
+async def fingerprint(conn, *, ignore: dict[str, str] | None = None) -> dict[str, tuple[int, Any]]:
     """{table: (rows, sum of row hashes)} of every table of the public schema, without the
-    columns the service's machinery changes by itself (:data:`VOLATILE_COLUMNS`)."""
+    columns the service's machinery changes by itself (:data:`VOLATILE_COLUMNS`) and the
+    rows ``ignore`` selects ({table: SQL condition}: audits of refused attempts)."""
+    ignore = ignore or {}
     rows = (
         await conn.execute(
             text(
@@ -591,12 +594,12 @@ async def fingerprint(conn, *, ignore: tuple[str, ...] = ()) -> dict[str, tuple[
     ).all()
     columns: dict[str, list[str]] = {}
     for table, column in rows:
-        if table in ignore or column in VOLATILE_COLUMNS.get(table, ()):
+        if column in VOLATILE_COLUMNS.get(table, ()):
             continue
         columns.setdefault(table, []).append(f'"{column}"')
     query = " UNION ALL ".join(
         f"SELECT '{table}', count(*), coalesce(sum(hashtextextended(ROW({', '.join(cols)})::text, 0)), 0) "
-        f'FROM "{table}"'
+        f'FROM "{table}"' + (f" WHERE NOT ({ignore[table]})" if table in ignore else "")
         for table, cols in columns.items()
     )
     return {

@@ -14,13 +14,13 @@ import codecs
 import csv
 import datetime as dt
 import io
-import re
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
 
+from contracts.text import control_character
 from kit.errors import Problem
 from registry.imports.columns import (
     COLUMNS,
@@ -40,18 +40,10 @@ MAX_SHEET_ROWS = 1_048_576
 #: First character of a refused cell. Never a real cell: control characters are refused.
 REFUSED = "\x00"
 _TOO_LONG = REFUSED + "long"
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _CONTROL_NAMES = {0x00: "NUL", 0x09: "tab", 0x0A: "line feed", 0x0D: "carriage return"}
 
 #: (spreadsheet row number, the row's cells in the order of COLUMNS)
 Row = tuple[int, tuple[str, ...]]
-
-
-def find_control_character(text: str) -> str | None:
-    """The first control character (Unicode category Cc: C0, DEL, C1) of ``text`` as
-    ``U+0000``, or None. PostgreSQL cannot store NUL, and none belongs in a cell."""
-    found = _CONTROL.search(text)
-    return None if found is None else f"U+{ord(found.group()):04X}"
 
 
 def refusal(cell: str) -> str:
@@ -104,8 +96,8 @@ def _cell(value: object) -> str:
     text = _text(value)
     if len(text) > MAX_CELL:
         return _TOO_LONG
-    if (control := find_control_character(text)) is not None:
-        return REFUSED + control
+    if (control := control_character(text, one_line=True)) is not None:
+        return REFUSED + control[0]  # a cell is one line: no tab or line break either
     return text
 
 
