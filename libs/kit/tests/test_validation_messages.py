@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 import httpx
-from fastapi import FastAPI
+from fastapi import FastAPI, UploadFile
 from pydantic import BaseModel, model_validator
 
 from contracts.enums import ObjectionStatus
@@ -33,6 +33,10 @@ def client() -> httpx.AsyncClient:
     async def stays(body: Stay) -> dict:
         return {}
 
+    @app.post("/uploads")
+    async def uploads(file: UploadFile) -> dict:
+        return {}
+
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
 
 
@@ -48,6 +52,25 @@ async def test_malformed_json_names_the_body_with_the_position():
     assert error["field"] == "body" and error["type"] == "json_invalid"
     assert error["reason"].startswith("the body is not valid JSON: ")
     assert "at character 30" in error["reason"]
+
+
+async def test_a_body_that_cannot_be_read_is_a_422_naming_the_body():
+    """FastAPI's bare 400 for bytes that are not UTF-8 or a broken multipart form."""
+    async with client() as c:
+        not_utf8 = await c.post(
+            "/stays", content=b"\xff\xfe{", headers={"content-type": "application/json"}
+        )
+        broken = await c.post(
+            "/uploads",
+            content=b"--x\r\n-garbage--x--\r\n",
+            headers={"content-type": "multipart/form-data; boundary=x"},
+        )
+    assert not_utf8.status_code == 422, not_utf8.text
+    (error,) = not_utf8.json()["errors"]
+    assert error["field"] == "body" and "not UTF-8" in error["reason"]
+    assert broken.status_code == 422, broken.text
+    (error,) = broken.json()["errors"]
+    assert error["field"] == "body" and "multipart/form-data" in error["reason"]
 
 
 async def test_a_rule_about_two_fields_names_both():

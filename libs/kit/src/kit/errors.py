@@ -152,6 +152,8 @@ async def _on_validation(request: Request, exc: RequestValidationError) -> JSONR
 
 
 async def _on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    if exc.status_code == 400:  # only the framework raises it: our code raises Problem
+        return _unparseable_body(request, exc)
     title = {404: "Not found", 405: "Method not allowed", 401: "Authentication required"}.get(
         exc.status_code, "Error"
     )
@@ -165,6 +167,30 @@ async def _on_http(request: Request, exc: StarletteHTTPException) -> JSONRespons
     if exc.status_code == 405:
         headers = {**(headers or {}), "Allow": _allowed_methods(request)}
     return _response(request, body, headers)
+
+
+def _unparseable_body(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """FastAPI and Starlette answer a body they cannot read at all (bytes that are not
+    UTF-8, a broken multipart form) with a bare 400: a 422 naming the body and why, like
+    every other refused input."""
+    cause = exc.__cause__ or exc.__context__ or exc.detail
+    if isinstance(cause, UnicodeDecodeError):
+        reason = (
+            f"the body is not UTF-8 text (byte 0x{cause.object[cause.start]:02X} at position "
+            f"{cause.start}); JSON must be UTF-8 encoded"
+        )
+    else:
+        content_type = request.headers.get("content-type", "none")
+        reason = f"the body cannot be read as {content_type.split(';')[0]}: {cause}"
+    body = ProblemDetail(
+        type=TYPE_BASE + "validation-error",
+        title="Invalid request",
+        status=422,
+        detail="1 invalid field(s): body",
+        code="VALIDATION_ERROR",
+        errors=[FieldError(field="body", reason=reason[:300], type="body_unreadable")],
+    )
+    return _response(request, body)
 
 
 def _allowed_methods(request: Request) -> str:
