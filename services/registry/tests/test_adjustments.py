@@ -14,6 +14,8 @@ from registry_testdata import (
 from sqlalchemy import text
 from workflow_steps import COUNTY, DOC, set_today
 
+from contracts.resident_id import birth_date
+
 BASE = {"reason_text": "动态管理", "evidence": [DOC]}
 
 
@@ -289,23 +291,25 @@ async def test_an_id_number_contradicting_the_recorded_birth_date_is_confirmed_o
     date differs, the registry neither picks one silently nor stores anything."""
     clerk = auth_keys.headers("registry_clerk", COUNTY)
     born = dt.date(2025, 10, 1)
+    # new_id_number moves the day on after 400 numbers: the dates are the numbers' own.
+    other_day = new_id_number(born + dt.timedelta(days=1), male=False)
+    agreeing = new_id_number(born, male=False)
     body = household_body(members=3)
     body["members"][1] = member_without_id_number(born, name="马小花")
-    body["members"][2] = member_without_id_number(born, name="马小草")
+    body["members"][2] = member_without_id_number(birth_date(agreeing), name="马小草")
     created = await client.post("/households", json=body, headers=clerk)
     assert created.status_code == 201, created.text
     household = created.json()
     hid = household["id"]
     pending = [m for m in household["members"] if m["id_pending"]]
     url = f"/households/{hid}/members/{pending[0]['id']}"
-    other_day = new_id_number(dt.date(2025, 10, 2), male=False)
 
     refused = await client.patch(url, json={"id_number": other_day}, headers=clerk)
     assert refused.status_code == 422, refused.text
     problem = refused.json()
     assert problem["code"] == "BIRTH_DATE_CONTRADICTS_ID"
     assert problem["errors"][0]["field"] == "body.id_number"
-    assert "2025-10-02" in problem["detail"] and "2025-10-01" in problem["detail"]
+    assert f"{birth_date(other_day)}, but 2025-10-01 is recorded" in problem["detail"]
     unchanged = (await client.get(f"/households/{hid}", headers=clerk)).json()
     assert unchanged["version"] == household["version"]
     kept = next(m for m in unchanged["members"] if m["id"] == pending[0]["id"])
@@ -319,13 +323,71 @@ async def test_an_id_number_contradicting_the_recorded_birth_date_is_confirmed_o
     )
     assert confirmed.status_code == 200, confirmed.text
     taken = next(m for m in confirmed.json()["members"] if m["id"] == pending[0]["id"])
-    assert taken["id_pending"] is False and taken["birth_date"] == "2025-10-02"
+    assert taken["id_pending"] is False and taken["birth_date"] == str(birth_date(other_day))
 
     # A number that agrees with the recorded date needs no confirmation.
     agrees = await client.patch(
         f"/households/{hid}/members/{pending[1]['id']}",
-        json={"id_number": new_id_number(born, male=False)},
+        json={"id_number": agreeing},
         headers=clerk,
     )
     assert agrees.status_code == 200, agrees.text
     assert all(not m["id_pending"] for m in agrees.json()["members"])
+
+
+async def test_an_id_number_contradicting_the_recorded_gender_is_confirmed_or_refused(
+    client, auth_keys
+):
+    """The gender recorded on registration is not replaced silently by the ID number's
+    either; each contradiction needs its own confirmation."""
+    clerk = auth_keys.headers("registry_clerk", COUNTY)
+    a_boy = new_id_number(dt.date(2025, 10, 1), male=True)
+    born = birth_date(a_boy)  # new_id_number moves the day on after 400 numbers
+    body = household_body(members=2)
+    body["members"][1] = member_without_id_number(born, name="马小花")  # recorded female
+    created = await client.post("/households", json=body, headers=clerk)
+    assert created.status_code == 201, created.text
+    household = created.json()
+    hid = household["id"]
+    (pending,) = [m for m in household["members"] if m["id_pending"]]
+    url = f"/households/{hid}/members/{pending['id']}"
+
+    async def refused(payload: dict, code: str) -> dict:
+        response = await client.patch(url, json=payload, headers=clerk)
+        assert response.status_code == 422, response.text
+        problem = response.json()
+        assert problem["code"] == code
+        assert problem["errors"][0]["field"] == "body.id_number"
+        return problem
+
+    problem = await refused({"id_number": a_boy}, "GENDER_CONTRADICTS_ID")
+    assert "gender male, but female is recorded" in problem["detail"]
+    assert "confirm_gender_from_id: true" in problem["detail"]
+    # The birth date's confirmation does not confirm the gender.
+    await refused({"id_number": a_boy, "confirm_birth_date_from_id": True}, "GENDER_CONTRADICTS_ID")
+    # Both contradict: one answer names both, and both confirmations.
+    boy_of_another_day = new_id_number(born + dt.timedelta(days=1), male=True)
+    both = await refused({"id_number": boy_of_another_day}, "BIRTH_DATE_CONTRADICTS_ID")
+    for part in (
+        f"birth date {birth_date(boy_of_another_day)}, but {born} is recorded",
+        "gender male, but female is recorded",
+    ):
+        assert part in both["detail"]
+    assert "confirm_birth_date_from_id: true and confirm_gender_from_id: true" in both["detail"]
+    await refused(
+        {"id_number": boy_of_another_day, "confirm_gender_from_id": True},
+        "BIRTH_DATE_CONTRADICTS_ID",
+    )
+    alone = await client.patch(url, json={"confirm_gender_from_id": True}, headers=clerk)
+    assert alone.status_code == 422
+    unchanged = (await client.get(f"/households/{hid}", headers=clerk)).json()
+    assert unchanged["version"] == household["version"]
+    kept = next(m for m in unchanged["members"] if m["id"] == pending["id"])
+    assert (kept["id_pending"], kept["gender"], kept["birth_date"]) == (True, "female", str(born))
+
+    confirmed = await client.patch(
+        url, json={"id_number": a_boy, "confirm_gender_from_id": True}, headers=clerk
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    taken = next(m for m in confirmed.json()["members"] if m["id"] == pending["id"])
+    assert (taken["id_pending"], taken["gender"], taken["birth_date"]) == (False, "male", str(born))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import zipfile
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -64,6 +65,41 @@ def as_xlsx(rows: list[dict]) -> bytes:
         sheet.append([row.get(h) for h in HEADERS])
     buffer = io.BytesIO()
     book.save(buffer)
+    return buffer.getvalue()
+
+
+SHARED_STRINGS = (
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml",
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings",
+)
+
+
+def with_padded_shared_strings(xlsx: bytes, padding: int) -> bytes:
+    """The workbook with a shared-strings part holding one string of ``padding`` repeated
+    characters: what a crafted upload looks like (a few KB that unpack to megabytes)."""
+    content_type, relation = SHARED_STRINGS
+    parts = {}
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as original:
+        for name in original.namelist():
+            parts[name] = original.read(name)
+    parts["xl/sharedStrings.xml"] = (
+        '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" '
+        f'uniqueCount="1"><si><t>{"A" * padding}</t></si></sst>'
+    ).encode()
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+        b"</Types>",
+        f'<Override PartName="/xl/sharedStrings.xml" ContentType="{content_type}" /></Types>'.encode(),
+    )
+    rels = "xl/_rels/workbook.xml.rels"
+    parts[rels] = parts[rels].replace(
+        b"</Relationships>",
+        f'<Relationship Type="{relation}" Target="sharedStrings.xml" Id="rId99" />'
+        "</Relationships>".encode(),
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as crafted:
+        for name, data in parts.items():
+            crafted.writestr(name, data)
     return buffer.getvalue()
 
 
@@ -547,6 +583,77 @@ async def test_a_file_over_the_row_limit_is_refused_naming_it_and_nothing_is_sto
 
     within = await upload(client, as_csv(rows[:6]), auth_keys.headers())
     assert within.status_code == 200 and within.json()["imported"] == 2  # at the limit: read
+
+
+async def test_an_xlsx_inflated_absurdly_is_refused_before_it_is_unpacked(
+    client, registry_app, auth_keys
+):
+    rows = family("0001", 2)
+    # A real (if odd) workbook: padding under the ratio check's 1 MiB floor imports.
+    modest = with_padded_shared_strings(as_xlsx(rows), 900_000)
+    assert len(modest) < 10_000
+    imported = await upload(client, modest, auth_keys.headers(), name="ok.xlsx")
+    assert imported.status_code == 200 and imported.json()["imported"] == 1, imported.text
+
+    crafted = with_padded_shared_strings(as_xlsx(family("0002", 2)), 5_000_000)
+    assert len(crafted) < 20_000  # about a thousand to one
+    for params in ({}, {"background": "true"}):
+        response = await upload(client, crafted, auth_keys.headers(), name="c.xlsx", **params)
+        assert response.status_code == 413, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        problem = response.json()
+        assert problem["code"] == "IMPORT_UNPACKS_TOO_LARGE"
+        assert "xl/sharedStrings.xml" in problem["detail"]
+        assert "more than 100 to 1" in problem["detail"]
+    assert await scalar(registry_app, "SELECT count(*) FROM households") == 1
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"PK\x03\x04 truncated", b"\xef\xbb\xbf\xe6\x88\xb7\xe7\xbc\x96\xe5\x8f\xb7\n"],
+    ids=["truncated-zip", "csv-named-xlsx"],
+)
+async def test_an_xlsx_that_is_not_a_zip_is_unreadable(client, registry_app, auth_keys, content):
+    response = await upload(client, content, auth_keys.headers(), name="h.xlsx")
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "IMPORT_UNREADABLE"
+    assert "not a valid XLSX file" in response.json()["detail"]
+
+
+@pytest.fixture
+async def small_unpacked_limit(stack):
+    values = await stack.settings_for("registry", import_max_unpacked_bytes=1024 * 1024)
+    app = create_app(RegistrySettings(**values))
+    async with running(app) as client:
+        await seed_regions(app)
+        yield app, client
+
+
+async def test_an_xlsx_over_the_unpacked_limit_is_refused_naming_it(
+    small_unpacked_limit, auth_keys
+):
+    app, client = small_unpacked_limit
+    # 2 MB in 8 parts of 256 KB: no part reaches the ratio check, the sum is over 1 MiB.
+    book = Workbook()
+    for i in range(8):
+        book.create_sheet(f"s{i}").append(["A" * 32_000] * 8)
+    book.remove(book.active)
+    book.create_sheet("导入数据", 0).append(HEADERS)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    response = await upload(client, buffer.getvalue(), auth_keys.headers(), name="big.xlsx")
+    assert response.status_code == 413, response.text
+    problem = response.json()
+    assert problem["code"] == "IMPORT_UNPACKS_TOO_LARGE"
+    assert "the limit is 1,048,576" in problem["detail"]
+    assert "REGISTRY_IMPORT_MAX_UNPACKED_BYTES" in problem["detail"]
+
+    padded = with_padded_shared_strings(as_xlsx(family("0001", 2)), 1_100_000)
+    assert (await upload(client, padded, auth_keys.headers(), name="p.xlsx")).status_code == 413
+    assert await scalar(app, "SELECT count(*) FROM households") == 0
+    within = with_padded_shared_strings(as_xlsx(family("0001", 2)), 500_000)
+    accepted = await upload(client, within, auth_keys.headers(), name="w.xlsx")
+    assert accepted.status_code == 200 and accepted.json()["imported"] == 1, accepted.text
 
 
 async def test_the_report_keeps_the_first_errors_and_counts_them_all(small_limits, auth_keys):

@@ -5,8 +5,11 @@ problem the check gives."""
 
 from __future__ import annotations
 
+from health.chronic.service import certificate_exists
 from health.claims.service import duplicate_claim
+from health.critical.service import case_exists
 from health.dialysis.service import dialysis_open, duplicate_session
+from health.doctors.service import contract_exists
 from health.enrolment.service import already_enrolled
 from kit.errors import Problem
 
@@ -15,6 +18,9 @@ CONSTRAINT_PROBLEMS: dict[str, Problem] = {
     "uq_enrolment_active_person_year": already_enrolled(),
     "uq_dialysis_open_person": dialysis_open(),
     "uq_dialysis_session_person_day": duplicate_session(),
+    "uq_critical_cases_open_person_disease": case_exists(),
+    "ex_chronic_certificates_active_period": certificate_exists(),
+    "ex_doctor_contracts_period": contract_exists(),
     "uq_settlement_claim_number": Problem(
         409,
         "Settled at the same time",

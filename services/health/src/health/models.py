@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Column, DateTime, Index, Numeric, String, UniqueConstraint, func, text
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, ExcludeConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -226,6 +226,16 @@ class CriticalCase(HealthModel, table=True):
     """专项救治台账: one patient's listed disease, where it is treated, and its status."""
 
     __tablename__ = "critical_cases"
+    #: One open case a patient and disease (critical/schemas.py OPEN).
+    __table_args__ = (
+        Index(
+            "uq_critical_cases_open_person_disease",
+            "person_id",
+            "disease_code",
+            unique=True,
+            postgresql_where=text("status IN ('identified', 'treating', 'referred')"),
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     person_id: uuid.UUID = Field(foreign_key="persons.id", index=True)
@@ -256,6 +266,17 @@ class ChronicCertificate(HealthModel, table=True):
     """门诊慢性病证明: a person's certificate for one chronic disease, valid until a date."""
 
     __tablename__ = "chronic_certificates"
+    #: One active certificate a person and disease on any day (both ends inclusive).
+    __table_args__ = (
+        ExcludeConstraint(
+            ("person_id", "="),
+            ("disease_code", "="),
+            (text("daterange(issued_on, valid_until, '[]')"), "&&"),
+            name="ex_chronic_certificates_active_period",
+            using="gist",
+            where=text("status = 'active'"),
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     person_id: uuid.UUID = Field(foreign_key="persons.id", index=True)
@@ -283,7 +304,16 @@ class DoctorContract(HealthModel, table=True):
     person's row); a terminated one keeps its row with ``ended_on`` and the reason."""
 
     __tablename__ = "doctor_contracts"
-    __table_args__ = (Index("ix_doctor_contracts_person_period", "person_id", "signed_on"),)
+    __table_args__ = (
+        Index("ix_doctor_contracts_person_period", "person_id", "signed_on"),
+        #: One contract a person on any day; an ended one counts up to its end.
+        ExcludeConstraint(
+            ("person_id", "="),
+            (text("daterange(signed_on, coalesce(ended_on, valid_until), '[]')"), "&&"),
+            name="ex_doctor_contracts_period",
+            using="gist",
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     person_id: uuid.UUID = Field(foreign_key="persons.id")

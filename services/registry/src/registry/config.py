@@ -33,6 +33,9 @@ class RegistrySettings(ServiceSettings):
     """Error rows (and failed households) an import's report lists, the first by row (the counts are always complete)."""
     import_max_rows: int = Field(default=300_000, ge=1)
     """Rows an uploaded spreadsheet may have (about a county's registered persons); more: 413, nothing imported (the CLI has no limit)."""
+    # 64 MiB of upload (import_max_bytes) of real XLSX, deflated some 3:1, is under 200 MiB.
+    import_max_unpacked_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
+    """What an uploaded XLSX may unpack to (its zip directory's sizes); more: 413, nothing imported (the CLI has no limit)."""
     import_max_concurrent: int = Field(default=1, ge=1, le=100)
     """Imports (background or not) running at once for one county; another is refused with 429 and Retry-After."""
     import_workers: int = Field(default=0, ge=0, le=64)

@@ -66,13 +66,9 @@ class ChronicService:
             )
         ).first()
         if overlapping is not None:
-            raise Problem(
-                409,
-                "Certificate already held",
+            raise certificate_exists(
                 f"the person holds a valid certificate for {body.disease_code} in that period "
-                f"({overlapping.id}); revoke it first",
-                code="CERTIFICATE_EXISTS",
-                field="body.disease_code",
+                f"({overlapping.id}); revoke it first"
             )
         certificate = ChronicCertificate(
             person_id=person.id,
@@ -205,3 +201,16 @@ class ChronicService:
 
 def certificate_out(certificate: ChronicCertificate) -> schemas.CertificateOut:
     return schemas.CertificateOut(**certificate.model_dump(exclude={"version", "created_at"}))
+
+
+def certificate_exists(
+    detail: str = "the person holds a valid certificate for this disease in that period; "
+    "revoke it first",
+) -> Problem:
+    return Problem(
+        409,
+        "Certificate already held",
+        detail,
+        code="CERTIFICATE_EXISTS",
+        field="body.disease_code",
+    )

@@ -244,13 +244,7 @@ class CriticalService:
             )
         ).first()
         if existing is not None:
-            raise Problem(
-                409,
-                "Case already open",
-                f"the patient has an open case for {disease.name} ({existing.id})",
-                code="CASE_EXISTS",
-                field="body.disease_code",
-            )
+            raise case_exists(f"the patient has an open case for {disease.name} ({existing.id})")
         status = body.status
         case = CriticalCase(
             person_id=person.id,
@@ -556,3 +550,7 @@ def _refs(case: CriticalCase, on: dt.date) -> dict:
         region_code=case.region_code,
         policy_year=on.year,
     )
+
+
+def case_exists(detail: str = "the patient has an open case for this disease") -> Problem:
+    return Problem(409, "Case already open", detail, code="CASE_EXISTS", field="body.disease_code")

@@ -93,13 +93,9 @@ class ContractService:
         ).first()
         if overlapping is not None:
             other_id, start, end = overlapping
-            raise Problem(
-                409,
-                "Contract in force",
+            raise contract_exists(
                 f"{person.name} already has a contract from {start} to {end} ({other_id}); "
-                "one contract a person at a time",
-                code="CONTRACT_EXISTS",
-                field="body.person_id",
+                "one contract a person at a time"
             )
         contract = DoctorContract(
             person_id=person.id,
@@ -502,3 +498,9 @@ def _report_row(code: str, counts: dict[str, int]) -> schemas.FamilyDoctorRow:
         compliant=compliant,
         compliance_rate=rate(compliant, key_chronic),
     )
+
+
+def contract_exists(
+    detail: str = "the person has a contract in that period; one contract a person at a time",
+) -> Problem:
+    return Problem(409, "Contract in force", detail, code="CONTRACT_EXISTS", field="body.person_id")

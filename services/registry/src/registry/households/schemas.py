@@ -115,7 +115,14 @@ class MemberUpdate(_Request):
     confirm_birth_date_from_id: bool = Field(
         False,
         description="With id_number: take the ID's birth date although it differs from the "
-        "one recorded for the person (otherwise such a contradiction is refused, 422)",
+        "one recorded for the person (otherwise such a contradiction is refused, 422 "
+        "BIRTH_DATE_CONTRADICTS_ID)",
+    )
+    confirm_gender_from_id: bool = Field(
+        False,
+        description="With id_number: take the ID's gender although it differs from the one "
+        "recorded for the person (otherwise such a contradiction is refused, 422 "
+        "GENDER_CONTRADICTS_ID)",
     )
     relation: Relation | None = Field(None, description=describe(Relation))
     hukou: HukouType | None = None
@@ -129,10 +136,12 @@ class MemberUpdate(_Request):
 
     @model_validator(mode="after")
     def _rules(self) -> MemberUpdate:
-        if not self.model_fields_set - {"confirm_birth_date_from_id"}:
+        confirmations = {"confirm_birth_date_from_id", "confirm_gender_from_id"}
+        if not self.model_fields_set - confirmations:
             raise ValueError("nothing to update")
-        if self.confirm_birth_date_from_id and self.id_number is None:
-            raise ValueError("confirm_birth_date_from_id goes with id_number")
+        for flag in sorted(confirmations):
+            if getattr(self, flag) and self.id_number is None:
+                raise ValueError(f"{flag} goes with id_number")
         _unique(self.groups, "groups")
         _refuse_nulls(
             self,

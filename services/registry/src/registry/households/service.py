@@ -434,7 +434,8 @@ class HouseholdService:
         before = audit_view(household, members)
         member = find_member(members, member_id)
         changes = data.model_dump(
-            exclude_unset=True, exclude={"id_number", "confirm_birth_date_from_id"}
+            exclude_unset=True,
+            exclude={"id_number", "confirm_birth_date_from_id", "confirm_gender_from_id"},
         )
         if "groups" in changes:
             changes["groups"] = [g.value for g in data.groups or []]
@@ -458,16 +459,42 @@ class HouseholdService:
                     field="body.id_number",
                 )
             identity = self._identity(data.id_number)
-            if identity["birth_date"] != member.birth_date and not data.confirm_birth_date_from_id:
-                # The recorded date was given on registration (a birth certificate); which
-                # of the two is right is for the clerk to say, not for us to pick silently.
+            # The recorded birth date and gender were given on registration (a birth
+            # certificate); which is right is for the clerk to say, not for us to pick
+            # silently: a contradiction is refused unless its flag confirms the ID's value.
+            contradictions = [
+                (code, f"the {what} {ours}, but {recorded} is recorded", flag)
+                for code, what, ours, recorded, flag, confirmed in (
+                    (
+                        "BIRTH_DATE_CONTRADICTS_ID",
+                        "birth date",
+                        identity["birth_date"].isoformat(),
+                        member.birth_date.isoformat(),
+                        "confirm_birth_date_from_id",
+                        data.confirm_birth_date_from_id,
+                    ),
+                    (
+                        "GENDER_CONTRADICTS_ID",
+                        "gender",
+                        str(identity["gender"]),
+                        str(member.gender),
+                        "confirm_gender_from_id",
+                        data.confirm_gender_from_id,
+                    ),
+                )
+                if ours != recorded and not confirmed
+            ]
+            if contradictions:
+                code = contradictions[0][0]
                 raise Problem(
                     422,
-                    "Birth date contradicts the ID number",
-                    f"the ID number gives the birth date {identity['birth_date'].isoformat()}, "
-                    f"but {member.birth_date.isoformat()} is recorded for the person; check "
-                    "the number, or send confirm_birth_date_from_id: true to record the ID's date",
-                    code="BIRTH_DATE_CONTRADICTS_ID",
+                    f"{'Birth date' if code.startswith('BIRTH') else 'Gender'} contradicts "
+                    "the ID number",
+                    f"the ID number gives {'; and '.join(c[1] for c in contradictions)} "
+                    "for the person; check the number, or send "
+                    f"{' and '.join(f'{c[2]}: true' for c in contradictions)} "
+                    "to record what the ID says",
+                    code=code,
                     field="body.id_number",
                 )
             await self.check_id_numbers_free(

@@ -50,7 +50,8 @@ _COLUMN_TABLE = "\n".join(
     "background: 202 with the job, whose progress and report `GET /imports/{id}` shows. "
     "Uploads are limited to `REGISTRY_IMPORT_MAX_BYTES` (64 MiB) and "
     "`REGISTRY_IMPORT_MAX_ROWS` rows (300,000; more: 413 IMPORT_TOO_MANY_ROWS, nothing "
-    "imported); larger files go through the CLI `python -m registry.imports`. A county runs "
+    "imported); an XLSX may unpack to `REGISTRY_IMPORT_MAX_UNPACKED_BYTES` (200 MiB) with "
+    "no part inflated over 100:1 (else 413 IMPORT_UNPACKS_TOO_LARGE); larger files go through the CLI `python -m registry.imports`. A county runs "
     "`REGISTRY_IMPORT_MAX_CONCURRENT` imports at a time (1; another: 429 IMPORT_BUSY with "
     "Retry-After). The report lists the first `REGISTRY_IMPORT_MAX_STORED_ERRORS` error rows "
     "(`errors_total` counts them all) and every household not imported with its rows and "
@@ -92,9 +93,11 @@ async def import_households(
         chunk_households=settings.import_chunk_households,
         max_rows=settings.import_max_rows,
         max_errors=settings.import_max_stored_errors,
+        max_unpacked_bytes=settings.import_max_unpacked_bytes,
     )
     content = await file.read()
-    open_sheet(content, file.filename or "")  # a file without the columns: 422 at once
+    # A file without the columns: 422 at once; an XLSX unpacking too large: 413.
+    open_sheet(content, file.filename or "", service.max_unpacked_bytes)
     slot = await ImportSlot.take(
         runtime.engine, region or actor.region, settings.import_max_concurrent
     )

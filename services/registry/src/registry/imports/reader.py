@@ -14,6 +14,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -37,6 +38,10 @@ MAX_CELL = 200
 #: An Excel sheet's rows: an XLSX with more (blank ones too) is refused. Compressed, a small
 #: file can hold millions of blank rows: they cost no memory, but time.
 MAX_SHEET_ROWS = 1_048_576
+#: Compression ratio refused for a part over MAX_RATIO_FROM bytes: a spreadsheet's XML
+#: deflates some 5-30:1; hundreds to one is a padded part, not data.
+MAX_RATIO = 100
+MAX_RATIO_FROM = 1024 * 1024
 #: First character of a refused cell. Never a real cell: control characters are refused.
 REFUSED = "\x00"
 _TOO_LONG = REFUSED + "long"
@@ -115,9 +120,12 @@ def _text(value: object) -> str:
     return str(value).strip()
 
 
-def open_sheet(content: bytes, filename: str = "") -> Sheet:
-    """A CSV (UTF-8, with or without BOM, or GB18030 as Excel writes it) or an XLSX file."""
+def open_sheet(content: bytes, filename: str = "", max_unpacked_bytes: int | None = None) -> Sheet:
+    """A CSV (UTF-8, with or without BOM, or GB18030 as Excel writes it) or an XLSX file
+    whose parts unpack to at most ``max_unpacked_bytes`` (None: any size, as the CLI reads
+    a county's large file) and none of them absurdly inflated."""
     if content.startswith(XLSX_MAGIC) or filename.lower().endswith(".xlsx"):
+        _check_unpacked_size(content, max_unpacked_bytes)
         return _xlsx(content)
     return _csv(content)
 
@@ -155,14 +163,52 @@ def _decodes(content: bytes, encoding: str, step: int = 1 << 20) -> bool:
     return True
 
 
+def _unreadable(exc: Exception) -> Problem:
+    return Problem(
+        422, "Unreadable file", f"not a valid XLSX file: {exc}", code="IMPORT_UNREADABLE"
+    )
+
+
+def _check_unpacked_size(content: bytes, limit: int | None) -> None:
+    """Refuse an XLSX that unpacks to more than ``limit`` bytes, or a part of it that is
+    inflated absurdly, from the sizes its zip directory declares, before anything is
+    unpacked: openpyxl holds the shared strings in memory, read-only mode or not, and a few
+    KB of zip can unpack to gigabytes of them. A part cannot yield more than its declared size: zipfile (which openpyxl
+    reads through) stops there."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
+        raise _unreadable(exc) from None
+    total = sum(part.file_size for part in parts)
+    if limit is not None and total > limit:
+        raise Problem(
+            413,
+            "Unpacks too large",
+            f"the XLSX file unpacks to {total:,} bytes; the limit is {limit:,} "
+            "(REGISTRY_IMPORT_MAX_UNPACKED_BYTES): split the file, or upload it as CSV",
+            code="IMPORT_UNPACKS_TOO_LARGE",
+        )
+    for part in parts:
+        if part.file_size > MAX_RATIO_FROM and part.file_size > MAX_RATIO * max(
+            part.compress_size, 1
+        ):
+            raise Problem(
+                413,
+                "Unpacks too large",
+                f"the part {part.filename} of the XLSX file unpacks to {part.file_size:,} "
+                f"bytes from {part.compress_size:,}; more than {MAX_RATIO} to 1 is refused "
+                "(a padded file, not a spreadsheet): save it again from Excel, or as CSV",
+                code="IMPORT_UNPACKS_TOO_LARGE",
+            )
+
+
 def _xlsx(content: bytes) -> Sheet:
     def read() -> Iterator[tuple]:
         try:
             book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for a bad file
-            raise Problem(
-                422, "Unreadable file", f"not a valid XLSX file: {exc}", code="IMPORT_UNREADABLE"
-            ) from None
+            raise _unreadable(exc) from None
         try:
             for number, row in enumerate(book.worksheets[0].iter_rows(values_only=True), 1):
                 if number > MAX_SHEET_ROWS:

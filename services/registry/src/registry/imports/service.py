@@ -226,6 +226,7 @@ class ImportService:
         workers: int = 0,
         max_rows: int | None = None,
         max_errors: int | None = None,
+        max_unpacked_bytes: int | None = None,
     ) -> None:
         self.vault = vault
         self.clock = clock or Clock()
@@ -234,6 +235,8 @@ class ImportService:
         self.max_rows = max_rows
         #: Error rows (and failed households) kept for the report; all are counted.
         self.max_errors = max_errors
+        #: What an XLSX may unpack to (see reader.open_sheet); None: no limit.
+        self.max_unpacked_bytes = max_unpacked_bytes
         #: Processes preparing chunks (hashing, encryption, events) while this one writes;
         #: 0 or 1: in this process.
         self.workers = workers
@@ -252,7 +255,7 @@ class ImportService:
         """Import the file for ``region`` (the caller's region by default). ``progress`` is
         called (and awaited, if it is a coroutine function) after each chunk."""
         started = time.perf_counter()
-        sheet = await asyncio.to_thread(open_sheet, content, file_name)
+        sheet = await asyncio.to_thread(open_sheet, content, file_name, self.max_unpacked_bytes)
         report = ImportReport(
             import_id or uuid.uuid4(), file_name, hashlib.sha256(content).hexdigest()
         )
