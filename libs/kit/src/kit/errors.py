@@ -137,18 +137,21 @@ async def _on_problem(request: Request, exc: Problem) -> JSONResponse:
     return _response(request, body, exc.headers)
 
 
-async def _on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = [error for err in exc.errors() for error in _field_errors(err)]
-    fields = ", ".join(e.field for e in errors)
-    body = ProblemDetail(
+def validation_problem(errors: list[FieldError]) -> ProblemDetail:
+    """The one 422 of refused input: every bad field with its reason."""
+    return ProblemDetail(
         type=TYPE_BASE + "validation-error",
         title="Invalid request",
         status=422,
-        detail=f"{len(errors)} invalid field(s): {fields}",
+        detail=f"{len(errors)} invalid field(s): {', '.join(e.field for e in errors)}",
         code="VALIDATION_ERROR",
         errors=errors,
     )
-    return _response(request, body)
+
+
+async def _on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [error for err in exc.errors() for error in _field_errors(err)]
+    return _response(request, validation_problem(errors))
 
 
 async def _on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -182,15 +185,8 @@ def _unparseable_body(request: Request, exc: StarletteHTTPException) -> JSONResp
     else:
         content_type = request.headers.get("content-type", "none")
         reason = f"the body cannot be read as {content_type.split(';')[0]}: {cause}"
-    body = ProblemDetail(
-        type=TYPE_BASE + "validation-error",
-        title="Invalid request",
-        status=422,
-        detail="1 invalid field(s): body",
-        code="VALIDATION_ERROR",
-        errors=[FieldError(field="body", reason=reason[:300], type="body_unreadable")],
-    )
-    return _response(request, body)
+    error = FieldError(field="body", reason=reason[:300], type="body_unreadable")
+    return _response(request, validation_problem([error]))
 
 
 def _allowed_methods(request: Request) -> str:

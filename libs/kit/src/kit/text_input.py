@@ -20,7 +20,7 @@ from fastapi.routing import iter_route_contexts
 from starlette.routing import compile_path
 
 from contracts.text import find_control_characters
-from kit.errors import TYPE_BASE, FieldError, ProblemDetail, problem_response
+from kit.errors import FieldError, problem_response, validation_problem
 
 #: Cheap test on the raw body: could it hold a control character at all? (A raw control
 #: byte is invalid JSON, answered as such; an escaped one, a C1 or a surrogate is not.)
@@ -122,15 +122,7 @@ class RefuseControlCharacters:
         if not found:
             await self.app(scope, receive, send)
             return
-        problem = ProblemDetail(
-            type=TYPE_BASE + "validation-error",
-            title="Invalid request",
-            status=422,
-            detail=f"{len(found)} invalid field(s): {', '.join(e.field for e in found)}",
-            code="VALIDATION_ERROR",
-            errors=found,
-        )
-        await problem_response(problem, scope.get("path"))(scope, receive, send)
+        await problem_response(validation_problem(found), scope.get("path"))(scope, receive, send)
 
 
 async def _buffered(receive: Any) -> tuple[bytes, Any]:
