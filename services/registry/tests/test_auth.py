@@ -171,3 +171,37 @@ async def test_a_number_registered_elsewhere_is_refused_alike_and_audited(client
     # Nothing was stored by the refused requests.
     listed = await client.get("/households", params={"region": OTHER_VILLAGE}, headers=admin)
     assert listed.json()["total"] == 1 and listed.json()["items"][0]["member_count"] == 3
+
+
+async def test_refused_registrations_of_one_caller_are_capped_a_day(client, auth_keys):
+    """Trying numbers to learn who is registered elsewhere stops after REFUSALS_PER_DAY
+    refusals: every further registration of a registered person is a 429, audited too,
+    while other callers and other registrations go on."""
+    from registry.households.service import REFUSALS_PER_DAY
+
+    admin = auth_keys.headers()
+    holder = (await client.post("/households", json=household_body(), headers=admin)).json()
+    taken = (await client.get(f"/households/{holder['id']}", headers=admin)).json()
+    number = taken["members"][0]["id_number"]
+    prober = auth_keys.headers("registry_clerk", OTHER_VILLAGE, subject="clerk-probing")
+
+    def attempt() -> dict:
+        body = household_body(OTHER_VILLAGE)
+        body["members"][1]["id_number"] = number
+        return body
+
+    for _ in range(REFUSALS_PER_DAY):
+        refused = await client.post("/households", json=attempt(), headers=prober)
+        assert refused.status_code == 409 and refused.json()["code"] == "ID_NUMBER_TAKEN"
+    capped = await client.post("/households", json=attempt(), headers=prober)
+    assert capped.status_code == 429, capped.text
+    assert capped.json()["code"] == "TOO_MANY_REFUSALS" and "Retry-After" in capped.headers
+    # A new person still registers; another clerk is not held back.
+    assert (
+        await client.post("/households", json=household_body(OTHER_VILLAGE), headers=prober)
+    ).status_code == 201
+    other = auth_keys.headers("registry_clerk", OTHER_VILLAGE, subject="clerk-other")
+    assert (await client.post("/households", json=attempt(), headers=other)).status_code == 409
+    history = await client.get(f"/households/{holder['id']}/history", headers=admin)
+    refused = [e for e in history.json() if e["action"] == "person.registration_refused"]
+    assert len(refused) == REFUSALS_PER_DAY + 2  # the capped attempt is on record too

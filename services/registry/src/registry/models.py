@@ -449,4 +449,11 @@ class ImportJob(RegistryModel, table=True):
 inbox_table, positions_table = define_inbox_tables(metadata)
 outbox_table = define_outbox_table(metadata)
 audit_table = define_audit_table(metadata)
+#: A caller's refused registrations of the last day (households.service.REFUSALS_PER_DAY).
+Index(
+    "ix_audit_log_registration_refused",
+    audit_table.c.actor,
+    audit_table.c.at,
+    postgresql_where=text("action = 'person.registration_refused'"),
+)
 policy_table = define_policy_table(metadata)

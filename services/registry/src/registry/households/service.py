@@ -72,6 +72,7 @@ from registry.models import (
     Region,
     RiskAlert,
     WorkflowStep,
+    audit_table,
 )
 from registry.pii import IdNumberVault, impersonal
 
@@ -699,7 +700,20 @@ class HouseholdService:
         if taken is not None:
             index = hashes[taken.id_number_hash]
             where = f"body.{field}.{index}.id_number" if field else "body.id_number"
+            refused_before = await _refusals_today(session, actor)
             await _audit_refusal(session, actor, taken.id, taken.region_code, into_region, where)
+            if refused_before >= REFUSALS_PER_DAY:
+                raise Problem(
+                    429,
+                    "Too many refused registrations",
+                    f"{refused_before + 1} registrations of yours were refused in 24 hours "
+                    f"because the person is registered already (at most {REFUSALS_PER_DAY}); "
+                    "the attempts are recorded: ask the county registry office to look for the "
+                    "person",
+                    code="TOO_MANY_REFUSALS",
+                    field=where,
+                    headers={"Retry-After": str(24 * 3600)},
+                )
             raise id_taken(where)
 
 
@@ -711,6 +725,27 @@ async def _helps(session: AsyncSession, helper_id: uuid.UUID, household_id: uuid
         HelperAssignment.end_date.is_(None),
     )
     return (await session.execute(current.limit(1))).first() is not None
+
+
+#: Registrations one caller may have refused in 24 hours as "registered already" before
+#: every further one is a 429. The refusal has to say that the person is registered
+#: somewhere (a person is in one household at a time), and the caller's own lookup finds
+#: those of their region: without a cap, trying numbers would tell who is registered
+#: elsewhere. A clerk of a village meets a handful a day; probing needs thousands.
+REFUSALS_PER_DAY = 20
+REGISTRATION_REFUSED = "person.registration_refused"
+
+
+async def _refusals_today(session: AsyncSession, actor: Principal) -> int:
+    """The caller's audited refusals of the last 24 hours (committed on their own)."""
+    async with AsyncSession(session.bind) as own:
+        since = func.now() - dt.timedelta(hours=24)
+        refusals = select(func.count()).where(
+            audit_table.c.action == REGISTRATION_REFUSED,
+            audit_table.c.actor == actor.subject,
+            audit_table.c.at > since,
+        )
+        return (await own.execute(refusals)).scalar_one()
 
 
 async def _audit_refusal(
@@ -727,7 +762,7 @@ async def _audit_refusal(
         await audit.record(
             own,
             actor=actor,
-            action="person.registration_refused",
+            action=REGISTRATION_REFUSED,
             entity="household",
             entity_id=household_id,
             region_code=region_code,
