@@ -10,7 +10,6 @@ defaults, to be set by each county.
 from __future__ import annotations
 
 from decimal import Decimal
-from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -18,19 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from contracts.enums import HospitalLevel
 from contracts.money import NonNegativeMoney
 from health.audit import audit
+from health.enrolment.eligibility import SubsidyCategory
 from health.models import policy_table
 from kit.policy import Parameter, PolicyBook
 
 Ratio = Annotated[Decimal, Field(ge=0, le=1, decimal_places=4)]
-
-
-class SubsidyCategory(StrEnum):
-    """四类人员: whose premium is paid for them (资助参保, DOMAIN §4.1)."""
-
-    registered_poor = "registered_poor"  # 建档立卡贫困人口
-    dibao = "dibao"  # 低保对象
-    tekun = "tekun"  # 特困供养人员
-    severe_disability = "severe_disability"  # 重度残疾人 (残疾等级 一、二级)
 
 
 class PayerTerms(BaseModel):

@@ -3,10 +3,35 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
+from typing import Protocol
 
 from contracts.enums import REGISTERED_STATES, AssistanceType, PovertyState
-from health.models import Person
-from health.policy import SubsidyCategory
+
+
+class SubsidyCategory(StrEnum):
+    """四类人员: whose premium is paid for them (资助参保, DOMAIN §4.1)."""
+
+    registered_poor = "registered_poor"  # 建档立卡贫困人口
+    dibao = "dibao"  # 低保对象
+    tekun = "tekun"  # 特困供养人员
+    severe_disability = "severe_disability"  # 重度残疾人 (残疾等级 一、二级)
+
+
+class Person(Protocol):
+    """What the rule reads of a person, as the registry last said (the persons read model)."""
+
+    @property
+    def poverty_state(self) -> str: ...
+    @property
+    def policy_continuity_until(self) -> dt.date | None: ...
+    @property
+    def in_household(self) -> bool: ...
+    @property
+    def assistance_type(self) -> str | None: ...
+    @property
+    def disability_level(self) -> int | None: ...
+
 
 #: 重度残疾: 残疾等级 一级 and 二级.
 SEVERE_DISABILITY_LEVELS = frozenset({1, 2})

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from contracts.dates import PolicyYear
 from contracts.money import MoneyTotal, NonNegativeMoney
 from contracts.text import non_blank
-from health.policy import SubsidyCategory
+from health.enrolment.eligibility import SubsidyCategory
 
 
 class EnrolmentCreate(BaseModel):
