@@ -1,5 +1,6 @@
 """一超两不愁三保障 at decision time: the registry asks the gateway, which holds every
-department's view of the household, and keeps its answer as evidence of the exit.
+department's view of the household, and keeps its answer as evidence of the exit (the rule
+over the answer is :func:`registry.workflow.rules.exit_blockers`).
 
 If the gateway cannot answer, the exit is refused (503), never approved blind."""
 
@@ -57,19 +58,3 @@ def _unavailable(reason: str) -> Problem:
         code="GATEWAY_UNAVAILABLE",
         headers={"Retry-After": "30"},
     )
-
-
-def exit_blockers(status: dict[str, Any]) -> list[str]:
-    """Why the household may not exit, from the gateway's status document ([] if it may).
-
-    Every dimension must be ok: income alone never suffices (防止只看收入指标)."""
-    readiness = status.get("exit_readiness") or {}
-    if readiness.get("status") == "ready":
-        return []
-    dimensions = status.get("dimensions") or {}
-    reasons = []
-    for name in [*readiness.get("blocking", []), *readiness.get("unknown", [])]:
-        dimension = dimensions.get(name, {})
-        words = dimension.get("reason_text") or dimension.get("reason") or dimension.get("status")
-        reasons.append(f"{name}: {words}")
-    return reasons or ["the gateway does not report the household ready"]

@@ -37,7 +37,7 @@ from registry.models import (
 )
 from registry.policy import policy
 from registry.workflow import schemas
-from registry.workflow.exit_criteria import GatewayClient, exit_blockers
+from registry.workflow.exit_criteria import GatewayClient
 from registry.workflow.machine import (
     RULES,
     Action,
@@ -47,6 +47,7 @@ from registry.workflow.machine import (
     allowed_actions,
     decide,
 )
+from registry.workflow.rules import exit_blockers
 
 #: Steps decided at county level (县复审, 建档立卡, 审定, adjustments): need ``registry:approve``.
 COUNTY_ACTIONS = frozenset(
