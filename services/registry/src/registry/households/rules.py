@@ -1,28 +1,74 @@
-"""Pure household rules (no I/O)."""
+"""Pure household rules (no I/O): each invariant is written here once, and both the request
+schema (a 422 naming the field) and the service (its Problem) call it."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable, Mapping
 from decimal import Decimal
+from typing import Any, Protocol
 
+from contracts.enums import Relation
 from contracts.money import quantize
-from registry.households.schemas import SurveyData
+from contracts.validation import FieldsError
 
 
-class RuleViolation(ValueError):
-    """A rule failed; ``field`` names the input it is about."""
+class RuleViolation(FieldsError):
+    """A rule failed; ``field`` names the input it is about. Raised in a schema's validator it
+    is that field's 422 (a :class:`FieldsError`); a service turns it into its Problem."""
 
     def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
+        super().__init__(message, *([field] if field else []))
         self.field = field
 
 
-def per_capita_net_income(survey: SurveyData, persons: int) -> Decimal | None:
+class Survey(Protocol):
+    """What the rules read of a survey (入户调查), as the API's ``SurveyData`` carries it."""
+
+    @property
+    def survey_year(self) -> int: ...
+    @property
+    def income_items(self) -> Mapping[Any, Decimal]: ...
+    @property
+    def per_capita_net_income(self) -> Decimal | None: ...
+    @property
+    def food_clothing_secure(self) -> bool | None: ...
+    @property
+    def safe_drinking_water(self) -> bool | None: ...
+    @property
+    def has_electricity(self) -> bool | None: ...
+    @property
+    def has_radio_tv(self) -> bool | None: ...
+    @property
+    def assets(self) -> Iterable[Any]: ...
+    @property
+    def land_area_mu(self) -> Decimal | None: ...
+
+
+def check_one_head(relations: Iterable[str]) -> None:
+    """A household has exactly one head (户主) among its members' relations."""
+    heads = sum(1 for relation in relations if relation == Relation.head)
+    if heads != 1:
+        raise RuleViolation(f"a household has exactly one head (户主); got {heads}", "members")
+
+
+def check_primary_cause(causes: Collection[str], primary: str) -> None:
+    """主要致贫原因 is one of the household's 致贫原因."""
+    if primary not in causes:
+        raise RuleViolation("primary_cause must be one of causes", "primary_cause")
+
+
+def per_capita(income: Iterable[Decimal], persons: int) -> Decimal:
+    """人均纯收入 of income items: their total ÷ persons, half-up to the fen."""
+    return quantize(sum(income, Decimal(0)) / max(persons, 1))
+
+
+def per_capita_net_income(survey: Survey, persons: int) -> Decimal | None:
     """人均纯收入: the household's income items ÷ persons, half-up to the fen.
 
     Without items the surveyed figure stands as given; with both they must agree."""
     if not survey.income_items:
         return survey.per_capita_net_income
-    computed = quantize(sum(survey.income_items.values(), Decimal(0)) / max(persons, 1))
+    computed = per_capita(survey.income_items.values(), persons)
     given = survey.per_capita_net_income
     if given is not None and given != computed:
         raise RuleViolation(
@@ -33,7 +79,7 @@ def per_capita_net_income(survey: SurveyData, persons: int) -> Decimal | None:
     return computed
 
 
-def survey_columns(survey: SurveyData, persons: int) -> dict:
+def survey_columns(survey: Survey, persons: int) -> dict:
     """Household columns set by a survey."""
     return dict(
         survey_year=survey.survey_year,

@@ -32,6 +32,7 @@ from contracts.region import RegionCode
 from contracts.resident_id import ResidentId
 from contracts.validation import FieldsError
 from registry.evidence import Document
+from registry.households import rules
 
 PersonName = Annotated[
     str,
@@ -194,8 +195,8 @@ class SurveyData(_Request):
 
 def _check_causes(causes: list[PovertyCause] | None, primary: PovertyCause | None) -> None:
     _unique(causes, "causes")
-    if causes is not None and primary is not None and primary not in causes:
-        raise FieldsError("primary_cause must be one of causes", "primary_cause")
+    if causes is not None and primary is not None:
+        rules.check_primary_cause(causes, primary)
 
 
 class HouseholdCreate(_Request):
@@ -228,9 +229,7 @@ class HouseholdCreate(_Request):
     @model_validator(mode="after")
     def _rules(self) -> HouseholdCreate:
         _check_causes(self.causes, self.primary_cause)
-        heads = sum(1 for m in self.members if m.relation == Relation.head)
-        if heads != 1:
-            raise FieldsError(f"a household has exactly one head (户主); got {heads}", "members")
+        rules.check_one_head(m.relation for m in self.members)
         numbers = [m.id_number for m in self.members if m.id_number]
         if len(set(numbers)) != len(numbers):
             raise FieldsError("the same ID number appears twice among the members", "members")

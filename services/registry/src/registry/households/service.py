@@ -37,7 +37,6 @@ from contracts.enums import (
     Relation,
 )
 from contracts.events import registry as events
-from contracts.money import quantize
 from contracts.region import region_level, region_prefix
 from contracts.resident_id import birth_date, gender
 from kit.audit import AuditEntry
@@ -54,7 +53,7 @@ from registry.events import (
     poverty_lines,
     snapshot_fields,
 )
-from registry.households.rules import RuleViolation, survey_columns
+from registry.households import rules
 from registry.households.schemas import (
     INTAKE_STATES,
     HouseholdCreate,
@@ -361,14 +360,16 @@ class HouseholdService:
         changes = data.model_dump(exclude_unset=True, exclude={"survey"})
         causes = changes.get("causes", household.causes)
         primary = changes.get("primary_cause", household.primary_cause)
-        if primary not in causes:
+        try:
+            rules.check_primary_cause(causes, primary)
+        except rules.RuleViolation as exc:
             raise Problem(
                 422,
                 "Invalid causes",
-                "primary_cause must be one of causes",
+                str(exc),
                 code="PRIMARY_CAUSE_NOT_IN_CAUSES",
-                field="body.primary_cause",
-            )
+                field=f"body.{exc.field}",
+            ) from None
         if data.survey is not None:
             changes.update(survey_values(data.survey, len(members)))
         changed = [k for k, v in changes.items() if getattr(household, k) != v]
@@ -395,14 +396,16 @@ class HouseholdService:
     ) -> tuple[Household, list[Member], Member]:
         household, members = await self.get(session, household_id, actor, for_update=True)
         before = audit_view(household, members)
-        if data.relation == Relation.head:
+        try:
+            rules.check_one_head([*(m.relation for m in members), data.relation])
+        except rules.RuleViolation:
             raise Problem(
                 409,
                 "Household already has a head",
                 "a household has exactly one head (户主)",
                 code="HEAD_EXISTS",
                 field="body.relation",
-            )
+            ) from None
         await self.check_id_numbers_free(
             session, [data.id_number], field=None, actor=actor, into_region=household.region_code
         )
@@ -530,15 +533,17 @@ class HouseholdService:
         household, members = await self.get(session, household_id, actor, for_update=True)
         before = audit_view(household, members)
         member = find_member(members, member_id)
-        if member.relation == Relation.head:
+        remaining = [m for m in members if m.id != member.id]
+        try:
+            rules.check_one_head(m.relation for m in remaining)
+        except rules.RuleViolation:
             raise Problem(
                 409,
                 "Cannot remove the head",
                 "a household keeps exactly one head (户主)",
                 code="HEAD_REQUIRED",
-            )
+            ) from None
         await session.delete(member)
-        remaining = [m for m in members if m.id != member.id]
         recompute_per_capita(household, len(remaining))
         await self._member_event(
             session,
@@ -912,8 +917,8 @@ async def audit_change(
 
 def survey_values(survey, persons: int) -> dict[str, Any]:
     try:
-        return survey_columns(survey, persons)
-    except RuleViolation as exc:
+        return rules.survey_columns(survey, persons)
+    except rules.RuleViolation as exc:
         raise Problem(
             422, "Invalid survey", str(exc), code="SURVEY_INCONSISTENT", field=f"body.{exc.field}"
         ) from None
@@ -922,8 +927,8 @@ def survey_values(survey, persons: int) -> dict[str, Any]:
 def recompute_per_capita(household: Household, persons: int) -> None:
     """Income items are the household's: per-capita income follows its size."""
     if household.income_items:
-        total = sum((Decimal(v) for v in household.income_items.values()), Decimal(0))
-        household.per_capita_net_income = quantize(total / max(persons, 1))
+        income = (Decimal(v) for v in household.income_items.values())
+        household.per_capita_net_income = rules.per_capita(income, persons)
 
 
 def _set(household: Household, values: dict[str, Any]) -> None:

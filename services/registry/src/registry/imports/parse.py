@@ -36,6 +36,7 @@ from contracts.region import is_within
 from contracts.resident_id import normalise_resident_id
 from kit.errors import Problem
 from registry.evidence import Document
+from registry.households import rules
 from registry.households.schemas import HouseholdCreate
 from registry.imports.columns import (
     BY_FIELD,
@@ -505,7 +506,9 @@ def _household(
             error(heads[0], BY_FIELD[name].header, "required (户主's row)")
     if parsed.errors:
         return
-    if values["primary_cause"] not in values["causes"]:
+    try:
+        rules.check_primary_cause(values["causes"], values["primary_cause"])
+    except rules.RuleViolation:
         return error(heads[0], BY_FIELD["primary_cause"].header, "must be one of 致贫原因")
     survey = None
     if "per_capita_net_income" in values or "survey_year" in values:
