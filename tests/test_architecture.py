@@ -1,6 +1,7 @@
-"""Architecture is checked, not hoped for: services never import each other, and the libs
-never import a service. The import-linter contracts are built from services/services.toml,
-so a new service is covered as soon as it is listed there."""
+"""Architecture is checked, not hoped for: services never import each other, the libs never
+import a service, and a service's pure rules do no I/O. The import-linter contracts are built
+from services/services.toml and the services' folders, so a new service is covered as soon as
+it is listed there."""
 
 from __future__ import annotations
 
@@ -12,42 +13,119 @@ from devstack.project import load_services, repo_root
 
 LIBS = ["kit", "contracts", "devstack"]
 
+#: A module with one of these names holds pure rules (纯规则): decisions over values, no I/O.
+#: The names are the convention a service's modules follow, so a new service's rules are
+#: covered without editing this file.
+PURE_RULE_NAMES = frozenset({"rules", "machine", "eligibility", "dimension", "dimensions"})
+
+#: What a pure rule may not reach, directly or through another module: the database, the web
+#: framework, HTTP, the bus, and kit (mechanism, every module of which does I/O). Beside these,
+#: each service's ``models`` and every ``schemas`` module (the API's shapes, not the rules').
+IO_PACKAGES = [
+    "sqlalchemy",
+    "sqlmodel",
+    "fastapi",
+    "starlette",
+    "httpx",
+    "nats",
+    "asyncpg",
+    "alembic",
+    "kit",
+]
+
+
+def _modules(package: str) -> list[str]:
+    source = repo_root() / "services" / package / "src"
+    names = []
+    for path in sorted((source / package).rglob("*.py")):
+        parts = path.relative_to(source).with_suffix("").parts
+        names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return names
+
+
+def pure_rule_modules() -> list[str]:
+    return [
+        module
+        for service in load_services()
+        for module in _modules(service.package)
+        if module.rsplit(".", 1)[-1] in PURE_RULE_NAMES
+    ]
+
+
+def io_modules() -> list[str]:
+    """The services' modules a pure rule may not import: models and schemas."""
+    return [
+        module
+        for service in load_services()
+        for module in _modules(service.package)
+        if module.rsplit(".", 1)[-1] in {"models", "schemas"}
+    ]
+
+
+def _lines(names: list[str]) -> str:
+    return "\n    ".join(names)
+
 
 def importlinter_config() -> str:
     services = [s.package for s in load_services()]
-    roots = "\n    ".join(LIBS + services)
-    independent = "\n    ".join(services)
-    forbidden = "\n    ".join(services)
-    libs = "\n    ".join(LIBS)
     return f"""[importlinter]
 root_packages =
-    {roots}
+    {_lines(LIBS + services)}
+include_external_packages = True
 
 [importlinter:contract:services-independent]
 name = Services do not import each other
 type = independence
 modules =
-    {independent}
+    {_lines(services)}
 
 [importlinter:contract:libs-below-services]
 name = Libraries never import services
 type = forbidden
 source_modules =
-    {libs}
+    {_lines(LIBS)}
 forbidden_modules =
-    {forbidden}
+    {_lines(services)}
+
+[importlinter:contract:pure-rules]
+name = Pure rules do no I/O and know neither models nor schemas
+type = forbidden
+source_modules =
+    {_lines(pure_rule_modules())}
+forbidden_modules =
+    {_lines(IO_PACKAGES + io_modules())}
 """
 
 
-def test_import_contracts_hold(tmp_path: Path):
+def lint_imports(config_text: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     config = tmp_path / "importlinter.ini"
-    config.write_text(importlinter_config())
+    config.write_text(config_text)
     lint = Path(sys.executable).parent / "lint-imports"
-    result = subprocess.run(
+    return subprocess.run(
         [str(lint), "--config", str(config)], capture_output=True, text=True, cwd=repo_root()
     )
+
+
+def test_import_contracts_hold(tmp_path: Path):
+    result = lint_imports(importlinter_config(), tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 kept, 0 broken" in result.stdout
+    assert "3 kept, 0 broken" in result.stdout
+
+
+def test_pure_rule_modules_are_found():
+    """The convention finds the rules of every service (a rename would silently uncover them)."""
+    found = set(pure_rule_modules())
+    assert {
+        "registry.households.rules",
+        "registry.households.dimensions",
+        "registry.monitoring.rules",
+        "registry.workflow.machine",
+        "registry.workflow.rules",
+        "health.settlement.rules",
+        "health.enrolment.eligibility",
+        "health.medical.dimension",
+        "gateway.status.dimensions",
+    } <= found
 
 
 def test_contract_would_catch_a_violation(tmp_path: Path):
