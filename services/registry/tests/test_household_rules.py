@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from contracts.enums import PovertyCause, Relation
+from contracts.enums import PovertyCause, PovertyState, Relation
 from contracts.validation import FieldsError
 from registry.households import rules
 from registry.households.schemas import HouseholdCreate, HouseholdUpdate, SurveyData
@@ -79,3 +79,13 @@ def test_per_capita_income():
     assert refused.value.field == "survey.per_capita_net_income"
     alone = SurveyData(survey_year=2025, per_capita_net_income="3000")
     assert rules.per_capita_net_income(alone, 4) == Decimal("3000")
+
+
+def test_entered_beyond_intake_with_evidence():
+    rules.check_entry_evidence(PovertyState.applied, [])
+    rules.check_entry_evidence(PovertyState.registered, ["the existing file"])
+    with pytest.raises(rules.RuleViolation) as refused:
+        rules.check_entry_evidence(PovertyState.registered, [])
+    assert refused.value.fields == ("poverty_state", "evidence")
+    with pytest.raises(ValidationError, match="needs evidence"):
+        _household(poverty_state="registered")

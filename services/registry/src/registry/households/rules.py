@@ -7,18 +7,22 @@ from collections.abc import Collection, Iterable, Mapping
 from decimal import Decimal
 from typing import Any, Protocol
 
-from contracts.enums import Relation
+from contracts.enums import PovertyState, Relation
 from contracts.money import quantize
 from contracts.validation import FieldsError
 
+#: States a household may be entered in without the identification workflow: intake.
+INTAKE_STATES = frozenset({PovertyState.candidate, PovertyState.applied})
+
 
 class RuleViolation(FieldsError):
-    """A rule failed; ``field`` names the input it is about. Raised in a schema's validator it
-    is that field's 422 (a :class:`FieldsError`); a service turns it into its Problem."""
+    """A rule failed; ``fields`` name the inputs it is about (``field``: the first). Raised in
+    a schema's validator it is those fields' 422 (a :class:`FieldsError`); a service turns it
+    into its Problem."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message, *([field] if field else []))
-        self.field = field
+    @property
+    def field(self) -> str | None:
+        return self.fields[0] if self.fields else None
 
 
 class Survey(Protocol):
@@ -57,6 +61,18 @@ def check_primary_cause(causes: Collection[str], primary: str) -> None:
         raise RuleViolation("primary_cause must be one of causes", "primary_cause")
 
 
+def check_entry_evidence(state: PovertyState, evidence: Collection[Any]) -> None:
+    """A new case starts as candidate or applied; a household entered in a later state
+    (存量档案录入) brings the existing file as evidence."""
+    if state not in INTAKE_STATES and not evidence:
+        raise RuleViolation(
+            f"entering a household as {state.value} needs evidence "
+            "(the existing file); new cases start as candidate or applied",
+            "poverty_state",
+            "evidence",
+        )
+
+
 def per_capita(income: Iterable[Decimal], persons: int) -> Decimal:
     """人均纯收入 of income items: their total ÷ persons, half-up to the fen."""
     return quantize(sum(income, Decimal(0)) / max(persons, 1))
@@ -74,7 +90,7 @@ def per_capita_net_income(survey: Survey, persons: int) -> Decimal | None:
         raise RuleViolation(
             f"per_capita_net_income {given} does not equal the income items ÷ {persons} persons "
             f"= {computed}; omit it to have it computed",
-            field="survey.per_capita_net_income",
+            "survey.per_capita_net_income",
         )
     return computed
 

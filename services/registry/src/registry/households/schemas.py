@@ -43,9 +43,6 @@ GroupNo = Annotated[int, Field(ge=1, le=999, description="村民小组 number")]
 Year = Annotated[int, Field(ge=1978, le=2100)]
 DisabilityLevel = Annotated[int, Field(ge=1, le=4, description="残疾等级 1–4 (残疾证)")]
 
-#: States a household may be entered in without the identification workflow: intake.
-INTAKE_STATES = frozenset({PovertyState.candidate, PovertyState.applied})
-
 
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid", str_max_length=200)
@@ -233,13 +230,7 @@ class HouseholdCreate(_Request):
         numbers = [m.id_number for m in self.members if m.id_number]
         if len(set(numbers)) != len(numbers):
             raise FieldsError("the same ID number appears twice among the members", "members")
-        if self.poverty_state not in INTAKE_STATES and not self.evidence:
-            raise FieldsError(
-                f"entering a household as {self.poverty_state.value} needs evidence "
-                "(the existing file); new cases start as candidate or applied",
-                "poverty_state",
-                "evidence",
-            )
+        rules.check_entry_evidence(self.poverty_state, self.evidence)
         return self
 
 

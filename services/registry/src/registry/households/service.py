@@ -55,7 +55,6 @@ from registry.events import (
 )
 from registry.households import rules
 from registry.households.schemas import (
-    INTAKE_STATES,
     HouseholdCreate,
     HouseholdUpdate,
     MemberCreate,
@@ -322,7 +321,7 @@ class HouseholdService:
         members = [self.new_member(household.id, m) for m in data.members]
         session.add_all(members)
         await self.flush(session)  # a concurrent request with the same person fails here
-        if data.poverty_state not in INTAKE_STATES:
+        if data.poverty_state not in rules.INTAKE_STATES:
             # 存量档案录入: the existing file is the evidence of the state it is entered in
             session.add(
                 WorkflowStep(

@@ -39,7 +39,8 @@ from kit.policy import Overrides
 from registry.audit import audit
 from registry.events import dimensions_of, household_fields, outbox
 from registry.evidence import Document
-from registry.households.schemas import INTAKE_STATES, HouseholdCreate
+from registry.households.rules import INTAKE_STATES
+from registry.households.schemas import HouseholdCreate
 from registry.households.service import MEMBER_FIELDS, audit_view, survey_values
 from registry.imports.columns import BY_FIELD, HOUSEHOLD_NO, ID_NUMBER
 from registry.imports.parse import (
