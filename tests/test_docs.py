@@ -201,3 +201,27 @@ def test_every_documented_parameter_exists():
     }
     stale = sorted(documented_keys() - declared)
     assert not stale, f"documented but not declared by any service: {stale}"
+
+
+def anchor(heading: str) -> str:
+    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_links_between_the_documents_resolve():
+    """README and docs/ link each other's sections: every relative link names a file that
+    exists and, with a #fragment, one of its headings."""
+    broken = []
+    for source in [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]:
+        text = source.read_text(encoding="utf-8")
+        for target, fragment in re.findall(r"\]\(([^)#\s]*)(#[^)\s]+)?\)", text):
+            if re.match(r"^[a-z]+:", target):
+                continue  # http:, mailto:
+            path = (source.parent / target) if target else source
+            if not path.exists():
+                broken.append(f"{source.relative_to(ROOT)}: {target}")
+            elif fragment and path.is_file():
+                headings_there = re.findall(r"^#+ (.*)$", path.read_text(encoding="utf-8"), re.M)
+                if fragment[1:] not in {anchor(h) for h in headings_there}:
+                    broken.append(f"{source.relative_to(ROOT)}: {target}{fragment}")
+    assert not broken, "\n".join(broken)
