@@ -111,7 +111,7 @@ def test_the_new_mask_leaves_too_many_with_the_birth_year_but_not_with_the_date(
     number = compose(COUNTY, dt.date(1975, 3, 8), 171)
     by_year = member_view(number, mask(number), birth_year=1975)
     by_date = member_view(number, mask(number), birth_date="1975-03-08")
-    # 365 days × 500 male sequences ÷ 11 (README, Security): the figure the docs give
+    # 365 days × 500 male sequences ÷ 11 (ARCHITECTURE §6.3): the figure the docs give
     assert attack(number, by_year) == 16_592 >= MIN_CANDIDATES
     # so the date must never be shown beside the mask: one day leaves ~45
     assert attack(number, by_date) < 50
@@ -131,7 +131,7 @@ def test_a_birth_date_without_any_part_of_the_number_is_not_a_recovery():
 
 
 def test_the_documented_range_of_candidates():
-    """README: 16,590 to 16,637 numbers fit mask + birth year + gender + county."""
+    """ARCHITECTURE §6.3: 16,590 to 16,637 numbers fit mask + birth year + gender + county."""
     counts = []
     for year in (1975, 1976):  # a common and a leap year
         for male in (True, False):

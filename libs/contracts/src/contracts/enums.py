@@ -1,4 +1,4 @@
-"""Shared enumerations of the poverty-alleviation domain (DOMAIN.md §2.2–§2.3).
+"""Shared enumerations of the poverty-alleviation domain (DOMAIN §2.2–§2.3).
 
 Values are stable English identifiers; the Chinese label every user recognises is kept in
 ``LABELS`` and shown in OpenAPI descriptions.

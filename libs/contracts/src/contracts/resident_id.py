@@ -113,7 +113,7 @@ def mask(number: str) -> str:
     The hidden digits must stay unguessable even with what callers without ``pii:read``
     see (gender, birth year, county): the first 4 are the province and prefecture, known
     from the county anyway, and the check character rules out only ten sequences in
-    eleven, leaving about 16,600 candidates (README, Security). The old mask, showing the
+    eleven, leaving about 16,600 candidates (ARCHITECTURE §6.3). The old mask, showing the
     last 4, gave the number back from the birth date alone. Masking a masked number (also
     one in the old form) gives the same mask."""
     head, tail = MASK_SHOWN

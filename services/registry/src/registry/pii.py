@@ -3,7 +3,7 @@
 The number is stored encrypted (Fernet), looked up and de-duplicated through a keyed
 hash (HMAC-SHA256, never a plain-text index), and shown masked unless the caller holds
 ``pii:read``. Without ``pii:read`` a person's birth date is shown as the birth year only:
-next to any part of the number, the date gives the number back (README, Security).
+next to any part of the number, the date gives the number back (ARCHITECTURE §6.3).
 """
 
 from __future__ import annotations
