@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from contracts.catalogue import Catalogue
 from kit import metrics, telemetry
 from kit.bus import DEAD_LETTER_PREFIX, Bus
-from kit.db import is_transient
+from kit.db import consumer_sessionmaker, is_transient
 from kit.envelope import Envelope, parse
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ class EventConsumer:
         self.on_received = on_received
         self.catalogue = catalogue
         self.bus = bus
-        self.sessionmaker = sessionmaker
+        self.sessionmaker = consumer_sessionmaker(sessionmaker)
         self.max_deliver = max_deliver
         self.ack_wait_seconds = ack_wait_seconds
         self.inbox_retention_hours = inbox_retention_hours
