@@ -62,12 +62,19 @@ async def _execute(app, statement: str) -> None:
 
 
 async def _events_of(app, household_id: str) -> int:
-    """Registry events published about the household so far."""
-    async with app.state.runtime.engine.connect() as conn:
-        query = text(
-            "SELECT count(*) FROM outbox WHERE aggregate_id = :h AND published_at IS NOT NULL"
-        )
-        return (await conn.execute(query, {"h": household_id})).scalar_one()
+    """Registry events published about the household so far, once the relay has published
+    every one written (a response follows the commit, the relay a moment later)."""
+
+    async def counts() -> tuple[int, int]:
+        async with app.state.runtime.engine.connect() as conn:
+            query = text(
+                "SELECT count(*) FILTER (WHERE published_at IS NOT NULL), count(*) "
+                "FROM outbox WHERE aggregate_id = :h"
+            )
+            return tuple((await conn.execute(query, {"h": household_id})).one())
+
+    published, _ = await eventually(counts, until=lambda c: c[0] == c[1])
+    return published
 
 
 async def _members_in_health(health, household_id: str, headers) -> int | None:

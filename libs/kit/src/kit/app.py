@@ -29,8 +29,8 @@ from kit import telemetry
 from kit.auth import TokenVerifier
 from kit.bus import Bus, dead_letter_stream, ensure_stream, service_stream
 from kit.clock import Clock
-from kit.consumer import BeforeCommit, EventConsumer, Handler, OnReceived, Subscription
-from kit.db import create_engine, create_read_sessionmaker, create_sessionmaker
+from kit.consumer import EventConsumer, Handler, OnReceived, Subscription, TransactionEnd
+from kit.db import atomic, create_engine, create_read_sessionmaker, create_sessionmaker
 from kit.errors import BodyLimit, Problem, install_error_handlers
 from kit.metrics import metrics_endpoint
 from kit.outbox import Outbox, OutboxRelay
@@ -52,8 +52,8 @@ class ConsumerDefinition:
     #: Event name → payload field naming the part of the aggregate it carries alone
     #: (see :class:`kit.consumer.EventConsumer`).
     ordered_by: dict[str, str] = field(default_factory=dict)
-    #: Run at the end of each consumer transaction (see ``kit.consumer.BeforeCommit``).
-    before_commit: BeforeCommit | None = None
+    #: Run at the end of each consumer transaction (see ``kit.consumer.TransactionEnd``).
+    at_transaction_end: TransactionEnd | None = None
     #: Run for every event read for the first time (see ``kit.consumer.OnReceived``).
     on_received: OnReceived | None = None
 
@@ -126,7 +126,7 @@ class Runtime:
                 subscription=c.subscription(definition.name),
                 handlers=c.handlers,
                 ordered_by=c.ordered_by,
-                before_commit=c.before_commit,
+                at_transaction_end=c.at_transaction_end,
                 on_received=c.on_received,
                 catalogue=CATALOGUE,
                 bus=self.bus,
@@ -199,7 +199,9 @@ class Runtime:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.runtime.sessionmaker() as session:
+    """The request's transaction: committed when the endpoint has returned (and its response
+    is built), rolled back if it raised; what the service methods it calls write joins it."""
+    async with request.app.state.runtime.sessionmaker() as session, atomic(session):
         yield session
 
 
@@ -208,7 +210,9 @@ async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+#: For endpoints that write. Scope "function": the commit comes before the response is sent,
+#: so a failing commit is the request's error, never a 2xx for what was not kept.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 #: For endpoints that only read: no transaction round trips, and any write raises.
 ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]
 

@@ -31,16 +31,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from contracts.catalogue import Catalogue
 from kit import metrics, telemetry
 from kit.bus import DEAD_LETTER_PREFIX, Bus
-from kit.db import is_transient
+from kit.db import consumer_sessionmaker, is_transient
 from kit.envelope import Envelope, parse
 
 log = logging.getLogger(__name__)
 LAG_INTERVAL_SECONDS = 5.0
 PRUNE_INTERVAL_SECONDS = 60.0
 
-#: Runs once at the end of each transaction of applied events (one event live, a batch in
-#: a replay): where handlers' accumulated work is written in one go.
-BeforeCommit = Callable[[AsyncSession], Awaitable[None]]
+#: Runs once at the end of each transaction of applied events, inside it (a fetched batch,
+#: one event on the careful path, a batch in a replay): where handlers' accumulated work
+#: is written in one go.
+TransactionEnd = Callable[[AsyncSession], Awaitable[None]]
 
 #: Runs in the consumer's transaction. Returning ``"ignored"`` records that the event was
 #: read but did not concern this service (an unknown household, a fact below a threshold
@@ -112,7 +113,7 @@ class EventConsumer:
         bus: Bus,
         sessionmaker: async_sessionmaker[AsyncSession],
         ordered_by: dict[str, str] | None = None,
-        before_commit: BeforeCommit | None = None,
+        at_transaction_end: TransactionEnd | None = None,
         on_received: OnReceived | None = None,
         max_deliver: int = 5,
         ack_wait_seconds: float = 30.0,
@@ -123,11 +124,11 @@ class EventConsumer:
         self.subscription = subscription
         self.handlers = handlers
         self.ordered_by = ordered_by or {}
-        self.before_commit = before_commit
+        self.at_transaction_end = at_transaction_end
         self.on_received = on_received
         self.catalogue = catalogue
         self.bus = bus
-        self.sessionmaker = sessionmaker
+        self.sessionmaker = consumer_sessionmaker(sessionmaker)
         self.max_deliver = max_deliver
         self.ack_wait_seconds = ack_wait_seconds
         self.inbox_retention_hours = inbox_retention_hours
@@ -300,9 +301,9 @@ class EventConsumer:
             return outcome
 
     async def finish(self, session: AsyncSession) -> None:
-        """The end of a transaction of applied events: run the ``before_commit`` hook."""
-        if self.before_commit is not None:
-            await self.before_commit(session)
+        """The end of a transaction of applied events: run the ``at_transaction_end`` hook."""
+        if self.at_transaction_end is not None:
+            await self.at_transaction_end(session)
 
     def ordering_key(self, event: Envelope, name: str | None) -> str:
         """The aggregate (or part of it) whose ``sequence`` orders this event."""

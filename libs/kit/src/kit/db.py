@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -48,7 +50,21 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     # expire_on_commit=False: response models are built from objects after commit.
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+    return async_sessionmaker(
+        engine, class_=AsyncSession, sync_session_class=WriteSession, expire_on_commit=False
+    )
+
+
+class WriteSession(Session):
+    """A session whose transaction is committed by its :func:`atomic` block alone: a
+    ``commit()`` inside one would end the transaction halfway through the block."""
+
+    def commit(self) -> None:
+        if self.info.get(_ATOMIC):
+            raise RuntimeError(
+                "commit() inside an atomic block: the outermost kit.db.atomic commits"
+            )
+        super().commit()
 
 
 class ReadOnlySession(Session):
@@ -58,6 +74,54 @@ class ReadOnlySession(Session):
         if self.new or self.dirty or self.deleted:
             raise RuntimeError("a read-only session cannot write; use kit.app.SessionDep")
         super().flush(objects)
+
+
+class ConsumerSession(Session):
+    """The session of a consumer's batch: the consumer commits it, with the batch, and acks
+    after; a handler that commits would split the batch and ack what it did not keep."""
+
+    def commit(self) -> None:
+        raise RuntimeError(
+            "a consumer's session is committed by the consumer with its batch; "
+            "write in it and return (kit.db.atomic joins its transaction)"
+        )
+
+
+def consumer_sessionmaker(
+    sessions: async_sessionmaker[AsyncSession],
+) -> async_sessionmaker[AsyncSession]:
+    """The same sessions as ``sessions``, refusing ``commit()``: a consumer's transaction
+    ends with its ``session.begin()`` block."""
+    return async_sessionmaker(
+        class_=sessions.class_, **{**sessions.kw, "sync_session_class": ConsumerSession}
+    )
+
+
+#: ``session.info`` key set while an :func:`atomic` block owns the session's transaction.
+_ATOMIC = "kit.atomic"
+
+
+@contextlib.asynccontextmanager
+async def atomic(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """The one transaction boundary: ``async with atomic(session): ...``.
+
+    Outermost, it owns the transaction: the block's work (and whatever the session did
+    before it) is committed when the block ends, rolled back if it raises. Inside another
+    ``atomic`` block or a consumer's batch it joins that transaction and commits nothing:
+    the outer boundary does, so a service method never knows whether it runs for a
+    request, a nested call or an event."""
+    if session.info.get(_ATOMIC) or isinstance(session.sync_session, ConsumerSession):
+        yield session
+        return
+    session.info[_ATOMIC] = True
+    try:
+        yield session
+    except BaseException:
+        session.info.pop(_ATOMIC, None)
+        await session.rollback()
+        raise
+    session.info.pop(_ATOMIC, None)
+    await session.commit()
 
 
 def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -248,7 +248,6 @@ class PolicyBook:
             before=before,
             after={**after.model_dump(mode="json"), "reason": change.reason},
         )
-        await session.commit()
         return after
 
 

@@ -138,7 +138,7 @@ async def _apply_batch(
         outcomes = []
         async with consumer.sessionmaker() as session, session.begin():
             for event in events:
-                kept = copy.deepcopy(session.info)  # what handlers gathered for before_commit
+                kept = copy.deepcopy(session.info)  # what handlers gathered for at_transaction_end
                 try:
                     async with session.begin_nested():
                         outcomes.append(await consumer.apply_in(session, event))

@@ -16,7 +16,7 @@ from gateway.public_feed import publish_public
 #: The projections: handlers gather their region counter changes; each transaction
 #: writes them once. What a rebuild replays.
 PROJECTIONS = [
-    dataclasses.replace(definition, before_commit=write_counters)
+    dataclasses.replace(definition, at_transaction_end=write_counters)
     for definition in (REGISTRY, HEALTH, HOUSING, EDUCATION)
 ]
 

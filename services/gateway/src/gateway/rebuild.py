@@ -53,7 +53,7 @@ async def rebuild(
                 subscription=definition.subscription("gateway"),
                 handlers=definition.handlers,
                 ordered_by=definition.ordered_by,
-                before_commit=definition.before_commit,
+                at_transaction_end=definition.at_transaction_end,
                 catalogue=CATALOGUE,
                 bus=bus,
                 sessionmaker=sessions,

@@ -89,7 +89,6 @@ class ChronicService:
             after=body.model_dump(mode="json"),
         )
         await MedicalAssessor(self.clock).reassess(session, [certificate.household_id])
-        await session.commit()
         return certificate
 
     async def revoke(
@@ -116,7 +115,6 @@ class ChronicService:
             after={"status": REVOKED, "reason": reason},
         )
         await MedicalAssessor(self.clock).reassess(session, [certificate.household_id])
-        await session.commit()
         return certificate
 
     async def get(

@@ -93,7 +93,6 @@ class ClaimService:
         # The same number submitted twice at once: the unique violation is DUPLICATE_CLAIM too
         # (health.conflicts).
         await self._settle(session, claim, person, number=1, actor=actor, deposit=body.deposit)
-        await session.commit()
         return claim
 
     async def reverse(
@@ -139,7 +138,6 @@ class ClaimService:
             before={"status": SETTLED, "settlement": current.number},
             after={"status": REVERSED, "reason": reason},
         )
-        await session.commit()
         return claim
 
     async def resettle(self, session: AsyncSession, claim_id: uuid.UUID, actor: Principal) -> Claim:
@@ -155,7 +153,6 @@ class ClaimService:
         last = await self._current(session, claim.id)
         claim.version += 1
         await self._settle(session, claim, person, number=last.number + 1, actor=actor)
-        await session.commit()
         return claim
 
     async def get(

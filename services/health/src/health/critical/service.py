@@ -184,7 +184,6 @@ class CriticalService:
             region_code=body.region_code,
             after=out.model_dump(mode="json"),
         )
-        await session.commit()
         return out
 
     async def match(
@@ -293,7 +292,6 @@ class CriticalService:
             },
         )
         await MedicalAssessor(self.clock).reassess(session, [case.household_id])
-        await session.commit()
         return case
 
     async def transition(
@@ -344,7 +342,6 @@ class CriticalService:
             after={"status": case.status, "referred_to": case.referred_to, "note": body.note},
         )
         await MedicalAssessor(self.clock).reassess(session, [case.household_id])
-        await session.commit()
         return case
 
     async def get(

@@ -41,7 +41,7 @@ from health.enrolment.service import ACTIVE, EnrolmentService
 from health.models import Claim, DoctorContract, Enrolment, Person
 from kit.auth import Principal
 from kit.clock import Clock
-from kit.db import create_engine, create_sessionmaker
+from kit.db import atomic, create_engine, create_sessionmaker
 from kit.progress import progress_bar
 
 DEMO_COUNTY = "622924000000"  # 广河县, the registry's demo county
@@ -309,7 +309,7 @@ class _Loader:
         async with self._progress("enrolments (参保)", len(households)) as advance:
             for household_id in households:
                 if household_id not in skipped:
-                    async with self.sessions() as session:
+                    async with self.sessions() as session, atomic(session):
                         created = await EnrolmentService(self.clock).enrol_household(
                             session, household_id, year, self.actor
                         )
@@ -330,7 +330,7 @@ class _Loader:
             for person, code, hospital, status in cases:
                 diagnosed = self._day(self.first, self.today - dt.timedelta(days=60))
                 opens_as = CaseStatus.treating if status == CaseStatus.treating else None
-                async with self.sessions() as session:
+                async with self.sessions() as session, atomic(session):
                     case = await service.open_case(
                         session,
                         CaseCreate(
@@ -346,7 +346,7 @@ class _Loader:
                 for step in _path(status):
                     day = min(day + dt.timedelta(days=self.rng.randint(3, 30)), self.today)
                     started = started or (day if step == CaseStatus.treating else None)
-                    async with self.sessions() as session:
+                    async with self.sessions() as session, atomic(session):
                         await service.transition(
                             session,
                             case.id,
@@ -375,7 +375,7 @@ class _Loader:
         courses = [self._sessions() for _ in patients]
         async with self._progress("dialysis sessions", sum(map(len, courses))) as advance:
             for person, days in zip(patients, courses, strict=True):
-                async with self.sessions() as session:
+                async with self.sessions() as session, atomic(session):
                     patient = await service.register(
                         session,
                         DialysisPatientCreate(
@@ -385,7 +385,7 @@ class _Loader:
                     )
                 self.counts.dialysis_patients += 1
                 for day in days:
-                    async with self.sessions() as session:
+                    async with self.sessions() as session, atomic(session):
                         await service.record_session(
                             session, patient.id, SessionCreate(on=day), self.actor
                         )
@@ -416,7 +416,7 @@ class _Loader:
             for person in chosen:
                 code = self.rng.choice(sorted(CHRONIC))
                 issued = self._day(self.first - dt.timedelta(days=540), self.today)
-                async with self.sessions() as session:
+                async with self.sessions() as session, atomic(session):
                     await service.issue(
                         session,
                         CertificateCreate(
@@ -448,7 +448,7 @@ class _Loader:
                 signed = self._day(self.first, min(self.first + dt.timedelta(days=90), self.today))
                 paid = self.rng.random() < 0.2
                 township = self.rng.choice(TOWNSHIP_HOSPITALS)
-                async with self.sessions() as session:
+                async with self.sessions() as session, atomic(session):
                     contract = await service.sign(
                         session,
                         ContractCreate(
@@ -471,7 +471,7 @@ class _Loader:
                         b=self.rng.randint(75, 100),
                         c=round(self.rng.uniform(5.5, 11.0), 1),
                     )
-                    async with self.sessions() as session:
+                    async with self.sessions() as session, atomic(session):
                         await service.follow_up(
                             session,
                             contract.id,
@@ -568,15 +568,15 @@ class _Loader:
         service = ClaimService(self.clock)
         async with self._progress("claims (一站式结算)", len(requests)) as advance:
             for index, request in enumerate(requests):
-                async with self.sessions() as session:
+                async with self.sessions() as session, atomic(session):
                     claim = await service.submit(session, request, self.actor)
                 self.counts.claims += 1
                 if index in again:
-                    async with self.sessions() as session:
+                    async with self.sessions() as session, atomic(session):
                         await service.reverse(
                             session, claim.id, "费用明细录入有误，冲销后重新结算", self.actor
                         )
-                    async with self.sessions() as session:
+                    async with self.sessions() as session, atomic(session):
                         await service.resettle(session, claim.id, self.actor)
                     self.counts.resettled += 1
                 advance()

@@ -80,7 +80,6 @@ class DialysisService:
             ),
         )
         await self._audit(session, patient, health_events.DIALYSIS_STARTED.name, actor, None)
-        await session.commit()
         return patient
 
     async def end(
@@ -133,7 +132,6 @@ class DialysisService:
             ),
         )
         await self._audit(session, patient, health_events.DIALYSIS_ENDED.name, actor, before)
-        await session.commit()
         return patient
 
     async def record_session(
@@ -210,7 +208,6 @@ class DialysisService:
                 "subsidy": str(record.subsidy),
             },
         )
-        await session.commit()  # the same day twice at once: DUPLICATE_SESSION (health.conflicts)
         return record
 
     async def get(

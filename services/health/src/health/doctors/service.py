@@ -114,7 +114,6 @@ class ContractService:
         await session.flush()
         await self._publish(session, contract, health_events.CONTRACT_SIGNED, actor, None)
         await MedicalAssessor(self.clock).reassess(session, [contract.household_id])
-        await session.commit()
         return contract
 
     async def terminate(
@@ -156,7 +155,6 @@ class ContractService:
         contract.end_reason = body.reason
         await self._publish(session, contract, health_events.CONTRACT_ENDED, actor, before)
         await MedicalAssessor(self.clock).reassess(session, [contract.household_id])
-        await session.commit()
         return contract
 
     async def get(
@@ -257,7 +255,6 @@ class ContractService:
                 "condition": body.condition,
             },
         )
-        await session.commit()
         return follow_up
 
     async def follow_ups(

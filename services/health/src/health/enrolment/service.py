@@ -59,7 +59,6 @@ class EnrolmentService:
             raise already_enrolled(f"{person.name} is already insured for {body.year}")
         enrolment = await self._create(session, person, body.year, actor)
         await MedicalAssessor(self.clock).reassess(session, [person.household_id])
-        await session.commit()
         return enrolment
 
     async def enrol_household(
@@ -102,7 +101,6 @@ class EnrolmentService:
             if person.id not in enrolled
         ]
         await MedicalAssessor(self.clock).reassess(session, [household_id])
-        await session.commit()
         return created
 
     async def cancel(
@@ -121,7 +119,6 @@ class EnrolmentService:
         enrolment.cancel_reason = body.reason
         await self._publish(session, enrolment, health_events.ENROLMENT_CANCELLED, actor, before)
         await MedicalAssessor(self.clock).reassess(session, [enrolment.household_id])
-        await session.commit()
         return enrolment
 
     async def get(

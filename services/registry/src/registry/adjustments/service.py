@@ -88,7 +88,6 @@ class AdjustmentService:
                 await self._merge(
                     session, household, members, target, target_members, change, actor
                 )
-        await session.refresh(household)  # committed with the other household's event
         return household, await self.households.members(session, household.id)
 
     # --- the four changes -------------------------------------------------------------
@@ -107,9 +106,7 @@ class AdjustmentService:
         await self.households.flush(session)  # a concurrent join of the same person fails here
         members = [*members, member]
         recompute_per_capita(household, len(members))
-        await self._adjusted(
-            session, household, members, change, actor, before, joined=[member.id], commit=True
-        )
+        await self._adjusted(session, household, members, change, actor, before, joined=[member.id])
 
     async def _leave(self, session, household, members, change: Leave, actor) -> None:
         before = audit_view(household, members)
@@ -117,9 +114,7 @@ class AdjustmentService:
         remaining = self._without(members, member, change)
         await session.delete(member)
         recompute_per_capita(household, len(remaining))
-        await self._adjusted(
-            session, household, remaining, change, actor, before, left=[member.id], commit=True
-        )
+        await self._adjusted(session, household, remaining, change, actor, before, left=[member.id])
 
     async def _move(self, session, source, members, target, target_members, change: Move, actor):
         before_source = audit_view(source, members)
@@ -153,7 +148,6 @@ class AdjustmentService:
             joined=[member.id],
             related=source.id,
             details={"from_household_id": str(source.id)},
-            commit=True,
         )
 
     async def _merge(self, session, source, members, target, target_members, change: Merge, actor):
@@ -221,7 +215,6 @@ class AdjustmentService:
             joined=moved,
             related=source.id,
             details={"merged_from": str(source.id)},
-            commit=True,
         )
 
     # --- helpers ----------------------------------------------------------------------
@@ -290,7 +283,6 @@ class AdjustmentService:
         left: list[uuid.UUID] = (),
         related: uuid.UUID | None = None,
         details: dict[str, Any] | None = None,
-        commit: bool = False,
     ) -> None:
         kind: AdjustmentKind = kind_of(change)
         month = (
@@ -333,5 +325,4 @@ class AdjustmentService:
             ),
             actor=actor,
             before=before,
-            commit=commit,
         )

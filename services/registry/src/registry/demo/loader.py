@@ -12,7 +12,7 @@ from sqlalchemy import select
 from contracts.enums import RegionLevel
 from contracts.events.registry import RegionUpdated
 from kit.auth import Principal
-from kit.db import create_engine, create_sessionmaker
+from kit.db import atomic, create_engine, create_sessionmaker
 from kit.progress import progress_bar
 from registry.config import RegistrySettings
 from registry.demo.generator import REFERENCE_DATE, DemoCounty, HouseholdSeed, generate_county
@@ -52,8 +52,8 @@ async def load(
                 )
                 for r in county.regions
             ]
-            await upsert_regions(session, regions)
-            await session.commit()
+            async with atomic(session):
+                await upsert_regions(session, regions)
             by_head = {
                 service.vault.lookup_hash(h.members[0].id_number): h for h in county.households
             }
@@ -68,7 +68,7 @@ async def load(
         with progress_bar(disable=not show_progress or not missing) as progress:
             task = progress.add_task("demo households", total=len(missing))
             for seed in missing:
-                async with sessions() as session:
+                async with sessions() as session, atomic(session):
                     await service.create(session, _request(seed), LOADER)
                 progress.advance(task)
         return len(missing)

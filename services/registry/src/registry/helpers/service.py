@@ -132,7 +132,6 @@ class HelperService:
         session.add(helper)
         await session.flush()
         await self._audit(session, actor, "helper.created", helper, None)
-        await session.commit()
         await session.refresh(helper)
         return helper
 
@@ -180,7 +179,6 @@ class HelperService:
         session.add(helper)
         await session.flush()
         await self._audit(session, actor, "helper.updated", helper, before)
-        await session.commit()
         await session.refresh(helper)
         return helper
 
@@ -331,7 +329,6 @@ class HelperService:
         await self._published(
             session, events.HELPER_ASSIGNED, household, members, assignment, helper, None, actor
         )
-        await self.households.commit(session)
         await session.refresh(assignment)
         return assignment, helper
 
@@ -376,7 +373,6 @@ class HelperService:
                 field="body.end_date",
             )
         await self._end(session, household, members, assignment, helper, end, data.reason, actor)
-        await self.households.commit(session)
         await session.refresh(assignment)
         return assignment, helper
 
@@ -405,7 +401,6 @@ class HelperService:
             _assignment_event(assignment, helper, household),
             actor=actor,
             before=None,
-            commit=False,
             audited=False,
         )
 

@@ -42,6 +42,7 @@ from contracts.resident_id import birth_date, gender
 from kit.audit import AuditEntry
 from kit.auth import Principal
 from kit.clock import Clock
+from kit.db import atomic
 from kit.errors import Problem, not_found
 from kit.pagination import PageParams
 from registry.audit import audit
@@ -575,12 +576,11 @@ class HouseholdService:
         *,
         actor: Principal,
         before: dict[str, Any] | None,
-        commit: bool = True,
         audited: bool = True,
     ) -> None:
         """Bump the household's version, stage its event (``sequence`` = version) and its
-        audit entry, and commit: every registry change ends here, so state, event and
-        history are one transaction."""
+        audit entry in the caller's transaction: every registry change ends here, so state,
+        event and history are committed together, by the caller's boundary."""
         household.version += 1
         session.add(household)
         await outbox.add(
@@ -594,9 +594,8 @@ class HouseholdService:
         await self.flush(session)
         if audited:
             await self._audit(session, household, members, spec, actor, before)
-        if commit:
-            await self.commit(session)
-            await session.refresh(household)
+        # updated_at is set by the database on UPDATE, and responses show it
+        await session.refresh(household)
 
     async def _audit(self, session, household, members, spec, actor, before) -> None:
         await audit_change(session, household, spec, actor, before, audit_view(household, members))
@@ -633,9 +632,6 @@ class HouseholdService:
         # A concurrent request that registered the same person first wins: the loser's
         # unique violation becomes ID_NUMBER_TAKEN (see registry.conflicts).
         await session.flush()
-
-    async def commit(self, session: AsyncSession) -> None:
-        await session.commit()
 
     # --- helpers ----------------------------------------------------------------------
 
@@ -762,7 +758,7 @@ async def _audit_refusal(
 ) -> None:
     """Record a refused registration of a person already registered. In a transaction of
     its own: the request's is rolled back with the refusal."""
-    async with AsyncSession(session.bind) as own:
+    async with AsyncSession(session.bind) as own, atomic(own):
         await audit.record(
             own,
             actor=actor,
@@ -777,7 +773,6 @@ async def _audit_refusal(
                 "field": where,
             },
         )
-        await own.commit()
 
 
 #: Search filters: each a condition on a bound parameter of its own name.

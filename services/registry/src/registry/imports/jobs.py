@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from contracts.enums import RegionLevel
 from contracts.region import region_level
 from kit.auth import Principal
+from kit.db import atomic
 from kit.errors import Problem
 from registry.imports.service import ImportInterrupted, ImportReport, ImportService, summary
 from registry.models import ImportJob
@@ -126,8 +127,8 @@ class ImportJobs:
             sha256=sha256,
         )
         async with sessions() as session:
-            session.add(job)
-            await session.commit()
+            async with atomic(session):
+                session.add(job)
             await session.refresh(job)
         task = asyncio.create_task(
             self._run(sessions, service, content, job, actor, region, slot),
@@ -184,9 +185,8 @@ class ImportJobs:
 
     @staticmethod
     async def _update(sessions, job_id: uuid.UUID, **values: Any) -> None:
-        async with sessions() as session:
+        async with sessions() as session, atomic(session):
             await session.execute(update(ImportJob).where(ImportJob.id == job_id).values(**values))
-            await session.commit()
 
 
 async def _quietly(step: Awaitable[Any]) -> None:

@@ -34,6 +34,7 @@ from contracts.events import registry as events
 from contracts.resident_id import birth_date, gender
 from kit.auth import Principal
 from kit.clock import Clock
+from kit.db import atomic
 from kit.outbox import notify
 from kit.policy import Overrides
 from registry.audit import audit
@@ -522,17 +523,15 @@ class ImportService:
         failures: FirstN[FailedHousehold],
     ) -> None:
         for attempt in range(3):
-            async with sessions() as session:
-                try:
+            try:
+                async with sessions() as session, atomic(session):
                     outcome = await self._check(session, prepared)
                     await self._copy(session, [p for kind, p, _ in outcome if kind == "write"])
-                    await session.commit()
-                except Exception as exc:
-                    # A concurrent import or API call took a key since the check: look again.
-                    if _is_unique_violation(exc) and attempt < 2:
-                        await session.rollback()
-                        continue
-                    raise
+            except Exception as exc:
+                # A concurrent import or API call took a key since the check: look again.
+                if _is_unique_violation(exc) and attempt < 2:
+                    continue
+                raise
             self._count(report, outcome, errors, failures)
             return
 
@@ -648,7 +647,7 @@ class ImportService:
 
     async def _audit_batch(self, sessions, report: ImportReport, actor: Principal, region) -> None:
         """One entry for the import itself (file, counts); each household has its own too."""
-        async with sessions() as session:
+        async with sessions() as session, atomic(session):
             await audit.record(
                 session,
                 actor=actor,
@@ -658,7 +657,6 @@ class ImportService:
                 region_code=region or actor.region,
                 after=summary(report),
             )
-            await session.commit()
 
 
 _worker: ImportService | None = None

@@ -295,7 +295,6 @@ class MonitoringService:
             events.AlertRaised(**alert_fields(alert)),
             actor=actor,
             before=audit_view(household, members),
-            commit=False,
         )
         return alert
 
@@ -320,7 +319,6 @@ class MonitoringService:
             ),
             actor=actor,
             before=before,
-            commit=False,
         )
 
     # --- by hand ------------------------------------------------------------------------
@@ -360,7 +358,6 @@ class MonitoringService:
                 code="ALERT_EXISTS",
                 field="body.kind",
             )
-        await self.households.commit(session)
         await session.refresh(alert)
         return alert
 

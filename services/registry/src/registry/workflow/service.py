@@ -215,7 +215,7 @@ class WorkflowService:
             opened = await self._open(session, household, rule.opens, request, on_date, today)
 
         for spec, payload in staged:
-            await self._side_event(session, household, members, spec, payload, actor, commit=False)
+            await self._side_event(session, household, members, spec, payload, actor)
         await self._moved(
             session,
             household,
@@ -227,7 +227,6 @@ class WorkflowService:
             before=before,
             details=details,
             evidence=[d.model_dump() for d in request.evidence],
-            commit=opened is None,
         )
         if opened is not None:
             opened_event = _publicity_event(opened)
@@ -281,7 +280,7 @@ class WorkflowService:
                 )
             )
         for spec, payload in staged:
-            await self._side_event(session, household, members, spec, payload, actor, commit=False)
+            await self._side_event(session, household, members, spec, payload, actor)
         await self._moved(
             session,
             household,
@@ -293,7 +292,6 @@ class WorkflowService:
             before=before,
             details=details,
             evidence=evidence,
-            commit=False,
         )
 
     async def _apply_fields(self, session, household, members, action, request, on_date) -> None:
@@ -533,7 +531,7 @@ class WorkflowService:
                 household.planned_exit_year = None
             closed = await self._close_window(session, household, "withdrawn")
             household.poverty_state, household.stage = target.value, None
-            await self._side_event(session, household, members, *closed, actor, commit=False)
+            await self._side_event(session, household, members, *closed, actor)
             await self._moved(
                 session,
                 household,
@@ -545,7 +543,6 @@ class WorkflowService:
                 before=before,
                 details={"objection_id": str(objection.id), "finding": body.finding},
                 evidence=objection.evidence,
-                commit=False,
             )
             before = audit_view(household, members)
         await self.households.record(
@@ -573,7 +570,6 @@ class WorkflowService:
         before: dict[str, Any],
         details: dict[str, Any],
         evidence: list[dict[str, Any]],
-        commit: bool,
     ) -> None:
         """Keep the step (actor, evidence) and publish ``state_changed`` for a household
         already moved from ``position`` to where it now stands."""
@@ -606,12 +602,9 @@ class WorkflowService:
             ),
             actor=actor,
             before=before,
-            commit=commit,
         )
 
-    async def _side_event(
-        self, session, household, members, spec, payload, actor, *, commit: bool = True
-    ) -> None:
+    async def _side_event(self, session, household, members, spec, payload, actor) -> None:
         """A 公示 event that accompanies a step; the step's own audit entry covers it."""
         await self.households.record(
             session,
@@ -621,7 +614,6 @@ class WorkflowService:
             payload,
             actor=actor,
             before=None,
-            commit=commit,
             audited=False,
         )
 
