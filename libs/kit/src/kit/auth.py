@@ -33,7 +33,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from contracts.region import is_within, region_prefix, validate_region_code
-from kit.errors import Problem
+from kit.errors import Problem, not_found
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +134,26 @@ def region_in_scope(actor: Principal, code: str | None, *, field: str) -> str:
             field=field,
         )
     return code
+
+
+def ensure_visible(actor: Principal, region_code: str | None, *, what: str) -> None:
+    """A 404 ``what`` not found unless a record exists (``region_code`` is not None) in the
+    caller's subtree: outside the region looks the same as absent (nothing leaks)."""
+    if region_code is None or not actor.can_access(region_code):
+        raise not_found(what)
+
+
+def ensure_in_region(actor: Principal, region_code: str, *, field: str) -> None:
+    """A 403 OUTSIDE_REGION naming ``field`` unless ``region_code`` (of something the caller
+    writes or names) lies in the caller's subtree."""
+    if not actor.can_access(region_code):
+        raise Problem(
+            403,
+            "Outside your region",
+            f"{region_code} is outside the region of your account",
+            code="OUTSIDE_REGION",
+            field=field,
+        )
 
 
 def region_filter(actor: Principal, code: str | None, *, field: str = "query.region") -> str | None:

@@ -24,9 +24,9 @@ from gateway.stats.schemas import (
     Share,
 )
 from kit.app import ReadSessionDep
-from kit.auth import Principal, requires
+from kit.auth import Principal, ensure_visible, requires
 from kit.clock import ClockDep
-from kit.errors import PROBLEM_RESPONSES, not_found
+from kit.errors import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/regions", tags=["statistics"], responses=PROBLEM_RESPONSES)
 PLACES = Decimal("0.0001")
@@ -46,8 +46,7 @@ async def region_stats(
         Query(description="Year of the department KPIs (default: this year)"),
     ] = None,
 ) -> RegionStats:
-    if not actor.can_access(code):
-        raise not_found("region")
+    ensure_visible(actor, code, what="region")
     rows = await session.execute(
         select(counters_table.c.metric, counters_table.c.value, counters_table.c.updated_at).where(
             counters_table.c.region_code == code

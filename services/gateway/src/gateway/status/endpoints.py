@@ -23,7 +23,7 @@ from gateway.status.fast_path import ROUTE, SCOPE
 from gateway.status.fresh import merge
 from gateway.status.schemas import HouseholdStatusOut
 from kit.app import ReadSessionDep
-from kit.auth import Principal, region_in_scope, requires
+from kit.auth import Principal, ensure_visible, region_in_scope, requires
 from kit.clock import Clock, get_clock
 from kit.errors import PROBLEM_RESPONSES, not_found
 from kit.pagination import Page, PageParams, page_params
@@ -71,8 +71,7 @@ async def household_status(
         today = clock.today()
         cached = cached_status(row, today)
         store(str(household_id), cached)
-    if not actor.can_access(row["region_code"]):
-        raise not_found("household")  # outside the caller's region looks the same as absent
+    ensure_visible(actor, row["region_code"], what="household")
     helper = assigned_only(actor)
     if helper is not None and str(helper) not in cached.helper_ids:
         raise not_found("household")  # another helper's household: as if absent too

@@ -13,8 +13,8 @@ from fastapi.responses import JSONResponse, Response
 from contracts.enums import RegionLevel
 from contracts.region import RegionCode, region_level
 from kit.app import ReadSessionDep
-from kit.auth import Principal, requires
-from kit.errors import PROBLEM_RESPONSES, Problem, not_found
+from kit.auth import Principal, ensure_in_region, ensure_visible, requires
+from kit.errors import PROBLEM_RESPONSES, Problem
 from registry.imports.columns import COLUMNS
 from registry.imports.jobs import ImportSlot
 from registry.imports.reader import TEMPLATE_CSV, open_sheet, template_xlsx
@@ -77,14 +77,8 @@ async def import_households(
             "imports are done by a county (or higher) account",
             code="IMPORT_NEEDS_COUNTY",
         )
-    if region is not None and not actor.can_access(region):
-        raise Problem(
-            403,
-            "Outside your region",
-            f"{region} is outside the region of your account",
-            code="OUTSIDE_REGION",
-            field="query.region",
-        )
+    if region is not None:
+        ensure_in_region(actor, region, field="query.region")
     runtime = request.app.state.runtime
     settings = runtime.settings
     service = ImportService(
@@ -174,6 +168,5 @@ async def template_as_csv(actor: Reader) -> Response:
 @router.get("/imports/{import_id}", summary="A background import: progress, then its report")
 async def get_import(import_id: uuid.UUID, actor: Writer, session: ReadSessionDep) -> ImportJobOut:
     job = await session.get(ImportJob, import_id)
-    if job is None or not actor.can_access(job.region_code):
-        raise not_found("import")
+    ensure_visible(actor, job and job.region_code, what="import")
     return ImportJobOut.model_validate(job, from_attributes=True)
