@@ -14,6 +14,7 @@ from contracts.enums import AssistanceType, MonitoringCategory, PovertyCause, Po
 from contracts.money import CENT
 from contracts.region import RegionCode, region_level
 from contracts.status import Dimension
+from gateway.auth import StatsRead
 from gateway.models import counters_table, regions_table
 from gateway.stats.schemas import (
     DimensionCounts,
@@ -24,7 +25,7 @@ from gateway.stats.schemas import (
     Share,
 )
 from kit.app import ReadSessionDep
-from kit.auth import Principal, ensure_visible, requires
+from kit.auth import ensure_visible
 from kit.clock import ClockDep
 from kit.errors import PROBLEM_RESPONSES
 
@@ -38,7 +39,7 @@ PLACES = Decimal("0.0001")
 )
 async def region_stats(
     code: RegionCode,
-    actor: Annotated[Principal, requires("stats:read")],
+    actor: StatsRead,
     session: ReadSessionDep,
     clock: ClockDep,
     year: Annotated[
