@@ -21,14 +21,13 @@ from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
 from devstack import hostile
-from devstack.project import load_services
+from devstack.project import load_roles, load_services
 from devstack.pytest_plugin import DEMO_COUNTY, Stack, empty_bus
 from devstack.testing import running
-from kit.auth import ROLE_SCOPES
 
 SERVICES = [s.name for s in load_services()]
 #: Every scope of every role: the probes reach each route (region: the demo county).
-ALL_SCOPES = tuple(sorted({scope for scopes in ROLE_SCOPES.values() for scope in scopes}))
+ALL_SCOPES = tuple(sorted({scope for scopes in load_roles().values() for scope in scopes}))
 
 
 @contextlib.contextmanager

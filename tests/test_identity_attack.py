@@ -40,6 +40,7 @@ from devstack.identity_attack import (
     stream_documents,
     sweep,
 )
+from devstack.project import load_roles
 from devstack.testing import eventually, running, serving
 from gateway.config import GatewaySettings
 from gateway.main import create_app as create_gateway
@@ -47,7 +48,6 @@ from health.config import HealthSettings
 from health.demo.loader import load as load_health_year
 from health.demo.loader import wait_for_registry
 from health.main import create_app as create_health
-from kit.auth import ROLE_SCOPES
 from registry.config import RegistrySettings
 from registry.main import create_app as create_registry
 
@@ -163,7 +163,7 @@ def test_outputs_are_joined_by_member_id_and_anonymous_fragments_by_fit():
 
 def non_pii_headers(auth_keys, role: str) -> dict[str, str]:
     """Every scope a role may hold but ``pii:read``."""
-    scopes = sorted({s for scopes in ROLE_SCOPES.values() for s in scopes} - {"pii:read"})
+    scopes = sorted({s for scopes in load_roles().values() for s in scopes} - {"pii:read"})
     return auth_keys.headers(role, f"{COUNTY}000000", scopes=tuple(scopes))
 
 

@@ -61,12 +61,12 @@ from common import (
 )
 from cryptography.fernet import Fernet
 
-from devstack.project import ServiceInfo, load_services
+from devstack.project import ServiceInfo, load_services, role_token
 from devstack.provisioning import migrate, provision_streams
 from devstack.servers import NatsServer, PostgresServer, free_port, stop_process
 from gateway.config import GatewaySettings
 from gateway.rebuild import rebuild
-from kit.auth import create_key_pair, issue_token
+from kit.auth import create_key_pair
 from kit.db import asyncpg_dsn
 from registry.config import RegistrySettings
 
@@ -465,7 +465,7 @@ async def main(args: argparse.Namespace) -> None:
                 ids = [str(r["id"]) for r in await conn.fetch("SELECT id FROM households")]
             finally:
                 await conn.close()
-            token = issue_token(private.read_bytes(), role="county_admin", region=COUNTY)
+            token = role_token(private.read_bytes(), role="county_admin", region=COUNTY)
             await cache_warm(gateway[0][1], len(ids), gateway[0][0])  # measure a settled system
             if "status" in args.phases:
                 await measure_status(env, services["gateway"], gateway, token, ids, root, args)

@@ -49,10 +49,10 @@ from common import (
 )
 from cryptography.fernet import Fernet
 
-from devstack.project import load_services
+from devstack.project import load_services, role_token
 from devstack.provisioning import migrate
 from devstack.servers import PostgresServer, free_port, stop_process
-from kit.auth import create_key_pair, issue_token
+from kit.auth import create_key_pair
 from kit.db import asyncpg_dsn
 from registry.config import RegistrySettings
 
@@ -123,7 +123,7 @@ async def measure_reads(service, state: dict[str, Any], root: Path, args) -> Non
     }
     servers = serve(service.app_factory, env, args.replicas, name="registry")
     try:
-        token = issue_token(private.read_bytes(), role="county_admin", region=COUNTY)
+        token = role_token(private.read_bytes(), role="county_admin", region=COUNTY)
         headers = {"Authorization": f"Bearer {token}"}
         bases = [base for _, base in servers]
         villages, numbers = state["villages"], state["numbers"]

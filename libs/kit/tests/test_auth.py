@@ -21,7 +21,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from fastapi import FastAPI
 
-from kit.auth import DEFAULT_AUDIENCE, Principal, TokenVerifier, issue_token, requires
+from devstack.project import role_token
+from kit.auth import DEFAULT_AUDIENCE, Principal, TokenVerifier, requires
 from kit.errors import install_error_handlers
 
 REGION = "622924000000"
@@ -162,7 +163,7 @@ async def test_token_lifetime_is_capped(auth_keys):
     long = await ask(app, signed(private, iat=now - 60, exp=now + 12 * 3600))
     assert long.status_code == 401
     assert "longer than the 12 h this service accepts" in long.json()["detail"]
-    year = issue_token(private, role="dashboard", region=REGION, ttl=dt.timedelta(days=365))
+    year = role_token(private, role="dashboard", region=REGION, ttl=dt.timedelta(days=365))
     assert (await ask(app, year)).status_code == 401
     for claim in ("exp", "iat"):
         response = await ask(app, signed(private, **{claim: None}))
@@ -313,7 +314,7 @@ async def test_the_local_issuer_writes_what_the_services_require(auth_keys, monk
         audience=settings.auth_audience,
         max_lifetime=dt.timedelta(hours=settings.auth_max_token_lifetime_hours),
     )
-    token = issue_token(
+    token = role_token(
         auth_keys.private.read_bytes(), role="dashboard", region=REGION, **token_terms()
     )
     assert (await verifier.verify(token)).claims["aud"] == "county-622924"

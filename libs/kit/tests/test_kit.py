@@ -18,8 +18,9 @@ from pydantic import BaseModel, ConfigDict
 from pydantic_settings import SettingsConfigDict
 
 from contracts.events import registry as events
+from devstack.project import role_token
 from kit.app import ServiceDefinition, create_service_app
-from kit.auth import Principal, TokenVerifier, issue_token, requires
+from kit.auth import Principal, TokenVerifier, requires
 from kit.bus import redacted, split_credentials
 from kit.envelope import build, encode, parse
 from kit.errors import Problem, install_error_handlers
@@ -214,7 +215,7 @@ async def test_tokens_verify_against_a_jwks_url(auth_keys):
             and not principal.has("registry:write")
         )
         assert principal.can_access("622924100201") and not principal.can_access("622924100202")
-        expired = issue_token(
+        expired = role_token(
             auth_keys.private.read_bytes(),
             role="auditor",
             region="622924000000",
@@ -228,7 +229,7 @@ async def test_tokens_verify_against_a_jwks_url(auth_keys):
 
 async def test_a_remembered_token_still_expires(auth_keys):
     verifier = TokenVerifier(public_key_file=auth_keys.public)
-    token = issue_token(
+    token = role_token(
         auth_keys.private.read_bytes(),
         role="county_admin",
         region="622924000000",
@@ -243,7 +244,7 @@ async def test_a_remembered_token_still_expires(auth_keys):
 
 def test_unknown_role_is_refused(auth_keys):
     with pytest.raises(ValueError, match="unknown role"):
-        issue_token(auth_keys.private.read_bytes(), role="emperor", region="622924000000")
+        role_token(auth_keys.private.read_bytes(), role="emperor", region="622924000000")
 
 
 def test_span_exporter_is_chosen_by_configuration():

@@ -6,8 +6,9 @@ import datetime as dt
 
 from registry_testdata import OTHER_VILLAGE, VILLAGE, household_body
 
+from devstack.project import role_token
 from kit.app import api_routes, is_public, route_scopes
-from kit.auth import create_key_pair, issue_token
+from kit.auth import create_key_pair
 
 
 async def test_no_token_is_401(client):
@@ -18,7 +19,7 @@ async def test_no_token_is_401(client):
 
 async def test_bad_signature_is_401(client, tmp_path):
     stranger, _ = create_key_pair(tmp_path)  # a key the service does not trust
-    token = issue_token(stranger.read_bytes(), role="county_admin", region="622924000000")
+    token = role_token(stranger.read_bytes(), role="county_admin", region="622924000000")
     response = await client.get("/households", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401 and response.json()["code"] == "INVALID_TOKEN"
 
@@ -47,7 +48,7 @@ async def test_expired_token_is_401(client, auth_keys):
 
 
 async def test_wrong_issuer_is_401(client, auth_keys):
-    token = issue_token(
+    token = role_token(
         auth_keys.private.read_bytes(),
         role="county_admin",
         region="622924000000",
@@ -59,7 +60,7 @@ async def test_wrong_issuer_is_401(client, auth_keys):
 
 
 async def test_token_without_valid_region_is_401(client, auth_keys):
-    token = issue_token(
+    token = role_token(
         auth_keys.private.read_bytes(),
         role="county_admin",
         region="622924000000",

@@ -23,8 +23,8 @@ import os
 import sys
 from pathlib import Path
 
-from devstack.project import DataDir, load_services, repo_root, token_terms
-from kit.auth import ROLE_SCOPES, create_key_pair, issue_token
+from devstack.project import DataDir, load_roles, load_services, repo_root, role_token, token_terms
+from kit.auth import create_key_pair
 
 DEMO_COUNTY = "622924000000"  # 广河县
 
@@ -52,7 +52,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     try:
         claims = {"helper_id": args.helper_id} if args.helper_id else None
         print(
-            issue_token(
+            role_token(
                 private.read_bytes(),
                 role=args.role,
                 region=args.region,
@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     run.set_defaults(func=cmd_run)
 
     token = sub.add_parser("token", help="print a bearer token for a demo role")
-    token.add_argument("--role", default="county_admin", help=", ".join(ROLE_SCOPES))
+    token.add_argument("--role", default="county_admin", help=", ".join(load_roles()))
     token.add_argument(
         "--region", default=DEMO_COUNTY, help="12-digit region code the token is limited to"
     )

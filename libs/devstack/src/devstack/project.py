@@ -1,7 +1,9 @@
-"""The project's list of services (``services/services.toml``) and its data folder."""
+"""The project's list of services (``services/services.toml``), its demo roles
+(``services/roles.toml``) and its data folder."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
@@ -12,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cryptography.fernet import Fernet
+
+from kit.auth import issue_token
 
 if TYPE_CHECKING:
     from devstack.nats_config import NatsPasswords
@@ -85,6 +89,33 @@ def load_services(root: Path | None = None) -> list[ServiceInfo]:
         ServiceInfo(name=name, **{**spec, "secrets": tuple(spec.get("secrets", ()))})
         for name, spec in data.items()
     ]
+
+
+@functools.cache
+def load_roles(root: Path | None = None) -> dict[str, tuple[str, ...]]:
+    """The local issuer's demo roles and the scopes each one holds (``services/roles.toml``,
+    DOMAIN §9)."""
+    path = (root or repo_root()) / "services" / "roles.toml"
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return {name: tuple(spec["scopes"]) for name, spec in data["roles"].items()}
+
+
+def role_token(
+    private_key_pem: bytes,
+    *,
+    role: str,
+    region: str,
+    scopes: tuple[str, ...] | None = None,
+    **kwargs: Any,
+) -> str:
+    """A local issuer's token for a demo role, with the role's scopes (or explicit ones),
+    limited to ``region``'s subtree; ``kwargs`` go to :func:`kit.auth.issue_token`."""
+    if scopes is None:
+        roles = load_roles()
+        if role not in roles:
+            raise ValueError(f"unknown role {role!r}; known: {', '.join(roles)}")
+        scopes = roles[role]
+    return issue_token(private_key_pem, role=role, region=region, scopes=scopes, **kwargs)
 
 
 class DataDir:

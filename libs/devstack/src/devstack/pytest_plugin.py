@@ -21,10 +21,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from devstack.project import ServiceInfo, load_services
+from devstack.project import ServiceInfo, load_services, role_token
 from devstack.provisioning import migrate
 from devstack.servers import NatsServer, PostgresServer, free_port
-from kit.auth import create_key_pair, issue_token
+from kit.auth import create_key_pair
 from kit.db import asyncpg_dsn
 
 DEMO_COUNTY = "622924000000"
@@ -125,7 +125,7 @@ class Keys:
     public: Path
 
     def token(self, role: str = "county_admin", region: str = DEMO_COUNTY, **kwargs) -> str:
-        return issue_token(self.private.read_bytes(), role=role, region=region, **kwargs)
+        return role_token(self.private.read_bytes(), role=role, region=region, **kwargs)
 
     def headers(
         self, role: str = "county_admin", region: str = DEMO_COUNTY, **kwargs

@@ -22,10 +22,17 @@ from rich.console import Console
 
 from contracts.public import public_filter
 from devstack.nats_config import dashboard_user, password_variable
-from devstack.project import DataDir, ServiceInfo, gateway_sources, load_services, token_terms
+from devstack.project import (
+    DataDir,
+    ServiceInfo,
+    gateway_sources,
+    load_services,
+    role_token,
+    token_terms,
+)
 from devstack.provisioning import migrate, provision_streams
 from devstack.servers import NatsServer, PostgresServer, stop_process
-from kit.auth import create_key_pair, issue_token
+from kit.auth import create_key_pair
 
 console = Console()
 DEMO_COUNTY = "622924000000"
@@ -181,7 +188,7 @@ class Stack:
             url = f"http://127.0.0.1:{s.port}"
             print(f"  {s.name:<10} {url:<24} API docs: {url}/docs   ({s.department})")
         terms = token_terms()
-        token = issue_token(
+        token = role_token(
             (self.data.keys / "private.pem").read_bytes(),
             role="county_admin",
             region=DEMO_COUNTY,

@@ -9,8 +9,10 @@ configured), carry ``iat`` and ``exp``, and live no longer than the configured m
 token the same provider issued for another application, or one that never expires, is
 refused.
 
-Every route declares the scopes it needs with :func:`requires`; the app factory refuses
-to start if a non-public route has none (deny by default).
+Every route declares the scopes it needs with :func:`requires` (each service names its
+callers once, in ``<service>/auth.py``); the app factory refuses to start if a non-public
+route has none (deny by default). Which role holds which scopes is not kit's: the local
+issuer is told the scopes (devstack reads them from services/roles.toml).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import logging
 import math
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -33,7 +36,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from contracts.region import is_within, region_prefix, validate_region_code
-from kit.errors import Problem
+from kit.errors import Problem, not_found
 
 log = logging.getLogger(__name__)
 
@@ -53,29 +56,6 @@ MAX_TOKEN_LIFETIME = dt.timedelta(hours=12)
 
 HELPER_CLAIM = "helper_id"
 HELPER_ROLE = "helper"
-
-#: Demo roles of the embedded issuer and the scopes each one gets (DOMAIN §9).
-ROLE_SCOPES: dict[str, tuple[str, ...]] = {
-    "county_admin": (
-        "registry:read",
-        "registry:write",
-        "registry:approve",
-        "pii:read",
-        "status:read",
-        "stats:read",
-        "events:subscribe",
-        "policy:write",
-        "audit:read",
-    ),
-    "registry_clerk": ("registry:read", "registry:write", "pii:read", "status:read"),
-    "village_cadre": ("registry:read", "pii:read", "status:read"),
-    "health_officer": ("health:read", "health:write", "registry:read", "status:read"),
-    "dashboard": ("status:read", "stats:read", "events:subscribe"),
-    # 帮扶责任人: their token also carries `helper_id`, the registry's id of the helper; the
-    # gateway shows them only the households assigned to them, with the head's name.
-    "helper": ("status:read", "pii:read"),
-    "auditor": ("registry:read", "status:read", "stats:read", "audit:read"),
-}
 
 
 @dataclass(frozen=True)
@@ -134,6 +114,26 @@ def region_in_scope(actor: Principal, code: str | None, *, field: str) -> str:
             field=field,
         )
     return code
+
+
+def ensure_visible(actor: Principal, region_code: str | None, *, what: str) -> None:
+    """A 404 ``what`` not found unless a record exists (``region_code`` is not None) in the
+    caller's subtree: outside the region looks the same as absent (nothing leaks)."""
+    if region_code is None or not actor.can_access(region_code):
+        raise not_found(what)
+
+
+def ensure_in_region(actor: Principal, region_code: str, *, field: str) -> None:
+    """A 403 OUTSIDE_REGION naming ``field`` unless ``region_code`` (of something the caller
+    writes or names) lies in the caller's subtree."""
+    if not actor.can_access(region_code):
+        raise Problem(
+            403,
+            "Outside your region",
+            f"{region_code} is outside the region of your account",
+            code="OUTSIDE_REGION",
+            field=field,
+        )
 
 
 def region_filter(actor: Principal, code: str | None, *, field: str = "query.region") -> str | None:
@@ -361,20 +361,17 @@ def issue_token(
     private_key_pem: bytes,
     *,
     role: str,
+    scopes: Sequence[str],
     region: str,
     subject: str | None = None,
     issuer: str = "jingzhun-local",
     audience: str = DEFAULT_AUDIENCE,
     ttl: dt.timedelta = MAX_TOKEN_LIFETIME,
-    scopes: tuple[str, ...] | None = None,
     extra_claims: dict[str, Any] | None = None,
 ) -> str:
-    """Sign a token for a demo role (or explicit scopes) limited to ``region``'s subtree."""
+    """Sign a token for ``role`` holding ``scopes``, limited to ``region``'s subtree. Which
+    role holds which scopes is the caller's to say (devstack reads services/roles.toml)."""
     validate_region_code(region)
-    if scopes is None:
-        if role not in ROLE_SCOPES:
-            raise ValueError(f"unknown role {role!r}; known: {', '.join(ROLE_SCOPES)}")
-        scopes = ROLE_SCOPES[role]
     now = dt.datetime.now(dt.UTC)
     claims: dict[str, Any] = {
         "iss": issuer,

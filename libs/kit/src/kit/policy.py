@@ -39,7 +39,7 @@ from contracts.dates import PolicyYear
 from contracts.region import RegionCode, region_prefix
 from kit.app import ReadSessionDep, SessionDep
 from kit.audit import AuditEntry, AuditLog
-from kit.auth import Principal, requires, requires_any
+from kit.auth import Principal, ensure_in_region, requires, requires_any
 from kit.clock import ClockDep
 from kit.errors import PROBLEM_RESPONSES, Problem
 
@@ -209,14 +209,7 @@ class PolicyBook:
             raise Problem(
                 422, "Invalid value", f"{key}: {reason}", code="INVALID_VALUE", field="body.value"
             ) from None
-        if not actor.can_access(change.region_code):
-            raise Problem(
-                403,
-                "Outside your region",
-                f"{change.region_code} is outside the region of your account",
-                code="OUTSIDE_REGION",
-                field="body.region_code",
-            )
+        ensure_in_region(actor, change.region_code, field="body.region_code")
         where = dict(key=key, region_code=change.region_code, year=change.year)
         before = await self.resolve(session, key, region_code=change.region_code, year=change.year)
         statement = insert(self.table).values(

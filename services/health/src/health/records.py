@@ -10,11 +10,29 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kit.auth import Principal
-from kit.errors import not_found
+from health.models import Person
+from kit.auth import Principal, ensure_visible
+from kit.errors import Problem
 from kit.pagination import PageParams
 
 Record = TypeVar("Record")
+
+
+async def person_named(
+    session: AsyncSession, person_id: uuid.UUID, actor: Principal, *, title: str
+) -> Person:
+    """The person a request body names (``body.person_id``), in the caller's region; a
+    person unknown here or outside the region is a 422 ``title`` (the body is at fault)."""
+    person = await session.get(Person, person_id)
+    if person is None or not actor.can_access(person.region_code):
+        raise Problem(
+            422,
+            title,
+            "no person with this id in your region (the registry's member id)",
+            code="UNKNOWN_PERSON",
+            field="body.person_id",
+        )
+    return person
 
 
 async def record_in_region(
@@ -31,8 +49,7 @@ async def record_in_region(
     if for_update:
         query = query.with_for_update()
     record = (await session.execute(query)).scalar_one_or_none()
-    if record is None or not actor.can_access(record.region_code):  # type: ignore[attr-defined]
-        raise not_found(what)
+    ensure_visible(actor, record and record.region_code, what=what)  # type: ignore[attr-defined]
     return record
 
 

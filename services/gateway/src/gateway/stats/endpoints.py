@@ -14,6 +14,7 @@ from contracts.enums import AssistanceType, MonitoringCategory, PovertyCause, Po
 from contracts.money import CENT
 from contracts.region import RegionCode, region_level
 from contracts.status import Dimension
+from gateway.auth import StatsRead
 from gateway.models import counters_table, regions_table
 from gateway.stats.schemas import (
     DimensionCounts,
@@ -24,9 +25,9 @@ from gateway.stats.schemas import (
     Share,
 )
 from kit.app import ReadSessionDep
-from kit.auth import Principal, requires
+from kit.auth import ensure_visible
 from kit.clock import ClockDep
-from kit.errors import PROBLEM_RESPONSES, not_found
+from kit.errors import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/regions", tags=["statistics"], responses=PROBLEM_RESPONSES)
 PLACES = Decimal("0.0001")
@@ -38,7 +39,7 @@ PLACES = Decimal("0.0001")
 )
 async def region_stats(
     code: RegionCode,
-    actor: Annotated[Principal, requires("stats:read")],
+    actor: StatsRead,
     session: ReadSessionDep,
     clock: ClockDep,
     year: Annotated[
@@ -46,8 +47,7 @@ async def region_stats(
         Query(description="Year of the department KPIs (default: this year)"),
     ] = None,
 ) -> RegionStats:
-    if not actor.can_access(code):
-        raise not_found("region")
+    ensure_visible(actor, code, what="region")
     rows = await session.execute(
         select(counters_table.c.metric, counters_table.c.value, counters_table.c.updated_at).where(
             counters_table.c.region_code == code

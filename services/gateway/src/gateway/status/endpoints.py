@@ -15,21 +15,21 @@ from sqlalchemy.sql import Select
 from contracts.enums import PovertyState, describe
 from contracts.region import RegionCode, region_prefix
 from contracts.status import Dimension, DimensionState
+from gateway.auth import StatusRead
 from gateway.models import HouseholdStatus, helper_households_table, household_table
 from gateway.status.access import assigned_only, shows_names
 from gateway.status.cache import MISSES, StatusCache, cached_status
 from gateway.status.document import is_shown, status_bytes, status_document, without_names
-from gateway.status.fast_path import ROUTE, SCOPE
+from gateway.status.fast_path import ROUTE
 from gateway.status.fresh import merge
 from gateway.status.schemas import HouseholdStatusOut
 from kit.app import ReadSessionDep
-from kit.auth import Principal, region_in_scope, requires
+from kit.auth import ensure_visible, region_in_scope
 from kit.clock import Clock, get_clock
 from kit.errors import PROBLEM_RESPONSES, not_found
 from kit.pagination import Page, PageParams, page_params
 
 router = APIRouter(tags=["status"], responses=PROBLEM_RESPONSES)
-StatusReader = Annotated[Principal, requires(SCOPE)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 
 
@@ -40,7 +40,7 @@ ClockDep = Annotated[Clock, Depends(get_clock)]
 )
 async def household_status(
     household_id: uuid.UUID,
-    actor: StatusReader,
+    actor: StatusRead,
     session: ReadSessionDep,
     request: Request,
     clock: ClockDep,
@@ -71,8 +71,7 @@ async def household_status(
         today = clock.today()
         cached = cached_status(row, today)
         store(str(household_id), cached)
-    if not actor.can_access(row["region_code"]):
-        raise not_found("household")  # outside the caller's region looks the same as absent
+    ensure_visible(actor, row["region_code"], what="household")
     helper = assigned_only(actor)
     if helper is not None and str(helper) not in cached.helper_ids:
         raise not_found("household")  # another helper's household: as if absent too
@@ -96,7 +95,7 @@ async def household_status(
     "name is shown with `pii:read` only.",
 )
 async def list_households(
-    actor: StatusReader,
+    actor: StatusRead,
     session: ReadSessionDep,
     clock: ClockDep,
     paging: Annotated[PageParams, Depends(page_params)],
@@ -132,7 +131,7 @@ async def list_households(
     summary="The households you help (帮扶责任人), each with its status",
 )
 async def my_households(
-    actor: StatusReader,
+    actor: StatusRead,
     session: ReadSessionDep,
     clock: ClockDep,
     paging: Annotated[PageParams, Depends(page_params)],

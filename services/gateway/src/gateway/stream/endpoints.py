@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request
 
 from contracts.events import CATALOGUE
+from gateway.auth import EventsSubscribe
 from gateway.stream.limits import Slot
 from gateway.stream.response import EventStreamResponse
 from gateway.stream.service import LiveStream, Subscription
-from kit.auth import Principal, requires
 from kit.errors import PROBLEM_RESPONSES, Problem
 
 router = APIRouter(prefix="/events", tags=["events"], responses=PROBLEM_RESPONSES)
@@ -31,7 +31,7 @@ class Admitted:
 
 async def checked_subscription(
     request: Request,
-    actor: Annotated[Principal, requires("events:subscribe")],
+    actor: EventsSubscribe,
     types: Annotated[
         list[str] | None,
         Query(

@@ -8,17 +8,16 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, status
 
 from contracts.region import RegionCode
+from health.auth import HealthRead, HealthWrite
 from health.chronic import schemas
 from health.chronic.service import ChronicService, certificate_out
 from kit.app import ReadSessionDep, SessionDep
-from kit.auth import Principal, region_in_scope, requires
+from kit.auth import region_in_scope
 from kit.clock import ClockDep
 from kit.errors import PROBLEM_RESPONSES
 from kit.pagination import Page, PageParams, page_params
 
 router = APIRouter(tags=["chronic"], responses=PROBLEM_RESPONSES)
-Reader = Annotated[Principal, requires("health:read")]
-Writer = Annotated[Principal, requires("health:write")]
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
@@ -37,14 +36,14 @@ ServiceDep = Annotated[ChronicService, Depends(get_service)]
     "`CERTIFICATE_EXISTS`). Publishes `health.chronic_certificate.issued` (no disease).",
 )
 async def issue_certificate(
-    body: schemas.CertificateCreate, actor: Writer, session: SessionDep, service: ServiceDep
+    body: schemas.CertificateCreate, actor: HealthWrite, session: SessionDep, service: ServiceDep
 ) -> schemas.CertificateOut:
     return certificate_out(await service.issue(session, body, actor))
 
 
 @router.get("/chronic-certificates", summary="Certificates of a region or a person")
 async def list_certificates(
-    actor: Reader,
+    actor: HealthRead,
     session: ReadSessionDep,
     service: ServiceDep,
     paging: Paging,
@@ -68,7 +67,7 @@ async def list_certificates(
 
 @router.get("/chronic-certificates/{certificate_id}", summary="One certificate")
 async def get_certificate(
-    certificate_id: uuid.UUID, actor: Reader, session: ReadSessionDep, service: ServiceDep
+    certificate_id: uuid.UUID, actor: HealthRead, session: ReadSessionDep, service: ServiceDep
 ) -> schemas.CertificateOut:
     return certificate_out(await service.get(session, certificate_id, actor))
 
@@ -80,7 +79,7 @@ async def get_certificate(
 async def revoke_certificate(
     certificate_id: uuid.UUID,
     body: schemas.CertificateRevocation,
-    actor: Writer,
+    actor: HealthWrite,
     session: SessionDep,
     service: ServiceDep,
 ) -> schemas.CertificateOut:

@@ -18,8 +18,8 @@ from health.audit import audit
 from health.chronic import schemas
 from health.events import outbox
 from health.medical.service import MedicalAssessor
-from health.models import ChronicCertificate, Person
-from health.records import page_of, record_in_region
+from health.models import ChronicCertificate
+from health.records import page_of, person_named, record_in_region
 from kit.auth import Principal
 from kit.clock import Clock
 from kit.errors import Problem
@@ -36,15 +36,7 @@ class ChronicService:
     async def issue(
         self, session: AsyncSession, body: schemas.CertificateCreate, actor: Principal
     ) -> ChronicCertificate:
-        person = await session.get(Person, body.person_id)
-        if person is None or not actor.can_access(person.region_code):
-            raise Problem(
-                422,
-                "Unknown person",
-                "no person with this id in your region (the registry's member id)",
-                code="UNKNOWN_PERSON",
-                field="body.person_id",
-            )
+        person = await person_named(session, body.person_id, actor, title="Unknown person")
         if body.issued_on > self.clock.today():
             raise Problem(
                 422, "Date in the future", "issued_on is after today", field="body.issued_on"

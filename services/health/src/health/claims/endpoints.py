@@ -9,17 +9,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from health.auth import HealthRead, HealthWrite
 from health.claims import schemas
 from health.claims.service import ClaimService
 from health.models import Claim, Settlement
 from kit.app import ReadSessionDep, SessionDep
-from kit.auth import Principal, requires
 from kit.clock import ClockDep
 from kit.errors import PROBLEM_RESPONSES
 
 router = APIRouter(tags=["claims"], responses=PROBLEM_RESPONSES)
-Reader = Annotated[Principal, requires("health:read")]
-Writer = Annotated[Principal, requires("health:write")]
 RATIO_PLACES = Decimal("0.0001")
 
 
@@ -41,7 +39,7 @@ ServiceDep = Annotated[ClaimService, Depends(get_service)]
     "consent (422 `CONSENT_MISSING`); a claim number is accepted once (409).",
 )
 async def submit_claim(
-    body: schemas.ClaimCreate, actor: Writer, session: SessionDep, service: ServiceDep
+    body: schemas.ClaimCreate, actor: HealthWrite, session: SessionDep, service: ServiceDep
 ) -> schemas.ClaimOut:
     claim = await service.submit(session, body, actor)
     return await claim_out(session, service, claim)
@@ -49,7 +47,7 @@ async def submit_claim(
 
 @router.get("/claims/{claim_id}", summary="One claim with its settlements")
 async def get_claim(
-    claim_id: uuid.UUID, actor: Reader, session: ReadSessionDep, service: ServiceDep
+    claim_id: uuid.UUID, actor: HealthRead, session: ReadSessionDep, service: ServiceDep
 ) -> schemas.ClaimOut:
     return await claim_out(session, service, await service.get(session, claim_id, actor))
 
@@ -61,7 +59,7 @@ async def get_claim(
 async def reverse_claim(
     claim_id: uuid.UUID,
     body: schemas.ClaimReversal,
-    actor: Writer,
+    actor: HealthWrite,
     session: SessionDep,
     service: ServiceDep,
 ) -> schemas.ClaimOut:
@@ -74,7 +72,7 @@ async def reverse_claim(
     summary="Settle a reversed claim again, against the caps as they are now",
 )
 async def resettle_claim(
-    claim_id: uuid.UUID, actor: Writer, session: SessionDep, service: ServiceDep
+    claim_id: uuid.UUID, actor: HealthWrite, session: SessionDep, service: ServiceDep
 ) -> schemas.ClaimOut:
     claim = await service.resettle(session, claim_id, actor)
     return await claim_out(session, service, claim)

@@ -40,7 +40,7 @@ from health.policy import (
     SubsidyCategory,
     policy,
 )
-from health.records import record_in_region
+from health.records import person_named, record_in_region
 from health.settlement import rules
 from kit.auth import Principal
 from kit.clock import Clock
@@ -64,15 +64,7 @@ class ClaimService:
     async def submit(
         self, session: AsyncSession, body: schemas.ClaimCreate, actor: Principal
     ) -> Claim:
-        person = await session.get(Person, body.person_id)
-        if person is None or not actor.can_access(person.region_code):
-            raise Problem(
-                422,
-                "Unknown patient",
-                "no person with this id in your region (the registry's member id)",
-                code="UNKNOWN_PERSON",
-                field="body.person_id",
-            )
+        person = await person_named(session, body.person_id, actor, title="Unknown patient")
         if await self._claim_no_taken(session, body.claim_no):
             raise duplicate_claim(body.claim_no)
         claim = Claim(

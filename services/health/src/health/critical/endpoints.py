@@ -9,18 +9,16 @@ from fastapi import APIRouter, Depends, Query, status
 
 from contracts.dates import PolicyDate, PolicyYear
 from contracts.region import RegionCode
+from health.auth import HealthRead, HealthWrite, PolicyWrite
 from health.critical import schemas
 from health.critical.service import CriticalService, case_out
 from kit.app import ReadSessionDep, SessionDep
-from kit.auth import Principal, region_in_scope, requires
+from kit.auth import region_in_scope
 from kit.clock import ClockDep
 from kit.errors import PROBLEM_RESPONSES
 from kit.pagination import Page, PageParams, page_params
 
 router = APIRouter(tags=["critical"], responses=PROBLEM_RESPONSES)
-Reader = Annotated[Principal, requires("health:read")]
-Writer = Annotated[Principal, requires("health:write")]
-PolicyWriter = Annotated[Principal, requires("policy:write")]
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
@@ -38,7 +36,7 @@ ServiceDep = Annotated[CriticalService, Depends(get_service)]
     "day whose region contains the one asked (a province adds kinds, e.g. 肝癌, 尘肺).",
 )
 async def diseases_in_force(
-    actor: Reader,
+    actor: HealthRead,
     session: ReadSessionDep,
     service: ServiceDep,
     clock: ClockDep,
@@ -54,7 +52,7 @@ async def diseases_in_force(
     summary="Every version of the list (national and regional), with its diseases",
 )
 async def list_versions(
-    actor: Reader, session: ReadSessionDep, service: ServiceDep
+    actor: HealthRead, session: ReadSessionDep, service: ServiceDep
 ) -> list[schemas.ListVersionOut]:
     return await service.versions(session)
 
@@ -68,7 +66,7 @@ async def list_versions(
     "national versions (21种, 25种) come with the service.",
 )
 async def add_version(
-    body: schemas.ListVersionCreate, actor: PolicyWriter, session: SessionDep, service: ServiceDep
+    body: schemas.ListVersionCreate, actor: PolicyWrite, session: SessionDep, service: ServiceDep
 ) -> schemas.ListVersionOut:
     return await service.add_version(session, body, actor)
 
@@ -82,14 +80,14 @@ async def add_version(
     "`health.disease.diagnosed` (critical) and `health.critical_case.updated`.",
 )
 async def open_case(
-    body: schemas.CaseCreate, actor: Writer, session: SessionDep, service: ServiceDep
+    body: schemas.CaseCreate, actor: HealthWrite, session: SessionDep, service: ServiceDep
 ) -> schemas.CaseOut:
     return case_out(await service.open_case(session, body, actor))
 
 
 @router.get("/critical-cases", summary="The case ledger of a region, newest diagnosis first")
 async def list_cases(
-    actor: Reader,
+    actor: HealthRead,
     session: ReadSessionDep,
     service: ServiceDep,
     paging: Paging,
@@ -111,7 +109,7 @@ async def list_cases(
 
 @router.get("/critical-cases/{case_id}", summary="One case with its status history")
 async def get_case(
-    case_id: uuid.UUID, actor: Reader, session: ReadSessionDep, service: ServiceDep
+    case_id: uuid.UUID, actor: HealthRead, session: ReadSessionDep, service: ServiceDep
 ) -> schemas.CaseOut:
     return case_out(await service.get(session, case_id, actor))
 
@@ -126,7 +124,7 @@ async def get_case(
 async def transition_case(
     case_id: uuid.UUID,
     body: schemas.Transition,
-    actor: Writer,
+    actor: HealthWrite,
     session: SessionDep,
     service: ServiceDep,
 ) -> schemas.CaseOut:
@@ -138,7 +136,7 @@ async def transition_case(
     summary="救治率: cases diagnosed in the year, and how many reached treatment",
 )
 async def critical_care(
-    actor: Reader,
+    actor: HealthRead,
     session: ReadSessionDep,
     service: ServiceDep,
     year: Annotated[PolicyYear, Query(description="Year of diagnosis")],

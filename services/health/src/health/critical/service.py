@@ -26,10 +26,10 @@ from health.critical import schemas
 from health.critical.schemas import IN_TREATMENT, OPEN, TRANSITIONS, UNDER_TREATMENT, CaseStatus
 from health.events import outbox
 from health.medical.service import MedicalAssessor
-from health.models import CriticalCase, CriticalDisease, CriticalDiseaseList, Person
-from health.records import page_of, record_in_region
+from health.models import CriticalCase, CriticalDisease, CriticalDiseaseList
+from health.records import page_of, person_named, record_in_region
 from health.regions import rate
-from kit.auth import Principal
+from kit.auth import Principal, ensure_in_region
 from kit.clock import Clock
 from kit.errors import Problem
 from kit.pagination import PageParams
@@ -106,14 +106,7 @@ class CriticalService:
     async def add_version(
         self, session: AsyncSession, body: schemas.ListVersionCreate, actor: Principal
     ) -> schemas.ListVersionOut:
-        if not actor.can_access(body.region_code):
-            raise Problem(
-                403,
-                "Outside your region",
-                f"{body.region_code} is outside the region of your account",
-                code="OUTSIDE_REGION",
-                field="body.region_code",
-            )
+        ensure_in_region(actor, body.region_code, field="body.region_code")
         seen: set[str] = set()
         for index, disease in enumerate(body.diseases):
             if disease.code in seen:
@@ -204,15 +197,7 @@ class CriticalService:
     async def open_case(
         self, session: AsyncSession, body: schemas.CaseCreate, actor: Principal
     ) -> CriticalCase:
-        person = await session.get(Person, body.person_id)
-        if person is None or not actor.can_access(person.region_code):
-            raise Problem(
-                422,
-                "Unknown patient",
-                "no person with this id in your region (the registry's member id)",
-                code="UNKNOWN_PERSON",
-                field="body.person_id",
-            )
+        person = await person_named(session, body.person_id, actor, title="Unknown patient")
         if body.diagnosed_on > self.clock.today():
             raise Problem(
                 422, "Date in the future", "diagnosed_on is after today", field="body.diagnosed_on"

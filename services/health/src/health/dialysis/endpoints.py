@@ -10,18 +10,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.dates import PolicyYear
 from contracts.region import RegionCode
+from health.auth import HealthRead, HealthWrite
 from health.dialysis import schemas
 from health.dialysis.service import DialysisService
 from health.models import DialysisPatient, DialysisSession, Person
 from kit.app import ReadSessionDep, SessionDep
-from kit.auth import Principal, region_in_scope, requires
+from kit.auth import region_in_scope
 from kit.clock import ClockDep
 from kit.errors import PROBLEM_RESPONSES
 from kit.pagination import Page, PageParams, page_params
 
 router = APIRouter(tags=["dialysis"], responses=PROBLEM_RESPONSES)
-Reader = Annotated[Principal, requires("health:read")]
-Writer = Annotated[Principal, requires("health:write")]
 Paging = Annotated[PageParams, Depends(page_params)]
 Region = Annotated[RegionCode | None, Query(description="Region subtree (default: your region)")]
 
@@ -42,14 +41,17 @@ ServiceDep = Annotated[DialysisService, Depends(get_service)]
     "rural-hukou patient's household.",
 )
 async def register_patient(
-    body: schemas.DialysisPatientCreate, actor: Writer, session: SessionDep, service: ServiceDep
+    body: schemas.DialysisPatientCreate,
+    actor: HealthWrite,
+    session: SessionDep,
+    service: ServiceDep,
 ) -> schemas.DialysisPatientOut:
     return await _patient_out(session, await service.register(session, body, actor))
 
 
 @router.get("/dialysis-patients", summary="Dialysis patients in a region")
 async def list_patients(
-    actor: Reader,
+    actor: HealthRead,
     session: ReadSessionDep,
     service: ServiceDep,
     page: Paging,
@@ -65,7 +67,7 @@ async def list_patients(
 
 @router.get("/dialysis-patients/{patient_id}", summary="One dialysis patient")
 async def get_patient(
-    patient_id: uuid.UUID, actor: Reader, session: ReadSessionDep, service: ServiceDep
+    patient_id: uuid.UUID, actor: HealthRead, session: ReadSessionDep, service: ServiceDep
 ) -> schemas.DialysisPatientOut:
     return await _patient_out(session, await service.get(session, patient_id, actor))
 
@@ -78,7 +80,7 @@ async def get_patient(
 async def end_dialysis(
     patient_id: uuid.UUID,
     body: schemas.DialysisEnd,
-    actor: Writer,
+    actor: HealthWrite,
     session: SessionDep,
     service: ServiceDep,
 ) -> schemas.DialysisPatientOut:
@@ -96,7 +98,7 @@ async def end_dialysis(
 async def record_session(
     patient_id: uuid.UUID,
     body: schemas.SessionCreate,
-    actor: Writer,
+    actor: HealthWrite,
     session: SessionDep,
     service: ServiceDep,
 ) -> schemas.SessionOut:
@@ -105,7 +107,7 @@ async def record_session(
 
 @router.get("/dialysis-patients/{patient_id}/sessions", summary="A patient's sessions, by date")
 async def list_sessions(
-    patient_id: uuid.UUID, actor: Reader, session: ReadSessionDep, service: ServiceDep
+    patient_id: uuid.UUID, actor: HealthRead, session: ReadSessionDep, service: ServiceDep
 ) -> list[schemas.SessionOut]:
     return [_session_out(s) for s in await service.sessions(session, patient_id, actor)]
 
@@ -117,7 +119,7 @@ async def list_sessions(
     "× the rate in force when each was recorded), to the fen.",
 )
 async def dialysis_report(
-    actor: Reader,
+    actor: HealthRead,
     session: ReadSessionDep,
     service: ServiceDep,
     year: Annotated[PolicyYear, Query(description="年度")],

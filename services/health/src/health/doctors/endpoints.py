@@ -10,18 +10,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.dates import PolicyYear
 from contracts.region import RegionCode
+from health.auth import HealthRead, HealthWrite
 from health.doctors import schemas
 from health.doctors.service import ContractService
 from health.models import DoctorContract, FollowUp, Person
 from kit.app import ReadSessionDep, SessionDep
-from kit.auth import Principal, region_in_scope, requires
+from kit.auth import region_in_scope
 from kit.clock import ClockDep
 from kit.errors import PROBLEM_RESPONSES
 from kit.pagination import Page, PageParams, page_params
 
 router = APIRouter(tags=["family doctors"], responses=PROBLEM_RESPONSES)
-Reader = Annotated[Principal, requires("health:read")]
-Writer = Annotated[Principal, requires("health:write")]
 Paging = Annotated[PageParams, Depends(page_params)]
 Year = Annotated[PolicyYear, Query(description="年度")]
 Region = Annotated[RegionCode | None, Query(description="Region subtree (default: your region)")]
@@ -45,7 +44,7 @@ ServiceDep = Annotated[ContractService, Depends(get_service)]
     "`CONTRACT_EXISTS`. Publishes `health.contract.signed` with a `chronic` flag only.",
 )
 async def sign_contract(
-    body: schemas.ContractCreate, actor: Writer, session: SessionDep, service: ServiceDep
+    body: schemas.ContractCreate, actor: HealthWrite, session: SessionDep, service: ServiceDep
 ) -> schemas.ContractOut:
     contract = await service.sign(session, body, actor)
     return await contract_out(session, service, contract)
@@ -53,7 +52,7 @@ async def sign_contract(
 
 @router.get("/doctor-contracts", summary="Contracts in a region, by person or in force")
 async def list_contracts(
-    actor: Reader,
+    actor: HealthRead,
     session: ReadSessionDep,
     service: ServiceDep,
     page: Paging,
@@ -71,7 +70,7 @@ async def list_contracts(
 
 @router.get("/doctor-contracts/{contract_id}", summary="One contract")
 async def get_contract(
-    contract_id: uuid.UUID, actor: Reader, session: ReadSessionDep, service: ServiceDep
+    contract_id: uuid.UUID, actor: HealthRead, session: ReadSessionDep, service: ServiceDep
 ) -> schemas.ContractOut:
     contract = await service.get(session, contract_id, actor)
     return await contract_out(session, service, contract)
@@ -86,7 +85,7 @@ async def get_contract(
 async def terminate_contract(
     contract_id: uuid.UUID,
     body: schemas.ContractTermination,
-    actor: Writer,
+    actor: HealthWrite,
     session: SessionDep,
     service: ServiceDep,
 ) -> schemas.ContractOut:
@@ -104,7 +103,7 @@ async def terminate_contract(
 async def record_follow_up(
     contract_id: uuid.UUID,
     body: schemas.FollowUpCreate,
-    actor: Writer,
+    actor: HealthWrite,
     session: SessionDep,
     service: ServiceDep,
 ) -> schemas.FollowUpOut:
@@ -113,7 +112,7 @@ async def record_follow_up(
 
 @router.get("/doctor-contracts/{contract_id}/follow-ups", summary="A contract's follow-ups")
 async def list_follow_ups(
-    contract_id: uuid.UUID, actor: Reader, session: ReadSessionDep, service: ServiceDep
+    contract_id: uuid.UUID, actor: HealthRead, session: ReadSessionDep, service: ServiceDep
 ) -> list[schemas.FollowUpOut]:
     return [_follow_up_out(f) for f in await service.follow_ups(session, contract_id, actor)]
 
@@ -127,7 +126,11 @@ async def list_follow_ups(
     "`family_doctor.min_face_to_face_follow_ups` times (default 4) in the year (履约率).",
 )
 async def family_doctor_report(
-    actor: Reader, session: ReadSessionDep, service: ServiceDep, year: Year, region: Region = None
+    actor: HealthRead,
+    session: ReadSessionDep,
+    service: ServiceDep,
+    year: Year,
+    region: Region = None,
 ) -> schemas.FamilyDoctorReport:
     region = region_in_scope(actor, region, field="query.region")
     return await service.report(session, region, year)
@@ -138,7 +141,7 @@ async def family_doctor_report(
     summary="Contracts not kept (未履约) in a year: too few face-to-face follow-ups",
 )
 async def non_compliant_contracts(
-    actor: Reader,
+    actor: HealthRead,
     session: ReadSessionDep,
     service: ServiceDep,
     page: Paging,

@@ -10,17 +10,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.dates import PolicyYear
 from contracts.region import RegionCode
+from health.auth import HealthRead, HealthWrite
 from health.enrolment import schemas
 from health.enrolment.service import EnrolmentService
 from health.models import Enrolment, Person
 from kit.app import ReadSessionDep, SessionDep
-from kit.auth import Principal, region_in_scope, requires
+from kit.auth import region_in_scope
 from kit.clock import ClockDep
 from kit.errors import PROBLEM_RESPONSES
 
 router = APIRouter(tags=["enrolment"], responses=PROBLEM_RESPONSES)
-Reader = Annotated[Principal, requires("health:read")]
-Writer = Annotated[Principal, requires("health:write")]
 
 
 async def get_service(clock: ClockDep) -> EnrolmentService:
@@ -38,7 +37,7 @@ ServiceDep = Annotated[EnrolmentService, Depends(get_service)]
     "(资助参保); who belongs is learnt from the registry's events. 409 if already insured.",
 )
 async def enrol(
-    body: schemas.EnrolmentCreate, actor: Writer, session: SessionDep, service: ServiceDep
+    body: schemas.EnrolmentCreate, actor: HealthWrite, session: SessionDep, service: ServiceDep
 ) -> schemas.EnrolmentOut:
     enrolment = await service.enrol(session, body, actor)
     return await _out(session, enrolment)
@@ -54,7 +53,7 @@ async def enrol(
 async def enrol_household(
     household_id: uuid.UUID,
     body: schemas.HouseholdEnrolmentCreate,
-    actor: Writer,
+    actor: HealthWrite,
     session: SessionDep,
     service: ServiceDep,
 ) -> list[schemas.EnrolmentOut]:
@@ -64,7 +63,7 @@ async def enrol_household(
 
 @router.get("/enrolments/{enrolment_id}", summary="One enrolment")
 async def get_enrolment(
-    enrolment_id: uuid.UUID, actor: Reader, session: ReadSessionDep, service: ServiceDep
+    enrolment_id: uuid.UUID, actor: HealthRead, session: ReadSessionDep, service: ServiceDep
 ) -> schemas.EnrolmentOut:
     return await _out(session, await service.get(session, enrolment_id, actor))
 
@@ -76,7 +75,7 @@ async def get_enrolment(
 async def cancel_enrolment(
     enrolment_id: uuid.UUID,
     body: schemas.EnrolmentCancel,
-    actor: Writer,
+    actor: HealthWrite,
     session: SessionDep,
     service: ServiceDep,
 ) -> schemas.EnrolmentOut:
@@ -89,7 +88,7 @@ async def cancel_enrolment(
     summary="参保率: persons insured for the year, by region one level down",
 )
 async def participation(
-    actor: Reader,
+    actor: HealthRead,
     session: ReadSessionDep,
     service: ServiceDep,
     year: Annotated[PolicyYear, Query(description="参保年度")],

@@ -25,9 +25,9 @@ from health.models import Enrolment, Person
 from health.policy import PREMIUM, SUBSIDISED_CATEGORIES, policy
 from health.records import record_in_region
 from health.regions import rate
-from kit.auth import Principal
+from kit.auth import Principal, ensure_visible
 from kit.clock import Clock
-from kit.errors import Problem, not_found
+from kit.errors import Problem
 
 ACTIVE = "active"
 CANCELLED = "cancelled"
@@ -39,8 +39,7 @@ class EnrolmentService:
 
     async def person(self, session: AsyncSession, person_id: uuid.UUID, actor: Principal) -> Person:
         person = await session.get(Person, person_id)
-        if person is None or not actor.can_access(person.region_code):
-            raise not_found("person")
+        ensure_visible(actor, person and person.region_code, what="person")
         return person
 
     async def enrol(
@@ -75,8 +74,7 @@ class EnrolmentService:
                 )
             ).scalars()
         )
-        if not members or not actor.can_access(members[0].region_code):
-            raise not_found("household")
+        ensure_visible(actor, members[0].region_code if members else None, what="household")
         enrolled = set(
             (
                 await session.execute(

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
 from fastapi import APIRouter
 
 from contracts.status import HouseholdSummary
+from health.auth import StatusRead
 from health.medical.service import MedicalAssessor
 from kit.app import ReadSessionDep
-from kit.auth import Principal, requires
 from kit.clock import ClockDep
 from kit.errors import PROBLEM_RESPONSES
 
 router = APIRouter(tags=["status"], responses=PROBLEM_RESPONSES)
-StatusReader = Annotated[Principal, requires("status:read")]
 
 
 @router.get(
@@ -27,6 +25,6 @@ StatusReader = Annotated[Principal, requires("status:read")]
     "or diagnoses.",
 )
 async def household_summary(
-    household_id: uuid.UUID, actor: StatusReader, session: ReadSessionDep, clock: ClockDep
+    household_id: uuid.UUID, actor: StatusRead, session: ReadSessionDep, clock: ClockDep
 ) -> HouseholdSummary:
     return await MedicalAssessor(clock).summary(session, household_id, actor)

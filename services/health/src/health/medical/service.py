@@ -25,9 +25,8 @@ from health.models import (
     MedicalAssessment,
     Person,
 )
-from kit.auth import Principal
+from kit.auth import Principal, ensure_visible
 from kit.clock import Clock
-from kit.errors import not_found
 
 _ASSESSMENTS = MedicalAssessment.__table__
 #: A critical case identified but not yet in treatment (治疗中, 转诊 and 已救治 are treated).
@@ -170,8 +169,7 @@ class MedicalAssessor:
         region = await session.scalar(
             select(Person.region_code).where(Person.household_id == household_id).limit(1)
         )
-        if region is None or not actor.can_access(region):
-            raise not_found("household")
+        ensure_visible(actor, region, what="household")
         counts = await medical_counts(session, household_id, self.clock.today())
         return HouseholdSummary(
             service="health",

@@ -8,14 +8,14 @@ from fastapi import APIRouter, Query
 
 from contracts.dates import PolicyDate
 from contracts.region import RegionCode
+from health.auth import HealthRead
 from health.reports import schemas
 from health.reports.service import check_reported, settlement_report
 from kit.app import ReadSessionDep
-from kit.auth import Principal, region_in_scope, requires
+from kit.auth import region_in_scope
 from kit.errors import PROBLEM_RESPONSES, Problem
 
 router = APIRouter(tags=["reports"], responses=PROBLEM_RESPONSES)
-Reader = Annotated[Principal, requires("health:read")]
 
 
 @router.get(
@@ -25,7 +25,7 @@ Reader = Annotated[Principal, requires("health:read")]
     "discharged in the period; `checks` recomputes every total from its parts.",
 )
 async def settlements(
-    actor: Reader,
+    actor: HealthRead,
     session: ReadSessionDep,
     date_from: Annotated[PolicyDate, Query(description="First discharge date counted")],
     date_to: Annotated[PolicyDate, Query(description="Last discharge date counted")],
@@ -50,5 +50,7 @@ async def settlements(
     "stated total and its parts (amounts, or counts at a rate, in 元, 万元 or 亿元); the "
     "answer says whether they do, and by how much they differ. Nothing is stored.",
 )
-async def reconciliation(body: schemas.ReportedTotal, actor: Reader) -> schemas.ReconciliationOut:
+async def reconciliation(
+    body: schemas.ReportedTotal, actor: HealthRead
+) -> schemas.ReconciliationOut:
     return check_reported(body)

@@ -11,8 +11,9 @@ from kit.app import ReadSessionDep, SessionDep
 from kit.errors import PROBLEM_RESPONSES
 from registry.adjustments.schemas import AdjustmentOut, ChangeRequest
 from registry.adjustments.service import AdjustmentService
-from registry.households.endpoints import Reader, Writer, household_out
+from registry.auth import RegistryRead, RegistryWrite
 from registry.households.endpoints import ServiceDep as HouseholdServiceDep
+from registry.households.endpoints import household_out
 from registry.households.schemas import HouseholdOut
 
 router = APIRouter(tags=["adjustments"], responses=PROBLEM_RESPONSES)
@@ -42,7 +43,7 @@ AdjustmentServiceDep = Annotated[AdjustmentService, Depends(get_service)]
 async def change_household(
     household_id: uuid.UUID,
     body: Annotated[ChangeRequest, Body()],
-    actor: Writer,
+    actor: RegistryWrite,
     session: SessionDep,
     service: AdjustmentServiceDep,
 ) -> HouseholdOut:
@@ -55,7 +56,10 @@ async def change_household(
     summary="The household's 动态调整 record (workflow adjustments such as 清退 included)",
 )
 async def list_adjustments(
-    household_id: uuid.UUID, actor: Reader, session: ReadSessionDep, service: AdjustmentServiceDep
+    household_id: uuid.UUID,
+    actor: RegistryRead,
+    session: ReadSessionDep,
+    service: AdjustmentServiceDep,
 ) -> list[AdjustmentOut]:
     rows = await service.list(session, household_id, actor)
     return [AdjustmentOut.model_validate(r, from_attributes=True) for r in rows]

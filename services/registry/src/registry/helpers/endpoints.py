@@ -10,9 +10,10 @@ from fastapi import APIRouter, Depends, Query, status
 from contracts.enums import HelperRank, describe
 from contracts.region import RegionCode
 from kit.app import ReadSessionDep, SessionDep
-from kit.auth import Principal, region_filter, requires
+from kit.auth import Principal, region_filter
 from kit.errors import PROBLEM_RESPONSES
 from kit.pagination import Page, PageParams, page_params
+from registry.auth import RegistryRead, RegistryWrite
 from registry.helpers import schemas
 from registry.helpers.service import HelperService, brief, mask_phone
 from registry.households.endpoints import ServiceDep as HouseholdServiceDep
@@ -21,8 +22,6 @@ from registry.regions.scope import report_region
 
 router = APIRouter(tags=["helpers"], responses=PROBLEM_RESPONSES)
 
-Reader = Annotated[Principal, requires("registry:read")]
-Writer = Annotated[Principal, requires("registry:write")]
 MONTH_PATTERN = r"^(19|20)\d{2}-(0[1-9]|1[0-2])$"
 Paging = Annotated[PageParams, Depends(page_params)]
 
@@ -38,7 +37,7 @@ ServiceDep = Annotated[HelperService, Depends(get_service)]
     "/helpers", status_code=status.HTTP_201_CREATED, summary="Register a helper (帮扶责任人)"
 )
 async def create_helper(
-    body: schemas.HelperCreate, actor: Writer, session: SessionDep, service: ServiceDep
+    body: schemas.HelperCreate, actor: RegistryWrite, session: SessionDep, service: ServiceDep
 ) -> schemas.HelperOut:
     helper = await service.create(session, body, actor)
     return await _helper_out(session, service, helper, actor, load=0)
@@ -46,7 +45,7 @@ async def create_helper(
 
 @router.get("/helpers", summary="Helpers in your region, with their current load")
 async def list_helpers(
-    actor: Reader,
+    actor: RegistryRead,
     session: ReadSessionDep,
     service: ServiceDep,
     page: Paging,
@@ -68,7 +67,7 @@ async def list_helpers(
 
 @router.get("/helpers/{helper_id}", summary="One helper")
 async def get_helper(
-    helper_id: uuid.UUID, actor: Reader, session: ReadSessionDep, service: ServiceDep
+    helper_id: uuid.UUID, actor: RegistryRead, session: ReadSessionDep, service: ServiceDep
 ) -> schemas.HelperOut:
     helper = await service.get(session, helper_id, actor)
     return await _helper_out(session, service, helper, actor)
@@ -83,7 +82,7 @@ async def get_helper(
 async def update_helper(
     helper_id: uuid.UUID,
     body: schemas.HelperUpdate,
-    actor: Writer,
+    actor: RegistryWrite,
     session: SessionDep,
     service: ServiceDep,
 ) -> schemas.HelperOut:
@@ -103,7 +102,7 @@ async def update_helper(
 async def assign_helper(
     household_id: uuid.UUID,
     body: schemas.AssignmentCreate,
-    actor: Writer,
+    actor: RegistryWrite,
     session: SessionDep,
     service: ServiceDep,
 ) -> schemas.AssignmentOut:
@@ -116,7 +115,7 @@ async def assign_helper(
     summary="The household's helpers, current ones first, then past ones",
 )
 async def list_assignments(
-    household_id: uuid.UUID, actor: Reader, session: ReadSessionDep, service: ServiceDep
+    household_id: uuid.UUID, actor: RegistryRead, session: ReadSessionDep, service: ServiceDep
 ) -> list[schemas.AssignmentOut]:
     rows = await service.assignments(session, household_id, actor)
     return [_assignment_out(a, h) for a, h in rows]
@@ -130,7 +129,7 @@ async def end_assignment(
     household_id: uuid.UUID,
     assignment_id: uuid.UUID,
     body: schemas.AssignmentEnd,
-    actor: Writer,
+    actor: RegistryWrite,
     session: SessionDep,
     service: ServiceDep,
 ) -> schemas.AssignmentOut:
@@ -148,7 +147,7 @@ async def end_assignment(
 async def log_visit(
     household_id: uuid.UUID,
     body: schemas.VisitCreate,
-    actor: Writer,
+    actor: RegistryWrite,
     session: SessionDep,
     service: ServiceDep,
 ) -> schemas.VisitOut:
@@ -159,7 +158,7 @@ async def log_visit(
 @router.get("/households/{household_id}/visits", summary="The household's visits, newest first")
 async def list_visits(
     household_id: uuid.UUID,
-    actor: Reader,
+    actor: RegistryRead,
     session: ReadSessionDep,
     service: ServiceDep,
     page: Paging,
@@ -179,7 +178,7 @@ async def list_visits(
     "(帮扶干部每月入户不少于3次).",
 )
 async def helper_compliance(
-    actor: Reader,
+    actor: RegistryRead,
     session: ReadSessionDep,
     service: ServiceDep,
     page: Paging,
@@ -203,7 +202,7 @@ async def helper_compliance(
     "'每个贫困户都有帮扶责任人' (DOMAIN §2.8).",
 )
 async def households_without_helper(
-    actor: Reader,
+    actor: RegistryRead,
     session: ReadSessionDep,
     service: ServiceDep,
     page: Paging,

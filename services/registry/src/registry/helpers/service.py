@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.enums import HelperRank, HelperRole, MonitoringCategory
 from contracts.events import registry as events
 from contracts.region import region_prefix
-from kit.auth import Principal
+from kit.auth import Principal, ensure_in_region, ensure_visible
 from kit.errors import Problem, not_found
 from kit.pagination import PageParams
 from registry import policy as p
@@ -82,8 +82,7 @@ class HelperService:
         if lock:
             query = query.with_for_update()  # serialises assignments: the load stays exact
         helper = (await session.execute(query)).scalar_one_or_none()
-        if helper is None or not actor.can_access(helper.region_code):
-            raise not_found("helper")
+        ensure_visible(actor, helper and helper.region_code, what="helper")
         return helper
 
     async def load(self, session: AsyncSession, helper_id: uuid.UUID) -> int:
@@ -120,14 +119,7 @@ class HelperService:
                 code="UNKNOWN_REGION",
                 field="body.region_code",
             )
-        if not actor.can_access(region.code):
-            raise Problem(
-                403,
-                "Outside your region",
-                f"{region.code} is outside the region of your account",
-                code="OUTSIDE_REGION",
-                field="body.region_code",
-            )
+        ensure_in_region(actor, region.code, field="body.region_code")
         helper = Helper(**data.model_dump())
         session.add(helper)
         await session.flush()

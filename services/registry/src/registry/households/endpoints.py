@@ -12,9 +12,10 @@ from contracts.enums import AssistanceType, MonitoringCategory, PovertyCause, Po
 from contracts.region import RegionCode
 from kit.app import ReadSessionDep, SessionDep
 from kit.audit import AuditEntry
-from kit.auth import Principal, region_filter, requires
+from kit.auth import Principal, region_filter
 from kit.errors import PROBLEM_RESPONSES
 from kit.pagination import Page, PageParams, page_params
+from registry.auth import RegistryRead, RegistryWrite, StatusRead
 from registry.households.schemas import (
     HouseholdCreate,
     HouseholdOut,
@@ -34,11 +35,6 @@ from registry.pii import IdNumberVault
 
 router = APIRouter(tags=["households"], responses=PROBLEM_RESPONSES)
 
-Reader = Annotated[Principal, requires("registry:read")]
-#: Every role that reads a household's status (the gateway forwards the caller's token).
-StatusReader = Annotated[Principal, requires("status:read")]
-Writer = Annotated[Principal, requires("registry:write")]
-
 
 async def get_service(request: Request) -> HouseholdService:
     return HouseholdService(request.app.state.vault, request.app.state.clock)
@@ -53,7 +49,7 @@ ServiceDep = Annotated[HouseholdService, Depends(get_service)]
     summary="Register a household with its members (建档)",
 )
 async def create_household(
-    body: HouseholdCreate, actor: Writer, session: SessionDep, service: ServiceDep
+    body: HouseholdCreate, actor: RegistryWrite, session: SessionDep, service: ServiceDep
 ) -> HouseholdOut:
     household, members = await service.create(session, body, actor)
     return household_out(household, members, actor, service.vault)
@@ -61,7 +57,7 @@ async def create_household(
 
 @router.get("/households", summary="Search households in your region")
 async def list_households(
-    actor: Reader,
+    actor: RegistryRead,
     session: ReadSessionDep,
     service: ServiceDep,
     page: Annotated[PageParams, Depends(page_params)],
@@ -115,7 +111,7 @@ async def list_households(
     description="The number travels in the body so that it never lands in access logs.",
 )
 async def lookup_person(
-    body: PersonLookup, actor: Reader, session: ReadSessionDep, service: ServiceDep
+    body: PersonLookup, actor: RegistryRead, session: ReadSessionDep, service: ServiceDep
 ) -> PersonFound:
     household, member = await service.find_person(session, body.id_number, actor)
     return PersonFound(
@@ -128,7 +124,7 @@ async def lookup_person(
 
 @router.get("/households/{household_id}", summary="A household with its members")
 async def get_household(
-    household_id: uuid.UUID, actor: Reader, session: ReadSessionDep, service: ServiceDep
+    household_id: uuid.UUID, actor: RegistryRead, session: ReadSessionDep, service: ServiceDep
 ) -> HouseholdOut:
     household, members = await service.get(session, household_id, actor)
     return household_out(household, members, actor, service.vault)
@@ -145,7 +141,7 @@ async def get_household(
     "figures or other personal data.",
 )
 async def household_summary(
-    household_id: uuid.UUID, actor: StatusReader, session: ReadSessionDep, service: ServiceDep
+    household_id: uuid.UUID, actor: StatusRead, session: ReadSessionDep, service: ServiceDep
 ) -> StatusSummary:
     return await service.summary(session, household_id, actor)
 
@@ -155,7 +151,7 @@ async def household_summary(
     summary="Every change of the household: who, when, before and after",
 )
 async def household_history(
-    household_id: uuid.UUID, actor: Reader, session: ReadSessionDep, service: ServiceDep
+    household_id: uuid.UUID, actor: RegistryRead, session: ReadSessionDep, service: ServiceDep
 ) -> list[AuditEntry]:
     return await service.history(session, household_id, actor)
 
@@ -164,7 +160,7 @@ async def household_history(
 async def update_household(
     household_id: uuid.UUID,
     body: HouseholdUpdate,
-    actor: Writer,
+    actor: RegistryWrite,
     session: SessionDep,
     service: ServiceDep,
 ) -> HouseholdOut:
@@ -180,7 +176,7 @@ async def update_household(
 async def add_member(
     household_id: uuid.UUID,
     body: MemberCreate,
-    actor: Writer,
+    actor: RegistryWrite,
     session: SessionDep,
     service: ServiceDep,
 ) -> HouseholdOut:
@@ -193,7 +189,7 @@ async def update_member(
     household_id: uuid.UUID,
     member_id: uuid.UUID,
     body: MemberUpdate,
-    actor: Writer,
+    actor: RegistryWrite,
     session: SessionDep,
     service: ServiceDep,
 ) -> HouseholdOut:
@@ -209,7 +205,7 @@ async def update_member(
 async def remove_member(
     household_id: uuid.UUID,
     member_id: uuid.UUID,
-    actor: Writer,
+    actor: RegistryWrite,
     session: SessionDep,
     service: ServiceDep,
 ) -> HouseholdOut:

@@ -40,7 +40,7 @@ from contracts.events import registry as events
 from contracts.region import region_level, region_prefix
 from contracts.resident_id import birth_date, gender
 from kit.audit import AuditEntry
-from kit.auth import Principal
+from kit.auth import Principal, ensure_in_region, ensure_visible
 from kit.clock import Clock
 from kit.db import atomic
 from kit.errors import Problem, not_found
@@ -165,8 +165,7 @@ class HouseholdService:
         if for_update:
             query = query.with_for_update()  # serialises writers: versions stay gap-free
         household = (await session.execute(query)).scalar_one_or_none()
-        if household is None or not actor.can_access(household.region_code):
-            raise not_found("household")
+        ensure_visible(actor, household and household.region_code, what="household")
         if for_update and household.merged_into is not None:
             raise Problem(
                 409,
@@ -236,8 +235,7 @@ class HouseholdService:
         found = (
             await session.execute(_PERSON_BY_HASH, {"hash": self.vault.lookup_hash(id_number)})
         ).one_or_none()
-        if found is None or not actor.can_access(found.Household.region_code):
-            raise not_found("person")
+        ensure_visible(actor, found and found.Household.region_code, what="person")
         return found.Household, found.Member
 
     async def summary(
@@ -249,8 +247,7 @@ class HouseholdService:
         row = (
             await session.execute(_SUMMARY, {"household_id": household_id, "since": since})
         ).one_or_none()
-        if row is None or not actor.can_access(row.Household.region_code):
-            raise not_found("household")
+        ensure_visible(actor, row and row.Household.region_code, what="household")
         if actor.is_helper and not await _helps(session, actor.helper_id(), household_id):
             raise not_found("household")  # a helper sees the households assigned to them
         household = row.Household
@@ -618,14 +615,7 @@ class HouseholdService:
                 code="NOT_A_VILLAGE",
                 field="body.region_code",
             )
-        if not actor.can_access(code):
-            raise Problem(
-                403,
-                "Outside your region",
-                f"{code} is outside the region of your account",
-                code="OUTSIDE_REGION",
-                field="body.region_code",
-            )
+        ensure_in_region(actor, code, field="body.region_code")
         return region
 
     async def flush(self, session: AsyncSession) -> None:

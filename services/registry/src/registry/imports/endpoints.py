@@ -13,8 +13,9 @@ from fastapi.responses import JSONResponse, Response
 from contracts.enums import RegionLevel
 from contracts.region import RegionCode, region_level
 from kit.app import ReadSessionDep
-from kit.auth import Principal, requires
-from kit.errors import PROBLEM_RESPONSES, Problem, not_found
+from kit.auth import ensure_in_region, ensure_visible
+from kit.errors import PROBLEM_RESPONSES, Problem
+from registry.auth import RegistryRead, RegistryWrite
 from registry.imports.columns import COLUMNS
 from registry.imports.jobs import ImportSlot
 from registry.imports.reader import TEMPLATE_CSV, open_sheet, template_xlsx
@@ -24,8 +25,6 @@ from registry.models import ImportJob
 
 router = APIRouter(tags=["imports"], responses=PROBLEM_RESPONSES)
 
-Reader = Annotated[Principal, requires("registry:read")]
-Writer = Annotated[Principal, requires("registry:write")]
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _COUNTY_OR_ABOVE = {RegionLevel.province, RegionLevel.city, RegionLevel.county}
@@ -60,7 +59,7 @@ _COLUMN_TABLE = "\n".join(
 )
 async def import_households(
     request: Request,
-    actor: Writer,
+    actor: RegistryWrite,
     file: Annotated[UploadFile, File(description="The spreadsheet (.csv UTF-8/GB18030, .xlsx)")],
     region: Annotated[
         RegionCode | None,
@@ -77,14 +76,8 @@ async def import_households(
             "imports are done by a county (or higher) account",
             code="IMPORT_NEEDS_COUNTY",
         )
-    if region is not None and not actor.can_access(region):
-        raise Problem(
-            403,
-            "Outside your region",
-            f"{region} is outside the region of your account",
-            code="OUTSIDE_REGION",
-            field="query.region",
-        )
+    if region is not None:
+        ensure_in_region(actor, region, field="query.region")
     runtime = request.app.state.runtime
     settings = runtime.settings
     service = ImportService(
@@ -148,7 +141,7 @@ async def import_households(
     response_class=Response,
     responses={200: {"content": {XLSX: {}}}},
 )
-async def template_as_xlsx(actor: Reader) -> Response:
+async def template_as_xlsx(actor: RegistryRead) -> Response:
     return Response(
         template_xlsx(),
         media_type=XLSX,
@@ -162,7 +155,7 @@ async def template_as_xlsx(actor: Reader) -> Response:
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}}},
 )
-async def template_as_csv(actor: Reader) -> Response:
+async def template_as_csv(actor: RegistryRead) -> Response:
     return Response(
         TEMPLATE_CSV.read_bytes(),
         media_type="text/csv; charset=utf-8",
@@ -172,8 +165,9 @@ async def template_as_csv(actor: Reader) -> Response:
 
 # After the template routes: their paths would match {import_id}.
 @router.get("/imports/{import_id}", summary="A background import: progress, then its report")
-async def get_import(import_id: uuid.UUID, actor: Writer, session: ReadSessionDep) -> ImportJobOut:
+async def get_import(
+    import_id: uuid.UUID, actor: RegistryWrite, session: ReadSessionDep
+) -> ImportJobOut:
     job = await session.get(ImportJob, import_id)
-    if job is None or not actor.can_access(job.region_code):
-        raise not_found("import")
+    ensure_visible(actor, job and job.region_code, what="import")
     return ImportJobOut.model_validate(job, from_attributes=True)

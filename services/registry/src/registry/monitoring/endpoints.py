@@ -10,18 +10,16 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from contracts.enums import AlertKind, AlertStatus, describe
 from contracts.region import RegionCode
 from kit.app import ReadSessionDep, SessionDep
-from kit.auth import Principal, region_filter, requires
+from kit.auth import region_filter
 from kit.errors import PROBLEM_RESPONSES
 from kit.pagination import Page, PageParams, page_params
+from registry.auth import RegistryRead, RegistryWrite
 from registry.households.endpoints import ServiceDep as HouseholdServiceDep
 from registry.models import RiskAlert
 from registry.monitoring.schemas import AlertCreate, AlertOut, AlertSource, AlertTransition
 from registry.monitoring.service import MonitoringService, is_overdue
 
 router = APIRouter(tags=["monitoring"], responses=PROBLEM_RESPONSES)
-
-Reader = Annotated[Principal, requires("registry:read")]
-Writer = Annotated[Principal, requires("registry:write")]
 
 
 async def get_monitoring(households: HouseholdServiceDep) -> MonitoringService:
@@ -42,7 +40,7 @@ MonitoringDep = Annotated[MonitoringService, Depends(get_monitoring)]
 )
 async def create_alert(
     body: AlertCreate,
-    actor: Writer,
+    actor: RegistryWrite,
     session: SessionDep,
     monitoring: MonitoringDep,
     request: Request,
@@ -53,7 +51,7 @@ async def create_alert(
 
 @router.get("/alerts", summary="Search risk alerts in your region")
 async def list_alerts(
-    actor: Reader,
+    actor: RegistryRead,
     session: ReadSessionDep,
     monitoring: MonitoringDep,
     request: Request,
@@ -85,7 +83,7 @@ async def list_alerts(
 @router.get("/alerts/{alert_id}", summary="One risk alert with its steps")
 async def get_alert(
     alert_id: uuid.UUID,
-    actor: Reader,
+    actor: RegistryRead,
     session: ReadSessionDep,
     monitoring: MonitoringDep,
     request: Request,
@@ -104,7 +102,7 @@ async def get_alert(
 async def move_alert(
     alert_id: uuid.UUID,
     body: AlertTransition,
-    actor: Writer,
+    actor: RegistryWrite,
     session: SessionDep,
     monitoring: MonitoringDep,
     request: Request,

@@ -30,9 +30,9 @@ from contracts.enums import (
 from contracts.events import CATALOGUE, health
 from contracts.events import registry as events
 from contracts.region import region_prefix
-from kit.auth import Principal
+from kit.auth import Principal, ensure_visible
 from kit.envelope import Envelope
-from kit.errors import Problem, not_found
+from kit.errors import Problem
 from kit.pagination import PageParams
 from registry import policy as p
 from registry.households.service import HouseholdService, audit_view
@@ -422,8 +422,7 @@ class MonitoringService:
 
     async def get(self, session: AsyncSession, alert_id: uuid.UUID, actor: Principal) -> RiskAlert:
         alert = await session.get(RiskAlert, alert_id)
-        if alert is None or not actor.can_access(alert.region_code):
-            raise not_found("alert")
+        ensure_visible(actor, alert and alert.region_code, what="alert")
         return alert
 
     async def search(

@@ -9,19 +9,16 @@ from fastapi import APIRouter, Depends, Query
 from contracts.dates import PolicyYear
 from contracts.region import RegionCode
 from kit.app import ReadSessionDep
-from kit.auth import Principal, requires
 from kit.clock import ClockDep
 from kit.errors import PROBLEM_RESPONSES
 from kit.pagination import Page, PageParams, page_params
+from registry.auth import RegistryPiiRead, RegistryRead
 from registry.quality import schemas
 from registry.quality.service import QualityService
 from registry.regions.scope import report_region
 
 router = APIRouter(responses=PROBLEM_RESPONSES)
 
-Reader = Annotated[Principal, requires("registry:read")]
-#: Red flags name assets and income: personal data (DOMAIN §9).
-PiiReader = Annotated[Principal, requires("registry:read", "pii:read")]
 Region = Annotated[RegionCode | None, Query(description="Region subtree (default: your region)")]
 Year = Annotated[PolicyYear | None, Query(description="Default: this year")]
 
@@ -47,7 +44,7 @@ ServiceDep = Annotated[QualityService, Depends(get_service)]
     "All kinds unless `kind` is given. Each entry gives the reason in words. Needs pii:read.",
 )
 async def red_flags(
-    actor: PiiReader,
+    actor: RegistryPiiRead,
     session: ReadSessionDep,
     service: ServiceDep,
     page: Annotated[PageParams, Depends(page_params)],
@@ -74,7 +71,7 @@ async def red_flags(
     "with the reason.",
 )
 async def incidence(
-    actor: Reader,
+    actor: RegistryRead,
     session: ReadSessionDep,
     service: ServiceDep,
     clock: ClockDep,
@@ -96,7 +93,7 @@ async def incidence(
     "(policy `quality.max_rate.*`), each to stay strictly below.",
 )
 async def quality(
-    actor: Reader,
+    actor: RegistryRead,
     session: ReadSessionDep,
     service: ServiceDep,
     clock: ClockDep,

@@ -11,12 +11,11 @@ from sqlalchemy import select
 from contracts.enums import RegionLevel
 from contracts.region import RegionCode
 from kit.app import ReadSessionDep
-from kit.auth import Principal, requires
 from kit.errors import PROBLEM_RESPONSES, not_found
+from registry.auth import RegistryRead
 from registry.models import Region
 
 router = APIRouter(prefix="/regions", tags=["regions"], responses=PROBLEM_RESPONSES)
-Reader = Annotated[Principal, requires("registry:read")]
 
 
 class RegionOut(BaseModel):
@@ -28,7 +27,7 @@ class RegionOut(BaseModel):
 
 @router.get("", summary="Regions, optionally the children of one region")
 async def list_regions(
-    actor: Reader,
+    actor: RegistryRead,
     session: ReadSessionDep,
     parent: Annotated[
         RegionCode | None, Query(description="Only the direct children of this region")
@@ -44,7 +43,7 @@ async def list_regions(
 
 
 @router.get("/{code}", summary="One region")
-async def get_region(code: RegionCode, actor: Reader, session: ReadSessionDep) -> RegionOut:
+async def get_region(code: RegionCode, actor: RegistryRead, session: ReadSessionDep) -> RegionOut:
     region = await session.get(Region, code)
     if region is None:
         raise not_found("region")

@@ -10,8 +10,8 @@ from pydantic import BaseModel
 
 from contracts.enums import PovertyState, WorkflowStage
 from kit.app import ReadSessionDep, SessionDep
-from kit.auth import Principal, requires
 from kit.errors import PROBLEM_RESPONSES
+from registry.auth import RegistryRead, RegistryWrite
 from registry.households.endpoints import ServiceDep as HouseholdServiceDep
 from registry.households.endpoints import household_out
 from registry.households.schemas import HouseholdOut
@@ -27,9 +27,6 @@ from registry.workflow.schemas import (
 from registry.workflow.service import WorkflowService
 
 router = APIRouter(tags=["workflow"], responses=PROBLEM_RESPONSES)
-
-Reader = Annotated[Principal, requires("registry:read")]
-Writer = Annotated[Principal, requires("registry:write")]
 
 
 async def get_workflow(request: Request, households: HouseholdServiceDep) -> WorkflowService:
@@ -63,7 +60,7 @@ class WorkflowOut(BaseModel):
 async def take_step(
     household_id: uuid.UUID,
     body: Annotated[StepRequest, Body()],
-    actor: Writer,
+    actor: RegistryWrite,
     session: SessionDep,
     workflow: WorkflowDep,
     request: Request,
@@ -83,7 +80,7 @@ async def take_step(
     summary="The household's steps so far and the steps possible now",
 )
 async def list_steps(
-    household_id: uuid.UUID, actor: Reader, session: ReadSessionDep, workflow: WorkflowDep
+    household_id: uuid.UUID, actor: RegistryRead, session: ReadSessionDep, workflow: WorkflowDep
 ) -> WorkflowOut:
     household, steps = await workflow.steps(session, household_id, actor)
     return WorkflowOut(
@@ -98,7 +95,7 @@ async def list_steps(
 
 @router.get("/households/{household_id}/publicities", summary="The household's 公示 windows")
 async def list_publicities(
-    household_id: uuid.UUID, actor: Reader, session: ReadSessionDep, workflow: WorkflowDep
+    household_id: uuid.UUID, actor: RegistryRead, session: ReadSessionDep, workflow: WorkflowDep
 ) -> list[PublicityOut]:
     rows = await workflow.publicities(session, household_id, actor)
     return [PublicityOut.model_validate(r, from_attributes=True) for r in rows]
@@ -106,7 +103,7 @@ async def list_publicities(
 
 @router.get("/households/{household_id}/objections", summary="Objections to the household's 公示")
 async def list_objections(
-    household_id: uuid.UUID, actor: Reader, session: ReadSessionDep, workflow: WorkflowDep
+    household_id: uuid.UUID, actor: RegistryRead, session: ReadSessionDep, workflow: WorkflowDep
 ) -> list[ObjectionOut]:
     rows = await workflow.objections(session, household_id, actor)
     return [ObjectionOut.model_validate(r, from_attributes=True) for r in rows]
@@ -121,7 +118,7 @@ async def list_objections(
 async def file_objection(
     publicity_id: uuid.UUID,
     body: ObjectionCreate,
-    actor: Writer,
+    actor: RegistryWrite,
     session: SessionDep,
     workflow: WorkflowDep,
 ) -> ObjectionOut:
@@ -138,7 +135,7 @@ async def file_objection(
 async def resolve_objection(
     objection_id: uuid.UUID,
     body: ObjectionResolve,
-    actor: Writer,
+    actor: RegistryWrite,
     session: SessionDep,
     workflow: WorkflowDep,
 ) -> ObjectionOut:

@@ -21,7 +21,7 @@ from contracts.enums import (
     WorkflowStage,
 )
 from contracts.events import registry as events
-from kit.auth import Principal
+from kit.auth import Principal, ensure_visible
 from kit.errors import Problem, not_found
 from registry import policy as p
 from registry.helpers.service import HelperService
@@ -436,8 +436,7 @@ class WorkflowService:
         actor: Principal,
     ) -> Objection:
         publicity = await session.get(Publicity, publicity_id)
-        if publicity is None or not actor.can_access(publicity.region_code):
-            raise not_found("publicity")
+        ensure_visible(actor, publicity and publicity.region_code, what="publicity")
         household, members = await self.households.get(
             session, publicity.household_id, actor, for_update=True
         )
