@@ -20,13 +20,13 @@ import pytest
 import pytest_asyncio
 from registry_testdata import REGIONS, household_body
 
-from devstack.project import load_roles, load_services, repo_root
+from devstack.project import all_scopes, load_services, repo_root
 from devstack.pytest_plugin import Stack, empty_bus
 from devstack.servers import free_port
 from kit.db import asyncpg_dsn
 
 #: Every scope of every role, so that each route is reached past its scope check.
-ALL_SCOPES = tuple(sorted({scope for scopes in load_roles().values() for scope in scopes}))
+ALL_SCOPES = all_scopes()
 EXAMPLES_PER_OPERATION = int(os.environ.get("FUZZ_EXAMPLES", "50"))
 #: Every check but one: a schema-valid request may still break a domain rule (an unknown
 #: person, a step the state machine does not allow), so its refusal is not a failure.

@@ -7,11 +7,9 @@ and bodies the probes start from."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import enum
 import importlib
-import os
 import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -21,27 +19,13 @@ from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
 from devstack import hostile
-from devstack.project import load_roles, load_services
+from devstack.project import all_scopes, environment, load_services
 from devstack.pytest_plugin import DEMO_COUNTY, Stack, empty_bus
 from devstack.testing import running
 
 SERVICES = [s.name for s in load_services()]
 #: Every scope of every role: the probes reach each route (region: the demo county).
-ALL_SCOPES = tuple(sorted({scope for scopes in load_roles().values() for scope in scopes}))
-
-
-@contextlib.contextmanager
-def _environment(values: dict[str, str]):
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+ALL_SCOPES = all_scopes()
 
 
 class Target:
@@ -61,7 +45,7 @@ async def target(request, databases, nats_server, auth_keys) -> AsyncIterator[Ta
     settings = await stack.settings_for(service.name)
     # Built as uvicorn builds it (the factory reads its settings from the environment).
     variables = {service.env_prefix + k.upper(): str(v) for k, v in settings.items()}
-    with _environment(variables):
+    with environment(variables):
         app = importlib.import_module(f"{service.package}.main").create_app()
     try:
         testdata = importlib.import_module(f"{service.name}_testdata")

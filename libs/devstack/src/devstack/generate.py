@@ -8,15 +8,13 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
-import os
 import sys
-from collections.abc import Iterator
 
 from cryptography.fernet import Fernet
 
 from contracts.events import CATALOGUE
 from devstack import nats_config
-from devstack.project import ServiceInfo, load_services, repo_root
+from devstack.project import ServiceInfo, environment, load_services, repo_root
 
 README_START = "<!-- event-catalogue:start -->"
 README_END = "<!-- event-catalogue:end -->"
@@ -38,20 +36,10 @@ def openapi_documents() -> dict[str, str]:
     return documents
 
 
-@contextlib.contextmanager
-def _throwaway_secrets(service: ServiceInfo) -> Iterator[None]:
+def _throwaway_secrets(service: ServiceInfo) -> contextlib.AbstractContextManager[None]:
     """Building an app for its spec needs its secrets set, not their real values."""
     names = [service.env_prefix + name for name in service.secrets]
-    saved = {name: os.environ.get(name) for name in names}
-    os.environ.update({name: Fernet.generate_key().decode() for name in names})
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    return environment({name: Fernet.generate_key().decode() for name in names})
 
 
 def catalogue_markdown() -> str:

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import secrets
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -98,6 +99,26 @@ def load_roles(root: Path | None = None) -> dict[str, tuple[str, ...]]:
     path = (root or repo_root()) / "services" / "roles.toml"
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     return {name: tuple(spec["scopes"]) for name, spec in data["roles"].items()}
+
+
+def all_scopes() -> tuple[str, ...]:
+    """Every scope some role holds (a token for probing every route)."""
+    return tuple(sorted({scope for scopes in load_roles().values() for scope in scopes}))
+
+
+@contextlib.contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the block, then restore what was there."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def role_token(
