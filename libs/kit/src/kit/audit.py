@@ -140,6 +140,10 @@ class AuditLog:
             before=before,
             after=after,
         )
+        await self.stage(session, row)
+
+    async def stage(self, session: AsyncSession, row: dict[str, Any]) -> None:
+        """Insert a row built by :meth:`row` in the caller's transaction."""
         await session.execute(insert(self.table).values(**row))
 
     async def entries(
