@@ -37,8 +37,9 @@ _WORD_START = re.compile(r"(?<!^)(?=[A-Z])")
 
 @dataclass
 class AggregateRef:
-    """An aggregate named without its object: for bulk writers that build rows from plain
-    values (a COPY of imported households, a batch of regions)."""
+    """An aggregate named without its object: for writers that hold plain values rather
+    than a loaded row (a COPY of imported households, a batch of regions, an upserted
+    row)."""
 
     entity: str
     id: Any

@@ -2,9 +2,10 @@
 
 The file is read as a stream and grouped (``parse``, pass 1); then its households are
 read and checked a chunk at a time, and the valid ones are written, one transaction per chunk, with PostgreSQL COPY: households, members,
-their 存量档案录入 workflow step, their ``registry.household.created`` outbox row and their audit
-entry (the rows :meth:`kit.changes.Changes.record` writes, built by its row builders). A crash between chunks leaves whole households only; a re-run skips what is there
-(``external_ref`` = village code + 户编号) and completes the rest.
+their 存量档案录入 workflow step, their ``registry.household.created`` outbox row and
+their audit entry (the rows :meth:`kit.changes.Changes.record` writes, built by its row
+builders). A crash between chunks leaves whole households only; a re-run skips what is
+there (``external_ref`` = village code + 户编号) and completes the rest.
 """
 
 from __future__ import annotations
