@@ -12,7 +12,7 @@ from sqlalchemy import text
 from contracts.events import registry as events
 from devstack.testing import eventually
 from kit.envelope import parse
-from registry.events import household_fields, outbox
+from registry.events import changes, household_fields
 from registry.models import Household
 
 
@@ -78,13 +78,13 @@ async def test_rolled_back_transaction_publishes_nothing(client, registry_app, a
     )
     async with registry_app.state.runtime.sessionmaker() as session:
         session.add(household)
-        await outbox.add(
+        await changes.record(
             session,
+            household,
             events.HOUSEHOLD_CREATED,
-            aggregate_id=household.id,
-            region=VILLAGE,
-            sequence=1,
-            data=events.HouseholdCreated(**household_fields(household, [], dimensions={})),
+            events.HouseholdCreated(**household_fields(household, [], dimensions={})),
+            new=True,
+            audited=False,
         )
         await session.rollback()
     # A later committed event proves the relay ran after the rollback.

@@ -1,9 +1,10 @@
 """Append-only audit log (ARCHITECTURE §6): who changed what, when, before and after.
 
 A service adds the table to its own metadata (:func:`define_audit_table`) and writes one
-row per change in the same transaction as the change (:meth:`AuditLog.record`). The
-migration installs a trigger that refuses UPDATE and DELETE, so not even the service can
-rewrite history (:func:`append_only_sql`).
+row per change in the same transaction as the change (through the one write path,
+:meth:`kit.changes.Changes.record`). The migration installs triggers that refuse UPDATE,
+DELETE and TRUNCATE, so not even the service can rewrite history (:func:`append_only_sql`,
+run by :func:`kit.migrations.make_append_only`).
 """
 
 from __future__ import annotations
@@ -52,7 +53,9 @@ def define_audit_table(metadata: MetaData) -> Table:
 
 
 def append_only_sql(table: str = "audit_log") -> list[str]:
-    """Statements (for a migration) that make ``table`` refuse UPDATE and DELETE."""
+    """Statements (for a migration: :func:`kit.migrations.make_append_only`) that make
+    ``table`` refuse UPDATE and DELETE of a row, and TRUNCATE (a statement-level trigger:
+    no row trigger sees it). ``OR REPLACE``: running them again changes nothing."""
     return [
         """
         CREATE OR REPLACE FUNCTION refuse_audit_change() RETURNS trigger AS $$
@@ -61,8 +64,12 @@ def append_only_sql(table: str = "audit_log") -> list[str]:
         END $$ LANGUAGE plpgsql
         """,
         f"""
-        CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
+        CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
         FOR EACH ROW EXECUTE FUNCTION refuse_audit_change()
+        """,
+        f"""
+        CREATE OR REPLACE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
+        FOR EACH STATEMENT EXECUTE FUNCTION refuse_audit_change()
         """,
     ]
 
@@ -140,6 +147,10 @@ class AuditLog:
             before=before,
             after=after,
         )
+        await self.stage(session, row)
+
+    async def stage(self, session: AsyncSession, row: dict[str, Any]) -> None:
+        """Insert a row built by :meth:`row` in the caller's transaction."""
         await session.execute(insert(self.table).values(**row))
 
     async def entries(

@@ -1,15 +1,25 @@
 """Alembic glue: each service keeps its migrations in ``<package>/migrations`` and its
-``env.py`` calls :func:`run_migrations`. Tools call :func:`upgrade`."""
+``env.py`` calls :func:`run_migrations`. Tools call :func:`upgrade`.
+
+The tables every service has in the same shape (the outbox, the audit log) are created by
+the helpers here, from the same definitions as the services' metadata
+(:func:`kit.outbox.define_outbox_table`, :func:`kit.audit.define_audit_table`), so a
+migration cannot drift from them; :func:`make_append_only` is the one way an audit log
+refuses changes (ARCHITECTURE §6.4)."""
 
 from __future__ import annotations
 
 import asyncio
 
-from alembic import command, context
+from alembic import command, context, op
 from alembic.config import Config
-from sqlalchemy import MetaData, pool
+from alembic.operations import ops
+from sqlalchemy import MetaData, Table, pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from kit.audit import append_only_sql, define_audit_table
+from kit.outbox import define_outbox_table
 
 
 def alembic_config(package: str, database_url: str | None = None) -> Config:
@@ -46,3 +56,27 @@ def run_migrations(target_metadata: MetaData, default_url: str) -> None:
         await engine.dispose()
 
     asyncio.run(main())
+
+
+def create_outbox_table() -> None:
+    """In a migration: create the outbox exactly as :func:`define_outbox_table` defines it."""
+    _create(define_outbox_table(MetaData()))
+
+
+def create_audit_table() -> None:
+    """In a migration: create the audit log exactly as :func:`define_audit_table` defines it
+    (then :func:`make_append_only`)."""
+    _create(define_audit_table(MetaData()))
+
+
+def make_append_only(table: str = "audit_log") -> None:
+    """In a migration: make ``table`` refuse UPDATE, DELETE and TRUNCATE. Idempotent, so it
+    also completes a table made append-only before TRUNCATE was refused."""
+    for statement in append_only_sql(table):
+        op.execute(statement)
+
+
+def _create(table: Table) -> None:
+    op.invoke(ops.CreateTableOp.from_table(table))
+    for index in sorted(table.indexes, key=lambda i: str(i.name)):
+        op.invoke(ops.CreateIndexOp.from_index(index))

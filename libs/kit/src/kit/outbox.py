@@ -1,7 +1,7 @@
 """Transactional outbox (ARCHITECTURE §2.2, §3).
 
-A service writes its event row in the same transaction as the state change
-(:meth:`Outbox.add`). The :class:`OutboxRelay` publishes committed rows to JetStream:
+A service writes its event row in the same transaction as the state change (through
+its one write path, :meth:`kit.changes.Changes.record`). The :class:`OutboxRelay` publishes committed rows to JetStream:
 it wakes on ``LISTEN/NOTIFY`` (plus a slow sweep), claims rows with
 ``FOR UPDATE SKIP LOCKED`` so several replicas cooperate, publishes with
 ``Nats-Msg-Id`` = event id (the broker drops a duplicate if a publish is retried) and
@@ -106,7 +106,7 @@ class Outbox:
         data: BaseModel,
     ) -> dict[str, Any]:
         """The outbox row of one event (column → value, ``envelope`` as a dict): the one place
-        an event row is built, for :meth:`add` and for bulk writers that COPY rows."""
+        an event row is built, for :meth:`kit.changes.Changes.event_row`."""
         if spec.producer != self.service:
             raise ValueError(f"{self.service} cannot publish {spec.name}")
         event_id, body = envelope.build(
@@ -126,21 +126,10 @@ class Outbox:
             envelope=body,
         )
 
-    async def add(
-        self,
-        session: AsyncSession,
-        spec: EventSpec,
-        *,
-        aggregate_id: uuid.UUID | str,
-        region: str,
-        sequence: int,
-        data: BaseModel,
-    ) -> uuid.UUID:
-        """Stage an event in the caller's transaction; it is published only if that commits."""
-        row = self.row(spec, aggregate_id=aggregate_id, region=region, sequence=sequence, data=data)
+    async def stage(self, session: AsyncSession, row: dict[str, Any]) -> None:
+        """Insert a row built by :meth:`row` in the caller's transaction and wake the relay."""
         await session.execute(insert(self.table).values(**row))
         await notify(session)
-        return row["id"]
 
     async def forward(
         self, session: AsyncSession, *, event_id: uuid.UUID, subject: str, body: dict[str, Any]

@@ -1,5 +1,6 @@
 """Reading the health service's records the same way everywhere: one by id within the
-caller's region, or one page of a search."""
+caller's region, or one page of a search; and the fields a record of a person, and each
+event about it, take from the person."""
 
 from __future__ import annotations
 
@@ -16,6 +17,24 @@ from kit.errors import Problem
 from kit.pagination import PageParams
 
 Record = TypeVar("Record")
+
+
+def of_person(person: Person) -> dict[str, Any]:
+    """The fields a new record about a person copies from them."""
+    return dict(
+        person_id=person.id, household_id=person.household_id, region_code=person.region_code
+    )
+
+
+def event_refs(record: Any, policy_year: int) -> dict[str, Any]:
+    """The fields every health event about a person's record carries: whose household, whose
+    person, where, and the policy year it counts in."""
+    return dict(
+        household_id=record.household_id,
+        person_id=record.person_id,
+        region_code=record.region_code,
+        policy_year=policy_year,
+    )
 
 
 async def person_named(

@@ -6,14 +6,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events.registry import MemberSnapshot
 from contracts.status import DimensionFact
+from kit.changes import Changes
 from kit.clock import Clock
 from kit.outbox import Outbox
 from kit.policy import Overrides
+from registry.audit import audit
 from registry.households.dimensions import registry_dimensions
 from registry.models import Household, Member, outbox_table
 from registry.policy import POVERTY_LINE, policy
 
 outbox = Outbox(outbox_table, service="registry")
+#: The one write path of the registry's aggregates (its history names actions without
+#: the ``registry.`` prefix).
+changes = Changes(outbox, audit, short_actions=True)
 
 
 def member_snapshot(member: Member) -> MemberSnapshot:

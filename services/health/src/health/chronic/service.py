@@ -11,15 +11,13 @@ import uuid
 from sqlalchemy import literal, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.catalogue import EventSpec
 from contracts.events import health as health_events
 from contracts.region import region_prefix
-from health.audit import audit
 from health.chronic import schemas
-from health.events import outbox
+from health.events import changes
 from health.medical.service import MedicalAssessor
 from health.models import ChronicCertificate
-from health.records import page_of, person_named, record_in_region
+from health.records import event_refs, of_person, page_of, person_named, record_in_region
 from kit.auth import Principal
 from kit.clock import Clock
 from kit.errors import Problem
@@ -63,21 +61,18 @@ class ChronicService:
                 f"({overlapping.id}); revoke it first"
             )
         certificate = ChronicCertificate(
-            person_id=person.id,
-            household_id=person.household_id,
-            region_code=person.region_code,
+            **of_person(person),
             **body.model_dump(exclude={"person_id"}),
         )
         session.add(certificate)
         await session.flush()
-        await self._publish(session, certificate, health_events.CHRONIC_CERTIFICATE_ISSUED)
-        await audit.record(
+        await changes.record(
             session,
+            certificate,
+            health_events.CHRONIC_CERTIFICATE_ISSUED,
+            _event(certificate),
             actor=actor,
-            action=health_events.CHRONIC_CERTIFICATE_ISSUED.name,
-            entity="chronic_certificate",
-            entity_id=certificate.id,
-            region_code=certificate.region_code,
+            new=True,
             after=body.model_dump(mode="json"),
         )
         await MedicalAssessor(self.clock).reassess(session, [certificate.household_id])
@@ -94,15 +89,12 @@ class ChronicService:
         certificate.status = REVOKED
         certificate.revoked_on = self.clock.today()
         certificate.revocation_reason = reason
-        certificate.version += 1
-        await self._publish(session, certificate, health_events.CHRONIC_CERTIFICATE_REVOKED)
-        await audit.record(
+        await changes.record(
             session,
+            certificate,
+            health_events.CHRONIC_CERTIFICATE_REVOKED,
+            _event(certificate),
             actor=actor,
-            action=health_events.CHRONIC_CERTIFICATE_REVOKED.name,
-            entity="chronic_certificate",
-            entity_id=certificate.id,
-            region_code=certificate.region_code,
             before={"status": ACTIVE},
             after={"status": REVOKED, "reason": reason},
         )
@@ -166,28 +158,6 @@ class ChronicService:
         )
         return rows.scalar_one_or_none()
 
-    async def _publish(
-        self, session: AsyncSession, certificate: ChronicCertificate, spec: EventSpec
-    ) -> None:
-        await outbox.add(
-            session,
-            spec,
-            aggregate_id=certificate.id,
-            region=certificate.region_code,
-            sequence=certificate.version,
-            data=health_events.ChronicCertificateEvent(
-                household_id=certificate.household_id,
-                person_id=certificate.person_id,
-                region_code=certificate.region_code,
-                policy_year=(certificate.revoked_on or certificate.issued_on).year,
-                certificate_id=certificate.id,
-                status=certificate.status,
-                issued_on=certificate.issued_on,
-                valid_until=certificate.valid_until,
-                revoked_on=certificate.revoked_on,
-            ),
-        )
-
 
 def certificate_out(certificate: ChronicCertificate) -> schemas.CertificateOut:
     return schemas.CertificateOut(**certificate.model_dump(exclude={"version", "created_at"}))
@@ -203,4 +173,16 @@ def certificate_exists(
         detail,
         code="CERTIFICATE_EXISTS",
         field="body.disease_code",
+    )
+
+
+def _event(certificate: ChronicCertificate) -> health_events.ChronicCertificateEvent:
+    """The certificate as its events carry it."""
+    return health_events.ChronicCertificateEvent(
+        **event_refs(certificate, (certificate.revoked_on or certificate.issued_on).year),
+        certificate_id=certificate.id,
+        status=certificate.status,
+        issued_on=certificate.issued_on,
+        valid_until=certificate.valid_until,
+        revoked_on=certificate.revoked_on,
     )

@@ -19,12 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.enums import HospitalLevel
 from contracts.events import health as health_events
 from contracts.money import TotalTooLarge, checked_total
-from health.audit import audit
 from health.chronic.service import ChronicService
 from health.claims import schemas
 from health.critical.service import CriticalService
 from health.enrolment.eligibility import categories
-from health.events import outbox
+from health.events import changes
 from health.models import BenefitLedger, Claim, Enrolment, Person, Settlement
 from health.policy import (
     ACTUAL_SHARE_TARGET,
@@ -40,7 +39,7 @@ from health.policy import (
     SubsidyCategory,
     policy,
 )
-from health.records import person_named, record_in_region
+from health.records import event_refs, of_person, person_named, record_in_region
 from health.settlement import rules
 from kit.auth import Principal
 from kit.clock import Clock
@@ -69,9 +68,7 @@ class ClaimService:
             raise duplicate_claim(body.claim_no)
         claim = Claim(
             claim_no=body.claim_no,
-            person_id=person.id,
-            household_id=person.household_id,
-            region_code=person.region_code,
+            **of_person(person),
             year=body.discharged_on.year,
             kind=body.kind.value,
             hospital_name=body.hospital_name,
@@ -100,33 +97,20 @@ class ClaimService:
         current.reversed_at = self.clock.now()
         current.reversal_reason = reason
         claim.status = REVERSED
-        claim.version += 1
-        await outbox.add(
+        await changes.record(
             session,
+            claim,
             health_events.CLAIM_REVERSED,
-            aggregate_id=claim.id,
-            region=claim.region_code,
-            sequence=claim.version,
-            data=health_events.ClaimReversed(
+            health_events.ClaimReversed(
                 claim_id=claim.id,
-                household_id=claim.household_id,
-                person_id=claim.person_id,
-                region_code=claim.region_code,
-                policy_year=claim.year,
+                **event_refs(claim, claim.year),
                 reversed_on=self.clock.today(),
                 reason=reason,
                 total=claim.total,
                 out_of_pocket=current.personal,
                 settlement_number=current.number,
             ),
-        )
-        await audit.record(
-            session,
             actor=actor,
-            action=health_events.CLAIM_REVERSED.name,
-            entity="claim",
-            entity_id=claim.id,
-            region_code=claim.region_code,
             before={"status": SETTLED, "settlement": current.number},
             after={"status": REVERSED, "reason": reason},
         )
@@ -143,7 +127,6 @@ class ClaimService:
             )
         person = await session.get(Person, claim.person_id)
         last = await self._current(session, claim.id)
-        claim.version += 1
         await self._settle(session, claim, person, number=last.number + 1, actor=actor)
         return claim
 
@@ -255,18 +238,13 @@ class ClaimService:
         )
         session.add(settlement)
         await self._book(session, claim, settlement, sign=1)
-        await outbox.add(
+        await changes.record(
             session,
+            claim,
             health_events.CLAIM_SETTLED,
-            aggregate_id=claim.id,
-            region=claim.region_code,
-            sequence=claim.version,
-            data=health_events.ClaimSettled(
+            health_events.ClaimSettled(
                 claim_id=claim.id,
-                household_id=claim.household_id,
-                person_id=claim.person_id,
-                region_code=claim.region_code,
-                policy_year=claim.year,
+                **event_refs(claim, claim.year),
                 settled_on=claim.discharged_on,
                 total=claim.total,
                 out_of_pocket=settlement.personal,
@@ -276,14 +254,8 @@ class ClaimService:
                 payers={payer.value: amount for payer, amount in parts.items()},
                 settlement_number=number,
             ),
-        )
-        await audit.record(
-            session,
             actor=actor,
-            action=health_events.CLAIM_SETTLED.name,
-            entity="claim",
-            entity_id=claim.id,
-            region_code=claim.region_code,
+            new=number == 1,
             after={"settlement": number, **{p.value: str(a) for p, a in parts.items()}},
         )
         return settlement

@@ -21,13 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import health as health_events
 from contracts.region import region_prefix
-from health.audit import audit
 from health.critical import schemas
 from health.critical.schemas import IN_TREATMENT, OPEN, TRANSITIONS, UNDER_TREATMENT, CaseStatus
-from health.events import outbox
+from health.events import changes
 from health.medical.service import MedicalAssessor
 from health.models import CriticalCase, CriticalDisease, CriticalDiseaseList
-from health.records import page_of, person_named, record_in_region
+from health.records import event_refs, of_person, page_of, person_named, record_in_region
 from health.regions import rate
 from kit.auth import Principal, ensure_in_region
 from kit.clock import Clock
@@ -168,13 +167,11 @@ class CriticalService:
         ]
         session.add_all(rows)
         out = _version_out(version, rows)
-        await audit.record(
+        await changes.record(
             session,
+            version,
             actor=actor,
             action="health.critical_list.added",
-            entity="critical_disease_list",
-            entity_id=version.id,
-            region_code=body.region_code,
             after=out.model_dump(mode="json"),
         )
         return out
@@ -231,9 +228,7 @@ class CriticalService:
             raise case_exists(f"the patient has an open case for {disease.name} ({existing.id})")
         status = body.status
         case = CriticalCase(
-            person_id=person.id,
-            household_id=person.household_id,
-            region_code=person.region_code,
+            **of_person(person),
             diagnosis_code=body.disease_code,
             disease_code=disease.code,
             disease_name=disease.name,
@@ -247,29 +242,31 @@ class CriticalService:
         session.add(case)
         await session.flush()
         # The registry raises its 大病 alert from this one (it keeps the flag, not the disease).
-        await outbox.add(
+        # Not audited: the case's opening below tells it.
+        await changes.record(
             session,
+            case,
             health_events.DISEASE_DIAGNOSED,
-            aggregate_id=case.id,
-            region=case.region_code,
-            sequence=1,
-            data=health_events.DiseaseDiagnosed(
-                **_refs(case, body.diagnosed_on),
+            health_events.DiseaseDiagnosed(
+                **event_refs(case, body.diagnosed_on.year),
                 diagnosis_id=case.id,
                 disease_code=case.diagnosis_code,
                 disease_name=case.disease_name,
                 critical=True,
                 diagnosed_on=body.diagnosed_on,
             ),
+            new=True,
+            audited=False,
         )
-        await self._published(session, case, None, body.diagnosed_on)
-        await audit.record(
+        # The case's own first event: version 1 too (the diagnosis is another fact about it)
+        await changes.record(
             session,
+            case,
+            health_events.CRITICAL_CASE_UPDATED,
+            _updated(case, None, body.diagnosed_on),
             actor=actor,
+            new=True,
             action="health.critical_case.opened",
-            entity="critical_case",
-            entity_id=case.id,
-            region_code=case.region_code,
             after={
                 "status": case.status,
                 "disease_code": case.disease_code,
@@ -314,15 +311,12 @@ class CriticalService:
         if body.to == CaseStatus.closed:
             case.closed_reason = body.note
         case.transitions = [*case.transitions, _entry(current, body.to, body.on, body.note, actor)]
-        case.version += 1
-        await self._published(session, case, current, body.on)
-        await audit.record(
+        await changes.record(
             session,
+            case,
+            health_events.CRITICAL_CASE_UPDATED,
+            _updated(case, current, body.on),
             actor=actor,
-            action=health_events.CRITICAL_CASE_UPDATED.name,
-            entity="critical_case",
-            entity_id=case.id,
-            region_code=case.region_code,
             before=before,
             after={"status": case.status, "referred_to": case.referred_to, "note": body.note},
         )
@@ -452,28 +446,19 @@ class CriticalService:
                 found[disease.list_id].append(disease)
         return found
 
-    async def _published(
-        self,
-        session: AsyncSession,
-        case: CriticalCase,
-        previous: CaseStatus | None,
-        on: dt.date,
-    ) -> None:
-        await outbox.add(
-            session,
-            health_events.CRITICAL_CASE_UPDATED,
-            aggregate_id=case.id,
-            region=case.region_code,
-            sequence=case.version,
-            data=health_events.CriticalCaseUpdated(
-                **_refs(case, on),
-                case_id=case.id,
-                status=case.status,
-                previous_status=previous.value if previous else None,
-                under_treatment=case.status in UNDER_TREATMENT,
-                changed_on=on,
-            ),
-        )
+
+def _updated(
+    case: CriticalCase, previous: CaseStatus | None, on: dt.date
+) -> health_events.CriticalCaseUpdated:
+    """The case as its ``health.critical_case.updated`` events carry it."""
+    return health_events.CriticalCaseUpdated(
+        **event_refs(case, on.year),
+        case_id=case.id,
+        status=case.status,
+        previous_status=previous.value if previous else None,
+        under_treatment=case.status in UNDER_TREATMENT,
+        changed_on=on,
+    )
 
 
 def case_out(case: CriticalCase) -> schemas.CaseOut:
@@ -523,15 +508,6 @@ def _entry(
         "note": note,
         "by": actor.subject,
     }
-
-
-def _refs(case: CriticalCase, on: dt.date) -> dict:
-    return dict(
-        household_id=case.household_id,
-        person_id=case.person_id,
-        region_code=case.region_code,
-        policy_year=on.year,
-    )
 
 
 def case_exists(detail: str = "the patient has an open case for this disease") -> Problem:

@@ -16,12 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.events import health as health_events
 from contracts.region import child_prefix_length as child_length
 from contracts.region import region_prefix
-from health.audit import audit
 from health.dialysis import schemas
-from health.events import outbox
+from health.events import changes
 from health.models import DialysisPatient, DialysisSession, Person
 from health.policy import DIALYSIS_SUBSIDY, policy
-from health.records import page_of, record_in_region
+from health.records import event_refs, of_person, page_of, record_in_region
 from health.regions import child_code
 from kit.auth import Principal
 from kit.clock import Clock
@@ -55,31 +54,26 @@ class DialysisService:
         if open_record is not None:
             raise dialysis_open(f"{person.name} has an open dialysis record ({open_record})")
         patient = DialysisPatient(
-            person_id=person.id,
-            household_id=person.household_id,
-            region_code=person.region_code,
+            **of_person(person),
             started_on=body.started_on,
             facility=body.facility,
         )
         session.add(patient)
         await session.flush()
-        await outbox.add(
+        await changes.record(
             session,
+            patient,
             health_events.DIALYSIS_STARTED,
-            aggregate_id=patient.id,
-            region=patient.region_code,
-            sequence=patient.version,
-            data=health_events.DialysisStarted(
+            health_events.DialysisStarted(
                 enrolment_id=patient.id,
-                household_id=patient.household_id,
-                person_id=patient.person_id,
-                region_code=patient.region_code,
-                policy_year=patient.started_on.year,
+                **event_refs(patient, patient.started_on.year),
                 started_on=patient.started_on,
                 facility=patient.facility,
             ),
+            actor=actor,
+            new=True,
+            after=_audit_view(patient),
         )
-        await self._audit(session, patient, health_events.DIALYSIS_STARTED.name, actor, None)
         return patient
 
     async def end(
@@ -113,25 +107,21 @@ class DialysisService:
         patient.status = ENDED
         patient.ended_on = body.on
         patient.end_reason = body.reason
-        patient.version += 1
-        await outbox.add(
+        await changes.record(
             session,
+            patient,
             health_events.DIALYSIS_ENDED,
-            aggregate_id=patient.id,
-            region=patient.region_code,
-            sequence=patient.version,
-            data=health_events.DialysisEnded(
+            health_events.DialysisEnded(
                 dialysis_id=patient.id,
-                household_id=patient.household_id,
-                person_id=patient.person_id,
-                region_code=patient.region_code,
-                policy_year=body.on.year,
+                **event_refs(patient, body.on.year),
                 started_on=patient.started_on,
                 ended_on=body.on,
                 reason=body.reason,
             ),
+            actor=actor,
+            before=before,
+            after=_audit_view(patient),
         )
-        await self._audit(session, patient, health_events.DIALYSIS_ENDED.name, actor, before)
         return patient
 
     async def record_session(
@@ -177,30 +167,19 @@ class DialysisService:
         )
         session.add(record)
         await session.flush()
-        await outbox.add(
+        await changes.record(
             session,
+            record,
             health_events.DIALYSIS_SESSION_RECORDED,
-            aggregate_id=record.id,
-            region=record.region_code,
-            sequence=1,
-            data=health_events.DialysisSessionRecorded(
+            health_events.DialysisSessionRecorded(
                 session_id=record.id,
                 dialysis_id=patient.id,
-                household_id=patient.household_id,
-                person_id=patient.person_id,
-                region_code=record.region_code,
-                policy_year=record.year,
+                **event_refs(patient, record.year),
                 on=record.on,
                 subsidy=record.subsidy,
             ),
-        )
-        await audit.record(
-            session,
             actor=actor,
-            action=health_events.DIALYSIS_SESSION_RECORDED.name,
-            entity="dialysis_session",
-            entity_id=record.id,
-            region_code=record.region_code,
+            new=True,
             after={
                 "patient_id": str(patient.id),
                 "on": record.on.isoformat(),
@@ -305,25 +284,6 @@ class DialysisService:
             subsidy_total=sum((r.subsidy_total for r in regions), Decimal("0.00")),
         )
         return schemas.DialysisReport(year=year, total=total, regions=regions)
-
-    async def _audit(
-        self,
-        session: AsyncSession,
-        patient: DialysisPatient,
-        action: str,
-        actor: Principal | str,
-        before: dict | None,
-    ) -> None:
-        await audit.record(
-            session,
-            actor=actor,
-            action=action,
-            entity="dialysis_patient",
-            entity_id=patient.id,
-            region_code=patient.region_code,
-            before=before,
-            after=_audit_view(patient),
-        )
 
 
 def dialysis_open(detail: str = "the person has an open dialysis record") -> Problem:

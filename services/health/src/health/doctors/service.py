@@ -19,9 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.events import health as health_events
 from contracts.region import child_prefix_length as child_length
 from contracts.region import region_prefix
-from health.audit import audit
 from health.doctors import schemas
-from health.events import outbox
+from health.events import changes
 from health.medical.service import MedicalAssessor
 from health.models import DoctorContract, FollowUp, Person
 from health.policy import (
@@ -30,7 +29,7 @@ from health.policy import (
     OTHER_CHRONIC_CONDITIONS,
     policy,
 )
-from health.records import page_of, record_in_region
+from health.records import event_refs, of_person, page_of, record_in_region
 from health.regions import child_code, rate
 from kit.auth import Principal
 from kit.clock import Clock
@@ -98,9 +97,7 @@ class ContractService:
                 "one contract a person at a time"
             )
         contract = DoctorContract(
-            person_id=person.id,
-            household_id=person.household_id,
-            region_code=person.region_code,
+            **of_person(person),
             doctor_name=body.doctor_name,
             team=body.team,
             institution=body.institution,
@@ -112,7 +109,15 @@ class ContractService:
         )
         session.add(contract)
         await session.flush()
-        await self._publish(session, contract, health_events.CONTRACT_SIGNED, actor, None)
+        await changes.record(
+            session,
+            contract,
+            health_events.CONTRACT_SIGNED,
+            _event(contract),
+            actor=actor,
+            new=True,
+            after=_audit_view(contract),
+        )
         await MedicalAssessor(self.clock).reassess(session, [contract.household_id])
         return contract
 
@@ -153,7 +158,15 @@ class ContractService:
         contract.status = ENDED
         contract.ended_on = body.on
         contract.end_reason = body.reason
-        await self._publish(session, contract, health_events.CONTRACT_ENDED, actor, before)
+        await changes.record(
+            session,
+            contract,
+            health_events.CONTRACT_ENDED,
+            _event(contract),
+            actor=actor,
+            before=before,
+            after=_audit_view(contract),
+        )
         await MedicalAssessor(self.clock).reassess(session, [contract.household_id])
         return contract
 
@@ -240,14 +253,11 @@ class ContractService:
         )
         session.add(follow_up)
         await session.flush()
-        await audit.record(
+        await changes.record(
             session,
+            contract,
             actor=actor,
             action="health.contract.follow_up",
-            entity="doctor_contract",
-            entity_id=contract.id,
-            region_code=contract.region_code,
-            before=None,
             after={
                 "follow_up_id": str(follow_up.id),
                 "on": body.on.isoformat(),
@@ -412,46 +422,19 @@ class ContractService:
                     field=f"body.chronic_conditions[{index}]",
                 )
 
-    async def _publish(
-        self,
-        session: AsyncSession,
-        contract: DoctorContract,
-        spec,
-        actor: Principal | str,
-        before: dict | None,
-    ) -> None:
-        if before is not None:
-            contract.version += 1
-        await outbox.add(
-            session,
-            spec,
-            aggregate_id=contract.id,
-            region=contract.region_code,
-            sequence=contract.version,
-            data=health_events.ContractEvent(
-                contract_id=contract.id,
-                household_id=contract.household_id,
-                person_id=contract.person_id,
-                region_code=contract.region_code,
-                policy_year=contract.signed_on.year,
-                signed_on=contract.signed_on,
-                valid_until=contract.valid_until,
-                paid=contract.paid,
-                chronic=bool(contract.chronic_conditions),
-                status=contract.status,
-                ended_on=contract.ended_on,
-            ),
-        )
-        await audit.record(
-            session,
-            actor=actor,
-            action=spec.name,
-            entity="doctor_contract",
-            entity_id=contract.id,
-            region_code=contract.region_code,
-            before=before,
-            after=_audit_view(contract),
-        )
+
+def _event(contract: DoctorContract) -> health_events.ContractEvent:
+    """The contract as its events carry it."""
+    return health_events.ContractEvent(
+        contract_id=contract.id,
+        **event_refs(contract, contract.signed_on.year),
+        signed_on=contract.signed_on,
+        valid_until=contract.valid_until,
+        paid=contract.paid,
+        chronic=bool(contract.chronic_conditions),
+        status=contract.status,
+        ended_on=contract.ended_on,
+    )
 
 
 def _audit_view(contract: DoctorContract) -> dict:

@@ -16,14 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import health as health_events
 from contracts.region import child_prefix_length, region_prefix
-from health.audit import audit
 from health.enrolment import schemas
 from health.enrolment.eligibility import categories
-from health.events import outbox
+from health.events import changes
 from health.medical.service import MedicalAssessor
 from health.models import Enrolment, Person
 from health.policy import PREMIUM, SUBSIDISED_CATEGORIES, policy
-from health.records import record_in_region
+from health.records import event_refs, of_person, record_in_region
 from health.regions import rate
 from kit.auth import Principal, ensure_visible
 from kit.clock import Clock
@@ -115,7 +114,15 @@ class EnrolmentService:
         enrolment.status = CANCELLED
         enrolment.cancelled_on = self.clock.today()
         enrolment.cancel_reason = body.reason
-        await self._publish(session, enrolment, health_events.ENROLMENT_CANCELLED, actor, before)
+        await changes.record(
+            session,
+            enrolment,
+            health_events.ENROLMENT_CANCELLED,
+            _event(enrolment),
+            actor=actor,
+            before=before,
+            after=_audit_view(enrolment),
+        )
         await MedicalAssessor(self.clock).reassess(session, [enrolment.household_id])
         return enrolment
 
@@ -155,8 +162,14 @@ class EnrolmentService:
             await self._price(session, enrolment, person)
             enrolment.region_code = person.region_code
             if _audit_view(enrolment) != before:
-                await self._publish(
-                    session, enrolment, health_events.ENROLMENT_UPDATED, "registry-events", before
+                await changes.record(
+                    session,
+                    enrolment,
+                    health_events.ENROLMENT_UPDATED,
+                    _event(enrolment),
+                    actor="registry-events",
+                    before=before,
+                    after=_audit_view(enrolment),
                 )
 
     async def participation(
@@ -206,16 +219,22 @@ class EnrolmentService:
         self, session: AsyncSession, person: Person, year: int, actor: Principal
     ) -> Enrolment:
         enrolment = Enrolment(
-            person_id=person.id,
-            household_id=person.household_id,
-            region_code=person.region_code,
+            **of_person(person),
             year=year,
             enrolled_on=self.clock.today(),
         )
         await self._price(session, enrolment, person)
         session.add(enrolment)
         await session.flush()
-        await self._publish(session, enrolment, health_events.ENROLMENT_RECORDED, actor, None)
+        await changes.record(
+            session,
+            enrolment,
+            health_events.ENROLMENT_RECORDED,
+            _event(enrolment),
+            actor=actor,
+            new=True,
+            after=_audit_view(enrolment),
+        )
         return enrolment
 
     async def _price(self, session: AsyncSession, enrolment: Enrolment, person: Person) -> None:
@@ -234,47 +253,6 @@ class EnrolmentService:
         enrolment.personal_premium = premium - enrolment.subsidy
         enrolment.subsidy_categories = [c.value for c in held]
 
-    async def _publish(
-        self,
-        session: AsyncSession,
-        enrolment: Enrolment,
-        spec,
-        actor: Principal | str,
-        before: dict | None,
-    ) -> None:
-        if before is not None:
-            enrolment.version += 1
-        await outbox.add(
-            session,
-            spec,
-            aggregate_id=enrolment.id,
-            region=enrolment.region_code,
-            sequence=enrolment.version,
-            data=health_events.EnrolmentEvent(
-                enrolment_id=enrolment.id,
-                household_id=enrolment.household_id,
-                person_id=enrolment.person_id,
-                region_code=enrolment.region_code,
-                policy_year=enrolment.year,
-                year=enrolment.year,
-                status=enrolment.status,
-                premium=enrolment.premium,
-                subsidy=enrolment.subsidy,
-                personal_premium=enrolment.personal_premium,
-                subsidy_categories=list(enrolment.subsidy_categories),
-            ),
-        )
-        await audit.record(
-            session,
-            actor=actor,
-            action=spec.name,
-            entity="enrolment",
-            entity_id=enrolment.id,
-            region_code=enrolment.region_code,
-            before=before,
-            after=_audit_view(enrolment),
-        )
-
     async def _enrolment_of(
         self, session: AsyncSession, person_id: uuid.UUID, year: int
     ) -> Enrolment | None:
@@ -287,6 +265,20 @@ class EnrolmentService:
                 )
             )
         ).scalar_one_or_none()
+
+
+def _event(enrolment: Enrolment) -> health_events.EnrolmentEvent:
+    """The enrolment as its events carry it."""
+    return health_events.EnrolmentEvent(
+        enrolment_id=enrolment.id,
+        **event_refs(enrolment, enrolment.year),
+        year=enrolment.year,
+        status=enrolment.status,
+        premium=enrolment.premium,
+        subsidy=enrolment.subsidy,
+        personal_premium=enrolment.personal_premium,
+        subsidy_categories=list(enrolment.subsidy_categories),
+    )
 
 
 def _audit_view(enrolment: Enrolment) -> dict:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.events import health as health_events
 from contracts.status import Dimension, DimensionFact, HouseholdSummary
 from health.critical.schemas import CaseStatus
-from health.events import outbox
+from health.events import changes
 from health.medical.dimension import MedicalCounts, medical_fact
 from health.models import (
     ChronicCertificate,
@@ -26,6 +26,7 @@ from health.models import (
     Person,
 )
 from kit.auth import Principal, ensure_visible
+from kit.changes import AggregateRef
 from kit.clock import Clock
 
 _ASSESSMENTS = MedicalAssessment.__table__
@@ -125,42 +126,37 @@ class MedicalAssessor:
                 == state
             ):
                 continue
-            version = stored.version + 1 if stored else 1
-            await session.execute(
-                insert(_ASSESSMENTS)
-                .values(
-                    household_id=household_id,
-                    region_code=region,
-                    status=fact.status.value,
-                    reason=fact.reason,
-                    detail=fact.detail,
-                    version=version,
-                    assessed_at=fact.as_of,
-                )
-                .on_conflict_do_update(
-                    index_elements=["household_id"],
-                    set_=dict(
-                        region_code=region,
-                        status=fact.status.value,
-                        reason=fact.reason,
-                        detail=fact.detail,
-                        version=version,
-                        assessed_at=fact.as_of,
-                    ),
-                )
+            # The row is upserted (two first assessments at once must not collide), so the
+            # write path is given the assessment by reference, at its stored version.
+            assessment = AggregateRef(
+                "medical_assessment", household_id, region, stored.version if stored else 0
             )
-            await outbox.add(
+            # Not audited: derived from the records whose changes are.
+            await changes.record(
                 session,
+                assessment,
                 health_events.MEDICAL_ASSESSED,
-                aggregate_id=household_id,
-                region=region,
-                sequence=version,
-                data=health_events.MedicalAssessed(
+                health_events.MedicalAssessed(
                     household_id=household_id,
                     region_code=region,
                     policy_year=self.clock.today().year,
                     medical=fact,
                 ),
+                new=stored is None,
+                audited=False,
+            )
+            values = dict(
+                region_code=region,
+                status=fact.status.value,
+                reason=fact.reason,
+                detail=fact.detail,
+                version=assessment.version,
+                assessed_at=fact.as_of,
+            )
+            await session.execute(
+                insert(_ASSESSMENTS)
+                .values(household_id=household_id, **values)
+                .on_conflict_do_update(index_elements=["household_id"], set_=values)
             )
 
     async def summary(

@@ -22,9 +22,9 @@ from kit.auth import Principal, ensure_in_region, ensure_visible
 from kit.errors import Problem, not_found
 from kit.pagination import PageParams
 from registry import policy as p
-from registry.audit import audit
+from registry.events import changes
 from registry.helpers import schemas
-from registry.households.service import HouseholdService, audit_change
+from registry.households.service import HouseholdService
 from registry.models import Helper, HelperAssignment, HelperVisit, Household, Region
 from registry.policy import policy
 from registry.regions.scope import EXITED_STATES, POOR_STATES, head_name_of
@@ -384,7 +384,6 @@ class HelperService:
     ) -> None:
         """Audit the assignment (before/after) and stage its household event; the caller
         commits."""
-        await audit_change(session, household, spec, actor, before, _view(assignment, helper))
         await self.households.record(
             session,
             household,
@@ -392,8 +391,8 @@ class HelperService:
             spec,
             _assignment_event(assignment, helper, household),
             actor=actor,
-            before=None,
-            audited=False,
+            before=before,
+            after=_view(assignment, helper),
         )
 
     async def end_all(
@@ -467,21 +466,6 @@ class HelperService:
         )
         session.add(visit)
         await session.flush()
-        await audit_change(
-            session,
-            household,
-            events.HELPER_VISIT_LOGGED,
-            actor,
-            None,
-            {
-                "visit_id": str(visit.id),
-                "helper_id": str(helper.id),
-                "helper_name": helper.name,
-                "visit_date": day.isoformat(),
-                "kind": visit.kind,
-                "note": visit.note,
-            },
-        )
         await self.households.record(
             session,
             household,
@@ -498,7 +482,14 @@ class HelperService:
             ),
             actor=actor,
             before=None,
-            audited=False,
+            after={
+                "visit_id": str(visit.id),
+                "helper_id": str(helper.id),
+                "helper_name": helper.name,
+                "visit_date": day.isoformat(),
+                "kind": visit.kind,
+                "note": visit.note,
+            },
         )
         await session.refresh(visit)
         return visit, helper
@@ -650,13 +641,11 @@ class HelperService:
         }
 
     async def _audit(self, session, actor, action, helper, before) -> None:
-        await audit.record(
+        await changes.record(
             session,
+            helper,
             actor=actor,
             action=action,
-            entity="helper",
-            entity_id=helper.id,
-            region_code=helper.region_code,
             before=before,
             after=self._helper_view(helper),
         )

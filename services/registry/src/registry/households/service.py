@@ -47,10 +47,10 @@ from kit.errors import Problem, not_found
 from kit.pagination import PageParams
 from registry.audit import audit
 from registry.events import (
+    changes,
     dimensions_of,
     household_fields,
     member_snapshot,
-    outbox,
     poverty_lines,
     snapshot_fields,
 )
@@ -310,7 +310,6 @@ class HouseholdService:
             primary_cause=data.primary_cause,
             identified_year=data.identified_year,
             assets=[],
-            version=0,  # record() makes it 1
         )
         if data.survey:
             _set(household, survey_values(data.survey, len(data.members)))
@@ -342,6 +341,7 @@ class HouseholdService:
             events.HouseholdCreated(**await self.snapshot(session, household, members)),
             actor=actor,
             before=None,
+            new=True,
         )
         return household, members
 
@@ -573,29 +573,30 @@ class HouseholdService:
         *,
         actor: Principal,
         before: dict[str, Any] | None,
+        after: dict[str, Any] | None = None,
+        new: bool = False,
         audited: bool = True,
     ) -> None:
-        """Bump the household's version, stage its event (``sequence`` = version) and its
-        audit entry in the caller's transaction: every registry change ends here, so state,
-        event and history are committed together, by the caller's boundary."""
-        household.version += 1
+        """Record a change of the household through the one write path
+        (:meth:`kit.changes.Changes.record`): its version, its event and its audit entry
+        (``after`` defaults to the household's :func:`audit_view`)."""
         session.add(household)
-        await outbox.add(
+        if audited and after is None:
+            after = audit_view(household, members)
+        await changes.record(
             session,
+            household,
             spec,
-            aggregate_id=household.id,
-            region=household.region_code,
-            sequence=household.version,
-            data=payload,
+            payload,
+            actor=actor,
+            new=new,
+            audited=audited,
+            before=before,
+            after=after,
         )
         await self.flush(session)
-        if audited:
-            await self._audit(session, household, members, spec, actor, before)
         # updated_at is set by the database on UPDATE, and responses show it
         await session.refresh(household)
-
-    async def _audit(self, session, household, members, spec, actor, before) -> None:
-        await audit_change(session, household, spec, actor, before, audit_view(household, members))
 
     async def check_region(self, session: AsyncSession, code: str, actor: Principal) -> Region:
         region = await session.get(Region, code)
@@ -876,27 +877,6 @@ _PERSON_BY_HASH = (
     # what a lookup answers with: not the survey, JSON and arrays of the whole household
     .options(load_only(Household.id, Household.region_code, Household.poverty_state))
 )
-
-
-async def audit_change(
-    session: AsyncSession,
-    household: Household,
-    spec: EventSpec,
-    actor: Principal,
-    before: dict[str, Any] | None,
-    after: dict[str, Any],
-) -> None:
-    """An entry in the household's history for the change ``spec`` names."""
-    await audit.record(
-        session,
-        actor=actor,
-        action=spec.name.removeprefix("registry."),
-        entity="household",
-        entity_id=household.id,
-        region_code=household.region_code,
-        before=before,
-        after=after,
-    )
 
 
 def survey_values(survey, persons: int) -> dict[str, Any]:

@@ -2,10 +2,10 @@
 
 The file is read as a stream and grouped (``parse``, pass 1); then its households are
 read and checked a chunk at a time, and the valid ones are written, one transaction per chunk, with PostgreSQL COPY: households, members,
-their 存量档案录入 workflow step, their ``registry.household.created`` outbox row (the same
-row :meth:`kit.outbox.Outbox.add` writes, built by the same function) and their audit
-entry. A crash between chunks leaves whole households only; a re-run skips what is there
-(``external_ref`` = village code + 户编号) and completes the rest.
+their 存量档案录入 workflow step, their ``registry.household.created`` outbox row and
+their audit entry (the rows :meth:`kit.changes.Changes.record` writes, built by its row
+builders). A crash between chunks leaves whole households only; a re-run skips what is
+there (``external_ref`` = village code + 户编号) and completes the rest.
 """
 
 from __future__ import annotations
@@ -33,12 +33,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from contracts.events import registry as events
 from contracts.resident_id import birth_date, gender
 from kit.auth import Principal
+from kit.changes import AggregateRef
 from kit.clock import Clock
 from kit.db import atomic
 from kit.outbox import notify
 from kit.policy import Overrides
 from registry.audit import audit
-from registry.events import dimensions_of, household_fields, outbox
+from registry.events import changes, dimensions_of, household_fields
 from registry.evidence import Document
 from registry.households.rules import INTAKE_STATES
 from registry.households.schemas import HouseholdCreate
@@ -465,20 +466,13 @@ class ImportService:
         payload = events.HouseholdCreated(
             **household_fields(household, members, dimensions=dimensions)  # type: ignore[arg-type]
         )
-        event = outbox.row(
-            events.HOUSEHOLD_CREATED,
-            aggregate_id=household_id,
-            region=data.region_code,
-            sequence=1,
-            data=payload,
-        )
-        entry = audit.row(
+        # the rows POST /households writes, built by the same write path
+        ref = AggregateRef("household", household_id, data.region_code, values["version"])
+        event = changes.event_row(ref, events.HOUSEHOLD_CREATED, payload)
+        entry = changes.audit_row(
+            ref,
             actor=actor,
-            action=events.HOUSEHOLD_CREATED.name.removeprefix("registry."),
-            entity="household",
-            entity_id=household_id,
-            region_code=data.region_code,
-            before=None,
+            event=events.HOUSEHOLD_CREATED,
             after=audit_view(household, members, event["envelope"]["data"]),  # type: ignore[arg-type]
         )
         step = None

@@ -10,8 +10,9 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import registry as events
+from kit.changes import AggregateRef
 from kit.outbox import notify
-from registry.events import outbox
+from registry.events import changes
 from registry.models import Region, outbox_table
 
 
@@ -30,33 +31,27 @@ async def upsert_regions(session: AsyncSession, regions: Sequence[events.RegionU
         ).scalars()
     }
     inserts: list[dict] = []
-    written: list[tuple[events.RegionUpdated, int]] = []
+    written: list[tuple[events.RegionUpdated, AggregateRef]] = []
     for code, region in wanted.items():
         values = region.model_dump(mode="json")
         row = existing.get(code)
+        # a region is an aggregate of its own, in its own region
+        ref = AggregateRef("region", code, code, row.version if row else 0)
         if row is None:
-            inserts.append({**values, "version": 1})
-            written.append((region, 1))
+            changes.bump(ref, new=True)
+            inserts.append({**values, "version": ref.version})
+            written.append((region, ref))
         elif any(getattr(row, name) != value for name, value in values.items()):
             for name, value in values.items():
                 setattr(row, name, value)
-            row.version += 1
-            written.append((region, row.version))
+            row.version = changes.bump(ref)
+            written.append((region, ref))
     if inserts:
         # one statement per batch: a child's foreign key to a parent inserted with it holds
         await session.execute(insert(Region), inserts)
     await session.flush()
     if written:
-        rows = [
-            outbox.row(
-                events.REGION_UPDATED,
-                aggregate_id=region.code,
-                region=region.code,
-                sequence=version,
-                data=region,
-            )
-            for region, version in written
-        ]
+        rows = [changes.event_row(ref, events.REGION_UPDATED, region) for region, ref in written]
         await session.execute(insert(outbox_table), rows)
         await notify(session)
     return len(written)

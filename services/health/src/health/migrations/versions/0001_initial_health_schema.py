@@ -12,6 +12,8 @@ import sqlmodel
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from kit.migrations import create_audit_table, create_outbox_table
+
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -38,30 +40,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("consumer", "aggregate_key"),
     )
-    op.create_table(
-        "audit_log",
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
-        sa.Column(
-            "at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
-        ),
-        sa.Column(
-            "actor",
-            sa.String(length=200),
-            nullable=False,
-            comment="token subject, or a system name",
-        ),
-        sa.Column("roles", sa.ARRAY(sa.String(length=64)), nullable=False),
-        sa.Column(
-            "action", sa.String(length=100), nullable=False, comment="e.g. household.updated"
-        ),
-        sa.Column("entity", sa.String(length=50), nullable=False),
-        sa.Column("entity_id", sa.String(length=100), nullable=False),
-        sa.Column("region_code", sa.String(length=12), nullable=True),
-        sa.Column("before", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
-        sa.Column("after", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
-    )
-    op.create_index("ix_audit_log_entity", "audit_log", ["entity", "entity_id", "id"], unique=False)
+    create_audit_table()
     op.create_table(
         "inbox",
         sa.Column("event_id", sa.String(length=64), nullable=False),
@@ -78,39 +57,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("event_id"),
     )
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.UUID(), nullable=False, comment="event id = Nats-Msg-Id"),
-        sa.Column(
-            "position",
-            sa.BigInteger(),
-            sa.Identity(always=False),
-            nullable=False,
-            comment="publish order",
-        ),
-        sa.Column("subject", sa.String(length=255), nullable=False),
-        sa.Column("event_type", sa.String(length=255), nullable=False),
-        sa.Column("aggregate_id", sa.String(length=64), nullable=False),
-        sa.Column("envelope", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
-        sa.Column("last_error", sa.Text(), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("position"),
-    )
-    op.create_index(
-        "ix_outbox_unpublished",
-        "outbox",
-        ["position"],
-        unique=False,
-        postgresql_where=sa.text("published_at IS NULL"),
-    )
+    create_outbox_table()
     op.create_table(
         "persons",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -383,14 +330,8 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_persons_region_code"), table_name="persons")
     op.drop_index(op.f("ix_persons_household_id"), table_name="persons")
     op.drop_table("persons")
-    op.drop_index(
-        "ix_outbox_unpublished",
-        table_name="outbox",
-        postgresql_where=sa.text("published_at IS NULL"),
-    )
     op.drop_table("outbox")
     op.drop_table("inbox")
-    op.drop_index("ix_audit_log_entity", table_name="audit_log")
     op.drop_table("audit_log")
     op.drop_table("aggregate_positions")
     # ### end Alembic commands ###
