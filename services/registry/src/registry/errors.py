@@ -34,7 +34,8 @@ BIRTH_DATE_CONTRADICTS_ID = ProblemType(
     422,
     "BIRTH_DATE_CONTRADICTS_ID",
     "Birth date contradicts the ID number",
-    "The ID number's birth date differs from the recorded one; `confirm_birth_date_from_id` takes the ID's.",
+    "The ID number's birth date differs from the recorded one; `confirm_birth_date_from_id` takes "
+    "the ID's.",
     field="body.id_number",
 )
 CONSEQUENCE_REQUIRED = ProblemType(
@@ -80,7 +81,8 @@ GENDER_CONTRADICTS_ID = ProblemType(
     422,
     "GENDER_CONTRADICTS_ID",
     "Gender contradicts the ID number",
-    "The ID number's gender differs from the recorded one; `confirm_gender_from_id` takes the ID's.",
+    "The ID number's gender differs from the recorded one; `confirm_gender_from_id` takes the "
+    "ID's.",
     field="body.id_number",
 )
 HEAD_CHANGE_NOT_ALLOWED = ProblemType(
@@ -160,14 +162,16 @@ ID_NUMBER_FIXED = ProblemType(
     409,
     "ID_NUMBER_FIXED",
     "ID number is fixed",
-    "The person's ID number is recorded already; a wrong one is corrected by removing and re-adding them.",
+    "The person's ID number is recorded already; a wrong one is corrected by removing and "
+    "re-adding them.",
     field="body.id_number",
 )
 ID_NUMBER_TAKEN = ProblemType(
     409,
     "ID_NUMBER_TAKEN",
     "ID number already registered",
-    "The ID number is registered to a person of a household already (a person is in one household at a time).",
+    "The ID number is registered to a person of a household already (a person is in one household "
+    "at a time).",
 )
 ILLEGAL_TRANSITION = ProblemType(
     409,
