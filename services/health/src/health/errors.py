@@ -131,6 +131,7 @@ NOT_IN_HOUSEHOLD = ProblemType(
     "NOT_IN_HOUSEHOLD",
     "Not in a household",
     "The registry no longer lists the person in a household.",
+    field="body.person_id",
 )
 NOT_ON_CRITICAL_LIST = ProblemType(
     422,

@@ -72,9 +72,7 @@ class ContractService:
             session, Person, body.person_id, actor, what="person", for_update=True
         )
         if not person.in_household:
-            raise errors.NOT_IN_HOUSEHOLD(
-                "the registry no longer lists this person in a household", field="body.person_id"
-            )
+            raise errors.NOT_IN_HOUSEHOLD("the registry no longer lists this person in a household")
         self.clock.up_to_today(body.signed_on, "body.signed_on")
         await self._check_conditions(session, person.region_code, body)
         overlapping = (

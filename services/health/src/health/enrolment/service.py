@@ -48,9 +48,7 @@ class EnrolmentService:
     ) -> Enrolment:
         person = await self.person(session, body.person_id, actor)
         if not person.in_household:
-            raise errors.NOT_IN_HOUSEHOLD(
-                "the registry no longer lists this person in a household", field="person_id"
-            )
+            raise errors.NOT_IN_HOUSEHOLD("the registry no longer lists this person in a household")
         if await self._enrolment_of(session, person.id, body.year) is not None:
             raise already_enrolled(f"{person.name} is already insured for {body.year}")
         enrolment = await self._create(session, person, body.year, actor)
