@@ -52,7 +52,7 @@ rebuild-gateway: $(BIN)/devstack ## drop the gateway's projections and replay ev
 replay-dead-letters: $(BIN)/devstack ## deliver again what consumers dead-lettered, once the cause is fixed (SERVICE=health; stack of make run)
 	@$(BIN)/devstack replay-dead-letters $(if $(SERVICE),--service $(SERVICE))
 
-generate: $(BIN)/devstack ## regenerate openapi/*.json and the event catalogue, format the code
+generate: $(BIN)/devstack ## regenerate openapi/*.json, the event and problem catalogues, format the code
 	@$(BIN)/ruff format --quiet libs services tests
 	@$(BIN)/devstack openapi
 	@$(BIN)/devstack catalogue

@@ -19,7 +19,7 @@ LIBS = ["kit", "contracts", "devstack"]
 PURE_RULE_NAMES = frozenset({"rules", "machine", "eligibility", "dimension", "dimensions"})
 
 #: What a pure rule may not reach, directly or through another module: the database, the web
-#: framework, HTTP, the bus, and kit (mechanism, every module of which does I/O). Beside these,
+#: framework, HTTP, the bus, and kit's mechanism (see :func:`kit_mechanism`). Beside these,
 #: each service's ``models`` and every ``schemas`` module (the API's shapes, not the rules').
 IO_PACKAGES = [
     "sqlalchemy",
@@ -30,8 +30,22 @@ IO_PACKAGES = [
     "nats",
     "asyncpg",
     "alembic",
-    "kit",
 ]
+
+#: The one kit module a pure rule may import: the problem catalogue's type, so a rule raises
+#: a catalogued problem (``<service>/errors.py``) itself. It imports no I/O, which the
+#: contract checks like any other import of a rule.
+PURE_KIT_MODULES = frozenset({"kit.problems"})
+
+
+def kit_mechanism() -> list[str]:
+    """kit's modules and packages but the pure ones: every one of them does I/O."""
+    names = {
+        f"kit.{path.stem}"
+        for path in (repo_root() / "libs" / "kit" / "src" / "kit").iterdir()
+        if (path.suffix == ".py" and path.stem != "__init__") or (path / "__init__.py").exists()
+    }
+    return sorted(names - PURE_KIT_MODULES)
 
 
 def _modules(package: str) -> list[str]:
@@ -93,7 +107,7 @@ type = forbidden
 source_modules =
     {_lines(pure_rule_modules())}
 forbidden_modules =
-    {_lines(IO_PACKAGES + io_modules())}
+    {_lines(IO_PACKAGES + kit_mechanism() + io_modules())}
 """
 
 
@@ -148,3 +162,9 @@ def test_contract_would_catch_a_violation(tmp_path: Path):
         env={"PYTHONPATH": str(package), "PATH": ""},
     )
     assert result.returncode != 0 and "BROKEN" in result.stdout
+
+
+def test_rules_may_import_the_problem_catalogue_but_no_other_kit_module():
+    forbidden = set(kit_mechanism())
+    assert {"kit.db", "kit.errors", "kit.auth", "kit.clock", "kit.outbox"} <= forbidden
+    assert "kit.problems" not in forbidden

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from devstack import nats_config
-from devstack.generate import events_document, openapi_documents, readme_with_catalogue
+from devstack.generate import (
+    errors_document,
+    events_document,
+    openapi_documents,
+    readme_with_catalogue,
+)
 from devstack.project import load_services, repo_root
 
 ROOT = repo_root()
@@ -24,6 +29,11 @@ def test_event_catalogue_is_current():
     assert readme == readme_with_catalogue(readme), (
         "README event catalogue is stale: run `make generate`"
     )
+
+
+def test_problem_catalogue_is_current():
+    committed = (ROOT / "docs" / "errors.md").read_text(encoding="utf-8")
+    assert committed == errors_document(), "docs/errors.md is stale: run `make generate`"
 
 
 @pytest.mark.parametrize("relative", sorted(nats_config.generated_files()))

@@ -15,7 +15,7 @@ import argparse
 import time
 import tracemalloc
 
-from kit.errors import Problem
+from kit.problems import Problem
 from registry.config import RegistrySettings
 from registry.evidence import Document
 from registry.imports.columns import COLUMNS

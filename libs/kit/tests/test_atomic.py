@@ -12,7 +12,8 @@ from sqlalchemy import text
 
 from kit.app import SessionDep
 from kit.db import atomic, consumer_sessionmaker, create_engine, create_sessionmaker
-from kit.errors import Problem, install_error_handlers
+from kit.errors import install_error_handlers
+from kit.problems import ProblemType
 
 INSERT = text("INSERT INTO kit_atomic (name) VALUES (:name)")
 
@@ -106,14 +107,16 @@ async def test_commit_inside_an_atomic_block_is_refused(engine):
     assert await _names(engine) == []
 
 
+NAME_TAKEN = ProblemType(409, "NAME_TAKEN", "Name taken", "The name is taken.")
+REFUSED = ProblemType(422, "REFUSED", "Refused", "A rule refused.")
+
+
 async def test_a_write_request_commits_before_its_response(engine):
     """SessionDep's transaction ends before the response is sent: a commit that fails (here
     a deferred unique constraint) is the request's error, never a 2xx for nothing kept."""
     app = FastAPI()
     install_error_handlers(app)
-    app.state.constraint_problems = {
-        "kit_atomic_name_key": Problem(409, "Name taken", "taken", code="NAME_TAKEN")
-    }
+    app.state.constraint_problems = {"kit_atomic_name_key": NAME_TAKEN("taken")}
     app.state.runtime = types.SimpleNamespace(sessionmaker=create_sessionmaker(engine))
 
     @app.post("/things")
@@ -130,7 +133,7 @@ async def test_a_write_request_commits_before_its_response(engine):
     @app.post("/refused")
     async def refused(session: SessionDep) -> dict:
         await session.execute(INSERT, {"name": "refused"})
-        raise Problem(422, "Refused", "a rule refused", code="REFUSED")
+        raise REFUSED("a rule refused")
 
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:

@@ -8,9 +8,11 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from kit.db import create_engine, create_sessionmaker
-from kit.errors import Problem, install_error_handlers
+from kit.errors import install_error_handlers
+from kit.problems import ProblemType
 
-TAKEN = Problem(409, "Name taken", "the name is taken", code="NAME_TAKEN", field="body.name")
+NAME_TAKEN = ProblemType(409, "NAME_TAKEN", "Name taken", "The name is taken.", field="body.name")
+TAKEN = NAME_TAKEN("the name is taken")
 
 
 async def test_violations_answer_the_declared_problem_or_a_generic_one(postgres):

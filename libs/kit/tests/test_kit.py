@@ -23,7 +23,8 @@ from kit.app import ServiceDefinition, create_service_app
 from kit.auth import Principal, TokenVerifier, requires
 from kit.bus import redacted, split_credentials
 from kit.envelope import build, encode, parse
-from kit.errors import Problem, install_error_handlers
+from kit.errors import install_error_handlers
+from kit.problems import ProblemType
 from kit.settings import ServiceSettings
 
 
@@ -151,7 +152,9 @@ async def test_problem_json_for_domain_errors_and_validation():
 
     @app.post("/x")
     async def x(body: Body) -> dict:
-        raise Problem(409, "Conflict", "already there", code="TAKEN", field="body.n")
+        raise ProblemType(409, "TAKEN", "Taken", "The thing is there.", field="body.n")(
+            "already there"
+        )
 
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://t"

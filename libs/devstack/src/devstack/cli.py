@@ -5,7 +5,7 @@ devstack token --role R      print a bearer token from the local issuer (make to
 devstack serve SERVICE       migrate and serve one service (containers)
 devstack keys --dir D        create the local issuer's key pair
 devstack openapi [--check]   write (or check) openapi/<service>.json
-devstack catalogue [--check] write (or check) the event catalogue and the NATS users
+devstack catalogue [--check] write (or check) the event and problem catalogues and the NATS users
 devstack import-households FILE --region CODE
                              import a county spreadsheet into the running stack's registry
 devstack rebuild-gateway     drop the gateway's projections and replay every stream
@@ -255,7 +255,11 @@ def main(argv: list[str] | None = None) -> int:
 
     for name, func, what in (
         ("openapi", cmd_openapi, "openapi/<service>.json"),
-        ("catalogue", cmd_catalogue, "the event catalogue and the NATS users of deploy/"),
+        (
+            "catalogue",
+            cmd_catalogue,
+            "the event and problem catalogues and the NATS users of deploy/",
+        ),
     ):
         p = sub.add_parser(name, help=f"write {what}")
         p.add_argument("--check", action="store_true", help="fail if the committed files differ")

@@ -1,7 +1,8 @@
 """Generated files that must match the code: ``openapi/<service>.json``, the event
-catalogue (``openapi/events.md`` and the README section between its markers) and the NATS
-users of compose and Kubernetes, whose dashboard permissions follow the catalogue's
-producers (``deploy/nats/users.conf``, ``deploy/k8s/base/nats-users.yaml``)."""
+catalogue (``openapi/events.md`` and the README section between its markers), the problem
+catalogue (``docs/errors.md``) and the NATS users of compose and Kubernetes, whose dashboard
+permissions follow the catalogue's producers (``deploy/nats/users.conf``,
+``deploy/k8s/base/nats-users.yaml``)."""
 
 from __future__ import annotations
 
@@ -75,6 +76,38 @@ def events_document() -> str:
         + json.dumps(schemas, indent=2, ensure_ascii=False, sort_keys=True)
         + "\n```\n"
     )
+
+
+def problem_catalogues() -> dict[str, list]:
+    """{module: its problem types}: kit's shared ones, then each service's ``errors.py``."""
+    from kit import problems
+
+    modules = ["kit.problems", *(f"{s.package}.errors" for s in load_services())]
+    return {name: problems.catalogue(importlib.import_module(name)) for name in modules}
+
+
+def errors_document() -> str:
+    """``docs/errors.md``: every code a service answers with, from the catalogues."""
+    parts = [
+        "# Problem codes\n\n"
+        "Generated from `kit.problems` and each service's `errors.py` by `make generate`; do "
+        "not edit by hand. Every error is an RFC 9457 `application/problem+json` body "
+        "([ARCHITECTURE §2.5](architecture.md#25-bad-input-never-produces-a-500)) whose `code` "
+        "is one of these. Where a problem is about a request field, `errors[0].field` names "
+        "it: the field below, or the one the case names where the column is empty.\n"
+    ]
+    for module, kinds in problem_catalogues().items():
+        heading = "Every service" if module == "kit.problems" else module.split(".")[0]
+        parts.append(
+            f"\n## {heading} (`{module}`)\n\n"
+            "| code | status | title | field | meaning |\n|---|---|---|---|---|\n"
+        )
+        for kind in sorted(kinds, key=lambda k: k.code):
+            field = f"`{kind.field}`" if kind.field else "—"
+            parts.append(
+                f"| `{kind.code}` | {kind.status} | {kind.title} | {field} | {kind.meaning} |\n"
+            )
+    return "".join(parts)
 
 
 def settings_markdown() -> str:
@@ -158,6 +191,7 @@ def write_catalogue(check: bool = False) -> int:
     root = repo_root()
     files = {
         "openapi/events.md": events_document(),
+        "docs/errors.md": errors_document(),
         "README.md": readme_with_catalogue((root / "README.md").read_text(encoding="utf-8")),
         **nats_config.generated_files(),
     }

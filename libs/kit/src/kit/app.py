@@ -31,9 +31,10 @@ from kit.bus import Bus, dead_letter_stream, ensure_stream, service_stream
 from kit.clock import Clock
 from kit.consumer import EventConsumer, Handler, OnReceived, Subscription, TransactionEnd
 from kit.db import atomic, create_engine, create_read_sessionmaker, create_sessionmaker
-from kit.errors import BodyLimit, Problem, install_error_handlers
+from kit.errors import BodyLimit, install_error_handlers
 from kit.metrics import metrics_endpoint
 from kit.outbox import Outbox, OutboxRelay
+from kit.problems import Problem
 from kit.settings import ServiceSettings
 from kit.text_input import RefuseControlCharacters
 

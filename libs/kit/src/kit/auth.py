@@ -36,7 +36,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from contracts.region import is_within, region_prefix, validate_region_code
-from kit.errors import Problem, not_found
+from kit import problems
+from kit.problems import not_found
 
 log = logging.getLogger(__name__)
 
@@ -91,11 +92,8 @@ class Principal:
         try:
             return uuid.UUID(str(self.claims.get(HELPER_CLAIM)))
         except ValueError:
-            raise Problem(
-                403,
-                "Not a helper",
-                "this is for helpers (帮扶责任人): the token carries no valid `helper_id` claim",
-                code="NOT_A_HELPER",
+            raise problems.NOT_A_HELPER(
+                "this is for helpers (帮扶责任人): the token carries no valid `helper_id` claim"
             ) from None
 
 
@@ -106,12 +104,8 @@ def region_in_scope(actor: Principal, code: str | None, *, field: str) -> str:
     about another township learns that they may not, not that it is empty."""
     code = code or actor.region
     if not actor.can_access(code):
-        raise Problem(
-            403,
-            "Outside your region",
-            f"{code} is outside the region of your account ({actor.region})",
-            code="OUTSIDE_REGION",
-            field=field,
+        raise problems.OUTSIDE_REGION(
+            f"{code} is outside the region of your account ({actor.region})", field=field
         )
     return code
 
@@ -127,12 +121,8 @@ def ensure_in_region(actor: Principal, region_code: str, *, field: str) -> None:
     """A 403 OUTSIDE_REGION naming ``field`` unless ``region_code`` (of something the caller
     writes or names) lies in the caller's subtree."""
     if not actor.can_access(region_code):
-        raise Problem(
-            403,
-            "Outside your region",
-            f"{region_code} is outside the region of your account",
-            code="OUTSIDE_REGION",
-            field=field,
+        raise problems.OUTSIDE_REGION(
+            f"{region_code} is outside the region of your account", field=field
         )
 
 
@@ -401,29 +391,19 @@ async def authenticate(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Problem(
-            401,
-            "Authentication required",
-            "send 'Authorization: Bearer <token>'",
-            code="UNAUTHENTICATED",
-        )
+        raise problems.UNAUTHENTICATED("send 'Authorization: Bearer <token>'")
     verifier: TokenVerifier = request.app.state.runtime.verifier
     try:
         return await verifier.verify(credentials.credentials)
     except IdentityProviderUnavailable as exc:
-        raise Problem(
-            503,
-            "Identity provider unavailable",
+        raise problems.IDENTITY_PROVIDER_UNAVAILABLE(
             f"the token cannot be checked now: {exc}; try again shortly",
-            code="IDENTITY_PROVIDER_UNAVAILABLE",
             headers={"Retry-After": str(exc.retry_after)},
         ) from None
     except jwt.ExpiredSignatureError:
-        raise Problem(
-            401, "Token expired", "the bearer token has expired", code="TOKEN_EXPIRED"
-        ) from None
+        raise problems.TOKEN_EXPIRED("the bearer token has expired") from None
     except (jwt.InvalidTokenError, ValueError) as exc:
-        raise Problem(401, "Invalid token", _refusal(exc, verifier), code="INVALID_TOKEN") from None
+        raise problems.INVALID_TOKEN(_refusal(exc, verifier)) from None
 
 
 def _refusal(exc: Exception, verifier: TokenVerifier) -> str:
@@ -464,12 +444,7 @@ def requires(*scopes: str) -> Any:
     async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
         missing = [s for s in scopes if not principal.has(s)]
         if missing:
-            raise Problem(
-                403,
-                "Forbidden",
-                f"this operation needs the scope(s): {', '.join(missing)}",
-                code="MISSING_SCOPE",
-            )
+            raise problems.MISSING_SCOPE(f"this operation needs the scope(s): {', '.join(missing)}")
         return principal
 
     check.required_scopes = scopes  # type: ignore[attr-defined]  # read by the route audit
@@ -481,11 +456,8 @@ def requires_any(*scopes: str) -> Any:
 
     async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
         if not any(principal.has(s) for s in scopes):
-            raise Problem(
-                403,
-                "Forbidden",
-                f"this operation needs one of the scopes: {', '.join(scopes)}",
-                code="MISSING_SCOPE",
+            raise problems.MISSING_SCOPE(
+                f"this operation needs one of the scopes: {', '.join(scopes)}"
             )
         return principal
 

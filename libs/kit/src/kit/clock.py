@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 
-from kit.errors import Problem
+from kit import problems
 
 
 class Clock:
@@ -31,13 +31,7 @@ class Clock:
         if day is None:
             return today
         if day > today:
-            raise Problem(
-                422,
-                "Date in the future",
-                f"{day} is after today ({today})",
-                code="FUTURE_DATE",
-                field=field,
-            )
+            raise problems.FUTURE_DATE(f"{day} is after today ({today})", field=field)
         return day
 
 

@@ -1,7 +1,8 @@
 """Errors as RFC 9457 problem details (``application/problem+json``).
 
 - Validation errors: 422, one entry per bad field with its location and a reason.
-- Domain rule violations: :class:`Problem` with a status (409/422) and a machine-readable ``code``.
+- Domain rule violations: a catalogued :class:`~kit.problems.Problem` (``kit.problems``, each
+  service's ``errors.py``) with its status, machine-readable ``code``, title and field.
 - Anything unexpected: 500 with no internals leaked (and a log line with the trace).
 """
 
@@ -20,7 +21,9 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from kit import problems
 from kit.db import is_transient
+from kit.problems import Problem, ProblemType
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -43,32 +46,6 @@ class ProblemDetail(BaseModel):
     instance: str | None = None
     code: str | None = Field(default=None, description="Machine-readable code of a domain rule")
     errors: list[FieldError] | None = None
-
-
-class Problem(Exception):
-    """Raise anywhere to answer with a problem+json response."""
-
-    def __init__(
-        self,
-        status: int,
-        title: str,
-        detail: str | None = None,
-        *,
-        code: str | None = None,
-        field: str | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(detail or title)
-        self.status = status
-        self.title = title
-        self.detail = detail
-        self.code = code
-        self.field = field
-        self.headers = headers
-
-
-def not_found(what: str) -> Problem:
-    return Problem(404, "Not found", f"{what} not found", code="NOT_FOUND")
 
 
 def problem_response(
@@ -119,34 +96,33 @@ def _field_errors(err: dict[str, Any]) -> list[FieldError]:
     return [FieldError(field=_field_name(loc), reason=_reason(err), type=kind)]
 
 
+def problem_detail(
+    kind: ProblemType, detail: str | None, errors: list[FieldError] | None = None
+) -> ProblemDetail:
+    """The problem+json body of a catalogued problem: the one place a code becomes a body."""
+    return ProblemDetail(
+        type=TYPE_BASE + kind.code.lower().replace("_", "-"),
+        title=kind.title,
+        status=kind.status,
+        detail=detail,
+        code=kind.code,
+        errors=errors,
+    )
+
+
 async def _on_problem(request: Request, exc: Problem) -> JSONResponse:
     errors = (
-        [FieldError(field=exc.field, reason=exc.detail or exc.title, type=exc.code or "invalid")]
+        [FieldError(field=exc.field, reason=exc.detail or exc.title, type=exc.code)]
         if exc.field
         else None
     )
-    slug = (exc.code or exc.title).lower().replace("_", "-").replace(" ", "-")
-    body = ProblemDetail(
-        type=TYPE_BASE + slug,
-        title=exc.title,
-        status=exc.status,
-        detail=exc.detail,
-        code=exc.code,
-        errors=errors,
-    )
-    return _response(request, body, exc.headers)
+    return _response(request, problem_detail(exc.kind, exc.detail, errors), exc.headers)
 
 
 def validation_problem(errors: list[FieldError]) -> ProblemDetail:
     """The one 422 of refused input: every bad field with its reason."""
-    return ProblemDetail(
-        type=TYPE_BASE + "validation-error",
-        title="Invalid request",
-        status=422,
-        detail=f"{len(errors)} invalid field(s): {', '.join(e.field for e in errors)}",
-        code="VALIDATION_ERROR",
-        errors=errors,
-    )
+    detail = f"{len(errors)} invalid field(s): {', '.join(e.field for e in errors)}"
+    return problem_detail(problems.VALIDATION_ERROR, detail, errors)
 
 
 async def _on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -279,17 +255,12 @@ async def _on_integrity(request: Request, exc: Exception) -> JSONResponse:
         return await _on_problem(request, declared)
     if sqlstate in _UNIQUE:
         log.info("unique violation on %s without a declared problem", constraint)
-        conflict = Problem(
-            409,
-            "Conflict",
-            "the same record was created or changed at the same time, or exists already",
-            code="CONFLICT",
+        conflict = problems.CONFLICT(
+            "the same record was created or changed at the same time, or exists already"
         )
         return await _on_problem(request, conflict)
     if sqlstate == "23503":  # foreign key: what it refers to went away meanwhile
-        gone = Problem(
-            409, "Conflict", "a record this refers to does not exist (any more)", code="CONFLICT"
-        )
+        gone = problems.CONFLICT("a record this refers to does not exist (any more)")
         return await _on_problem(request, gone)
     return await _on_unexpected(request, exc)  # not null, check: the service's own bug
 
@@ -301,8 +272,7 @@ async def _on_data_error(request: Request, exc: Exception) -> JSONResponse:
     if reason is None:
         return await _on_unexpected(request, exc)
     log.warning("database refused a value on %s %s: %s", request.method, request.url.path, exc)
-    invalid = Problem(422, "Invalid value", reason, code="INVALID_VALUE")
-    return await _on_problem(request, invalid)
+    return await _on_problem(request, problems.INVALID_VALUE(reason))
 
 
 async def _on_infrastructure(request: Request, exc: Exception) -> JSONResponse:
@@ -316,14 +286,11 @@ async def _on_infrastructure(request: Request, exc: Exception) -> JSONResponse:
     if not is_transient(exc):
         return await _on_unexpected(request, exc)
     log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
-    body = ProblemDetail(
-        type=TYPE_BASE + "unavailable",
-        title="Service unavailable",
-        status=503,
-        detail="the service cannot reach its database; nothing was changed, try again shortly",
-        code="DATABASE_UNAVAILABLE",
+    unavailable = problems.DATABASE_UNAVAILABLE(
+        "the service cannot reach its database; nothing was changed, try again shortly",
+        headers={"Retry-After": "5"},
     )
-    return _response(request, body, {"Retry-After": "5"})
+    return await _on_problem(request, unavailable)
 
 
 class BodyLimit:
@@ -372,13 +339,8 @@ class BodyLimit:
             await self._refuse(scope, receive, send, f"more than {limit} bytes", limit)
 
     async def _refuse(self, scope: dict, receive: Any, send: Any, size: str, limit: int) -> None:
-        body = ProblemDetail(
-            type=TYPE_BASE + "body-too-large",
-            title="Request body too large",
-            status=413,
-            detail=f"the body has {size}; the limit is {limit} bytes",
-            code="BODY_TOO_LARGE",
-        )
+        detail = f"the body has {size}; the limit is {limit} bytes"
+        body = problem_detail(problems.BODY_TOO_LARGE, detail)
         await problem_response(body, scope.get("path"))(scope, receive, send)
 
 

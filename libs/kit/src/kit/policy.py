@@ -37,11 +37,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.dates import PolicyYear
 from contracts.region import RegionCode, region_prefix
+from kit import problems
 from kit.app import ReadSessionDep, SessionDep
 from kit.audit import AuditEntry, AuditLog
 from kit.auth import Principal, ensure_in_region, requires, requires_any
 from kit.clock import ClockDep
-from kit.errors import PROBLEM_RESPONSES, Problem
+from kit.errors import PROBLEM_RESPONSES
 
 
 @dataclass(frozen=True)
@@ -138,9 +139,7 @@ class PolicyBook:
         try:
             return self.parameters[key]
         except KeyError:
-            raise Problem(
-                404, "Unknown policy parameter", f"no parameter {key!r}", code="NOT_FOUND"
-            ) from None
+            raise problems.NOT_FOUND(f"no parameter {key!r}") from None
 
     async def resolve(
         self, session: AsyncSession, key: str, *, region_code: str, year: int
@@ -206,9 +205,7 @@ class PolicyBook:
             value = parameter.to_json(parameter.parse(change.value))
         except ValidationError as exc:
             reason = exc.errors()[0]["msg"]
-            raise Problem(
-                422, "Invalid value", f"{key}: {reason}", code="INVALID_VALUE", field="body.value"
-            ) from None
+            raise problems.INVALID_VALUE(f"{key}: {reason}", field="body.value") from None
         ensure_in_region(actor, change.region_code, field="body.region_code")
         where = dict(key=key, region_code=change.region_code, year=change.year)
         before = await self.resolve(session, key, region_code=change.region_code, year=change.year)
@@ -265,7 +262,7 @@ def policy_router(book: PolicyBook, *, read_scope: str, write_scope: str = "poli
     ) -> list[PolicyValue]:
         code = region or actor.region
         if not actor.can_access(code):
-            raise Problem(403, "Outside your region", code="OUTSIDE_REGION", field="query.region")
+            raise problems.OUTSIDE_REGION(field="query.region")
         return [
             await book.resolve(session, key, region_code=code, year=year or clock.today().year)
             for key in book.parameters

@@ -5,13 +5,14 @@ problem the check gives."""
 
 from __future__ import annotations
 
+from health import errors
 from health.chronic.service import certificate_exists
 from health.claims.service import duplicate_claim
 from health.critical.service import case_exists
 from health.dialysis.service import dialysis_open, duplicate_session
 from health.doctors.service import contract_exists
 from health.enrolment.service import already_enrolled
-from kit.errors import Problem
+from kit.problems import Problem
 
 CONSTRAINT_PROBLEMS: dict[str, Problem] = {
     "claims_claim_no_key": duplicate_claim(),
@@ -21,10 +22,7 @@ CONSTRAINT_PROBLEMS: dict[str, Problem] = {
     "uq_critical_cases_open_person_disease": case_exists(),
     "ex_chronic_certificates_active_period": certificate_exists(),
     "ex_doctor_contracts_period": contract_exists(),
-    "uq_settlement_claim_number": Problem(
-        409,
-        "Settled at the same time",
-        "the claim was settled by another request at the same time",
-        code="ALREADY_SETTLED",
+    "uq_settlement_claim_number": errors.ALREADY_SETTLED(
+        "the claim was settled by another request at the same time"
     ),
 }

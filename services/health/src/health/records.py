@@ -11,9 +11,9 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from health import errors
 from health.models import Person
 from kit.auth import Principal, ensure_visible
-from kit.errors import Problem
 from kit.pagination import PageParams
 
 Record = TypeVar("Record")
@@ -37,19 +37,13 @@ def event_refs(record: Any, policy_year: int) -> dict[str, Any]:
     )
 
 
-async def person_named(
-    session: AsyncSession, person_id: uuid.UUID, actor: Principal, *, title: str
-) -> Person:
+async def person_named(session: AsyncSession, person_id: uuid.UUID, actor: Principal) -> Person:
     """The person a request body names (``body.person_id``), in the caller's region; a
-    person unknown here or outside the region is a 422 ``title`` (the body is at fault)."""
+    person unknown here or outside the region is a 422 UNKNOWN_PERSON (the body is at fault)."""
     person = await session.get(Person, person_id)
     if person is None or not actor.can_access(person.region_code):
-        raise Problem(
-            422,
-            title,
-            "no person with this id in your region (the registry's member id)",
-            code="UNKNOWN_PERSON",
-            field="body.person_id",
+        raise errors.UNKNOWN_PERSON(
+            "no person with this id in your region (the registry's member id)"
         )
     return person
 

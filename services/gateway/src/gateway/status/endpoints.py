@@ -26,8 +26,9 @@ from gateway.status.schemas import HouseholdStatusOut
 from kit.app import ReadSessionDep
 from kit.auth import ensure_visible, region_in_scope
 from kit.clock import Clock, get_clock
-from kit.errors import PROBLEM_RESPONSES, not_found
+from kit.errors import PROBLEM_RESPONSES
 from kit.pagination import Page, PageParams, page_params
+from kit.problems import not_found
 
 router = APIRouter(tags=["status"], responses=PROBLEM_RESPONSES)
 ClockDep = Annotated[Clock, Depends(get_clock)]

@@ -8,11 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request
 
 from contracts.events import CATALOGUE
+from gateway import errors
 from gateway.auth import EventsSubscribe
 from gateway.stream.limits import Slot
 from gateway.stream.response import EventStreamResponse
 from gateway.stream.service import LiveStream, Subscription
-from kit.errors import PROBLEM_RESPONSES, Problem
+from kit.errors import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/events", tags=["events"], responses=PROBLEM_RESPONSES)
 
@@ -73,11 +74,8 @@ async def checked_subscription(
     )
     bus = request.app.state.runtime.bus
     if not bus.is_connected:
-        raise Problem(
-            503,
-            "Service unavailable",
+        raise errors.NATS_UNAVAILABLE(
             "the gateway is not connected to the event bus; try again shortly",
-            code="NATS_UNAVAILABLE",
             headers={"Retry-After": "5"},
         )
     await stream.check_resume(subscription, bus.js)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import collections
 from dataclasses import dataclass, field
 
-from kit.errors import Problem
+from gateway import errors
 
 #: Seconds a refused client is told to wait: about how soon an EventSource gives up a
 #: dead connection, so a slot it held is likely free by then.
@@ -38,13 +38,10 @@ class StreamSlots:
     def acquire(self, principal: str) -> Slot:
         """A slot for one more stream of ``principal``, or a 429 problem."""
         if self.open[principal] >= self.limit:
-            raise Problem(
-                429,
-                "Too many live streams",
+            raise errors.TOO_MANY_STREAMS(
                 f"at most {self.limit} live streams may be open at once per caller and "
                 f"{self.open[principal]} are open for {principal[:100]!r}; close one (a single "
                 "stream carries every type of event of a region) or retry later",
-                code="TOO_MANY_STREAMS",
                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
             )
         self.open[principal] += 1

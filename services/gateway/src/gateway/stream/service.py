@@ -20,13 +20,13 @@ from nats.js.errors import NotFoundError
 
 from contracts.catalogue import Catalogue
 from contracts.region import is_within, validate_region_code
+from gateway import errors
 from gateway.config import GatewaySettings
 from gateway.stream import plan
 from gateway.stream.redaction import redact_event
 from gateway.stream.relay import EventRelay, Relayed, RelayInterrupted
 from kit.auth import Principal, region_in_scope
 from kit.bus import Bus
-from kit.errors import Problem
 
 log = logging.getLogger(__name__)
 
@@ -81,16 +81,12 @@ class LiveStream:
                 else None
             )
         except plan.PlanError as exc:
-            raise Problem(
-                422, "Invalid request", exc.reason, code="INVALID_SUBSCRIPTION", field=exc.field
-            ) from None
+            raise errors.INVALID_SUBSCRIPTION(exc.reason, field=exc.field) from None
         code = principal.region if region is None else region
         try:
             validate_region_code(code)
         except ValueError as exc:
-            raise Problem(
-                422, "Invalid request", str(exc), code="INVALID_REGION", field="query.region"
-            ) from None
+            raise errors.INVALID_REGION(str(exc)) from None
         region_in_scope(principal, code, field="query.region")
         return Subscription(
             caller=principal.subject,
@@ -112,12 +108,8 @@ class LiveStream:
             await self._check_resume(subscription, js)
         except (nats.errors.Error, TimeoutError, ConnectionError) as exc:
             log.warning("live stream: checking a resume position failed: %s", exc)
-            raise Problem(
-                503,
-                "Service unavailable",
-                "the event bus did not answer; try again shortly",
-                code="NATS_UNAVAILABLE",
-                headers={"Retry-After": "5"},
+            raise errors.NATS_UNAVAILABLE(
+                "the event bus did not answer; try again shortly", headers={"Retry-After": "5"}
             ) from None
 
     async def _check_resume(self, subscription: Subscription, js: JetStreamContext) -> None:
@@ -128,12 +120,9 @@ class LiveStream:
             except NotFoundError:
                 last = 0
             if position > last:
-                raise Problem(
-                    409,
-                    "Resume position beyond the end of the stream",
+                raise errors.RESUME_BEYOND_END(
                     f"{stream}:{position} was never sent: stream {stream} ends at {last}. "
                     "Connect without Last-Event-ID to receive new events.",
-                    code="RESUME_BEYOND_END",
                     field=subscription.resume_field,
                 )
             if position == last:
@@ -148,14 +137,11 @@ class LiveStream:
             if published is None or dt.datetime.now(dt.UTC) - published > window:
                 hours = self.settings.stream_replay_window_hours
                 span = f"{hours:g} h" if hours >= 1 else f"{round(hours * 3600, 3):g} s"
-                raise Problem(
-                    409,
-                    "Resume position too old",
+                raise errors.RESUME_TOO_OLD(
                     f"{stream}:{position} is older than the replay window: a stream resumes "
                     f"at most {span} back. Connect without Last-Event-ID to receive new "
                     "events, and read the current state from the status and statistics "
                     "endpoints.",
-                    code="RESUME_TOO_OLD",
                     field=subscription.resume_field,
                 )
 

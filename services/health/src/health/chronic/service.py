@@ -13,15 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import health as health_events
 from contracts.region import region_prefix
+from health import errors
 from health.chronic import schemas
 from health.events import changes
 from health.medical.service import MedicalAssessor
 from health.models import ChronicCertificate
 from health.records import event_refs, of_person, page_of, person_named, record_in_region
+from kit import problems
 from kit.auth import Principal
 from kit.clock import Clock
-from kit.errors import Problem
 from kit.pagination import PageParams
+from kit.problems import Problem
 
 ACTIVE = "active"
 REVOKED = "revoked"
@@ -34,11 +36,9 @@ class ChronicService:
     async def issue(
         self, session: AsyncSession, body: schemas.CertificateCreate, actor: Principal
     ) -> ChronicCertificate:
-        person = await person_named(session, body.person_id, actor, title="Unknown person")
+        person = await person_named(session, body.person_id, actor)
         if body.issued_on > self.clock.today():
-            raise Problem(
-                422, "Date in the future", "issued_on is after today", field="body.issued_on"
-            )
+            raise problems.FUTURE_DATE("issued_on is after today", field="body.issued_on")
         # One certificate a person and disease at a time: serialise issuers of the person.
         await session.execute(
             text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
@@ -83,9 +83,7 @@ class ChronicService:
     ) -> ChronicCertificate:
         certificate = await self.get(session, certificate_id, actor, for_update=True)
         if certificate.status != ACTIVE:
-            raise Problem(
-                409, "Already revoked", "the certificate was revoked before", code="NOT_ACTIVE"
-            )
+            raise errors.NOT_ACTIVE("the certificate was revoked before")
         certificate.status = REVOKED
         certificate.revoked_on = self.clock.today()
         certificate.revocation_reason = reason
@@ -167,13 +165,7 @@ def certificate_exists(
     detail: str = "the person holds a valid certificate for this disease in that period; "
     "revoke it first",
 ) -> Problem:
-    return Problem(
-        409,
-        "Certificate already held",
-        detail,
-        code="CERTIFICATE_EXISTS",
-        field="body.disease_code",
-    )
+    return errors.CERTIFICATE_EXISTS(detail)
 
 
 def _event(certificate: ChronicCertificate) -> health_events.ChronicCertificateEvent:

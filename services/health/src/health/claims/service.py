@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.enums import HospitalLevel
 from contracts.events import health as health_events
 from contracts.money import TotalTooLarge, checked_total
+from health import errors
 from health.chronic.service import ChronicService
 from health.claims import schemas
 from health.critical.service import CriticalService
@@ -43,7 +44,7 @@ from health.records import event_refs, of_person, person_named, record_in_region
 from health.settlement import rules
 from kit.auth import Principal
 from kit.clock import Clock
-from kit.errors import Problem
+from kit.problems import Problem
 
 SETTLED = "settled"
 REVERSED = "reversed"
@@ -63,7 +64,7 @@ class ClaimService:
     async def submit(
         self, session: AsyncSession, body: schemas.ClaimCreate, actor: Principal
     ) -> Claim:
-        person = await person_named(session, body.person_id, actor, title="Unknown patient")
+        person = await person_named(session, body.person_id, actor)
         if await self._claim_no_taken(session, body.claim_no):
             raise duplicate_claim(body.claim_no)
         claim = Claim(
@@ -89,9 +90,7 @@ class ClaimService:
     ) -> Claim:
         claim = await self.get(session, claim_id, actor, for_update=True)
         if claim.status != SETTLED:
-            raise Problem(
-                409, "Not settled", "only a settled claim can be reversed", code="NOT_SETTLED"
-            )
+            raise errors.NOT_SETTLED("only a settled claim can be reversed")
         current = await self._current(session, claim.id)
         await self._book(session, claim, current, sign=-1)
         current.reversed_at = self.clock.now()
@@ -119,11 +118,8 @@ class ClaimService:
     async def resettle(self, session: AsyncSession, claim_id: uuid.UUID, actor: Principal) -> Claim:
         claim = await self.get(session, claim_id, actor, for_update=True)
         if claim.status != REVERSED:
-            raise Problem(
-                409,
-                "Still settled",
-                "reverse the settlement (with a reason) before settling again",
-                code="ALREADY_SETTLED",
+            raise errors.ALREADY_SETTLED(
+                "reverse the settlement (with a reason) before settling again"
             )
         person = await session.get(Person, claim.person_id)
         last = await self._current(session, claim.id)
@@ -169,12 +165,8 @@ class ClaimService:
         )
         poor = SubsidyCategory.registered_poor in held
         if poor and deposit > 0:
-            raise Problem(
-                422,
-                "No deposit for 建档立卡 patients",
-                "先诊疗后付费: a registered poor patient is admitted without a deposit (押金)",
-                code="DEPOSIT_NOT_ALLOWED",
-                field="body.deposit",
+            raise errors.DEPOSIT_NOT_ALLOWED(
+                "先诊疗后付费: a registered poor patient is admitted without a deposit (押金)"
             )
         insured = await self._insured(session, person.id, claim.year)
         settlement_rules, terms = await self._rules(session, claim, aided=bool(held), poor=poor)
@@ -196,17 +188,9 @@ class ClaimService:
         try:
             result = rules.settle(lines, settlement_rules, used)
         except rules.ConsentMissing as exc:
-            raise Problem(
-                422,
-                "Consent missing",
-                str(exc),
-                code="CONSENT_MISSING",
-                field=f"body.{exc.field}",
-            ) from None
+            raise errors.CONSENT_MISSING(str(exc), field=f"body.{exc.field}") from None
         except rules.InvalidClaim as exc:
-            raise Problem(
-                422, "Invalid claim", str(exc), code="INVALID_CLAIM", field=f"body.{exc.field}"
-            ) from None
+            raise errors.INVALID_CLAIM(str(exc), field=f"body.{exc.field}") from None
         warnings = list(result.warnings)
         if not insured:
             warnings.insert(
@@ -350,13 +334,7 @@ class ClaimService:
                         f"the patient's {payer} total for {claim.year}",
                     )
             except TotalTooLarge as exc:
-                raise Problem(
-                    422,
-                    "Year total too large",
-                    str(exc),
-                    code="YEAR_TOTAL_TOO_LARGE",
-                    field="body.lines",
-                ) from None
+                raise errors.YEAR_TOTAL_TOO_LARGE(str(exc)) from None
         ledger = _LEDGER.c
         await session.execute(
             update(_LEDGER)
@@ -406,12 +384,8 @@ def _payer(terms: PayerTerms | None, level: HospitalLevel) -> rules.PayerRule | 
 
 
 def duplicate_claim(claim_no: str | None = None) -> Problem:
-    return Problem(
-        409,
-        "Duplicate claim",
-        f"claim number {claim_no or 'of this claim'} was submitted before",
-        code="DUPLICATE_CLAIM",
-        field="body.claim_no",
+    return errors.DUPLICATE_CLAIM(
+        f"claim number {claim_no or 'of this claim'} was submitted before"
     )
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import health as health_events
 from contracts.region import region_prefix
+from health import errors
 from health.critical import schemas
 from health.critical.schemas import IN_TREATMENT, OPEN, TRANSITIONS, UNDER_TREATMENT, CaseStatus
 from health.events import changes
@@ -28,10 +29,11 @@ from health.medical.service import MedicalAssessor
 from health.models import CriticalCase, CriticalDisease, CriticalDiseaseList
 from health.records import event_refs, of_person, page_of, person_named, record_in_region
 from health.regions import rate
+from kit import problems
 from kit.auth import Principal, ensure_in_region
 from kit.clock import Clock
-from kit.errors import Problem
 from kit.pagination import PageParams
+from kit.problems import Problem
 
 
 class CriticalService:
@@ -109,11 +111,8 @@ class CriticalService:
         seen: set[str] = set()
         for index, disease in enumerate(body.diseases):
             if disease.code in seen:
-                raise Problem(
-                    422,
-                    "Duplicate code",
+                raise errors.DUPLICATE_CODE(
                     f"{disease.code} is listed twice in the version",
-                    code="DUPLICATE_CODE",
                     field=f"body.diseases.{index}.code",
                 )
             seen.add(disease.code)
@@ -145,13 +144,9 @@ class CriticalService:
         )
         if overlapping is not None:
             until = overlapping.valid_to or "open"
-            raise Problem(
-                409,
-                "Overlapping version",
+            raise errors.VERSION_OVERLAP(
                 f"version {overlapping.name} of the same region is in force from "
-                f"{overlapping.valid_from} to {until}: close it first or choose other dates",
-                code="VERSION_OVERLAP",
-                field="body.valid_from",
+                f"{overlapping.valid_from} to {until}: close it first or choose other dates"
             )
         version = CriticalDiseaseList(
             name=body.name,
@@ -194,20 +189,14 @@ class CriticalService:
     async def open_case(
         self, session: AsyncSession, body: schemas.CaseCreate, actor: Principal
     ) -> CriticalCase:
-        person = await person_named(session, body.person_id, actor, title="Unknown patient")
+        person = await person_named(session, body.person_id, actor)
         if body.diagnosed_on > self.clock.today():
-            raise Problem(
-                422, "Date in the future", "diagnosed_on is after today", field="body.diagnosed_on"
-            )
+            raise problems.FUTURE_DATE("diagnosed_on is after today", field="body.diagnosed_on")
         found = await self.match(session, person.region_code, body.diagnosed_on, body.disease_code)
         if found is None:
-            raise Problem(
-                422,
-                "Not on the critical-disease list",
+            raise errors.NOT_ON_CRITICAL_LIST(
                 f"{body.disease_code} is not on the 大病专项救治 list in force for "
-                f"{person.region_code} on {body.diagnosed_on}",
-                code="NOT_ON_CRITICAL_LIST",
-                field="body.disease_code",
+                f"{person.region_code} on {body.diagnosed_on}"
             )
         version, disease = found
         # One open case a patient and disease: serialise the person's case openings.
@@ -287,20 +276,13 @@ class CriticalService:
         current = CaseStatus(case.status)
         if body.to not in TRANSITIONS[current]:
             allowed = ", ".join(sorted(TRANSITIONS[current])) or "none (the case is final)"
-            raise Problem(
-                409,
-                "Transition not allowed",
-                f"a {current.value} case cannot become {body.to.value}; allowed: {allowed}",
-                code="TRANSITION_NOT_ALLOWED",
-                field="body.to",
+            raise errors.TRANSITION_NOT_ALLOWED(
+                f"a {current.value} case cannot become {body.to.value}; allowed: {allowed}"
             )
         last_on = dt.date.fromisoformat(case.transitions[-1]["on"])
         if body.on < last_on or body.on > self.clock.today():
-            raise Problem(
-                422,
-                "Date out of order",
-                f"the date must lie between the last change ({last_on}) and today",
-                field="body.on",
+            raise errors.DATE_OUT_OF_ORDER(
+                f"the date must lie between the last change ({last_on}) and today"
             )
         before = {"status": case.status, "referred_to": case.referred_to}
         case.status = body.to.value
@@ -511,4 +493,4 @@ def _entry(
 
 
 def case_exists(detail: str = "the patient has an open case for this disease") -> Problem:
-    return Problem(409, "Case already open", detail, code="CASE_EXISTS", field="body.disease_code")
+    return errors.CASE_EXISTS(detail)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.events import health as health_events
 from contracts.region import child_prefix_length as child_length
 from contracts.region import region_prefix
+from health import errors
 from health.dialysis import schemas
 from health.events import changes
 from health.models import DialysisPatient, DialysisSession, Person
@@ -24,8 +25,8 @@ from health.records import event_refs, of_person, page_of, record_in_region
 from health.regions import child_code
 from kit.auth import Principal
 from kit.clock import Clock
-from kit.errors import Problem
 from kit.pagination import PageParams
+from kit.problems import Problem
 
 OPEN = "open"
 ENDED = "ended"
@@ -85,9 +86,7 @@ class DialysisService:
     ) -> DialysisPatient:
         patient = await self.get(session, patient_id, actor, for_update=True)
         if patient.status == ENDED:
-            raise Problem(
-                409, "Already ended", f"dialysis ended on {patient.ended_on}", code="DIALYSIS_ENDED"
-            )
+            raise errors.DIALYSIS_ENDED(f"dialysis ended on {patient.ended_on}")
         self.clock.up_to_today(body.on, "body.on")
         last_session = (
             await session.execute(
@@ -96,12 +95,8 @@ class DialysisService:
         ).scalar_one()
         earliest = max(patient.started_on, last_session or patient.started_on)
         if body.on < earliest:
-            raise Problem(
-                422,
-                "End before the last session",
-                f"the course cannot end before {earliest} (start or last session)",
-                code="END_TOO_EARLY",
-                field="body.on",
+            raise errors.END_TOO_EARLY(
+                f"the course cannot end before {earliest} (start or last session)"
             )
         before = _audit_view(patient)
         patient.status = ENDED
@@ -135,13 +130,9 @@ class DialysisService:
         self.clock.up_to_today(body.on, "body.on")
         last = patient.ended_on or body.on
         if not patient.started_on <= body.on <= last:
-            raise Problem(
-                422,
-                "Outside the dialysis course",
+            raise errors.OUTSIDE_COURSE(
                 f"{body.on} is outside the course ({patient.started_on} to "
-                f"{patient.ended_on or 'open'})",
-                code="OUTSIDE_COURSE",
-                field="body.on",
+                f"{patient.ended_on or 'open'})"
             )
         taken = (
             await session.execute(
@@ -287,17 +278,11 @@ class DialysisService:
 
 
 def dialysis_open(detail: str = "the person has an open dialysis record") -> Problem:
-    return Problem(409, "Already on dialysis", detail, code="DIALYSIS_OPEN", field="body.person_id")
+    return errors.DIALYSIS_OPEN(detail)
 
 
 def duplicate_session(on: object = None, which: str = "") -> Problem:
-    return Problem(
-        409,
-        "Session already recorded",
-        f"a session on {on or 'that day'} is already recorded{which}",
-        code="DUPLICATE_SESSION",
-        field="body.on",
-    )
+    return errors.DUPLICATE_SESSION(f"a session on {on or 'that day'} is already recorded{which}")
 
 
 def _audit_view(patient: DialysisPatient) -> dict:

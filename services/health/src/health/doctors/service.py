@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.events import health as health_events
 from contracts.region import child_prefix_length as child_length
 from contracts.region import region_prefix
+from health import errors
 from health.doctors import schemas
 from health.events import changes
 from health.medical.service import MedicalAssessor
@@ -33,8 +34,8 @@ from health.records import event_refs, of_person, page_of, record_in_region
 from health.regions import child_code, rate
 from kit.auth import Principal
 from kit.clock import Clock
-from kit.errors import Problem
 from kit.pagination import PageParams
+from kit.problems import Problem
 
 ACTIVE = "active"
 ENDED = "ended"
@@ -70,13 +71,7 @@ class ContractService:
             session, Person, body.person_id, actor, what="person", for_update=True
         )
         if not person.in_household:
-            raise Problem(
-                422,
-                "Not in a household",
-                "the registry no longer lists this person in a household",
-                code="NOT_IN_HOUSEHOLD",
-                field="body.person_id",
-            )
+            raise errors.NOT_IN_HOUSEHOLD("the registry no longer lists this person in a household")
         self.clock.up_to_today(body.signed_on, "body.signed_on")
         await self._check_conditions(session, person.region_code, body)
         overlapping = (
@@ -130,12 +125,7 @@ class ContractService:
     ) -> DoctorContract:
         contract = await self.get(session, contract_id, actor, for_update=True)
         if contract.status == ENDED:
-            raise Problem(
-                409,
-                "Already ended",
-                f"the contract ended on {contract.ended_on}",
-                code="CONTRACT_ENDED",
-            )
+            raise errors.CONTRACT_ENDED(f"the contract ended on {contract.ended_on}")
         self.clock.up_to_today(body.on, "body.on")
         if not contract.signed_on <= body.on <= contract.valid_until:
             raise _outside(contract, body.on, "body.on")
@@ -147,13 +137,7 @@ class ContractService:
             )
         ).scalar_one()
         if later:
-            raise Problem(
-                422,
-                "Follow-ups after the end",
-                f"{later} follow-up(s) are recorded after {body.on}",
-                code="FOLLOW_UPS_AFTER_END",
-                field="body.on",
-            )
+            raise errors.FOLLOW_UPS_AFTER_END(f"{later} follow-up(s) are recorded after {body.on}")
         before = _audit_view(contract)
         contract.status = ENDED
         contract.ended_on = body.on
@@ -235,13 +219,9 @@ class ContractService:
         if not contract.signed_on <= body.on <= (contract.ended_on or contract.valid_until):
             raise _outside(contract, body.on, "body.on")
         if body.condition is not None and body.condition not in contract.chronic_conditions:
-            raise Problem(
-                422,
-                "Condition not contracted",
+            raise errors.CONDITION_NOT_CONTRACTED(
                 f"{body.condition} is not among the contract's conditions "
-                f"({', '.join(contract.chronic_conditions) or 'none'})",
-                code="CONDITION_NOT_CONTRACTED",
-                field="body.condition",
+                f"({', '.join(contract.chronic_conditions) or 'none'})"
             )
         follow_up = FollowUp(
             contract_id=contract.id,
@@ -413,12 +393,9 @@ class ContractService:
         key, other = await self._lists(session, region_code, body.signed_on.year)
         for index, code in enumerate(body.chronic_conditions):
             if code not in key and code not in other:
-                raise Problem(
-                    422,
-                    "Unknown condition",
+                raise errors.UNKNOWN_CONDITION(
                     f"{code} is on neither 慢病 list of the region and year "
                     f"({', '.join([*key, *other])})",
-                    code="UNKNOWN_CONDITION",
                     field=f"body.chronic_conditions[{index}]",
                 )
 
@@ -454,12 +431,8 @@ def _audit_view(contract: DoctorContract) -> dict:
 
 def _outside(contract: DoctorContract, on: dt.date, field: str) -> Problem:
     end = contract.ended_on or contract.valid_until
-    return Problem(
-        422,
-        "Outside the contract",
-        f"{on} is outside the contract ({contract.signed_on} to {end})",
-        code="OUTSIDE_CONTRACT",
-        field=field,
+    return errors.OUTSIDE_CONTRACT(
+        f"{on} is outside the contract ({contract.signed_on} to {end})", field=field
     )
 
 
@@ -483,4 +456,4 @@ def _report_row(code: str, counts: dict[str, int]) -> schemas.FamilyDoctorRow:
 def contract_exists(
     detail: str = "the person has a contract in that period; one contract a person at a time",
 ) -> Problem:
-    return Problem(409, "Contract in force", detail, code="CONTRACT_EXISTS", field="body.person_id")
+    return errors.CONTRACT_EXISTS(detail)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import health as health_events
 from contracts.region import child_prefix_length, region_prefix
+from health import errors
 from health.enrolment import schemas
 from health.enrolment.eligibility import categories
 from health.events import changes
@@ -26,7 +27,7 @@ from health.records import event_refs, of_person, record_in_region
 from health.regions import rate
 from kit.auth import Principal, ensure_visible
 from kit.clock import Clock
-from kit.errors import Problem
+from kit.problems import Problem
 
 ACTIVE = "active"
 CANCELLED = "cancelled"
@@ -46,13 +47,7 @@ class EnrolmentService:
     ) -> Enrolment:
         person = await self.person(session, body.person_id, actor)
         if not person.in_household:
-            raise Problem(
-                422,
-                "Not in a household",
-                "the registry no longer lists this person in a household",
-                code="NOT_IN_HOUSEHOLD",
-                field="person_id",
-            )
+            raise errors.NOT_IN_HOUSEHOLD("the registry no longer lists this person in a household")
         if await self._enrolment_of(session, person.id, body.year) is not None:
             raise already_enrolled(f"{person.name} is already insured for {body.year}")
         enrolment = await self._create(session, person, body.year, actor)
@@ -86,11 +81,8 @@ class EnrolmentService:
             ).scalars()
         )
         if all(person.id in enrolled for person in members):
-            raise Problem(
-                409,
-                "Already enrolled",
-                f"every member of the household is insured for {year} already",
-                code="ALREADY_ENROLLED",
+            raise errors.ALREADY_ENROLLED(
+                f"every member of the household is insured for {year} already"
             )
         created = [
             await self._create(session, person, year, actor)
@@ -109,7 +101,7 @@ class EnrolmentService:
     ) -> Enrolment:
         enrolment = await self.get(session, enrolment_id, actor, for_update=True)
         if enrolment.status == CANCELLED:
-            raise Problem(409, "Already cancelled", "the enrolment is cancelled", code="CANCELLED")
+            raise errors.CANCELLED("the enrolment is cancelled")
         before = _audit_view(enrolment)
         enrolment.status = CANCELLED
         enrolment.cancelled_on = self.clock.today()
@@ -305,4 +297,4 @@ def _row(code, persons, enrolled, subsidised, subsidy, premium) -> schemas.Parti
 
 
 def already_enrolled(detail: str = "the person is already insured for that year") -> Problem:
-    return Problem(409, "Already enrolled", detail, code="ALREADY_ENROLLED", field="body.person_id")
+    return errors.ALREADY_ENROLLED(detail, field="body.person_id")

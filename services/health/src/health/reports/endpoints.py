@@ -8,12 +8,13 @@ from fastapi import APIRouter, Query
 
 from contracts.dates import PolicyDate
 from contracts.region import RegionCode
+from health import errors
 from health.auth import HealthRead
 from health.reports import schemas
 from health.reports.service import check_reported, settlement_report
 from kit.app import ReadSessionDep
 from kit.auth import region_in_scope
-from kit.errors import PROBLEM_RESPONSES, Problem
+from kit.errors import PROBLEM_RESPONSES
 
 router = APIRouter(tags=["reports"], responses=PROBLEM_RESPONSES)
 
@@ -33,13 +34,7 @@ async def settlements(
 ) -> schemas.SettlementReport:
     region = region_in_scope(actor, region, field="query.region")
     if date_to < date_from:
-        raise Problem(
-            422,
-            "Empty period",
-            "date_to is before date_from",
-            code="INVALID_PERIOD",
-            field="query.date_to",
-        )
+        raise errors.INVALID_PERIOD("date_to is before date_from")
     return await settlement_report(session, region, date_from, date_to)
 
 

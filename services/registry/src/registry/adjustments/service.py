@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.enums import AdjustmentKind, PovertyState, Relation
 from contracts.events import registry as events
+from kit import problems
 from kit.auth import Principal
-from kit.errors import Problem
+from registry import errors
 from registry.adjustments.schemas import ChangeRequest, Join, Leave, Merge, Move, kind_of
 from registry.helpers.service import HelperService
 from registry.households.service import (
@@ -55,21 +56,15 @@ class AdjustmentService:
     ) -> tuple[Household, list[Member]]:
         """Apply ``change`` to the household (and the other one of a move or merge)."""
         if isinstance(change, Merge) and not actor.has("registry:approve"):
-            raise Problem(
-                403,
-                "Forbidden",
-                "并户 is decided at county level: it needs the scope registry:approve",
-                code="MISSING_SCOPE",
+            raise problems.MISSING_SCOPE(
+                "并户 is decided at county level: it needs the scope registry:approve"
             )
         other_id = getattr(change, "to_household_id", None) or getattr(
             change, "into_household_id", None
         )
         if other_id == household_id:
-            raise Problem(
-                422,
-                "Same household",
+            raise errors.SAME_HOUSEHOLD(
                 "a person moves, or a household merges, into a different household",
-                code="SAME_HOUSEHOLD",
                 field="body.to_household_id"
                 if isinstance(change, Move)
                 else "body.into_household_id",
@@ -154,29 +149,18 @@ class AdjustmentService:
         known = {m.id for m in members}
         strangers = sorted(str(i) for i in change.relations if i not in known)
         if strangers:
-            raise Problem(
-                422,
-                "Unknown members",
-                f"not members of this household: {', '.join(strangers)}",
-                code="NOT_A_MEMBER",
-                field="body.relations",
+            raise errors.NOT_A_MEMBER(
+                f"not members of this household: {', '.join(strangers)}", field="body.relations"
             )
         head = next(m for m in members if m.relation == Relation.head)
         if head.id not in change.relations:
-            raise Problem(
-                422,
-                "Relation of the head required",
+            raise errors.HEAD_RELATION_REQUIRED(
                 f"{head.name} is the head (户主) of this household; give their relation to "
-                "the head of the household they join",
-                code="HEAD_RELATION_REQUIRED",
-                field="body.relations",
+                "the head of the household they join"
             )
         if await self._has_open_publicity(session, source.id):
-            raise Problem(
-                409,
-                "Publicity running",
-                "this household is under 公示; finish or withdraw it before merging",
-                code="PUBLICITY_OPEN",
+            raise errors.PUBLICITY_OPEN(
+                "this household is under 公示; finish or withdraw it before merging"
             )
         before_source = audit_view(source, members)
         before_target = audit_view(target, target_members)
@@ -233,30 +217,19 @@ class AdjustmentService:
         remaining = [m for m in members if m.id != member.id]
         if member.relation != Relation.head:
             if change.new_head_member_id is not None:
-                raise Problem(
-                    422,
-                    "No head change",
-                    "new_head_member_id is only for a head (户主) who leaves",
-                    code="HEAD_NOT_LEAVING",
-                    field="body.new_head_member_id",
+                raise errors.HEAD_NOT_LEAVING(
+                    "new_head_member_id is only for a head (户主) who leaves"
                 )
             return remaining
         if not remaining:
-            raise Problem(
-                409,
-                "Last member",
+            raise errors.LAST_MEMBER(
                 "the household's last person cannot leave it; a household that ceases to "
-                "exist is removed (清退, reason household_dissolved) or merged (并户)",
-                code="LAST_MEMBER",
+                "exist is removed (清退, reason household_dissolved) or merged (并户)"
             )
         successor = next((m for m in remaining if m.id == change.new_head_member_id), None)
         if successor is None:
-            raise Problem(
-                422,
-                "New head required",
-                f"{member.name} is the head (户主): name the member who takes over",
-                code="NEW_HEAD_REQUIRED",
-                field="body.new_head_member_id",
+            raise errors.NEW_HEAD_REQUIRED(
+                f"{member.name} is the head (户主): name the member who takes over"
             )
         successor.relation = Relation.head.value
         return remaining

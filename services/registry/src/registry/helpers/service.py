@@ -19,8 +19,9 @@ from contracts.enums import HelperRank, HelperRole, MonitoringCategory
 from contracts.events import registry as events
 from contracts.region import region_prefix
 from kit.auth import Principal, ensure_in_region, ensure_visible
-from kit.errors import Problem, not_found
 from kit.pagination import PageParams
+from kit.problems import not_found
+from registry import errors
 from registry import policy as p
 from registry.events import changes
 from registry.helpers import schemas
@@ -112,13 +113,7 @@ class HelperService:
     ) -> Helper:
         region = await session.get(Region, data.region_code)
         if region is None:
-            raise Problem(
-                422,
-                "Unknown region",
-                f"no region with code {data.region_code}",
-                code="UNKNOWN_REGION",
-                field="body.region_code",
-            )
+            raise errors.UNKNOWN_REGION(f"no region with code {data.region_code}")
         ensure_in_region(actor, region.code, field="body.region_code")
         helper = Helper(**data.model_dump())
         session.add(helper)
@@ -139,31 +134,21 @@ class HelperService:
         changes = data.model_dump(exclude_unset=True)
         for required in ("name", "rank", "work_unit", "active"):
             if required in changes and changes[required] is None:
-                raise Problem(
-                    422,
-                    "Value required",
+                raise errors.NULL_NOT_ALLOWED(
                     f"{required} cannot be null (omit it to keep the value)",
-                    code="NULL_NOT_ALLOWED",
                     field=f"body.{required}",
                 )
         load = await self.load(session, helper.id)
         if changes.get("active") is False and load:
-            raise Problem(
-                409,
-                "Helper still assigned",
-                f"{helper.name} helps {load} household(s); end or reassign them first",
-                code="HELPER_HAS_ASSIGNMENTS",
-                field="body.active",
+            raise errors.HELPER_HAS_ASSIGNMENTS(
+                f"{helper.name} helps {load} household(s); end or reassign them first"
             )
         if "rank" in changes:
             limit = await self.max_load(session, helper, rank=changes["rank"])
             if load > limit:
-                raise Problem(
-                    409,
-                    "Load above the new rank's limit",
+                raise errors.HELPER_LOAD_EXCEEDED(
                     f"{helper.name} helps {load} households; a {changes['rank']} helper may "
                     f"help at most {limit}",
-                    code="HELPER_LOAD_EXCEEDED",
                     field="body.rank",
                 )
         for key, value in changes.items():
@@ -237,71 +222,41 @@ class HelperService:
             household.poverty_state in HELPED_STATES
             or household.monitoring_category != MonitoringCategory.none
         ):
-            raise Problem(
-                409,
-                "Household cannot get a helper",
+            raise errors.HOUSEHOLD_NOT_ELIGIBLE(
                 f"the household is {household.poverty_state}; helpers are assigned to registered "
-                "(建档立卡, 拟脱贫, 返贫), exited (脱贫不脱帮扶) and monitored households",
-                code="HOUSEHOLD_NOT_ELIGIBLE",
+                "(建档立卡, 拟脱贫, 返贫), exited (脱贫不脱帮扶) and monitored households"
             )
         start = self.clock.up_to_today(data.start_date, "body.start_date")
         helper = await self.get(session, data.helper_id, actor, lock=True)
         if not helper.active:
-            raise Problem(
-                409,
-                "Helper inactive",
-                f"{helper.name} is no longer active",
-                code="HELPER_INACTIVE",
-                field="body.helper_id",
-            )
+            raise errors.HELPER_INACTIVE(f"{helper.name} is no longer active")
         if not household.region_code.startswith(region_prefix(helper.region_code)):
-            raise Problem(
-                422,
-                "Household outside the helper's area",
+            raise errors.OUTSIDE_HELPER_AREA(
                 f"{helper.name} works in {helper.region_code}; the household is in "
-                f"{household.region_code}",
-                code="OUTSIDE_HELPER_AREA",
-                field="body.helper_id",
+                f"{household.region_code}"
             )
         current = await self._active(session, household.id)
         if any(a.helper_id == helper.id for a, _ in current):
-            raise Problem(
-                409,
-                "Already assigned",
-                f"{helper.name} already helps this household",
-                code="ALREADY_ASSIGNED",
-                field="body.helper_id",
-            )
+            raise errors.ALREADY_ASSIGNED(f"{helper.name} already helps this household")
         replaced = None
         if data.role == HelperRole.primary:
             primary = next(((a, h) for a, h in current if a.role == HelperRole.primary), None)
             if primary is not None and not data.replace_primary:
-                raise Problem(
-                    409,
-                    "Household has a primary helper",
+                raise errors.PRIMARY_HELPER_EXISTS(
                     f"{primary[1].name} is the household's 帮扶责任人 since "
-                    f"{primary[0].start_date}; send replace_primary=true to reassign",
-                    code="PRIMARY_HELPER_EXISTS",
-                    field="body.role",
+                    f"{primary[0].start_date}; send replace_primary=true to reassign"
                 )
             if primary is not None and start < primary[0].start_date:
-                raise Problem(
-                    422,
-                    "Start before the current helper's",
-                    f"the current primary helper started on {primary[0].start_date}",
-                    code="START_BEFORE_CURRENT",
-                    field="body.start_date",
+                raise errors.START_BEFORE_CURRENT(
+                    f"the current primary helper started on {primary[0].start_date}"
                 )
             replaced = primary
         load = await self.load(session, helper.id)
         limit = await self.max_load(session, helper, year=start.year)
         if load + 1 > limit:
-            raise Problem(
-                409,
-                "Helper load limit reached",
+            raise errors.HELPER_LOAD_EXCEEDED(
                 f"{helper.name} ({helper.rank}) already helps {load} household(s); the limit for "
                 f"the rank is {limit} (科级领导干部2-3户, 一般干部1户)",
-                code="HELPER_LOAD_EXCEEDED",
                 field="body.helper_id",
             )
         if replaced is not None:
@@ -349,21 +304,10 @@ class HelperService:
             raise not_found("assignment")
         assignment, helper = row
         if assignment.end_date is not None:
-            raise Problem(
-                409,
-                "Assignment already ended",
-                f"this assignment ended on {assignment.end_date}",
-                code="ASSIGNMENT_ENDED",
-            )
+            raise errors.ASSIGNMENT_ENDED(f"this assignment ended on {assignment.end_date}")
         end = self.clock.up_to_today(data.end_date, "body.end_date")
         if end < assignment.start_date:
-            raise Problem(
-                422,
-                "End before start",
-                f"the assignment started on {assignment.start_date}",
-                code="END_BEFORE_START",
-                field="body.end_date",
-            )
+            raise errors.END_BEFORE_START(f"the assignment started on {assignment.start_date}")
         await self._end(session, household, members, assignment, helper, end, data.reason, actor)
         await session.refresh(assignment)
         return assignment, helper
@@ -449,12 +393,8 @@ class HelperService:
             )
         ).scalar_one()
         if not covering:
-            raise Problem(
-                409,
-                "Helper not assigned",
-                f"{helper.name} was not assigned to this household on {day}",
-                code="HELPER_NOT_ASSIGNED",
-                field="body.helper_id",
+            raise errors.HELPER_NOT_ASSIGNED(
+                f"{helper.name} was not assigned to this household on {day}"
             )
         visit = HelperVisit(
             helper_id=helper.id,

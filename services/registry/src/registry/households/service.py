@@ -43,8 +43,9 @@ from kit.audit import AuditEntry
 from kit.auth import Principal, ensure_in_region, ensure_visible
 from kit.clock import Clock
 from kit.db import atomic
-from kit.errors import Problem, not_found
 from kit.pagination import PageParams
+from kit.problems import Problem, not_found
+from registry import errors
 from registry.audit import audit
 from registry.events import (
     changes,
@@ -167,12 +168,9 @@ class HouseholdService:
         household = (await session.execute(query)).scalar_one_or_none()
         ensure_visible(actor, household and household.region_code, what="household")
         if for_update and household.merged_into is not None:
-            raise Problem(
-                409,
-                "Household merged",
+            raise errors.HOUSEHOLD_MERGED(
                 f"this household was merged (并户) into {household.merged_into} and is kept "
-                "for history only; change that household instead",
-                code="HOUSEHOLD_MERGED",
+                "for history only; change that household instead"
             )
         return household, await self.members(session, household.id)
 
@@ -360,13 +358,7 @@ class HouseholdService:
         try:
             rules.check_primary_cause(causes, primary)
         except rules.RuleViolation as exc:
-            raise Problem(
-                422,
-                "Invalid causes",
-                str(exc),
-                code="PRIMARY_CAUSE_NOT_IN_CAUSES",
-                field=f"body.{exc.field}",
-            ) from None
+            raise errors.PRIMARY_CAUSE_NOT_IN_CAUSES(str(exc), field=f"body.{exc.field}") from None
         if data.survey is not None:
             changes.update(survey_values(data.survey, len(members)))
         changed = [k for k, v in changes.items() if getattr(household, k) != v]
@@ -396,13 +388,7 @@ class HouseholdService:
         try:
             rules.check_one_head([*(m.relation for m in members), data.relation])
         except rules.RuleViolation:
-            raise Problem(
-                409,
-                "Household already has a head",
-                "a household has exactly one head (户主)",
-                code="HEAD_EXISTS",
-                field="body.relation",
-            ) from None
+            raise errors.HEAD_EXISTS("a household has exactly one head (户主)") from None
         await self.check_id_numbers_free(
             session, [data.id_number], field=None, actor=actor, into_region=household.region_code
         )
@@ -442,32 +428,24 @@ class HouseholdService:
             changes["groups"] = [g.value for g in data.groups or []]
         changed = [k for k, v in changes.items() if getattr(member, k) != v]
         if "relation" in changed and Relation.head in (member.relation, changes["relation"]):
-            raise Problem(
-                409,
-                "Head cannot change here",
-                "changing the head (户主) is a household adjustment",
-                code="HEAD_CHANGE_NOT_ALLOWED",
-                field="body.relation",
+            raise errors.HEAD_CHANGE_NOT_ALLOWED(
+                "changing the head (户主) is a household adjustment"
             )
         if data.id_number is not None:
             if not member.id_pending:
-                raise Problem(
-                    409,
-                    "ID number is fixed",
+                raise errors.ID_NUMBER_FIXED(
                     "the person already has an ID number; a wrong number is corrected by "
-                    "removing and re-adding the person with evidence",
-                    code="ID_NUMBER_FIXED",
-                    field="body.id_number",
+                    "removing and re-adding the person with evidence"
                 )
             identity = self._identity(data.id_number)
             # The recorded birth date and gender were given on registration (a birth
             # certificate); which is right is for the clerk to say, not for us to pick
             # silently: a contradiction is refused unless its flag confirms the ID's value.
             contradictions = [
-                (code, f"the {what} {ours}, but {recorded} is recorded", flag)
-                for code, what, ours, recorded, flag, confirmed in (
+                (problem, f"the {what} {ours}, but {recorded} is recorded", flag)
+                for problem, what, ours, recorded, flag, confirmed in (
                     (
-                        "BIRTH_DATE_CONTRADICTS_ID",
+                        errors.BIRTH_DATE_CONTRADICTS_ID,
                         "birth date",
                         identity["birth_date"].isoformat(),
                         member.birth_date.isoformat(),
@@ -475,7 +453,7 @@ class HouseholdService:
                         data.confirm_birth_date_from_id,
                     ),
                     (
-                        "GENDER_CONTRADICTS_ID",
+                        errors.GENDER_CONTRADICTS_ID,
                         "gender",
                         str(identity["gender"]),
                         str(member.gender),
@@ -486,17 +464,12 @@ class HouseholdService:
                 if ours != recorded and not confirmed
             ]
             if contradictions:
-                code = contradictions[0][0]
-                raise Problem(
-                    422,
-                    f"{'Birth date' if code.startswith('BIRTH') else 'Gender'} contradicts "
-                    "the ID number",
+                first_problem = contradictions[0][0]
+                raise first_problem(
                     f"the ID number gives {'; and '.join(c[1] for c in contradictions)} "
                     "for the person; check the number, or send "
                     f"{' and '.join(f'{c[2]}: true' for c in contradictions)} "
-                    "to record what the ID says",
-                    code=code,
-                    field="body.id_number",
+                    "to record what the ID says"
                 )
             await self.check_id_numbers_free(
                 session,
@@ -534,12 +507,7 @@ class HouseholdService:
         try:
             rules.check_one_head(m.relation for m in remaining)
         except rules.RuleViolation:
-            raise Problem(
-                409,
-                "Cannot remove the head",
-                "a household keeps exactly one head (户主)",
-                code="HEAD_REQUIRED",
-            ) from None
+            raise errors.HEAD_REQUIRED("a household keeps exactly one head (户主)") from None
         await session.delete(member)
         recompute_per_capita(household, len(remaining))
         await self._member_event(
@@ -601,20 +569,10 @@ class HouseholdService:
     async def check_region(self, session: AsyncSession, code: str, actor: Principal) -> Region:
         region = await session.get(Region, code)
         if region is None:
-            raise Problem(
-                422,
-                "Unknown region",
-                f"no region with code {code}",
-                code="UNKNOWN_REGION",
-                field="body.region_code",
-            )
+            raise errors.UNKNOWN_REGION(f"no region with code {code}")
         if region.level != RegionLevel.village:
-            raise Problem(
-                422,
-                "Not a village",
-                f"{code} is a {region.level}; a household belongs to a village (村)",
-                code="NOT_A_VILLAGE",
-                field="body.region_code",
+            raise errors.NOT_A_VILLAGE(
+                f"{code} is a {region.level}; a household belongs to a village (村)"
             )
         ensure_in_region(actor, code, field="body.region_code")
         return region
@@ -694,14 +652,11 @@ class HouseholdService:
             refused_before = await _refusals_today(session, actor)
             await _audit_refusal(session, actor, taken.id, taken.region_code, into_region, where)
             if refused_before >= REFUSALS_PER_DAY:
-                raise Problem(
-                    429,
-                    "Too many refused registrations",
+                raise errors.TOO_MANY_REFUSALS(
                     f"{refused_before + 1} registrations of yours were refused in 24 hours "
                     f"because the person is registered already (at most {REFUSALS_PER_DAY}); "
                     "the attempts are recorded: ask the county registry office to look for the "
                     "person",
-                    code="TOO_MANY_REFUSALS",
                     field=where,
                     headers={"Retry-After": str(24 * 3600)},
                 )
@@ -883,9 +838,7 @@ def survey_values(survey, persons: int) -> dict[str, Any]:
     try:
         return rules.survey_columns(survey, persons)
     except rules.RuleViolation as exc:
-        raise Problem(
-            422, "Invalid survey", str(exc), code="SURVEY_INCONSISTENT", field=f"body.{exc.field}"
-        ) from None
+        raise errors.SURVEY_INCONSISTENT(str(exc), field=f"body.{exc.field}") from None
 
 
 def recompute_per_capita(household: Household, persons: int) -> None:
@@ -901,13 +854,10 @@ def _set(household: Household, values: dict[str, Any]) -> None:
 
 
 def id_taken(field: str) -> Problem:
-    return Problem(
-        409,
-        "ID number already registered",
+    return errors.ID_NUMBER_TAKEN(
         "this ID number is registered to a person of a household already, and a person is in "
         "one household at a time: to bring them here, record a member change (户口迁移) where "
         "they are registered; if you cannot find them, the county registry office can",
-        code="ID_NUMBER_TAKEN",
         field=field,
     )
 

@@ -19,7 +19,7 @@ from rich.console import Console
 from contracts.region import validate_region_code
 from kit.auth import Principal
 from kit.db import create_engine, create_sessionmaker
-from kit.errors import Problem
+from kit.problems import Problem
 from kit.progress import progress_bar
 from registry.config import RegistrySettings
 from registry.imports.reader import template_xlsx

@@ -14,7 +14,8 @@ from contracts.enums import RegionLevel
 from contracts.region import RegionCode, region_level
 from kit.app import ReadSessionDep
 from kit.auth import ensure_in_region, ensure_visible
-from kit.errors import PROBLEM_RESPONSES, Problem
+from kit.errors import PROBLEM_RESPONSES
+from registry import errors
 from registry.auth import RegistryRead, RegistryWrite
 from registry.imports.columns import COLUMNS
 from registry.imports.jobs import ImportSlot
@@ -70,12 +71,7 @@ async def import_households(
     ] = False,
 ) -> ImportReportOut:
     if region_level(actor.region) not in _COUNTY_OR_ABOVE:
-        raise Problem(
-            403,
-            "County level only",
-            "imports are done by a county (or higher) account",
-            code="IMPORT_NEEDS_COUNTY",
-        )
+        raise errors.IMPORT_NEEDS_COUNTY("imports are done by a county (or higher) account")
     if region is not None:
         ensure_in_region(actor, region, field="query.region")
     runtime = request.app.state.runtime
@@ -120,13 +116,10 @@ async def import_households(
         )
     except ImportInterrupted as exc:
         done = exc.report
-        raise Problem(
-            503,
-            "Import interrupted",
+        raise errors.IMPORT_INTERRUPTED(
             f"the database failed after {done.imported} households were imported "
             f"({exc}); nothing of the failed chunk was written: run the same file again to "
-            "complete the import",
-            code="IMPORT_INTERRUPTED",
+            "complete the import"
         ) from None
     finally:
         await slot.release()

@@ -23,7 +23,8 @@ from contracts.enums import RegionLevel
 from contracts.region import region_level
 from kit.auth import Principal
 from kit.db import atomic
-from kit.errors import Problem
+from kit.problems import Problem
+from registry import errors
 from registry.imports.service import ImportInterrupted, ImportReport, ImportService, summary
 from registry.models import ImportJob
 
@@ -68,14 +69,11 @@ class ImportSlot:
             raise
         await connection.close()
         running = "an import" if limit == 1 else f"{limit} imports"
-        raise Problem(
-            429,
-            "Import already running",
+        raise errors.IMPORT_BUSY(
             f"{running} for {county} {'is' if limit == 1 else 'are'} running already; the limit "
             f"is {limit} at a time per county (REGISTRY_IMPORT_MAX_CONCURRENT): try again when "
             f"it has ended (retry in {RETRY_SECONDS} s; GET /imports/{{id}} shows a background "
             "import's progress)",
-            code="IMPORT_BUSY",
             headers={"Retry-After": str(RETRY_SECONDS)},
         )
 

@@ -34,7 +34,8 @@ from pydantic import ValidationError
 from contracts.enums import RegionLevel, Relation
 from contracts.region import is_within
 from contracts.resident_id import normalise_resident_id
-from kit.errors import Problem
+from kit.problems import Problem
+from registry import errors
 from registry.evidence import Document
 from registry.households import rules
 from registry.households.schemas import HouseholdCreate
@@ -239,12 +240,9 @@ class ParsedHousehold:
 
 
 def too_many_rows(limit: int) -> Problem:
-    return Problem(
-        413,
-        "Too many rows",
+    return errors.IMPORT_TOO_MANY_ROWS(
         f"the file has more than {limit:,} rows; the limit is {limit:,} "
-        "(REGISTRY_IMPORT_MAX_ROWS): split the file, by township for instance",
-        code="IMPORT_TOO_MANY_ROWS",
+        "(REGISTRY_IMPORT_MAX_ROWS): split the file, by township for instance"
     )
 
 

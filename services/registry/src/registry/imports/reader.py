@@ -22,7 +22,8 @@ from pathlib import Path
 from openpyxl import Workbook, load_workbook
 
 from contracts.text import control_character
-from kit.errors import Problem
+from kit.problems import Problem
+from registry import errors
 from registry.imports.columns import (
     COLUMNS,
     REQUIRED_HEADERS,
@@ -69,12 +70,9 @@ class Sheet:
         if VILLAGE_CODE not in self.headers and VILLAGE_NAME not in self.headers:
             missing.insert(0, f"{VILLAGE_CODE} or {VILLAGE_NAME}")
         if missing:
-            raise Problem(
-                422,
-                "Missing columns",
+            raise errors.IMPORT_MISSING_COLUMNS(
                 f"the file lacks the column(s) {', '.join(missing)}; see the template "
                 "(GET /imports/template.xlsx)",
-                code="IMPORT_MISSING_COLUMNS",
                 field=missing[0],
             )
         # Where each column of COLUMNS is in the file (the first of a repeated header).
@@ -136,16 +134,14 @@ def _csv(content: bytes) -> Sheet:
     elif _decodes(content, "gb18030"):
         encoding = "gb18030"
     else:
-        raise Problem(422, "Unreadable file", "not UTF-8 or GB18030 text", code="IMPORT_ENCODING")
+        raise errors.IMPORT_ENCODING("not UTF-8 or GB18030 text")
 
     def read() -> Iterator[list[str]]:
         reader = csv.reader(io.TextIOWrapper(io.BytesIO(content), encoding=encoding, newline=""))
         try:
             yield from reader
         except csv.Error as exc:  # e.g. a cell beyond the csv module's field size limit
-            raise Problem(
-                422, "Unreadable file", f"row {reader.line_num}: {exc}", code="IMPORT_UNREADABLE"
-            ) from None
+            raise errors.IMPORT_UNREADABLE(f"row {reader.line_num}: {exc}") from None
 
     return _sheet(read)
 
@@ -164,9 +160,7 @@ def _decodes(content: bytes, encoding: str, step: int = 1 << 20) -> bool:
 
 
 def _unreadable(exc: Exception) -> Problem:
-    return Problem(
-        422, "Unreadable file", f"not a valid XLSX file: {exc}", code="IMPORT_UNREADABLE"
-    )
+    return errors.IMPORT_UNREADABLE(f"not a valid XLSX file: {exc}")
 
 
 def _check_unpacked_size(content: bytes, limit: int | None) -> None:
@@ -182,24 +176,18 @@ def _check_unpacked_size(content: bytes, limit: int | None) -> None:
         raise _unreadable(exc) from None
     total = sum(part.file_size for part in parts)
     if limit is not None and total > limit:
-        raise Problem(
-            413,
-            "Unpacks too large",
+        raise errors.IMPORT_UNPACKS_TOO_LARGE(
             f"the XLSX file unpacks to {total:,} bytes; the limit is {limit:,} "
-            "(REGISTRY_IMPORT_MAX_UNPACKED_BYTES): split the file, or upload it as CSV",
-            code="IMPORT_UNPACKS_TOO_LARGE",
+            "(REGISTRY_IMPORT_MAX_UNPACKED_BYTES): split the file, or upload it as CSV"
         )
     for part in parts:
         if part.file_size > MAX_RATIO_FROM and part.file_size > MAX_RATIO * max(
             part.compress_size, 1
         ):
-            raise Problem(
-                413,
-                "Unpacks too large",
+            raise errors.IMPORT_UNPACKS_TOO_LARGE(
                 f"the part {part.filename} of the XLSX file unpacks to {part.file_size:,} "
                 f"bytes from {part.compress_size:,}; more than {MAX_RATIO} to 1 is refused "
-                "(a padded file, not a spreadsheet): save it again from Excel, or as CSV",
-                code="IMPORT_UNPACKS_TOO_LARGE",
+                "(a padded file, not a spreadsheet): save it again from Excel, or as CSV"
             )
 
 
@@ -212,12 +200,9 @@ def _xlsx(content: bytes) -> Sheet:
         try:
             for number, row in enumerate(book.worksheets[0].iter_rows(values_only=True), 1):
                 if number > MAX_SHEET_ROWS:
-                    raise Problem(
-                        413,
-                        "Too many rows",
+                    raise errors.IMPORT_TOO_MANY_ROWS(
                         f"the sheet has more than {MAX_SHEET_ROWS:,} rows, blank ones included: "
-                        "more than Excel allows",
-                        code="IMPORT_TOO_MANY_ROWS",
+                        "more than Excel allows"
                     )
                 yield row
         finally:
@@ -232,7 +217,7 @@ def _sheet(read: Callable[[], Iterator[Sequence]]) -> Sheet:
     headers = next(rows, None)
     rows.close()
     if headers is None:
-        raise Problem(422, "Empty file", "the file has no header row", code="IMPORT_EMPTY")
+        raise errors.IMPORT_EMPTY("the file has no header row")
 
     def after_header() -> Iterator[Sequence]:
         data = read()

@@ -18,6 +18,8 @@ from contracts.enums import (
 )
 from contracts.events import education, health, housing, low_income
 from contracts.money import quantize
+from kit.problems import Problem
+from registry import errors
 from registry.workflow.machine import REGISTERED_TYPES, Action
 
 DANGEROUS_GRADES = frozenset({HouseGrade.C, HouseGrade.D})
@@ -86,8 +88,8 @@ def household_effect(
     return Effect(category=category if category != current else None)
 
 
-class AlertTransitionRefused(Exception):
-    pass
+class AlertTransitionRefused(Problem):
+    """A step an alert cannot take: a catalogued 409 (``registry.errors``)."""
 
 
 ALERT_STEPS: dict[str, tuple[AlertStatus, AlertStatus]] = {
@@ -106,8 +108,9 @@ def next_status(
     if current != source:
         order = " → ".join(s.value for s in AlertStatus)
         raise AlertTransitionRefused(
+            errors.ALERT_TRANSITION_REFUSED,
             f"cannot {action} an alert that is {current.value}: {action} follows "
-            f"{source.value} (alerts only move forward: {order})"
+            f"{source.value} (alerts only move forward: {order})",
         )
     if action == "assess" and assessment == AlertAssessment.not_at_risk:
         return AlertStatus.closed

@@ -32,8 +32,8 @@ from contracts.events import registry as events
 from contracts.region import region_prefix
 from kit.auth import Principal, ensure_visible
 from kit.envelope import Envelope
-from kit.errors import Problem
 from kit.pagination import PageParams
+from registry import errors
 from registry import policy as p
 from registry.households.service import HouseholdService, audit_view
 from registry.models import Household, MedicalCost, Member, RiskAlert
@@ -328,12 +328,8 @@ class MonitoringService:
             session, body.household_id, actor, for_update=True
         )
         if body.person_id is not None and body.person_id not in {m.id for m in members}:
-            raise Problem(
-                422,
-                "Not a member",
-                "person_id is not a member of this household",
-                code="NOT_A_MEMBER",
-                field="body.person_id",
+            raise errors.NOT_A_MEMBER(
+                "person_id is not a member of this household", field="body.person_id"
             )
         alert = await self._raise(
             session,
@@ -350,13 +346,9 @@ class MonitoringService:
         )
         if alert is None:
             await session.rollback()
-            raise Problem(
-                409,
-                "Alert exists",
+            raise errors.ALERT_EXISTS(
                 "this household already has a high-medical-cost alert this year (one per "
-                "household and year); add to that one",
-                code="ALERT_EXISTS",
-                field="body.kind",
+                "household and year); add to that one"
             )
         await session.refresh(alert)
         return alert
@@ -370,16 +362,7 @@ class MonitoringService:
         )
         await session.refresh(alert, with_for_update=True)
         current = AlertStatus(alert.status)
-        try:
-            target = rules.next_status(body.action, current, body.assessment)
-        except rules.AlertTransitionRefused as exc:
-            raise Problem(
-                409,
-                "Illegal alert transition",
-                str(exc),
-                code="ALERT_TRANSITION_REFUSED",
-                field="body.action",
-            ) from None
+        target = rules.next_status(body.action, current, body.assessment)
         now, today = self.clock.now(), self.clock.today()
         if body.action == "assess":
             alert.assessment = body.assessment.value

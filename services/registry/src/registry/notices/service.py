@@ -16,7 +16,7 @@ from contracts.enums import (
     WorkflowStage,
 )
 from contracts.resident_id import mask_name
-from kit.errors import not_found
+from kit.problems import not_found
 from registry import policy as p
 from registry.models import Household, Member, Publicity, Region
 from registry.notices.schemas import NoticeEntry, VillageNotice

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from contracts.enums import RegionLevel
 from contracts.region import RegionCode
 from kit.app import ReadSessionDep
-from kit.errors import PROBLEM_RESPONSES, not_found
+from kit.errors import PROBLEM_RESPONSES
+from kit.problems import not_found
 from registry.auth import RegistryRead
 from registry.models import Region
 

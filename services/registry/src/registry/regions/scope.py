@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.enums import PovertyState, Relation
 from kit.auth import Principal, region_in_scope
-from kit.errors import Problem
+from registry import errors
 from registry.models import Member, Region
 
 #: Counted as poor (DOMAIN §2.3): incidence numerator, the helper invariant, red flags.
@@ -22,9 +22,7 @@ async def report_region(
     code = region_in_scope(actor, code, field=field)
     region = await session.get(Region, code)
     if region is None:
-        raise Problem(
-            422, "Unknown region", f"no region with code {code}", code="UNKNOWN_REGION", field=field
-        )
+        raise errors.UNKNOWN_REGION(f"no region with code {code}", field=field)
     return region
 
 

@@ -11,7 +11,8 @@ from typing import Any
 
 import httpx
 
-from kit.errors import Problem
+from kit.problems import Problem
+from registry import errors
 
 
 class GatewayClient:
@@ -38,12 +39,9 @@ class GatewayClient:
         except httpx.HTTPError as exc:
             raise _unavailable(f"the gateway did not answer ({type(exc).__name__})") from None
         if response.status_code == 404:
-            raise Problem(
-                409,
-                "Exit criteria unknown",
+            raise errors.EXIT_CRITERIA_UNKNOWN(
                 "the gateway has no status for this household yet; wait until its events "
-                "have arrived",
-                code="EXIT_CRITERIA_UNKNOWN",
+                "have arrived"
             )
         if response.status_code != 200:
             raise _unavailable(f"the gateway answered {response.status_code}")
@@ -51,10 +49,7 @@ class GatewayClient:
 
 
 def _unavailable(reason: str) -> Problem:
-    return Problem(
-        503,
-        "Exit criteria cannot be checked",
+    return errors.GATEWAY_UNAVAILABLE(
         f"{reason}; an exit is never approved without the 一超两不愁三保障 check. Try again later",
-        code="GATEWAY_UNAVAILABLE",
         headers={"Retry-After": "30"},
     )

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from contracts.enums import AdjustmentKind, PovertyState, PublicityPurpose, WorkflowStage
+from kit.problems import Problem
+from registry import errors
 
 S, G = PovertyState, WorkflowStage
 Position = tuple[PovertyState, WorkflowStage | None]
@@ -179,11 +181,8 @@ class Window:
     open_objections: int
 
 
-class IllegalTransition(Exception):
-    def __init__(self, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.field = field
+class IllegalTransition(Problem):
+    """A step the workflow does not allow: a catalogued 409 (``registry.errors``)."""
 
 
 def _name(position: Position) -> str:
@@ -216,27 +215,27 @@ def decide(
         allowed = ", ".join(sorted(_name(p) for p in rule.sources))
         possible = ", ".join(a.value for a in allowed_actions(position)) or "none"
         raise IllegalTransition(
-            "ILLEGAL_TRANSITION",
+            errors.ILLEGAL_TRANSITION,
             f"cannot {action.value} ({rule.label}) a household that is {_name(position)}; "
             f"allowed from: {allowed}. Possible now: {possible}",
         )
     if rule.after_window:
         if window is None:
-            raise IllegalTransition("NO_PUBLICITY", "no 公示 is running for this household")
+            raise IllegalTransition(errors.NO_PUBLICITY, "no 公示 is running for this household")
         if today <= window.end_date:
             raise IllegalTransition(
-                "PUBLICITY_RUNNING",
+                errors.PUBLICITY_RUNNING,
                 f"the {window.stage.value} 公示 runs until {window.end_date.isoformat()}; "
                 "the next step may follow from the day after",
             )
         if window.open_objections:
             raise IllegalTransition(
-                "OBJECTION_PENDING",
+                errors.OBJECTION_PENDING,
                 f"{window.open_objections} objection(s) to the {window.stage.value} 公示 are "
                 "not resolved yet (公示无异议后方可报送)",
             )
     if len(rule.targets) == 1:
         return rule.targets[0]
     if outcome not in rule.targets:
-        raise IllegalTransition("OUTCOME_REQUIRED", f"{action.value} needs an outcome")
+        raise IllegalTransition(errors.OUTCOME_REQUIRED, f"{action.value} needs an outcome")
     return outcome

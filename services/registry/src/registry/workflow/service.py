@@ -21,8 +21,10 @@ from contracts.enums import (
     WorkflowStage,
 )
 from contracts.events import registry as events
+from kit import problems
 from kit.auth import Principal, ensure_visible
-from kit.errors import Problem, not_found
+from kit.problems import not_found
+from registry import errors
 from registry import policy as p
 from registry.helpers.service import HelperService
 from registry.households.service import HouseholdService, audit_view, survey_values
@@ -41,7 +43,6 @@ from registry.workflow.exit_criteria import GatewayClient
 from registry.workflow.machine import (
     RULES,
     Action,
-    IllegalTransition,
     Position,
     Window,
     allowed_actions,
@@ -131,12 +132,9 @@ class WorkflowService:
         action = Action(request.action)
         rule = RULES[action]
         if action in COUNTY_ACTIONS and not actor.has("registry:approve"):
-            raise Problem(
-                403,
-                "Forbidden",
+            raise problems.MISSING_SCOPE(
                 f"{action.value} ({rule.label}) is decided at county level: it needs the "
-                "scope registry:approve",
-                code="MISSING_SCOPE",
+                "scope registry:approve"
             )
         household, members = await self.households.get(
             session, household_id, actor, for_update=True
@@ -159,19 +157,10 @@ class WorkflowService:
                 approved = PovertyState.appraised if request.approved else PovertyState.rejected
                 outcome = (approved, None)
             elif not request.approved:
-                raise Problem(
-                    409,
-                    "Exit not approved by the village",
-                    "the village appraisal did not approve the exit; withdraw it from the plan",
-                    code="EXIT_NOT_APPROVED",
-                    field="body.votes_for",
+                raise errors.EXIT_NOT_APPROVED(
+                    "the village appraisal did not approve the exit; withdraw it from the plan"
                 )
-        try:
-            target = decide(action, position, today=today, window=window, outcome=outcome)
-        except IllegalTransition as exc:
-            raise Problem(
-                409, "Illegal transition", str(exc), code=exc.code, field=exc.field
-            ) from None
+        target = decide(action, position, today=today, window=window, outcome=outcome)
 
         if action is Action.approve_exit:
             details["criteria"] = await self._check_exit_criteria(household, authorization)
@@ -329,12 +318,8 @@ class WorkflowService:
             session, p.MIN_SURVEYORS, region_code=household.region_code, year=year
         )
         if len(set(request.surveyors)) < needed:
-            raise Problem(
-                422,
-                "Too few surveyors",
-                f"a survey is signed by at least {needed} different surveyors (谁排查、谁签字)",
-                code="TOO_FEW_SURVEYORS",
-                field="body.surveyors",
+            raise errors.TOO_FEW_SURVEYORS(
+                f"a survey is signed by at least {needed} different surveyors (谁排查、谁签字)"
             )
 
     async def _check_quorum(self, session, household, request, year: int) -> dict[str, Any]:
@@ -350,13 +335,9 @@ class WorkflowService:
         quorum = await policy.value(session, key, region_code=code, year=year)
         if request.attendees < quorum:
             size = f"of {population} people" if population is not None else "of unknown size"
-            raise Problem(
-                409,
-                "Quorum not met",
+            raise errors.QUORUM_NOT_MET(
                 f"{request.attendees} representatives present; a village {size} needs at least "
-                f"{quorum} (村民代表会议)",
-                code="QUORUM_NOT_MET",
-                field="body.attendees",
+                f"{quorum} (村民代表会议)"
             )
         return {"required": quorum, "village_population": population}
 
@@ -364,11 +345,8 @@ class WorkflowService:
         status = await self.gateway.household_status(household.id, authorization)
         blockers = exit_blockers(status)
         if blockers:
-            raise Problem(
-                409,
-                "Exit criteria not met",
-                "一超两不愁三保障 does not hold: " + "; ".join(blockers),
-                code="EXIT_CRITERIA_NOT_MET",
+            raise errors.EXIT_CRITERIA_NOT_MET(
+                "一超两不愁三保障 does not hold: " + "; ".join(blockers)
             )
         return {"gateway_status": status}
 
@@ -401,13 +379,7 @@ class WorkflowService:
         purpose, stage = opens
         start = request.start_date or today
         if start < on_date:
-            raise Problem(
-                422,
-                "Publicity starts too early",
-                "a 公示 cannot start before the step that opens it",
-                code="START_BEFORE_STEP",
-                field="body.start_date",
-            )
+            raise errors.START_BEFORE_STEP("a 公示 cannot start before the step that opens it")
         days = await policy.value(
             session, WINDOW_DAYS[stage], region_code=household.region_code, year=start.year
         )
@@ -444,13 +416,9 @@ class WorkflowService:
         if publicity.status != "open" or not (
             publicity.start_date <= received <= publicity.end_date
         ):
-            raise Problem(
-                409,
-                "Outside the publicity window",
+            raise errors.PUBLICITY_CLOSED(
                 f"objections to this 公示 are received from {publicity.start_date} to "
-                f"{publicity.end_date} while it is open (now: {publicity.status})",
-                code="PUBLICITY_CLOSED",
-                field="body.received_on",
+                f"{publicity.end_date} while it is open (now: {publicity.status})"
             )
         objection = Objection(
             publicity_id=publicity.id,
@@ -490,24 +458,17 @@ class WorkflowService:
         )
         await session.refresh(objection, with_for_update=True)
         if objection.status != ObjectionStatus.open.value:
-            raise Problem(
-                409,
-                "Objection already resolved",
-                f"this objection was {objection.status} on {objection.resolved_on}",
-                code="OBJECTION_RESOLVED",
+            raise errors.OBJECTION_RESOLVED(
+                f"this objection was {objection.status} on {objection.resolved_on}"
             )
         publicity = await session.get(Publicity, objection.publicity_id)
         before = audit_view(household, members)
         upheld = body.outcome == ObjectionStatus.upheld
         inclusion = publicity.purpose == PublicityPurpose.inclusion.value
         if upheld and inclusion and body.consequence is None:
-            raise Problem(
-                422,
-                "Consequence required",
+            raise errors.CONSEQUENCE_REQUIRED(
                 "an upheld objection to an inclusion sends the household back to survey "
-                "(`resurvey`) or rejects it (`reject`)",
-                code="CONSEQUENCE_REQUIRED",
-                field="body.consequence",
+                "(`resurvey`) or rejects it (`reject`)"
             )
         objection.status = body.outcome.value
         objection.finding = body.finding
