@@ -11,7 +11,7 @@ from pathlib import Path
 
 from devstack.project import load_services, repo_root
 
-LIBS = ["kit", "contracts", "devstack"]
+LIBS = ["kit", "contracts", "devstack", "persons"]
 
 #: A module with one of these names holds pure rules (纯规则): decisions over values, no I/O.
 #: The names are the convention a service's modules follow, so a new service's rules are

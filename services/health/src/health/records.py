@@ -1,5 +1,5 @@
 """Reading the health service's records the same way everywhere: one by id within the
-caller's region, or one page of a search."""
+caller's region, or one page of a search; its persons through the persons library."""
 
 from __future__ import annotations
 
@@ -12,27 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from health.models import Person
 from kit.auth import Principal, ensure_visible
-from kit.errors import Problem
 from kit.pagination import PageParams
+from persons import Persons
 
 Record = TypeVar("Record")
 
 
-async def person_named(
-    session: AsyncSession, person_id: uuid.UUID, actor: Principal, *, title: str
-) -> Person:
-    """The person a request body names (``body.person_id``), in the caller's region; a
-    person unknown here or outside the region is a 422 ``title`` (the body is at fault)."""
-    person = await session.get(Person, person_id)
-    if person is None or not actor.can_access(person.region_code):
-        raise Problem(
-            422,
-            title,
-            "no person with this id in your region (the registry's member id)",
-            code="UNKNOWN_PERSON",
-            field="body.person_id",
-        )
-    return person
+#: Health's persons (the registry's households and members, DOMAIN §4.1): kept from the
+#: registry's events and read in the caller's region by the persons library.
+registry_persons = Persons(Person)
 
 
 async def record_in_region(

@@ -19,7 +19,7 @@ from health.chronic import schemas
 from health.events import outbox
 from health.medical.service import MedicalAssessor
 from health.models import ChronicCertificate
-from health.records import page_of, person_named, record_in_region
+from health.records import page_of, record_in_region, registry_persons
 from kit.auth import Principal
 from kit.clock import Clock
 from kit.errors import Problem
@@ -36,7 +36,9 @@ class ChronicService:
     async def issue(
         self, session: AsyncSession, body: schemas.CertificateCreate, actor: Principal
     ) -> ChronicCertificate:
-        person = await person_named(session, body.person_id, actor, title="Unknown person")
+        person = await registry_persons.named(
+            session, body.person_id, actor, title="Unknown person"
+        )
         if body.issued_on > self.clock.today():
             raise Problem(
                 422, "Date in the future", "issued_on is after today", field="body.issued_on"

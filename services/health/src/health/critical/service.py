@@ -27,7 +27,7 @@ from health.critical.schemas import IN_TREATMENT, OPEN, TRANSITIONS, UNDER_TREAT
 from health.events import outbox
 from health.medical.service import MedicalAssessor
 from health.models import CriticalCase, CriticalDisease, CriticalDiseaseList
-from health.records import page_of, person_named, record_in_region
+from health.records import page_of, record_in_region, registry_persons
 from health.regions import rate
 from kit.auth import Principal, ensure_in_region
 from kit.clock import Clock
@@ -197,7 +197,9 @@ class CriticalService:
     async def open_case(
         self, session: AsyncSession, body: schemas.CaseCreate, actor: Principal
     ) -> CriticalCase:
-        person = await person_named(session, body.person_id, actor, title="Unknown patient")
+        person = await registry_persons.named(
+            session, body.person_id, actor, title="Unknown patient"
+        )
         if body.diagnosed_on > self.clock.today():
             raise Problem(
                 422, "Date in the future", "diagnosed_on is after today", field="body.diagnosed_on"
