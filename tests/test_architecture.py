@@ -112,6 +112,30 @@ def test_import_contracts_hold(tmp_path: Path):
     assert "3 kept, 0 broken" in result.stdout
 
 
+#: What kit, the mechanism every service shares, may not know: any domain's events, the
+#: status dimensions, the registry's persons (a domain library above it).
+DOMAIN_MODULES = ["contracts.events", "contracts.status", "persons"]
+
+
+def test_kit_is_mechanism_only(tmp_path: Path):
+    """Kit knows no domain: services pass it their catalogue (``ConsumerDefinition``)."""
+    config = f"""[importlinter]
+root_packages =
+    {_lines(LIBS)}
+
+[importlinter:contract:kit-mechanism-only]
+name = Kit knows no domain
+type = forbidden
+source_modules =
+    kit
+forbidden_modules =
+    {_lines(DOMAIN_MODULES)}
+"""
+    result = lint_imports(config, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 kept, 0 broken" in result.stdout
+
+
 def test_pure_rule_modules_are_found():
     """The convention finds the rules of every service (a rename would silently uncover them)."""
     found = set(pure_rule_modules())
