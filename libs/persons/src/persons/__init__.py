@@ -1,4 +1,4 @@
-"""The registry's persons as another service keeps them (a read model, ARCHITECTURE §2).
+"""The registry's persons as another service keeps them (a read model, ARCHITECTURE §2.1).
 
 Health, and the services after it, need who lives in which household and the household's
 poverty facts. Each keeps its own copy in its own database, learnt from the registry's
