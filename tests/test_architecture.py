@@ -11,7 +11,7 @@ from pathlib import Path
 
 from devstack.project import load_services, repo_root
 
-LIBS = ["kit", "contracts", "devstack"]
+LIBS = ["kit", "contracts", "devstack", "persons"]
 
 #: A module with one of these names holds pure rules (纯规则): decisions over values, no I/O.
 #: The names are the convention a service's modules follow, so a new service's rules are
@@ -80,9 +80,23 @@ def _lines(names: list[str]) -> str:
     return "\n    ".join(names)
 
 
+def forbidden(key: str, name: str, sources: list[str], modules: list[str]) -> str:
+    """An import-linter contract: ``sources`` import none of ``modules``, even indirectly."""
+    return f"""
+[importlinter:contract:{key}]
+name = {name}
+type = forbidden
+source_modules =
+    {_lines(sources)}
+forbidden_modules =
+    {_lines(modules)}
+"""
+
+
 def importlinter_config() -> str:
     services = [s.package for s in load_services()]
-    return f"""[importlinter]
+    return (
+        f"""[importlinter]
 root_packages =
     {_lines(LIBS + services)}
 include_external_packages = True
@@ -92,23 +106,15 @@ name = Services do not import each other
 type = independence
 modules =
     {_lines(services)}
-
-[importlinter:contract:libs-below-services]
-name = Libraries never import services
-type = forbidden
-source_modules =
-    {_lines(LIBS)}
-forbidden_modules =
-    {_lines(services)}
-
-[importlinter:contract:pure-rules]
-name = Pure rules do no I/O and know neither models nor schemas
-type = forbidden
-source_modules =
-    {_lines(pure_rule_modules())}
-forbidden_modules =
-    {_lines(IO_PACKAGES + kit_mechanism() + io_modules())}
 """
+        + forbidden("libs-below-services", "Libraries never import services", LIBS, services)
+        + forbidden(
+            "pure-rules",
+            "Pure rules do no I/O and know neither models nor schemas",
+            pure_rule_modules(),
+            IO_PACKAGES + kit_mechanism() + io_modules(),
+        )
+    )
 
 
 def lint_imports(config_text: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
@@ -124,6 +130,21 @@ def test_import_contracts_hold(tmp_path: Path):
     result = lint_imports(importlinter_config(), tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 kept, 0 broken" in result.stdout
+
+
+#: What kit, the mechanism every service shares, may not know: any domain's events, the
+#: status dimensions, the registry's persons (a domain library above it).
+DOMAIN_MODULES = ["contracts.events", "contracts.status", "persons"]
+
+
+def test_kit_is_mechanism_only(tmp_path: Path):
+    """Kit knows no domain: services pass it their catalogue (``ConsumerDefinition``)."""
+    config = f"[importlinter]\nroot_packages =\n    {_lines(LIBS)}\n" + forbidden(
+        "kit-mechanism-only", "Kit knows no domain", ["kit"], DOMAIN_MODULES
+    )
+    result = lint_imports(config, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 kept, 0 broken" in result.stdout
 
 
 def test_pure_rule_modules_are_found():

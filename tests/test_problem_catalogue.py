@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack.generate import problem_catalogues
+from devstack.generate import library_catalogues, problem_catalogues
 from devstack.project import load_services, repo_root
 from kit.problems import ProblemType
 
@@ -21,8 +21,9 @@ KIT_CATALOGUE = "kit.problems"
 
 
 def source_files() -> dict[str, Path]:
-    """{module: file} of kit and every service."""
-    roots = [ROOT / "libs" / "kit" / "src"] + [
+    """{module: file} of kit, the domain libraries that raise problems, and every service."""
+    libraries = [ROOT / "libs" / module.split(".")[0] / "src" for module in library_catalogues()]
+    roots = [ROOT / "libs" / "kit" / "src", *libraries] + [
         ROOT / "services" / s.name / "src" for s in load_services()
     ]
     files = {}

@@ -132,13 +132,19 @@ def test_money_round_trips(value):
 
 
 def test_labels_of_enums_sharing_a_value_stay_apart():
-    from contracts.enums import LABELS, Asset, IncomeType, LabourCapacity, MonitoringCategory
+    from contracts.enums import LABELS, LabourCapacity, MonitoringCategory
 
     assert LABELS[MonitoringCategory.none] == "无"
     assert LABELS[LabourCapacity.none] == "无劳动能力"
-    assert LABELS.get(IncomeType.business) == "经营性收入"
-    assert LABELS.get(Asset.business) == "经营实体"
     assert "none" not in LABELS  # a plain string is not a member
+
+
+def test_a_member_is_labelled_once():
+    from contracts.enums import LABELS, LabourCapacity
+
+    with pytest.raises(ValueError, match="already has a label"):
+        LABELS.add([(LabourCapacity.none, "丧失劳动能力")])
+    assert LABELS[LabourCapacity.none] == "无劳动能力"
 
 
 def _total(number: str) -> None:

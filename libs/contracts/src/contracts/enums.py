@@ -1,7 +1,11 @@
-"""Shared enumerations of the poverty-alleviation domain (DOMAIN §2.2–§2.3).
+"""Shared enumerations of the poverty-alleviation domain (DOMAIN §2.2–§2.3): those an event
+carries, or more than one service or library uses. One service's own enumerations live in
+that service (the registry's in ``registry.enums``).
 
 Values are stable English identifiers; the Chinese label every user recognises is kept in
-``LABELS`` and shown in OpenAPI descriptions.
+``LABELS`` and shown in OpenAPI descriptions. A service's own enumerations add their labels
+with ``LABELS.add`` where they are defined, so ``LABELS`` and :func:`describe` serve every
+enumeration alike.
 """
 
 from enum import StrEnum
@@ -104,53 +108,11 @@ class RegionLevel(StrEnum):
     village = "village"  # 村/社区
 
 
-class IncomeType(StrEnum):
-    """收入类型 of the annual household survey."""
-
-    wage = "wage"  # 工资性收入
-    business = "business"  # 经营性收入
-    farming = "farming"  # 种植养殖收入
-    property = "property"  # 财产性收入
-    transfer = "transfer"  # 转移性收入 (低保, pensions, subsidies)
-
-
-class Asset(StrEnum):
-    """显性财产: assets that must be explained before a household is registered."""
-
-    car = "car"  # 小汽车
-    urban_house = "urban_house"  # 城镇商品房
-    shop = "shop"  # 商铺
-    business = "business"  # 经营实体
-    livestock = "livestock"  # 规模养殖
-
-
 class HukouType(StrEnum):
     """户籍性质."""
 
     rural = "rural"  # 农业户口
     urban = "urban"  # 非农业户口
-
-
-class EducationLevel(StrEnum):
-    """文化程度."""
-
-    preschool = "preschool"  # 学龄前
-    illiterate = "illiterate"  # 文盲或半文盲
-    primary = "primary"  # 小学
-    junior = "junior"  # 初中
-    senior = "senior"  # 高中
-    vocational = "vocational"  # 中职/技校
-    college = "college"  # 大专及以上
-
-
-class PersonGroup(StrEnum):
-    """特殊群体."""
-
-    left_behind_child = "left_behind_child"  # 留守儿童
-    left_behind_elderly = "left_behind_elderly"  # 留守老人
-    left_behind_woman = "left_behind_woman"  # 留守妇女
-    orphan = "orphan"  # 孤儿
-    elderly_living_alone = "elderly_living_alone"  # 独居老人
 
 
 class WorkflowStage(StrEnum):
@@ -189,27 +151,6 @@ class AdjustmentKind(StrEnum):
     member_change = "member_change"  # 户内人员增减
     rollback = "rollback"  # 回退 (脱贫不实)
     re_inclusion = "re_inclusion"  # 重新纳入
-
-
-class RemovalReason(StrEnum):
-    """清退 reason codes."""
-
-    wrongly_included = "wrongly_included"  # 不符合识别标准 (错评)
-    unexplained_car_house = "unexplained_car_house"  # 有车有房不能合理解释
-    duplicate = "duplicate"  # 重复录入
-    household_dissolved = "household_dissolved"  # 整户消亡/迁出
-    other = "other"  # 其他
-
-
-class MemberChangeCause(StrEnum):
-    """Why a person joins or leaves a household (自然增减 / 户内人员增减)."""
-
-    birth = "birth"  # 出生 (自然增加)
-    death = "death"  # 死亡 (自然减少)
-    marriage = "marriage"  # 婚嫁
-    migration = "migration"  # 迁入/迁出
-    household_split = "household_split"  # 分户/户间调整
-    other = "other"  # 其他
 
 
 class HelperRank(StrEnum):
@@ -314,11 +255,21 @@ class _Labels(dict):
     """Chinese labels keyed by (enum class, value).
 
     Members of different enums may share a value (``LabourCapacity.none`` and
-    ``MonitoringCategory.none``; ``IncomeType.business`` and ``Asset.business``) and a
-    StrEnum hashes like its string, so a plain dict would keep one label for both."""
+    ``MonitoringCategory.none``) and a StrEnum hashes like its string, so a plain dict
+    would keep one label for both."""
 
     def __init__(self, pairs: list[tuple[StrEnum, str]]) -> None:
-        super().__init__(((type(m), m.value), label) for m, label in pairs)
+        super().__init__()
+        self.add(pairs)
+
+    def add(self, pairs: list[tuple[StrEnum, str]]) -> None:
+        """The labels of further members (a service's own enumerations, where it defines
+        them); a member labelled twice is a mistake."""
+        for member, label in pairs:
+            key = (type(member), member.value)
+            if super().__contains__(key):
+                raise ValueError(f"{member!r} already has a label")
+            super().__setitem__(key, label)
 
     def __getitem__(self, member: StrEnum) -> str:
         return super().__getitem__((type(member), member.value))
@@ -383,30 +334,8 @@ LABELS = _Labels(
         (RegionLevel.county, "县/区"),
         (RegionLevel.township, "乡/镇"),
         (RegionLevel.village, "村/社区"),
-        (IncomeType.wage, "工资性收入"),
-        (IncomeType.business, "经营性收入"),
-        (IncomeType.farming, "种植养殖收入"),
-        (IncomeType.property, "财产性收入"),
-        (IncomeType.transfer, "转移性收入"),
-        (Asset.car, "小汽车"),
-        (Asset.urban_house, "城镇商品房"),
-        (Asset.shop, "商铺"),
-        (Asset.business, "经营实体"),
-        (Asset.livestock, "规模养殖"),
         (HukouType.rural, "农业户口"),
         (HukouType.urban, "非农业户口"),
-        (EducationLevel.preschool, "学龄前"),
-        (EducationLevel.illiterate, "文盲或半文盲"),
-        (EducationLevel.primary, "小学"),
-        (EducationLevel.junior, "初中"),
-        (EducationLevel.senior, "高中"),
-        (EducationLevel.vocational, "中职/技校"),
-        (EducationLevel.college, "大专及以上"),
-        (PersonGroup.left_behind_child, "留守儿童"),
-        (PersonGroup.left_behind_elderly, "留守老人"),
-        (PersonGroup.left_behind_woman, "留守妇女"),
-        (PersonGroup.orphan, "孤儿"),
-        (PersonGroup.elderly_living_alone, "独居老人"),
         (WorkflowStage.village_publicity, "村公示"),
         (WorkflowStage.township_publicity, "乡镇审核公示"),
         (WorkflowStage.county_notice, "县复审公告"),
@@ -427,17 +356,6 @@ LABELS = _Labels(
         (AdjustmentKind.member_change, "户内人员增减"),
         (AdjustmentKind.rollback, "回退"),
         (AdjustmentKind.re_inclusion, "重新纳入"),
-        (RemovalReason.wrongly_included, "不符合识别标准"),
-        (RemovalReason.unexplained_car_house, "有车有房不能合理解释"),
-        (RemovalReason.duplicate, "重复录入"),
-        (RemovalReason.household_dissolved, "整户消亡或迁出"),
-        (RemovalReason.other, "其他"),
-        (MemberChangeCause.birth, "出生"),
-        (MemberChangeCause.death, "死亡"),
-        (MemberChangeCause.marriage, "婚嫁"),
-        (MemberChangeCause.migration, "迁入迁出"),
-        (MemberChangeCause.household_split, "户间调整"),
-        (MemberChangeCause.other, "其他"),
         (HelperRank.section_level, "科级及以上领导干部"),
         (HelperRank.ordinary, "一般干部"),
         (AlertKind.high_medical_cost, "高额医疗支出"),

@@ -78,11 +78,27 @@ def events_document() -> str:
     )
 
 
+def library_catalogues() -> list[str]:
+    """The ``errors`` modules of the domain libraries (``libs/<lib>/src/<package>/errors.py``):
+    problems a library raises for every service that uses it. (Kit's are ``kit.problems``;
+    its ``errors`` module is the mapping to problem+json.)"""
+    return sorted(
+        f"{path.parent.name}.errors"
+        for path in repo_root().glob("libs/*/src/*/errors.py")
+        if path.parent.name != "kit"
+    )
+
+
 def problem_catalogues() -> dict[str, list]:
-    """{module: its problem types}: kit's shared ones, then each service's ``errors.py``."""
+    """{module: its problem types}: kit's shared ones, the domain libraries', then each
+    service's ``errors.py``."""
     from kit import problems
 
-    modules = ["kit.problems", *(f"{s.package}.errors" for s in load_services())]
+    modules = [
+        "kit.problems",
+        *library_catalogues(),
+        *(f"{s.package}.errors" for s in load_services()),
+    ]
     return {name: problems.catalogue(importlib.import_module(name)) for name in modules}
 
 
@@ -90,7 +106,8 @@ def errors_document() -> str:
     """``docs/errors.md``: every code a service answers with, from the catalogues."""
     parts = [
         "# Problem codes\n\n"
-        "Generated from `kit.problems` and each service's `errors.py` by `make generate`; do "
+        "Generated from `kit.problems`, the libraries' and each service's `errors.py` by "
+        "`make generate`; do "
         "not edit by hand. Every error is an RFC 9457 `application/problem+json` body "
         "([ARCHITECTURE §2.5](architecture.md#25-bad-input-never-produces-a-500)) whose `code` "
         "is one of these. Where a problem is about a request field, `errors[0].field` names "

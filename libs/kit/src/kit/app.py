@@ -24,7 +24,7 @@ from nats.js.api import StreamConfig
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from contracts.events import CATALOGUE
+from contracts.catalogue import Catalogue
 from kit import telemetry
 from kit.auth import TokenVerifier
 from kit.bus import Bus, dead_letter_stream, ensure_stream, service_stream
@@ -50,6 +50,9 @@ class ConsumerDefinition:
 
     source_service: str
     handlers: dict[str, Handler]
+    #: The events the handlers are named from (``contracts.events.CATALOGUE``): kit is
+    #: mechanism and knows no domain's events.
+    catalogue: Catalogue
     #: Event name → payload field naming the part of the aggregate it carries alone
     #: (see :class:`kit.consumer.EventConsumer`).
     ordered_by: dict[str, str] = field(default_factory=dict)
@@ -129,7 +132,7 @@ class Runtime:
                 ordered_by=c.ordered_by,
                 at_transaction_end=c.at_transaction_end,
                 on_received=c.on_received,
-                catalogue=CATALOGUE,
+                catalogue=c.catalogue,
                 bus=self.bus,
                 sessionmaker=self.sessionmaker,
                 max_deliver=settings.consumer_max_deliver,

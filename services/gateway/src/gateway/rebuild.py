@@ -12,7 +12,6 @@ import time
 
 from rich.console import Console
 
-from contracts.events import CATALOGUE
 from gateway.config import GatewaySettings
 from gateway.consumers import PROJECTIONS
 from gateway.models import (
@@ -54,7 +53,7 @@ async def rebuild(
                 handlers=definition.handlers,
                 ordered_by=definition.ordered_by,
                 at_transaction_end=definition.at_transaction_end,
-                catalogue=CATALOGUE,
+                catalogue=definition.catalogue,
                 bus=bus,
                 sessionmaker=sessions,
             )

@@ -169,13 +169,6 @@ UNKNOWN_CONDITION = ProblemType(
     "Unknown condition",
     "The condition is on neither 慢病 list of the region and year.",
 )
-UNKNOWN_PERSON = ProblemType(
-    422,
-    "UNKNOWN_PERSON",
-    "Unknown person",
-    "No person with this id in the caller's region (the registry's member id).",
-    field="body.person_id",
-)
 VERSION_OVERLAP = ProblemType(
     409,
     "VERSION_OVERLAP",

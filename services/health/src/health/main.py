@@ -16,8 +16,8 @@ from health.enrolment.service import EnrolmentService
 from health.events import outbox
 from health.medical.endpoints import router as medical_router
 from health.medical.service import MedicalAssessor
-from health.persons.consumers import registry_consumer
 from health.policy import policy
+from health.records import registry_persons
 from health.reports.endpoints import router as reports_router
 from kit.app import ServiceDefinition, create_service_app
 from kit.policy import policy_router
@@ -60,7 +60,7 @@ def create_app(settings: HealthSettings | None = None) -> FastAPI:
             ],
             outbox=outbox,
             constraint_problems=CONSTRAINT_PROBLEMS,
-            consumers=[registry_consumer(persons_changed)],
+            consumers=[registry_persons.registry_consumer(persons_changed)],
             openapi_tags=[
                 {"name": "enrolment", "description": "参保 and 资助参保"},
                 {

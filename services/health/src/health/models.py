@@ -23,6 +23,7 @@ from kit.audit import define_audit_table
 from kit.consumer import define_inbox_tables
 from kit.outbox import define_outbox_table
 from kit.policy import define_policy_table
+from persons import PERSONS_TABLE, RegistryPerson
 
 
 class HealthModel(SQLModel, registry=registry()):
@@ -47,28 +48,11 @@ def _timestamp() -> Any:
     )
 
 
-class Person(HealthModel, table=True):
-    """A registry household member as the health service knows them (from registry events)."""
+class Person(HealthModel, RegistryPerson, table=True):
+    """A registry household member as the health service knows them (from registry events;
+    the columns are the persons library's, the table is health's)."""
 
-    __tablename__ = "persons"
-
-    id: uuid.UUID = Field(primary_key=True, description="Registry member id (户成员)")
-    household_id: uuid.UUID = Field(index=True)
-    region_code: str = Field(max_length=12, index=True)
-    name: str = Field(max_length=50)
-    #: False for a newborn or a person whose 户口 is pending (registry: id_pending); the
-    #: number itself, even masked, is never learnt.
-    has_id_number: bool = Field(default=True, sa_column_kwargs={"server_default": text("true")})
-    birth_date: dt.date | None = None
-    relation: str = Field(max_length=16)
-    #: The household's 贫困状态, 帮扶类型 and 脱贫不脱政策 date, as of the last event.
-    poverty_state: str = Field(max_length=24)
-    assistance_type: str = Field(max_length=16)
-    policy_continuity_until: dt.date | None = None
-    disability_level: int | None = None
-    #: False once the registry removed the person from the household (claims keep them).
-    in_household: bool = Field(default=True, sa_column_kwargs={"server_default": text("true")})
-    updated_at: dt.datetime | None = _timestamp()
+    __tablename__ = PERSONS_TABLE
 
 
 class Enrolment(HealthModel, table=True):

@@ -1,6 +1,6 @@
 """Reading the health service's records the same way everywhere: one by id within the
-caller's region, or one page of a search; and the fields a record of a person, and each
-event about it, take from the person."""
+caller's region, or one page of a search; its persons through the persons library; and
+the fields a record of a person, and each event about it, take from the person."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from health import errors
 from health.models import Person
 from kit.auth import Principal, ensure_visible
 from kit.pagination import PageParams
+from persons import Persons
 
 Record = TypeVar("Record")
 
@@ -37,15 +37,9 @@ def event_refs(record: Any, policy_year: int) -> dict[str, Any]:
     )
 
 
-async def person_named(session: AsyncSession, person_id: uuid.UUID, actor: Principal) -> Person:
-    """The person a request body names (``body.person_id``), in the caller's region; a
-    person unknown here or outside the region is a 422 UNKNOWN_PERSON (the body is at fault)."""
-    person = await session.get(Person, person_id)
-    if person is None or not actor.can_access(person.region_code):
-        raise errors.UNKNOWN_PERSON(
-            "no person with this id in your region (the registry's member id)"
-        )
-    return person
+#: Health's persons (the registry's households and members, DOMAIN §4.1): kept from the
+#: registry's events and read in the caller's region by the persons library.
+registry_persons = Persons(Person)
 
 
 async def record_in_region(

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.enums import HouseGrade
-from contracts.events import education, health, housing
+from contracts.events import CATALOGUE, education, health, housing
 from contracts.status import Dimension, DimensionFact, DimensionState, Reason
 from gateway.models import health_records_table
 from gateway.projection.household import changing, set_dimension
@@ -136,14 +136,17 @@ def _fen(amount: Decimal) -> int:
 
 HOUSING = ConsumerDefinition(
     source_service="housing",
+    catalogue=CATALOGUE,
     handlers={housing.APPRAISAL_RECORDED.name: on_appraisal_recorded},
 )
 EDUCATION = ConsumerDefinition(
     source_service="education",
+    catalogue=CATALOGUE,
     handlers={education.STUDENT_DROPPED_OUT.name: on_student_dropped_out},
 )
 HEALTH = ConsumerDefinition(
     source_service="health",
+    catalogue=CATALOGUE,
     handlers={
         health.MEDICAL_ASSESSED.name: on_medical_assessed,
         health.ENROLMENT_RECORDED.name: on_enrolment,

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.enums import AlertStatus
+from contracts.events import CATALOGUE
 from contracts.events import registry as registry_events
 from gateway.models import helper_households_table, regions_table
 from gateway.projection.household import changing, set_dimension
@@ -128,6 +129,7 @@ async def on_region_updated(session: AsyncSession, event: Envelope) -> None:
 
 REGISTRY = ConsumerDefinition(
     source_service="registry",
+    catalogue=CATALOGUE,
     handlers={
         **{spec.name: on_household_snapshot for spec in registry_events.SNAPSHOT_EVENTS},
         **{spec.name: on_member_event for spec in registry_events.MEMBER_EVENTS},

@@ -18,7 +18,7 @@ from health.chronic import schemas
 from health.events import changes
 from health.medical.service import MedicalAssessor
 from health.models import ChronicCertificate
-from health.records import event_refs, of_person, page_of, person_named, record_in_region
+from health.records import event_refs, of_person, page_of, record_in_region, registry_persons
 from kit import problems
 from kit.auth import Principal
 from kit.clock import Clock
@@ -36,7 +36,7 @@ class ChronicService:
     async def issue(
         self, session: AsyncSession, body: schemas.CertificateCreate, actor: Principal
     ) -> ChronicCertificate:
-        person = await person_named(session, body.person_id, actor)
+        person = await registry_persons.named(session, body.person_id, actor)
         if body.issued_on > self.clock.today():
             raise problems.FUTURE_DATE("issued_on is after today", field="body.issued_on")
         # One certificate a person and disease at a time: serialise issuers of the person.

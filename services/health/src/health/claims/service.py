@@ -40,7 +40,7 @@ from health.policy import (
     SubsidyCategory,
     policy,
 )
-from health.records import event_refs, of_person, person_named, record_in_region
+from health.records import event_refs, of_person, record_in_region, registry_persons
 from health.settlement import rules
 from kit.auth import Principal
 from kit.clock import Clock
@@ -64,7 +64,7 @@ class ClaimService:
     async def submit(
         self, session: AsyncSession, body: schemas.ClaimCreate, actor: Principal
     ) -> Claim:
-        person = await person_named(session, body.person_id, actor)
+        person = await registry_persons.named(session, body.person_id, actor)
         if await self._claim_no_taken(session, body.claim_no):
             raise duplicate_claim(body.claim_no)
         claim = Claim(

@@ -27,7 +27,7 @@ from health.critical.schemas import IN_TREATMENT, OPEN, TRANSITIONS, UNDER_TREAT
 from health.events import changes
 from health.medical.service import MedicalAssessor
 from health.models import CriticalCase, CriticalDisease, CriticalDiseaseList
-from health.records import event_refs, of_person, page_of, person_named, record_in_region
+from health.records import event_refs, of_person, page_of, record_in_region, registry_persons
 from health.regions import rate
 from kit import problems
 from kit.auth import Principal, ensure_in_region
@@ -189,7 +189,7 @@ class CriticalService:
     async def open_case(
         self, session: AsyncSession, body: schemas.CaseCreate, actor: Principal
     ) -> CriticalCase:
-        person = await person_named(session, body.person_id, actor)
+        person = await registry_persons.named(session, body.person_id, actor)
         if body.diagnosed_on > self.clock.today():
             raise problems.FUTURE_DATE("diagnosed_on is after today", field="body.diagnosed_on")
         found = await self.match(session, person.region_code, body.diagnosed_on, body.disease_code)

@@ -9,8 +9,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from contracts.enums import AdjustmentKind, MemberChangeCause, Relation, describe
+from contracts.enums import AdjustmentKind, Relation, describe
 from contracts.validation import FieldsError
+from registry.enums import MemberChangeCause
 from registry.evidence import Evidence
 from registry.households.schemas import MemberCreate
 from registry.workflow.schemas import Month, Text

@@ -12,15 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from contracts import status
 from contracts.dates import BirthDate
 from contracts.enums import (
-    Asset,
     AssistanceType,
-    EducationLevel,
     Gender,
     HukouType,
-    IncomeType,
     LabourCapacity,
     MonitoringCategory,
-    PersonGroup,
     PovertyCause,
     PovertyState,
     Relation,
@@ -31,6 +27,7 @@ from contracts.money import EnteredMoney
 from contracts.region import RegionCode
 from contracts.resident_id import ResidentId
 from contracts.validation import FieldsError
+from registry.enums import Asset, EducationLevel, IncomeType, PersonGroup
 from registry.evidence import Document
 from registry.households import rules
 

@@ -20,17 +20,16 @@ from typing import Any
 from contracts.enums import (
     LABELS,
     AssistanceType,
-    EducationLevel,
     Gender,
     HukouType,
     LabourCapacity,
     MonitoringCategory,
-    PersonGroup,
     PovertyCause,
     PovertyState,
     Relation,
 )
 from contracts.resident_id import validate_resident_id
+from registry.enums import EducationLevel, PersonGroup
 
 _SEPARATORS = re.compile(r"[、;；,，]")
 _TRUE = frozenset({"是", "有", "y", "yes", "true", "1"})

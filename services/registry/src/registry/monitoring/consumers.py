@@ -24,4 +24,7 @@ def monitoring_consumers(service: Callable[[], MonitoringService]) -> list[Consu
     handlers: dict[str, dict] = {}
     for spec in CATALOGUE.consumed_by("registry"):
         handlers.setdefault(spec.producer, {})[spec.name] = handle
-    return [ConsumerDefinition(source_service=s, handlers=h) for s, h in handlers.items()]
+    return [
+        ConsumerDefinition(source_service=s, handlers=h, catalogue=CATALOGUE)
+        for s, h in handlers.items()
+    ]

@@ -13,11 +13,12 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from contracts.enums import LABELS, AdjustmentKind, Asset, PovertyState, RegionLevel, RemovalReason
+from contracts.enums import LABELS, AdjustmentKind, PovertyState, RegionLevel
 from contracts.region import region_prefix
 from kit.auth import Principal
 from kit.pagination import PageParams
 from registry import policy as p
+from registry.enums import Asset, RemovalReason
 from registry.models import Adjustment, Household, Member, Region
 from registry.policy import policy
 from registry.quality import schemas

@@ -16,15 +16,9 @@ from pydantic import (
 )
 
 from contracts.dates import PolicyDate
-from contracts.enums import (
-    ObjectionStatus,
-    PovertyState,
-    PublicityPurpose,
-    RemovalReason,
-    WorkflowStage,
-    describe,
-)
+from contracts.enums import ObjectionStatus, PovertyState, PublicityPurpose, WorkflowStage, describe
 from contracts.validation import FieldsError
+from registry.enums import RemovalReason
 from registry.evidence import Document, Evidence
 from registry.households.schemas import PersonName, SurveyData, Year
 from registry.workflow.machine import Action
