@@ -167,6 +167,9 @@ def test_compose_runs_every_service(compose: dict, name: str) -> None:
 
     env = _env(svc)
     assert env.get("PORT") == str(port)
+    # Secrets come from a hand-written x-<name>-env block (their development defaults).
+    for secret in SERVICES[name].get("secrets", []):
+        assert env.get(f"{name.upper()}_{secret}"), f"{name}: no {secret} (x-{name}-env)"
     db_url = env.get(f"{name.upper()}_DATABASE_URL", "")
     assert db_url.startswith("postgresql+asyncpg://"), f"{name}: no {name.upper()}_DATABASE_URL"
     assert db_url.rstrip("/").endswith(f"/{name}"), f"{name}: database must be named {name!r}"
