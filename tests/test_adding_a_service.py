@@ -4,20 +4,25 @@ generation lists the service everywhere, nothing else changes, and the new servi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
+import io
 import os
 import shutil
 import subprocess
 import sys
 import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
 import pytest
 import yaml
 
-from devstack.project import ServiceInfo, repo_root
+from devstack import cli
+from devstack.project import ServiceInfo, environment, repo_root
 from devstack.provisioning import migrate
 from devstack.service_lists import K8S_SERVICES
 from devstack.testing import running
@@ -25,16 +30,25 @@ from kit.db import asyncpg_dsn
 
 ROOT = repo_root()
 BIN = Path(sys.executable).parent
-NAME = "skeleton"
+#: With an underscore, like low_income: a Kubernetes name and a distribution name have a
+#: hyphen in its place.
+NAME = "skeleton_app"
+K8S_NAME = "skeleton-app"
+DISTRIBUTION = "jingzhun-skeleton-app"
 PORT = 8097
 
 #: What the generation may rewrite besides the new folder and services.toml.
 GENERATED = {
     "pyproject.toml",
+    "README.md",  # the settings table
+    f"openapi/{NAME}.json",
     "docker-compose.yml",
     "deploy/k8s/base/kustomization.yaml",
     "deploy/k8s/base/postgres-cluster.yaml",
     "deploy/k8s/base/secrets.yaml",
+    # the NATS users: no one else may publish the new stream's subjects
+    "deploy/nats/users.conf",
+    "deploy/k8s/base/nats-users.yaml",
     f"{K8S_SERVICES}/{NAME}.yaml",
 }
 
@@ -47,16 +61,61 @@ def _snapshot(root: Path) -> dict[str, str]:
     }
 
 
-def _devstack(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "JINGZHUN_ROOT": str(root)}
+@dataclass(frozen=True)
+class Added:
+    root: Path  # the copy of the repository
+    changed: set[str]  # the files added, changed or removed there
+
+
+def _run(root: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    """A command of the virtual environment, run in the copy; the skeleton is importable
+    without `uv sync` (the copy's workspace is not installed)."""
+    env = {
+        **os.environ,
+        "JINGZHUN_ROOT": str(root),
+        "PYTHONPATH": str(root / "services" / NAME / "src"),
+    }
     return subprocess.run(
-        [str(BIN / "devstack"), *args], cwd=root, env=env, capture_output=True, text=True
+        [str(BIN / command[0]), *command[1:]], cwd=root, env=env, capture_output=True, text=True
     )
 
 
+@contextlib.contextmanager
+def _importable(root: Path) -> Iterator[None]:
+    """The copy's skeleton importable in this process, and forgotten afterwards."""
+    source = str(root / "services" / NAME / "src")
+    sys.path.insert(0, source)
+    try:
+        yield
+    finally:
+        sys.path.remove(source)
+        for module in [m for m in sys.modules if m == NAME or m.startswith(f"{NAME}.")]:
+            del sys.modules[module]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    code: int
+    out: str
+    err: str
+
+
+def _devstack(root: Path, *args: str) -> Outcome:
+    """`devstack ARGS` in the copy, run in this process (a new interpreter would spend
+    seconds importing what this one has)."""
+    out, err, cwd = io.StringIO(), io.StringIO(), os.getcwd()
+    with environment({"JINGZHUN_ROOT": str(root)}), _importable(root):
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                code = cli.main(list(args))
+        finally:
+            os.chdir(cwd)  # the command line works from the repository's root
+    return Outcome(code, out.getvalue(), err.getvalue())
+
+
 @pytest.fixture(scope="module")
-def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The files git tracks (as they are in the working tree), with the skeleton added."""
+def added(tmp_path_factory: pytest.TempPathFactory) -> Added:
+    """The files git tracks (as they are in the working tree), then the skeleton added."""
     root = tmp_path_factory.mktemp("repository")
     tracked = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
@@ -74,66 +133,56 @@ def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     created = _devstack(
         root,
-        "new-service",
-        NAME,
-        "--port",
-        str(PORT),
-        "--title",
-        "Skeleton (骨架)",
-        "--department",
-        "测试局",
-        "--stream",
+        *("new-service", NAME, "--port", str(PORT), "--stream"),
+        *("--title", "Skeleton (骨架)", "--department", "测试局"),
     )
-    assert created.returncode == 0, created.stderr
-    assert "make lock" in created.stdout and "make generate" in created.stdout
-    # The generation of `make generate` (before the lock: the copy is not installed).
+    assert created.code == 0, created.err
+    assert "make lock" in created.out and "make generate" in created.out
+    # make generate: the lists, which ask for `make lock` first, and (as after the lock)
+    # the OpenAPI specs and the catalogue with the settings table.
     lists = _devstack(root, "lists")
-    assert lists.returncode == 1 and "run `make lock`" in lists.stderr, lists.stderr
-    assert "jingzhun-skeleton" in lists.stderr
+    assert lists.code == 1, lists.err
+    assert f"uv.lock is stale (members {DISTRIBUTION}): run `make lock`" in lists.err
+    for step in ("openapi", "catalogue"):
+        generated = _devstack(root, step)
+        assert generated.code == 0, generated.err
 
     after = _snapshot(root)
-    root_changes = {path for path in after if before.get(path) != after[path]}
-    root_changes |= set(before) - set(after)
-    root.joinpath(".changes").write_text("\n".join(sorted(root_changes)))
-    return root
+    changed = {path for path in after if before.get(path) != after[path]}
+    return Added(root, changed | (set(before) - set(after)))
 
 
-def _changes(copy: Path) -> set[str]:
-    return set(copy.joinpath(".changes").read_text().splitlines())
+def test_only_the_folder_services_toml_and_generated_files_change(added: Added) -> None:
+    folder = {path for path in added.changed if path.startswith(f"services/{NAME}/")}
+    assert f"services/{NAME}/src/{NAME}/main.py" in folder
+    assert added.changed - folder == GENERATED | {"services/services.toml"}
+    # Once generated, the lists are current.
+    assert "out of date" not in _devstack(added.root, "lists", "--check").err
 
 
-def test_only_the_folder_services_toml_and_generated_files_change(copy: Path) -> None:
-    changes = _changes(copy)
-    folder = {path for path in changes if path.startswith(f"services/{NAME}/")}
-    assert folder, "the service folder was not written"
-    assert changes - folder == GENERATED | {"services/services.toml"}
-    # Generated once, the lists are current: a second run changes nothing.
-    assert "out of date" not in _devstack(copy, "lists", "--check").stderr
-
-
-def test_every_generated_list_names_the_service(copy: Path) -> None:
-    pyproject = tomllib.loads((copy / "pyproject.toml").read_text(encoding="utf-8"))
-    assert "jingzhun-skeleton" in pyproject["project"]["dependencies"]
-    assert pyproject["tool"]["uv"]["sources"]["jingzhun-skeleton"] == {"workspace": True}
+def test_every_generated_list_names_the_service(added: Added) -> None:
+    pyproject = tomllib.loads((added.root / "pyproject.toml").read_text(encoding="utf-8"))
+    assert DISTRIBUTION in pyproject["project"]["dependencies"]
+    assert pyproject["tool"]["uv"]["sources"][DISTRIBUTION] == {"workspace": True}
     assert f"services/{NAME}/tests" in pyproject["tool"]["pytest"]["ini_options"]["pythonpath"]
     assert NAME in pyproject["tool"]["ruff"]["lint"]["isort"]["known-first-party"]
 
-    compose = yaml.safe_load((copy / "docker-compose.yml").read_text(encoding="utf-8"))
+    compose = yaml.safe_load((added.root / "docker-compose.yml").read_text(encoding="utf-8"))
     service = compose["services"][NAME]
     assert service["command"] == ["devstack", "serve", NAME]
     assert service["environment"]["PORT"] == str(PORT)
-    assert service["environment"]["SKELETON_DATABASE_URL"].endswith(f"/{NAME}")
+    assert service["environment"]["SKELETON_APP_DATABASE_URL"].endswith(f"/{NAME}")
     databases = compose["services"]["postgres"]["environment"]["POSTGRES_MULTIPLE_DATABASES"]
     assert NAME in databases.split(",")
 
-    base = copy / "deploy" / "k8s" / "base"
+    base = added.root / "deploy" / "k8s" / "base"
     kustomization = yaml.safe_load((base / "kustomization.yaml").read_text(encoding="utf-8"))
     assert f"services/{NAME}.yaml" in kustomization["resources"]
     manifest = list(yaml.safe_load_all((base / "services" / f"{NAME}.yaml").read_text("utf-8")))
     assert [(o["kind"], o["metadata"]["name"]) for o in manifest] == [
-        ("Deployment", NAME),
-        ("Service", NAME),
-        ("PodDisruptionBudget", NAME),
+        ("Deployment", K8S_NAME),
+        ("Service", K8S_NAME),
+        ("PodDisruptionBudget", K8S_NAME),
     ]
     cluster = yaml.safe_load((base / "postgres-cluster.yaml").read_text(encoding="utf-8"))
     assert (
@@ -143,50 +192,47 @@ def test_every_generated_list_names_the_service(copy: Path) -> None:
     secrets = [
         o["metadata"]["name"] for o in yaml.safe_load_all((base / "secrets.yaml").read_text())
     ]
-    assert f"{NAME}-secrets" in secrets
+    assert f"{K8S_NAME}-secrets" in secrets
 
-    services = tomllib.loads((copy / "services" / "services.toml").read_text(encoding="utf-8"))
+    services = tomllib.loads(
+        (added.root / "services" / "services.toml").read_text(encoding="utf-8")
+    )
     assert services[NAME] == {
         "package": NAME,
         "port": PORT,
         "title": "Skeleton (骨架)",
         "department": "测试局",
-        "stream": "SKELETON",
+        "stream": "SKELETON_APP",
     }
 
 
-def test_the_deployment_checks_hold_for_the_copy(copy: Path) -> None:
-    """tests/test_deploy_files.py, run against the copy, passes with the new service."""
-    checks = copy / "tests" / "test_deploy_files.py"
-    result = subprocess.run(
-        [str(BIN / "pytest"), "-q", "-p", "no:cacheprovider", "-o", "addopts=", str(checks)],
-        cwd=copy,
-        capture_output=True,
-        text=True,
+def test_the_checks_hold_in_the_copy(added: Added) -> None:
+    """In the copy: the deployment checks pass with the new service, its code is clean by
+    ruff, and its own tests pass (they start their own PostgreSQL and NATS)."""
+    lint = _run(added.root, "ruff", "check", "--no-cache", f"services/{NAME}")
+    assert lint.returncode == 0, lint.stdout
+    checks = _run(
+        added.root,
+        *("pytest", "-q", "-p", "no:cacheprovider", "--basetemp", str(added.root / ".bt")),
+        *("tests/test_deploy_files.py", f"services/{NAME}/tests"),
     )
-    assert result.returncode == 0, result.stdout[-3000:]
-    assert " passed" in result.stdout
+    assert checks.returncode == 0, checks.stdout[-3000:]
+    assert "failed" not in checks.stdout and " passed" in checks.stdout
 
 
-async def test_the_skeleton_runs(copy: Path, postgres, nats_server, auth_keys) -> None:
+async def test_the_skeleton_runs(added: Added, postgres, nats_server, auth_keys) -> None:
     """Migrated on the test PostgreSQL, the skeleton is ready and answers its endpoint to a
     token with its scope, and refuses one without."""
-    source = str(copy / "services" / NAME / "src")
-    sys.path.insert(0, source)
-    try:
+    with _importable(added.root):
         config = importlib.import_module(f"{NAME}.config")
         main = importlib.import_module(f"{NAME}.main")
         admin = await asyncpg.connect(asyncpg_dsn(postgres.url()))
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{NAME}_proof" WITH (FORCE)')
-            await admin.execute(f'CREATE DATABASE "{NAME}_proof"')
-        finally:
-            await admin.close()
+        await admin.execute(f'CREATE DATABASE "{NAME}_proof"')
         url = postgres.url(f"{NAME}_proof")
         info = ServiceInfo(name=NAME, package=NAME, port=PORT, title="Skeleton")
         await migrate(info, url)
 
-        settings = config.SkeletonSettings(
+        settings = config.SkeletonAppSettings(
             database_url=url, nats_url=nats_server.url, auth_public_key_file=auth_keys.public
         )
         async with running(main.create_app(settings)) as client:
@@ -197,7 +243,5 @@ async def test_the_skeleton_runs(copy: Path, postgres, nats_server, auth_keys) -
             assert answer.json() == []
             refused = await client.get("/changes", headers=auth_keys.headers(scopes=("x:read",)))
             assert refused.status_code == 403
-    finally:
-        sys.path.remove(source)
-        for module in [m for m in sys.modules if m == NAME or m.startswith(f"{NAME}.")]:
-            del sys.modules[module]
+        await admin.execute(f'DROP DATABASE "{NAME}_proof" WITH (FORCE)')
+        await admin.close()

@@ -55,6 +55,11 @@ class ServiceInfo:
         return self.name.upper() + "_"
 
     @property
+    def k8s_name(self) -> str:
+        """Its name in Kubernetes (objects, host): DNS labels allow no underscore."""
+        return self.name.replace("_", "-")
+
+    @property
     def app_factory(self) -> str:
         return f"{self.package}.main:create_app"
 

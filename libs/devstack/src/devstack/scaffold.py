@@ -1,10 +1,10 @@
 """``devstack new-service``: a new service's folder, from ``templates/service``, and its
 table in services/services.toml (docs/adding-a-service.md).
 
-Templates name the service ``{{name}}`` (package and database), ``{{Name}}`` (class
-prefix), ``{{NAME}}`` (settings prefix), ``{{title}}``, ``{{department}}`` and ``{{port}}``;
-``__name__`` in a path is the package. Lines between ``# if publishes`` and ``# end if``
-are kept only for a service that publishes events (the outbox)."""
+Templates name the service ``{{name}}`` (package, database), ``{{Name}}`` (class prefix,
+``LowIncome``), ``{{NAME}}`` (settings prefix), ``{{distribution}}``, ``{{title}}``,
+``{{department}}`` and ``{{port}}``; ``__name__`` in a path is the package. Lines between
+``# if publishes`` and ``# end if`` are kept only for a service that publishes events."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from devstack.project import load_services
 
-NAME = re.compile(r"[a-z][a-z0-9]*")  # a package, a database and a Kubernetes name alike
+NAME = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")  # a package, a database, a subject prefix
 BLOCK = re.compile(r"^[ \t]*# if publishes\n(.*?)^[ \t]*# end if\n", re.M | re.S)
 
 
@@ -31,8 +31,9 @@ class ServiceSpec:
     def values(self) -> dict[str, str]:
         return {
             "name": self.name,
-            "Name": self.name.capitalize(),
+            "Name": "".join(part.capitalize() for part in self.name.split("_")),
             "NAME": self.name.upper(),
+            "distribution": self.name.replace("_", "-"),  # as uv.lock writes it
             "title": self.title,
             "department": self.department,
             "port": str(self.port),
@@ -75,7 +76,7 @@ def _files(folder: Traversable, relative: str = "") -> list[tuple[str, str]]:
 
 def _check(root: Path, spec: ServiceSpec) -> None:
     if not NAME.fullmatch(spec.name):
-        raise ValueError(f"{spec.name!r}: a service name is lower-case letters and digits")
+        raise ValueError(f"{spec.name!r}: a service name is lower-case words joined by _")
     services = load_services(root)
     if spec.name in {s.name for s in services} or (root / "services" / spec.name).exists():
         raise ValueError(f"a service {spec.name!r} exists already")

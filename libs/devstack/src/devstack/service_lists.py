@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import sys
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -60,9 +61,7 @@ def _distribution(folder: Path) -> str:
 def members(root: Path, services: list[ServiceInfo]) -> list[Member]:
     """The libraries under libs/ (by name), then the services in services.toml's order."""
     libs = [
-        Member(
-            _distribution(folder), next(p.name for p in (folder / "src").iterdir() if p.is_dir())
-        )
+        Member(_distribution(folder), next((folder / "src").glob("*/__init__.py")).parent.name)
         for folder in sorted((root / "libs").iterdir())
         if (folder / "pyproject.toml").is_file()
     ]
@@ -88,6 +87,21 @@ def pyproject(text: str, root: Path, services: list[ServiceInfo]) -> str:
     return text
 
 
+#: Settings of one service that follow from the others' tables, with why.
+DERIVED_ENV = {
+    "GATEWAY_SOURCES": "fresh mode asks these services' summary (services.toml `summary`)"
+}
+
+
+def _derived_env(
+    service: ServiceInfo, services: list[ServiceInfo], host: Callable[[ServiceInfo], str]
+) -> dict[str, str]:
+    """Compose and Kubernetes reach a service by its ``host`` name."""
+    if service.name != "gateway":
+        return {}
+    return {"GATEWAY_SOURCES": gateway_sources(services, lambda s: f"http://{host(s)}:{s.port}")}
+
+
 def _compose_service(service: ServiceInfo, services: list[ServiceInfo], text: str) -> list[str]:
     # A hand-written `x-<name>-env: &<name>-env` block (secrets' development defaults, ...)
     # is merged into the service's environment.
@@ -104,12 +118,8 @@ def _compose_service(service: ServiceInfo, services: list[ServiceInfo], text: st
         f"    {service.env_prefix}DATABASE_URL: postgresql+asyncpg://jingzhun:"
         f"${{POSTGRES_PASSWORD:-jingzhun}}@postgres:5432/{service.name}",
     ]
-    if service.name == "gateway":
-        sources = gateway_sources(services, lambda s: f"http://{s.name}:{s.port}")
-        lines += [
-            "    # fresh mode asks these services' GET /households/{id}/summary (services.toml `summary`)",
-            f"    GATEWAY_SOURCES: '{sources}'",
-        ]
+    for name, value in _derived_env(service, services, lambda s: s.name).items():
+        lines += [f"    # {DERIVED_ENV[name]}", f"    {name}: '{value}'"]
     return lines
 
 
@@ -127,15 +137,13 @@ def compose(text: str, services: list[ServiceInfo]) -> str:
 
 def k8s_manifest(service: ServiceInfo, services: list[ServiceInfo]) -> str:
     template = resources.files("devstack").joinpath("templates/k8s-service.yaml").read_text("utf-8")
-    extra_env = ""
-    if service.name == "gateway":
-        sources = gateway_sources(services, lambda s: f"http://{s.name}:{s.port}")
-        extra_env = (
-            "            - name: GATEWAY_SOURCES  # fresh mode: the services' summary endpoints\n"
-            f"              value: '{sources}'\n"
-        )
+    extra_env = "".join(
+        f"            - name: {name}  # {DERIVED_ENV[name]}\n              value: '{value}'\n"
+        for name, value in _derived_env(service, services, lambda s: s.k8s_name).items()
+    )
     values = {
         "name": service.name,
+        "dns_name": service.k8s_name,
         "title": service.title,
         "port": str(service.port),
         "env_prefix": service.env_prefix,
@@ -161,7 +169,7 @@ def k8s_secrets(text: str, services: list[ServiceInfo]) -> str:
     lines: list[str] = []
     for service in services:
         lines += ["apiVersion: v1", "kind: Secret", "metadata:"]
-        lines += [f"  name: {service.name}-secrets", "type: Opaque"]
+        lines += [f"  name: {service.k8s_name}-secrets", "type: Opaque"]
         if service.secrets:
             lines += [
                 "stringData:",
@@ -204,7 +212,7 @@ def stale_lock(root: Path | None = None) -> list[str]:
     with (root / "uv.lock").open("rb") as f:
         locked = set(tomllib.load(f)["manifest"]["members"])
     wanted = {ROOT_PROJECT} | {
-        _distribution(folder)
+        re.sub(r"[-_.]+", "-", _distribution(folder)).lower()  # uv.lock's form of a name
         for folder in [*(root / "libs").iterdir(), *(root / "services").iterdir()]
         if (folder / "pyproject.toml").is_file()
     }
