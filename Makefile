@@ -52,12 +52,13 @@ rebuild-gateway: $(BIN)/devstack ## drop the gateway's projections and replay ev
 replay-dead-letters: $(BIN)/devstack ## deliver again what consumers dead-lettered, once the cause is fixed (SERVICE=health; stack of make run)
 	@$(BIN)/devstack replay-dead-letters $(if $(SERVICE),--service $(SERVICE))
 
-generate: $(BIN)/devstack ## regenerate openapi/*.json, the event and problem catalogues, format the code
+generate: $(BIN)/devstack ## regenerate the service lists, openapi/*.json, the event and problem catalogues, format the code
+	@$(BIN)/devstack lists
 	@$(BIN)/ruff format --quiet libs services tests
 	@$(BIN)/devstack openapi
 	@$(BIN)/devstack catalogue
 
-lock: $(UV) ## re-resolve dependencies into uv.lock
+lock: $(UV) ## re-resolve dependencies into uv.lock (after adding a service or a dependency)
 	@$(UV) lock
 
 clean-data: ## delete the local data folder (databases, streams, keys)

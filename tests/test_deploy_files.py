@@ -167,6 +167,9 @@ def test_compose_runs_every_service(compose: dict, name: str) -> None:
 
     env = _env(svc)
     assert env.get("PORT") == str(port)
+    # Secrets come from a hand-written x-<name>-env block (their development defaults).
+    for secret in SERVICES[name].get("secrets", []):
+        assert env.get(f"{name.upper()}_{secret}"), f"{name}: no {secret} (x-{name}-env)"
     db_url = env.get(f"{name.upper()}_DATABASE_URL", "")
     assert db_url.startswith("postgresql+asyncpg://"), f"{name}: no {name.upper()}_DATABASE_URL"
     assert db_url.rstrip("/").endswith(f"/{name}"), f"{name}: database must be named {name!r}"
@@ -275,12 +278,13 @@ def test_k8s_base_deploys_every_service(name: str) -> None:
     by_kind_name = {(o["kind"], o["metadata"]["name"]): o for o in objects}
     port = SERVICES[name]["port"]
 
-    deployment = by_kind_name.get(("Deployment", name))
-    assert deployment is not None, f"deploy/k8s/base has no Deployment {name!r}"
+    k8s_name = name.replace("_", "-")  # Kubernetes names allow no underscore
+    deployment = by_kind_name.get(("Deployment", k8s_name))
+    assert deployment is not None, f"deploy/k8s/base has no Deployment {k8s_name!r}"
     spec = deployment["spec"]
     assert spec.get("replicas", 1) >= 2
     containers = spec["template"]["spec"]["containers"]
-    (container,) = [c for c in containers if c["name"] == name]
+    (container,) = [c for c in containers if c["name"] == k8s_name]
     argv = _as_argv(container.get("command")) + _as_argv(container.get("args"))
     assert argv == ["devstack", "serve", name]
     assert port in [p["containerPort"] for p in container["ports"]]
@@ -299,8 +303,8 @@ def test_k8s_base_deploys_every_service(name: str) -> None:
     # $(VAR) only expands variables defined before it.
     assert names.index("NATS_SERVICES_PASSWORD") < names.index("NATS_URL")
 
-    service = by_kind_name.get(("Service", name))
-    assert service is not None, f"deploy/k8s/base has no Service {name!r}"
+    service = by_kind_name.get(("Service", k8s_name))
+    assert service is not None, f"deploy/k8s/base has no Service {k8s_name!r}"
     assert port in [p["port"] for p in service["spec"]["ports"]]
 
 

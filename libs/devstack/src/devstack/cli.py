@@ -6,6 +6,10 @@ devstack serve SERVICE       migrate and serve one service (containers)
 devstack keys --dir D        create the local issuer's key pair
 devstack openapi [--check]   write (or check) openapi/<service>.json
 devstack catalogue [--check] write (or check) the event and problem catalogues and the NATS users
+devstack lists [--check]     write (or check) the per-service lists from services.toml
+                             (pyproject.toml, docker-compose.yml, deploy/k8s)
+devstack new-service NAME --port N --title T --department D [--stream]
+                             write a new service's folder and its table in services.toml
 devstack import-households FILE --region CODE
                              import a county spreadsheet into the running stack's registry
 devstack rebuild-gateway     drop the gateway's projections and replay every stream
@@ -111,6 +115,43 @@ def cmd_catalogue(args: argparse.Namespace) -> int:
     from devstack.generate import write_catalogue
 
     return write_catalogue(check=args.check)
+
+
+def cmd_lists(args: argparse.Namespace) -> int:
+    from devstack.service_lists import write_lists
+
+    return write_lists(check=args.check)
+
+
+def cmd_new_service(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from devstack.scaffold import ServiceSpec, create_service
+    from devstack.service_lists import write_lists
+
+    spec = ServiceSpec(
+        name=args.name,
+        port=args.port,
+        title=args.title,
+        department=args.department,
+        publishes=args.stream,
+    )
+    try:
+        folder = create_service(repo_root(), spec)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(f"wrote {folder.relative_to(repo_root())}/ and its table in services/services.toml")
+    write_lists()  # the workspace must list the service before `make lock` installs it
+    # Import order depends on the name (first-party now); `make generate` only formats.
+    ruff = str(Path(sys.executable).with_name("ruff"))
+    subprocess.run([ruff, "check", "--quiet", "--fix", "--select", "I", str(folder)], check=True)
+    subprocess.run([ruff, "format", "--quiet", str(folder)], check=True)
+    print(
+        "Next: `make lock` (records the new workspace member in uv.lock), then "
+        "`make generate` (its OpenAPI spec, the settings table, the formatting)."
+    )
+    return 0
 
 
 def cmd_migration(args: argparse.Namespace) -> int:
@@ -260,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
             cmd_catalogue,
             "the event and problem catalogues and the NATS users of deploy/",
         ),
+        ("lists", cmd_lists, "the per-service lists of pyproject.toml, compose and deploy/k8s"),
     ):
         p = sub.add_parser(name, help=f"write {what}")
         p.add_argument("--check", action="store_true", help="fail if the committed files differ")
@@ -297,6 +339,16 @@ def main(argv: list[str] | None = None) -> int:
         "--nats-port", type=int, default=int(os.environ.get("JINGZHUN_NATS_PORT", 4222))
     )
     dead.set_defaults(func=cmd_replay_dead_letters)
+
+    new_service = sub.add_parser("new-service", help="write a new service's folder")
+    new_service.add_argument("name", help="service and package name (lower case, e.g. housing)")
+    new_service.add_argument("--port", type=int, required=True)
+    new_service.add_argument("--title", required=True, help='e.g. "Housing (住房安全保障)"')
+    new_service.add_argument("--department", required=True, help='e.g. "住建局"')
+    new_service.add_argument(
+        "--stream", action="store_true", help="it publishes events (outbox, JetStream stream)"
+    )
+    new_service.set_defaults(func=cmd_new_service)
 
     migration = sub.add_parser("migration", help="autogenerate a migration from the models")
     migration.add_argument("service")

@@ -115,10 +115,11 @@ def errors_document() -> str:
     ]
     for module, kinds in problem_catalogues().items():
         heading = "Every service" if module == "kit.problems" else module.split(".")[0]
-        parts.append(
-            f"\n## {heading} (`{module}`)\n\n"
-            "| code | status | title | field | meaning |\n|---|---|---|---|---|\n"
-        )
+        parts.append(f"\n## {heading} (`{module}`)\n\n")
+        if not kinds:
+            parts.append("No problems of its own yet: it answers with the shared ones.\n")
+            continue
+        parts.append("| code | status | title | field | meaning |\n|---|---|---|---|---|\n")
         for kind in sorted(kinds, key=lambda k: k.code):
             field = f"`{kind.field}`" if kind.field else "—"
             parts.append(

@@ -55,6 +55,11 @@ class ServiceInfo:
         return self.name.upper() + "_"
 
     @property
+    def k8s_name(self) -> str:
+        """Its name in Kubernetes (objects, host): DNS labels allow no underscore."""
+        return self.name.replace("_", "-")
+
+    @property
     def app_factory(self) -> str:
         return f"{self.package}.main:create_app"
 
@@ -77,10 +82,13 @@ def token_terms() -> dict[str, Any]:
     }
 
 
-def gateway_sources(services: list[ServiceInfo]) -> str:
-    """``GATEWAY_SOURCES`` of the local stack: where the gateway's fresh mode asks for each
-    service's summary."""
-    return json.dumps({s.name: f"http://127.0.0.1:{s.port}" for s in services if s.summary})
+def gateway_sources(
+    services: list[ServiceInfo],
+    base_url: Callable[[ServiceInfo], str] = lambda s: f"http://127.0.0.1:{s.port}",
+) -> str:
+    """``GATEWAY_SOURCES``: where the gateway's fresh mode asks for each service's summary
+    (by default on the local stack; compose and Kubernetes give their service names)."""
+    return json.dumps({s.name: base_url(s) for s in services if s.summary})
 
 
 def load_services(root: Path | None = None) -> list[ServiceInfo]:
