@@ -19,7 +19,8 @@ from kit.auth import Principal
 from kit.db import atomic, create_engine, create_sessionmaker
 from kit.envelope import build, encode, parse
 from kit.problems import Problem
-from persons import PERSONS_TABLE, Persons, RegistryPerson, create_persons_table
+from persons import PERSONS_TABLE, Persons, RegistryPerson
+from persons.migration import create_persons_table
 
 VILLAGE = "622924100201"
 NEIGHBOUR_VILLAGE = "622924100202"

@@ -9,11 +9,12 @@ household and member events (never from the registry's database):
   can reference ``persons.id``;
 - :class:`Persons`: that table kept from the events (:meth:`Persons.registry_consumer`) and
   read in the caller's region (:meth:`Persons.named`, :meth:`Persons.of_household`);
-- :func:`create_persons_table`: the migration step that creates the table for a new service.
+- ``persons.migration.create_persons_table``: the migration step that creates the table for
+  a new service (imported by migrations only: it brings Alembic, which a running service
+  does not need).
 """
 
-from persons.migration import create_persons_table
 from persons.model import PERSONS_TABLE, RegistryPerson
 from persons.read_model import Persons, PersonsChanged
 
-__all__ = ["PERSONS_TABLE", "Persons", "PersonsChanged", "RegistryPerson", "create_persons_table"]
+__all__ = ["PERSONS_TABLE", "Persons", "PersonsChanged", "RegistryPerson"]
