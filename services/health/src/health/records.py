@@ -1,5 +1,6 @@
 """Reading the health service's records the same way everywhere: one by id within the
-caller's region (a service's ``get``), or one page of a search in a region; its persons through the persons library; and
+caller's region (a service's ``get``), or one page of a search in a region; writers of the
+same thing one at a time; its persons through the persons library; and
 the fields a record of a person, and each event about it, take from the person."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.region import region_prefix
@@ -102,3 +103,10 @@ async def page_in_region(
         select(model).where(*conditions).order_by(*order_by).offset(page.offset).limit(page.size)
     )
     return list(rows.scalars()), total
+
+
+async def one_writer_at_a_time(session: AsyncSession, key: str) -> None:
+    """Wait until no other transaction holds ``key``, and hold it until this one ends: a
+    check that no row is in the way, and the insert after it, cannot interleave with
+    another writer's of the same key."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})

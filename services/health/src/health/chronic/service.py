@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import literal, select, text
+from sqlalchemy import literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import health as health_events
@@ -17,7 +17,14 @@ from health.chronic import schemas
 from health.events import changes
 from health.medical.service import MedicalAssessor
 from health.models import ChronicCertificate
-from health.records import event_refs, getter, of_person, page_in_region, registry_persons
+from health.records import (
+    event_refs,
+    getter,
+    of_person,
+    one_writer_at_a_time,
+    page_in_region,
+    registry_persons,
+)
 from kit import problems
 from kit.auth import Principal
 from kit.clock import Clock
@@ -39,10 +46,7 @@ class ChronicService:
         if body.issued_on > self.clock.today():
             raise problems.FUTURE_DATE("issued_on is after today", field="body.issued_on")
         # One certificate a person and disease at a time: serialise issuers of the person.
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-            {"key": f"chronic_certificates:{person.id}"},
-        )
+        await one_writer_at_a_time(session, f"chronic_certificates:{person.id}")
         overlapping = (
             await session.execute(
                 select(ChronicCertificate.id).where(

@@ -16,7 +16,7 @@ import datetime as dt
 import uuid
 from collections import defaultdict
 
-from sqlalchemy import func, literal, or_, select, text
+from sqlalchemy import func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import health as health_events
@@ -27,7 +27,14 @@ from health.critical.schemas import IN_TREATMENT, OPEN, TRANSITIONS, UNDER_TREAT
 from health.events import changes
 from health.medical.service import MedicalAssessor
 from health.models import CriticalCase, CriticalDisease, CriticalDiseaseList
-from health.records import event_refs, getter, of_person, page_in_region, registry_persons
+from health.records import (
+    event_refs,
+    getter,
+    of_person,
+    one_writer_at_a_time,
+    page_in_region,
+    registry_persons,
+)
 from health.regions import rate
 from kit import problems
 from kit.auth import Principal, ensure_in_region
@@ -118,10 +125,7 @@ class CriticalService:
             seen.add(disease.code)
         prefix = region_prefix(body.region_code)
         # One writer per region at a time, so two overlapping versions cannot both pass.
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-            {"key": f"critical_disease_lists:{prefix}"},
-        )
+        await one_writer_at_a_time(session, f"critical_disease_lists:{prefix}")
         overlapping = (
             (
                 await session.execute(
@@ -200,10 +204,7 @@ class CriticalService:
             )
         version, disease = found
         # One open case a patient and disease: serialise the person's case openings.
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-            {"key": f"critical_cases:{person.id}"},
-        )
+        await one_writer_at_a_time(session, f"critical_cases:{person.id}")
         existing = (
             await session.execute(
                 select(CriticalCase.id).where(
