@@ -200,11 +200,11 @@ class AggregateChanges(Generic[Aggregate]):
     ) -> None:
         """Record a new aggregate: its first event, and an audit entry with no ``before``
         and its view after (or ``after``, where the entry shows what was asked)."""
-        await self.changes.record(
+        await self._record(
             session,
             aggregate,
             event,
-            self._data(aggregate, event, data),
+            data,
             actor=actor,
             new=True,
             action=action,
@@ -235,18 +235,18 @@ class AggregateChanges(Generic[Aggregate]):
             return
         if also:
             after = {**after, **also}
-        await self.changes.record(
-            session,
-            aggregate,
-            event,
-            self._data(aggregate, event, data),
-            actor=actor,
-            before=before,
-            after=after,
-        )
+        await self._record(session, aggregate, event, data, actor=actor, before=before, after=after)
 
-    def _data(self, aggregate: Aggregate, event: EventSpec, data: Data | None) -> BaseModel:
+    async def _record(
+        self,
+        session: AsyncSession,
+        aggregate: Aggregate,
+        event: EventSpec,
+        data: Data | None,
+        **audit: Any,
+    ) -> None:
+        """:meth:`Changes.record`, with the event's data built from the aggregate as it is."""
         build = data or self.data
         if build is None:
             raise ValueError(f"{event.name} needs its data: name how the event carries it")
-        return build(aggregate)
+        await self.changes.record(session, aggregate, event, build(aggregate), **audit)
