@@ -86,8 +86,8 @@ async def page_in_region(
     model: type[Record],
     region: str,
     page: PageParams,
-    *,
     order_by: Sequence[Any],
+    *,
     person_id: uuid.UUID | None = None,
     where: Sequence[Any] = (),
 ) -> tuple[list[Record], int]:

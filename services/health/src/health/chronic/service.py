@@ -105,14 +105,16 @@ class ChronicService:
         person_id: uuid.UUID | None = None,
         status: str | None = None,
     ) -> tuple[list[ChronicCertificate], int]:
+        where = [] if status is None else [ChronicCertificate.status == status]
+        newest_first = [ChronicCertificate.issued_on.desc(), ChronicCertificate.id]
         return await page_in_region(
             session,
             ChronicCertificate,
             region_code,
             page,
-            order_by=[ChronicCertificate.issued_on.desc(), ChronicCertificate.id],
+            newest_first,
             person_id=person_id,
-            where=[] if status is None else [ChronicCertificate.status == status],
+            where=where,
         )
 
     @staticmethod

@@ -319,14 +319,9 @@ class CriticalService:
             where.append(CriticalCase.status == status.value)
         if disease is not None:
             where.append(CriticalCase.disease_code == disease)
+        newest_first = [CriticalCase.diagnosed_on.desc(), CriticalCase.id]
         return await page_in_region(
-            session,
-            CriticalCase,
-            region_code,
-            page,
-            order_by=[CriticalCase.diagnosed_on.desc(), CriticalCase.id],
-            person_id=person_id,
-            where=where,
+            session, CriticalCase, region_code, page, newest_first, person_id=person_id, where=where
         )
 
     async def care_report(

@@ -168,14 +168,10 @@ class DialysisService:
         open_only: bool | None = None,
     ) -> tuple[list[DialysisPatient], int]:
         is_open = DialysisPatient.status == OPEN
+        where = [] if open_only is None else [is_open if open_only else ~is_open]
+        newest_first = [DialysisPatient.started_on.desc(), DialysisPatient.id]
         return await page_in_region(
-            session,
-            DialysisPatient,
-            region,
-            page,
-            order_by=[DialysisPatient.started_on.desc(), DialysisPatient.id],
-            person_id=person_id,
-            where=[] if open_only is None else [is_open if open_only else ~is_open],
+            session, DialysisPatient, region, page, newest_first, person_id=person_id, where=where
         )
 
     async def sessions(

@@ -152,7 +152,7 @@ class ContractService:
         person_id: uuid.UUID | None = None,
         active: bool | None = None,
     ) -> tuple[list[DoctorContract], int]:
-        conditions = []
+        where = []
         if active is not None:
             today = self.clock.today()
             in_force = (
@@ -160,15 +160,10 @@ class ContractService:
                 & (DoctorContract.signed_on <= today)
                 & (DoctorContract.valid_until >= today)
             )
-            conditions.append(in_force if active else ~in_force)
+            where.append(in_force if active else ~in_force)
+        newest_first = [DoctorContract.signed_on.desc(), DoctorContract.id]
         return await page_in_region(
-            session,
-            DoctorContract,
-            region,
-            page,
-            order_by=[DoctorContract.signed_on.desc(), DoctorContract.id],
-            person_id=person_id,
-            where=conditions,
+            session, DoctorContract, region, page, newest_first, person_id=person_id, where=where
         )
 
     def in_force(self, contract: DoctorContract) -> bool:
