@@ -175,3 +175,109 @@ async def test_bulk_writers_build_the_same_rows():
     )
     short = Changes(changes.outbox, changes.audit, short_actions=True)
     assert short.audit_row(ref, actor="tester", event=CHANGED)["action"] == "widget.changed"
+
+
+# --- one kind of aggregate, said once ------------------------------------------------------
+
+
+class ColouredWidget(GreenWidget):
+    def __init__(self, colour: str, version: int = 1) -> None:
+        super().__init__(version)
+        self.colour = colour
+
+
+widgets = changes.of(
+    view=lambda widget: {"colour": widget.colour},
+    data=lambda widget: Changed(widget_id=widget.id, colour=widget.colour),
+)
+
+
+async def _recorded(engine) -> tuple[list, list]:
+    """The committed events' (sequence, data) and audit entries' (action, before, after)."""
+    events = [
+        (e["envelope"]["sequence"], e["envelope"]["data"])
+        for e in await _rows(engine, outbox_table)
+    ]
+    entries = [(e["action"], e["before"], e["after"]) for e in await _rows(engine, audit_table)]
+    return events, entries
+
+
+async def test_a_change_views_the_aggregate_before_the_block_and_records_it_after(engine):
+    widget = ColouredWidget("red", version=3)
+    async with AsyncSession(engine) as session, session.begin():
+        async with widgets.change(session, widget, CHANGED, actor="tester"):
+            assert widget.version == 3  # nothing recorded inside the block
+            widget.colour = "green"
+    assert widget.version == 4
+    assert await _recorded(engine) == (
+        [(4, {"widget_id": str(widget.id), "colour": "green"})],
+        [("kittest.widget.changed", {"colour": "red"}, {"colour": "green"})],
+    )
+
+
+async def test_a_block_that_raises_records_nothing(engine):
+    widget = ColouredWidget("red", version=3)
+    async with AsyncSession(engine) as session, session.begin():
+        with pytest.raises(RuntimeError):
+            async with widgets.change(session, widget, CHANGED, actor="tester"):
+                widget.colour = "green"
+                raise RuntimeError("refused half-way")
+    assert widget.version == 3
+    assert await _recorded(engine) == ([], [])
+
+
+async def test_created_is_a_new_aggregate_and_its_view(engine):
+    widget = ColouredWidget("blue", version=9)
+    async with AsyncSession(engine) as session, session.begin():
+        await widgets.created(session, widget, CHANGED, actor="tester")
+    assert widget.version == 1
+    assert await _recorded(engine) == (
+        [(1, {"widget_id": str(widget.id), "colour": "blue"})],
+        [("kittest.widget.changed", None, {"colour": "blue"})],
+    )
+
+
+async def test_a_call_may_name_other_data_action_and_after(engine):
+    widget = ColouredWidget("blue")
+    other = ColouredWidget("grey")
+    async with AsyncSession(engine) as session, session.begin():
+        await widgets.created(
+            session,
+            widget,
+            CHANGED,
+            actor="tester",
+            data=lambda w: Changed(widget_id=w.id, colour="painted"),
+            action="widget.made",
+            after={"asked": "blue"},
+        )
+        async with widgets.change(session, other, CHANGED, actor="tester", also={"note": "why"}):
+            other.colour = "black"
+    events, entries = await _recorded(engine)
+    assert sorted(data["colour"] for _, data in events) == ["black", "painted"]
+    assert sorted(entries, key=str) == sorted(
+        [
+            ("widget.made", None, {"asked": "blue"}),
+            ("kittest.widget.changed", {"colour": "grey"}, {"colour": "black", "note": "why"}),
+        ],
+        key=str,
+    )
+
+
+async def test_if_changed_records_only_a_change_of_the_view(engine):
+    widget = ColouredWidget("red", version=2)
+    async with AsyncSession(engine) as session, session.begin():
+        async with widgets.change(session, widget, CHANGED, actor="tester", if_changed=True):
+            widget.colour = "red"  # recomputed to the same
+        assert widget.version == 2
+        async with widgets.change(session, widget, CHANGED, actor="tester", if_changed=True):
+            widget.colour = "green"
+    assert widget.version == 3
+    events, entries = await _recorded(engine)
+    assert [sequence for sequence, _ in events] == [3]
+    assert entries == [("kittest.widget.changed", {"colour": "red"}, {"colour": "green"})]
+
+
+async def test_an_event_needs_its_data():
+    views_only = changes.of(view=lambda widget: {"colour": widget.colour})
+    with pytest.raises(ValueError, match="needs its data"):
+        await views_only.created(None, ColouredWidget("red"), CHANGED, actor="tester")

@@ -16,13 +16,28 @@ What the call reads of an aggregate: ``id`` (the event's subject and the audit's
 ``entity_id``), ``region_code`` and ``version``. The audit's ``entity`` is the class name in
 snake case (``DoctorContract`` → ``doctor_contract``). An aggregate without a ``version``
 (a record never changed after it is written) has one event, with ``sequence`` 1.
+
+A service says once, for each kind of aggregate, how the audit log views it and how its
+events carry it, :meth:`Changes.of`, and then records a change in one statement::
+
+    contract_changes = changes.of(view=_audit_view, data=_event)
+
+    await contract_changes.created(session, contract, CONTRACT_SIGNED, actor=actor)
+    async with contract_changes.change(session, contract, CONTRACT_ENDED, actor=actor):
+        contract.status = ENDED
+
+``change`` takes the view before the block and records the change after it, with the data
+and the view of the aggregate as the block left it; a block that raises records nothing
+(its transaction is rolled back anyway). Both are :meth:`Changes.record` underneath.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +48,12 @@ from kit.auth import Principal
 from kit.outbox import Outbox
 
 _WORD_START = re.compile(r"(?<!^)(?=[A-Z])")
+
+Aggregate = TypeVar("Aggregate")
+#: How the audit log shows an aggregate (its ``before`` and ``after``).
+View = Callable[[Any], dict[str, Any]]
+#: How an event carries an aggregate (built after the change).
+Data = Callable[[Any], BaseModel]
 
 
 @dataclass
@@ -65,6 +86,12 @@ class Changes:
         self.outbox = outbox
         self.audit = audit
         self.short_actions = short_actions
+
+    def of(self, *, view: View, data: Data | None = None) -> AggregateChanges:
+        """The changes of one kind of aggregate: ``view`` is how the audit log shows it,
+        ``data`` how its events carry it (a call may name another, for an event that
+        carries it otherwise)."""
+        return AggregateChanges(self, view=view, data=data)
 
     async def record(
         self,
@@ -149,3 +176,77 @@ class Changes:
             before=before,
             after=after,
         )
+
+
+class AggregateChanges(Generic[Aggregate]):
+    """Records changes of one kind of aggregate: its audit view and its events' data are
+    said once (:meth:`Changes.of`), each change in one statement."""
+
+    def __init__(self, changes: Changes, *, view: View, data: Data | None) -> None:
+        self.changes = changes
+        self.view = view
+        self.data = data
+
+    async def created(
+        self,
+        session: AsyncSession,
+        aggregate: Aggregate,
+        event: EventSpec,
+        *,
+        actor: Principal | str,
+        data: Data | None = None,
+        action: str | None = None,
+        after: BaseModel | dict[str, Any] | None = None,
+    ) -> None:
+        """Record a new aggregate: its first event, and an audit entry with no ``before``
+        and its view after (or ``after``, where the entry shows what was asked)."""
+        await self._record(
+            session,
+            aggregate,
+            event,
+            data,
+            actor=actor,
+            new=True,
+            action=action,
+            after=self.view(aggregate) if after is None else after,
+        )
+
+    @asynccontextmanager
+    async def change(
+        self,
+        session: AsyncSession,
+        aggregate: Aggregate,
+        event: EventSpec,
+        *,
+        actor: Principal | str,
+        data: Data | None = None,
+        also: dict[str, Any] | None = None,
+        if_changed: bool = False,
+    ) -> AsyncIterator[None]:
+        """Record the change the block makes: the view before it and after it, and the
+        event with the data of the aggregate as the block leaves it. Nothing is recorded if
+        the block raises, nor, with ``if_changed``, if the view stays the same (a
+        recomputation that changed nothing). ``also``: more for the audit's ``after`` that
+        the view does not show (a transition's note)."""
+        before = self.view(aggregate)
+        yield
+        after = self.view(aggregate)
+        if if_changed and after == before:
+            return
+        if also:
+            after = {**after, **also}
+        await self._record(session, aggregate, event, data, actor=actor, before=before, after=after)
+
+    async def _record(
+        self,
+        session: AsyncSession,
+        aggregate: Aggregate,
+        event: EventSpec,
+        data: Data | None,
+        **audit: Any,
+    ) -> None:
+        """:meth:`Changes.record`, with the event's data built from the aggregate as it is."""
+        build = data or self.data
+        if build is None:
+            raise ValueError(f"{event.name} needs its data: name how the event carries it")
+        await self.changes.record(session, aggregate, event, build(aggregate), **audit)

@@ -1,16 +1,18 @@
 """Reading the health service's records the same way everywhere: one by id within the
-caller's region, or one page of a search; its persons through the persons library; and
+caller's region (a service's ``get``), or one page of a search in a region; writers of the
+same thing one at a time; its persons through the persons library; and
 the fields a record of a person, and each event about it, take from the person."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.region import region_prefix
 from health.models import Person
 from kit.auth import Principal, ensure_visible
 from kit.pagination import PageParams
@@ -60,14 +62,40 @@ async def record_in_region(
     return record
 
 
-async def page_of(
+def getter(model: type[Record], *, what: str) -> Callable[..., Awaitable[Record]]:
+    """A service's ``get`` (``get = getter(Claim, what="claim")``): the record with this id
+    in the caller's region, locked if ``for_update``."""
+
+    async def get(
+        _service: object,
+        session: AsyncSession,
+        record_id: uuid.UUID,
+        actor: Principal,
+        *,
+        for_update: bool = False,
+    ) -> Record:
+        return await record_in_region(
+            session, model, record_id, actor, what=what, for_update=for_update
+        )
+
+    return get
+
+
+async def page_in_region(
     session: AsyncSession,
     model: type[Record],
-    conditions: Sequence[Any],
-    order_by: Sequence[Any],
+    region: str,
     page: PageParams,
+    order_by: Sequence[Any],
+    *,
+    person_id: uuid.UUID | None = None,
+    where: Sequence[Any] = (),
 ) -> tuple[list[Record], int]:
-    """The records matching every condition: the requested page, and how many there are."""
+    """The records in the region (of one person, if named) that meet every other condition:
+    the requested page, and how many there are."""
+    conditions = [model.region_code.startswith(region_prefix(region)), *where]  # type: ignore[attr-defined]
+    if person_id is not None:
+        conditions.append(model.person_id == person_id)  # type: ignore[attr-defined]
     total = (
         await session.execute(select(func.count()).select_from(model).where(*conditions))
     ).scalar_one()
@@ -75,3 +103,10 @@ async def page_of(
         select(model).where(*conditions).order_by(*order_by).offset(page.offset).limit(page.size)
     )
     return list(rows.scalars()), total
+
+
+async def one_writer_at_a_time(session: AsyncSession, key: str) -> None:
+    """Wait until no other transaction holds ``key``, and hold it until this one ends: a
+    check that no row is in the way, and the insert after it, cannot interleave with
+    another writer's of the same key."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})

@@ -8,17 +8,23 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import literal, select, text
+from sqlalchemy import literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import health as health_events
-from contracts.region import region_prefix
 from health import errors
 from health.chronic import schemas
 from health.events import changes
 from health.medical.service import MedicalAssessor
 from health.models import ChronicCertificate
-from health.records import event_refs, of_person, page_of, record_in_region, registry_persons
+from health.records import (
+    event_refs,
+    getter,
+    of_person,
+    one_writer_at_a_time,
+    page_in_region,
+    registry_persons,
+)
 from kit import problems
 from kit.auth import Principal
 from kit.clock import Clock
@@ -40,10 +46,7 @@ class ChronicService:
         if body.issued_on > self.clock.today():
             raise problems.FUTURE_DATE("issued_on is after today", field="body.issued_on")
         # One certificate a person and disease at a time: serialise issuers of the person.
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-            {"key": f"chronic_certificates:{person.id}"},
-        )
+        await one_writer_at_a_time(session, f"chronic_certificates:{person.id}")
         overlapping = (
             await session.execute(
                 select(ChronicCertificate.id).where(
@@ -66,14 +69,12 @@ class ChronicService:
         )
         session.add(certificate)
         await session.flush()
-        await changes.record(
+        await certificate_changes.created(
             session,
             certificate,
             health_events.CHRONIC_CERTIFICATE_ISSUED,
-            _event(certificate),
             actor=actor,
-            new=True,
-            after=body.model_dump(mode="json"),
+            after=body.model_dump(mode="json"),  # what was certified, as asked
         )
         await MedicalAssessor(self.clock).reassess(session, [certificate.household_id])
         return certificate
@@ -84,37 +85,16 @@ class ChronicService:
         certificate = await self.get(session, certificate_id, actor, for_update=True)
         if certificate.status != ACTIVE:
             raise errors.NOT_ACTIVE("the certificate was revoked before")
-        certificate.status = REVOKED
-        certificate.revoked_on = self.clock.today()
-        certificate.revocation_reason = reason
-        await changes.record(
-            session,
-            certificate,
-            health_events.CHRONIC_CERTIFICATE_REVOKED,
-            _event(certificate),
-            actor=actor,
-            before={"status": ACTIVE},
-            after={"status": REVOKED, "reason": reason},
-        )
+        async with certificate_changes.change(
+            session, certificate, health_events.CHRONIC_CERTIFICATE_REVOKED, actor=actor
+        ):
+            certificate.status = REVOKED
+            certificate.revoked_on = self.clock.today()
+            certificate.revocation_reason = reason
         await MedicalAssessor(self.clock).reassess(session, [certificate.household_id])
         return certificate
 
-    async def get(
-        self,
-        session: AsyncSession,
-        certificate_id: uuid.UUID,
-        actor: Principal,
-        *,
-        for_update: bool = False,
-    ) -> ChronicCertificate:
-        return await record_in_region(
-            session,
-            ChronicCertificate,
-            certificate_id,
-            actor,
-            what="chronic certificate",
-            for_update=for_update,
-        )
+    get = getter(ChronicCertificate, what="chronic certificate")
 
     async def search(
         self,
@@ -125,17 +105,16 @@ class ChronicService:
         person_id: uuid.UUID | None = None,
         status: str | None = None,
     ) -> tuple[list[ChronicCertificate], int]:
-        where = [ChronicCertificate.region_code.startswith(region_prefix(region_code))]
-        if person_id is not None:
-            where.append(ChronicCertificate.person_id == person_id)
-        if status is not None:
-            where.append(ChronicCertificate.status == status)
-        return await page_of(
+        where = [] if status is None else [ChronicCertificate.status == status]
+        newest_first = [ChronicCertificate.issued_on.desc(), ChronicCertificate.id]
+        return await page_in_region(
             session,
             ChronicCertificate,
-            where,
-            [ChronicCertificate.issued_on.desc(), ChronicCertificate.id],
+            region_code,
             page,
+            newest_first,
+            person_id=person_id,
+            where=where,
         )
 
     @staticmethod
@@ -178,3 +157,14 @@ def _event(certificate: ChronicCertificate) -> health_events.ChronicCertificateE
         valid_until=certificate.valid_until,
         revoked_on=certificate.revoked_on,
     )
+
+
+def _audit_view(certificate: ChronicCertificate) -> dict:
+    """Its status, and the reason once revoked (what was issued is audited as asked)."""
+    if certificate.status == REVOKED:
+        return {"status": certificate.status, "reason": certificate.revocation_reason}
+    return {"status": certificate.status}
+
+
+#: A certificate's changes: its audit view and its events' data.
+certificate_changes = changes.of(view=_audit_view, data=_event)

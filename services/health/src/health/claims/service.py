@@ -40,7 +40,7 @@ from health.policy import (
     SubsidyCategory,
     policy,
 )
-from health.records import event_refs, of_person, record_in_region, registry_persons
+from health.records import event_refs, getter, of_person, registry_persons
 from health.settlement import rules
 from kit.auth import Principal
 from kit.clock import Clock
@@ -126,17 +126,7 @@ class ClaimService:
         await self._settle(session, claim, person, number=last.number + 1, actor=actor)
         return claim
 
-    async def get(
-        self,
-        session: AsyncSession,
-        claim_id: uuid.UUID,
-        actor: Principal,
-        *,
-        for_update: bool = False,
-    ) -> Claim:
-        return await record_in_region(
-            session, Claim, claim_id, actor, what="claim", for_update=for_update
-        )
+    get = getter(Claim, what="claim")
 
     async def history(self, session: AsyncSession, claim_id: uuid.UUID) -> list[Settlement]:
         rows = await session.execute(

@@ -16,7 +16,7 @@ import datetime as dt
 import uuid
 from collections import defaultdict
 
-from sqlalchemy import func, literal, or_, select, text
+from sqlalchemy import func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import health as health_events
@@ -27,7 +27,14 @@ from health.critical.schemas import IN_TREATMENT, OPEN, TRANSITIONS, UNDER_TREAT
 from health.events import changes
 from health.medical.service import MedicalAssessor
 from health.models import CriticalCase, CriticalDisease, CriticalDiseaseList
-from health.records import event_refs, of_person, page_of, record_in_region, registry_persons
+from health.records import (
+    event_refs,
+    getter,
+    of_person,
+    one_writer_at_a_time,
+    page_in_region,
+    registry_persons,
+)
 from health.regions import rate
 from kit import problems
 from kit.auth import Principal, ensure_in_region
@@ -118,10 +125,7 @@ class CriticalService:
             seen.add(disease.code)
         prefix = region_prefix(body.region_code)
         # One writer per region at a time, so two overlapping versions cannot both pass.
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-            {"key": f"critical_disease_lists:{prefix}"},
-        )
+        await one_writer_at_a_time(session, f"critical_disease_lists:{prefix}")
         overlapping = (
             (
                 await session.execute(
@@ -200,10 +204,7 @@ class CriticalService:
             )
         version, disease = found
         # One open case a patient and disease: serialise the person's case openings.
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-            {"key": f"critical_cases:{person.id}"},
-        )
+        await one_writer_at_a_time(session, f"critical_cases:{person.id}")
         existing = (
             await session.execute(
                 select(CriticalCase.id).where(
@@ -248,13 +249,11 @@ class CriticalService:
             audited=False,
         )
         # The case's own first event: version 1 too (the diagnosis is another fact about it)
-        await changes.record(
+        await case_changes.created(
             session,
             case,
             health_events.CRITICAL_CASE_UPDATED,
-            _updated(case, None, body.diagnosed_on),
             actor=actor,
-            new=True,
             action="health.critical_case.opened",
             after={
                 "status": case.status,
@@ -284,38 +283,26 @@ class CriticalService:
             raise errors.DATE_OUT_OF_ORDER(
                 f"the date must lie between the last change ({last_on}) and today"
             )
-        before = {"status": case.status, "referred_to": case.referred_to}
-        case.status = body.to.value
-        if body.to in IN_TREATMENT and case.treatment_started_on is None:
-            case.treatment_started_on = body.on
-        if body.to == CaseStatus.referred:
-            case.referred_to = body.referred_to
-        if body.to == CaseStatus.closed:
-            case.closed_reason = body.note
-        case.transitions = [*case.transitions, _entry(current, body.to, body.on, body.note, actor)]
-        await changes.record(
+        async with case_changes.change(
             session,
             case,
             health_events.CRITICAL_CASE_UPDATED,
-            _updated(case, current, body.on),
             actor=actor,
-            before=before,
-            after={"status": case.status, "referred_to": case.referred_to, "note": body.note},
-        )
+            also={"note": body.note},
+        ):
+            case.status = body.to.value
+            if body.to in IN_TREATMENT and case.treatment_started_on is None:
+                case.treatment_started_on = body.on
+            if body.to == CaseStatus.referred:
+                case.referred_to = body.referred_to
+            if body.to == CaseStatus.closed:
+                case.closed_reason = body.note
+            entry = _entry(current, body.to, body.on, body.note, actor)
+            case.transitions = [*case.transitions, entry]
         await MedicalAssessor(self.clock).reassess(session, [case.household_id])
         return case
 
-    async def get(
-        self,
-        session: AsyncSession,
-        case_id: uuid.UUID,
-        actor: Principal,
-        *,
-        for_update: bool = False,
-    ) -> CriticalCase:
-        return await record_in_region(
-            session, CriticalCase, case_id, actor, what="critical case", for_update=for_update
-        )
+    get = getter(CriticalCase, what="critical case")
 
     async def search(
         self,
@@ -327,15 +314,14 @@ class CriticalService:
         disease: str | None = None,
         person_id: uuid.UUID | None = None,
     ) -> tuple[list[CriticalCase], int]:
-        where = [CriticalCase.region_code.startswith(region_prefix(region_code))]
+        where = []
         if status is not None:
             where.append(CriticalCase.status == status.value)
         if disease is not None:
             where.append(CriticalCase.disease_code == disease)
-        if person_id is not None:
-            where.append(CriticalCase.person_id == person_id)
-        return await page_of(
-            session, CriticalCase, where, [CriticalCase.diagnosed_on.desc(), CriticalCase.id], page
+        newest_first = [CriticalCase.diagnosed_on.desc(), CriticalCase.id]
+        return await page_in_region(
+            session, CriticalCase, region_code, page, newest_first, person_id=person_id, where=where
         )
 
     async def care_report(
@@ -429,18 +415,27 @@ class CriticalService:
         return found
 
 
-def _updated(
-    case: CriticalCase, previous: CaseStatus | None, on: dt.date
-) -> health_events.CriticalCaseUpdated:
-    """The case as its ``health.critical_case.updated`` events carry it."""
+def _updated(case: CriticalCase) -> health_events.CriticalCaseUpdated:
+    """The case as its ``health.critical_case.updated`` events carry it: at its latest
+    transition (the opening is the first)."""
+    latest = case.transitions[-1]
+    on = dt.date.fromisoformat(latest["on"])
     return health_events.CriticalCaseUpdated(
         **event_refs(case, on.year),
         case_id=case.id,
         status=case.status,
-        previous_status=previous.value if previous else None,
+        previous_status=latest["from_status"],
         under_treatment=case.status in UNDER_TREATMENT,
         changed_on=on,
     )
+
+
+def _audit_view(case: CriticalCase) -> dict:
+    return {"status": case.status, "referred_to": case.referred_to}
+
+
+#: A case's changes: its audit view and its events' data.
+case_changes = changes.of(view=_audit_view, data=_updated)
 
 
 def case_out(case: CriticalCase) -> schemas.CaseOut:

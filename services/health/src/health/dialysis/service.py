@@ -21,7 +21,7 @@ from health.dialysis import schemas
 from health.events import changes
 from health.models import DialysisPatient, DialysisSession, Person
 from health.policy import DIALYSIS_SUBSIDY, policy
-from health.records import event_refs, of_person, page_of, record_in_region
+from health.records import event_refs, getter, of_person, page_in_region, record_in_region
 from health.regions import child_code
 from kit.auth import Principal
 from kit.clock import Clock
@@ -61,19 +61,8 @@ class DialysisService:
         )
         session.add(patient)
         await session.flush()
-        await changes.record(
-            session,
-            patient,
-            health_events.DIALYSIS_STARTED,
-            health_events.DialysisStarted(
-                enrolment_id=patient.id,
-                **event_refs(patient, patient.started_on.year),
-                started_on=patient.started_on,
-                facility=patient.facility,
-            ),
-            actor=actor,
-            new=True,
-            after=_audit_view(patient),
+        await patient_changes.created(
+            session, patient, health_events.DIALYSIS_STARTED, actor=actor, data=_started
         )
         return patient
 
@@ -98,25 +87,12 @@ class DialysisService:
             raise errors.END_TOO_EARLY(
                 f"the course cannot end before {earliest} (start or last session)"
             )
-        before = _audit_view(patient)
-        patient.status = ENDED
-        patient.ended_on = body.on
-        patient.end_reason = body.reason
-        await changes.record(
-            session,
-            patient,
-            health_events.DIALYSIS_ENDED,
-            health_events.DialysisEnded(
-                dialysis_id=patient.id,
-                **event_refs(patient, body.on.year),
-                started_on=patient.started_on,
-                ended_on=body.on,
-                reason=body.reason,
-            ),
-            actor=actor,
-            before=before,
-            after=_audit_view(patient),
-        )
+        async with patient_changes.change(
+            session, patient, health_events.DIALYSIS_ENDED, actor=actor, data=_ended
+        ):
+            patient.status = ENDED
+            patient.ended_on = body.on
+            patient.end_reason = body.reason
         return patient
 
     async def record_session(
@@ -180,22 +156,7 @@ class DialysisService:
         )
         return record
 
-    async def get(
-        self,
-        session: AsyncSession,
-        patient_id: uuid.UUID,
-        actor: Principal,
-        *,
-        for_update: bool = False,
-    ) -> DialysisPatient:
-        return await record_in_region(
-            session,
-            DialysisPatient,
-            patient_id,
-            actor,
-            what="dialysis patient",
-            for_update=for_update,
-        )
+    get = getter(DialysisPatient, what="dialysis patient")
 
     async def search(
         self,
@@ -206,18 +167,11 @@ class DialysisService:
         person_id: uuid.UUID | None = None,
         open_only: bool | None = None,
     ) -> tuple[list[DialysisPatient], int]:
-        conditions = [DialysisPatient.region_code.startswith(region_prefix(region))]
-        if person_id is not None:
-            conditions.append(DialysisPatient.person_id == person_id)
-        if open_only is not None:
-            is_open = DialysisPatient.status == OPEN
-            conditions.append(is_open if open_only else ~is_open)
-        return await page_of(
-            session,
-            DialysisPatient,
-            conditions,
-            [DialysisPatient.started_on.desc(), DialysisPatient.id],
-            page,
+        is_open = DialysisPatient.status == OPEN
+        where = [] if open_only is None else [is_open if open_only else ~is_open]
+        newest_first = [DialysisPatient.started_on.desc(), DialysisPatient.id]
+        return await page_in_region(
+            session, DialysisPatient, region, page, newest_first, person_id=person_id, where=where
         )
 
     async def sessions(
@@ -293,3 +247,26 @@ def _audit_view(patient: DialysisPatient) -> dict:
         "ended_on": patient.ended_on.isoformat() if patient.ended_on else None,
         "end_reason": patient.end_reason,
     }
+
+
+def _started(patient: DialysisPatient) -> health_events.DialysisStarted:
+    return health_events.DialysisStarted(
+        enrolment_id=patient.id,
+        **event_refs(patient, patient.started_on.year),
+        started_on=patient.started_on,
+        facility=patient.facility,
+    )
+
+
+def _ended(patient: DialysisPatient) -> health_events.DialysisEnded:
+    return health_events.DialysisEnded(
+        dialysis_id=patient.id,
+        **event_refs(patient, patient.ended_on.year),
+        started_on=patient.started_on,
+        ended_on=patient.ended_on,
+        reason=patient.end_reason,
+    )
+
+
+#: A patient's changes: the audit view; its events carry it as they start or end.
+patient_changes = changes.of(view=_audit_view)

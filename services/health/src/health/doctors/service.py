@@ -30,7 +30,7 @@ from health.policy import (
     OTHER_CHRONIC_CONDITIONS,
     policy,
 )
-from health.records import event_refs, of_person, page_of, record_in_region
+from health.records import event_refs, getter, of_person, page_in_region, record_in_region
 from health.regions import child_code, rate
 from kit.auth import Principal
 from kit.clock import Clock
@@ -104,14 +104,8 @@ class ContractService:
         )
         session.add(contract)
         await session.flush()
-        await changes.record(
-            session,
-            contract,
-            health_events.CONTRACT_SIGNED,
-            _event(contract),
-            actor=actor,
-            new=True,
-            after=_audit_view(contract),
+        await contract_changes.created(
+            session, contract, health_events.CONTRACT_SIGNED, actor=actor
         )
         await MedicalAssessor(self.clock).reassess(session, [contract.household_id])
         return contract
@@ -138,33 +132,16 @@ class ContractService:
         ).scalar_one()
         if later:
             raise errors.FOLLOW_UPS_AFTER_END(f"{later} follow-up(s) are recorded after {body.on}")
-        before = _audit_view(contract)
-        contract.status = ENDED
-        contract.ended_on = body.on
-        contract.end_reason = body.reason
-        await changes.record(
-            session,
-            contract,
-            health_events.CONTRACT_ENDED,
-            _event(contract),
-            actor=actor,
-            before=before,
-            after=_audit_view(contract),
-        )
+        async with contract_changes.change(
+            session, contract, health_events.CONTRACT_ENDED, actor=actor
+        ):
+            contract.status = ENDED
+            contract.ended_on = body.on
+            contract.end_reason = body.reason
         await MedicalAssessor(self.clock).reassess(session, [contract.household_id])
         return contract
 
-    async def get(
-        self,
-        session: AsyncSession,
-        contract_id: uuid.UUID,
-        actor: Principal,
-        *,
-        for_update: bool = False,
-    ) -> DoctorContract:
-        return await record_in_region(
-            session, DoctorContract, contract_id, actor, what="contract", for_update=for_update
-        )
+    get = getter(DoctorContract, what="contract")
 
     async def search(
         self,
@@ -175,9 +152,7 @@ class ContractService:
         person_id: uuid.UUID | None = None,
         active: bool | None = None,
     ) -> tuple[list[DoctorContract], int]:
-        conditions = [DoctorContract.region_code.startswith(region_prefix(region))]
-        if person_id is not None:
-            conditions.append(DoctorContract.person_id == person_id)
+        where = []
         if active is not None:
             today = self.clock.today()
             in_force = (
@@ -185,9 +160,11 @@ class ContractService:
                 & (DoctorContract.signed_on <= today)
                 & (DoctorContract.valid_until >= today)
             )
-            conditions.append(in_force if active else ~in_force)
-        order = [DoctorContract.signed_on.desc(), DoctorContract.id]
-        return await page_of(session, DoctorContract, conditions, order, page)
+            where.append(in_force if active else ~in_force)
+        newest_first = [DoctorContract.signed_on.desc(), DoctorContract.id]
+        return await page_in_region(
+            session, DoctorContract, region, page, newest_first, person_id=person_id, where=where
+        )
 
     def in_force(self, contract: DoctorContract) -> bool:
         today = self.clock.today()
@@ -427,6 +404,10 @@ def _audit_view(contract: DoctorContract) -> dict:
         "ended_on": contract.ended_on.isoformat() if contract.ended_on else None,
         "end_reason": contract.end_reason,
     }
+
+
+#: A contract's changes: its audit view and its events' data.
+contract_changes = changes.of(view=_audit_view, data=_event)
 
 
 def _outside(contract: DoctorContract, on: dt.date, field: str) -> Problem:

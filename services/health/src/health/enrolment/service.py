@@ -23,7 +23,7 @@ from health.events import changes
 from health.medical.service import MedicalAssessor
 from health.models import Enrolment, Person
 from health.policy import PREMIUM, SUBSIDISED_CATEGORIES, policy
-from health.records import event_refs, of_person, record_in_region
+from health.records import event_refs, getter, of_person
 from health.regions import rate
 from kit.auth import Principal, ensure_visible
 from kit.clock import Clock
@@ -102,33 +102,16 @@ class EnrolmentService:
         enrolment = await self.get(session, enrolment_id, actor, for_update=True)
         if enrolment.status == CANCELLED:
             raise errors.CANCELLED("the enrolment is cancelled")
-        before = _audit_view(enrolment)
-        enrolment.status = CANCELLED
-        enrolment.cancelled_on = self.clock.today()
-        enrolment.cancel_reason = body.reason
-        await changes.record(
-            session,
-            enrolment,
-            health_events.ENROLMENT_CANCELLED,
-            _event(enrolment),
-            actor=actor,
-            before=before,
-            after=_audit_view(enrolment),
-        )
+        async with enrolment_changes.change(
+            session, enrolment, health_events.ENROLMENT_CANCELLED, actor=actor
+        ):
+            enrolment.status = CANCELLED
+            enrolment.cancelled_on = self.clock.today()
+            enrolment.cancel_reason = body.reason
         await MedicalAssessor(self.clock).reassess(session, [enrolment.household_id])
         return enrolment
 
-    async def get(
-        self,
-        session: AsyncSession,
-        enrolment_id: uuid.UUID,
-        actor: Principal,
-        *,
-        for_update: bool = False,
-    ) -> Enrolment:
-        return await record_in_region(
-            session, Enrolment, enrolment_id, actor, what="enrolment", for_update=for_update
-        )
+    get = getter(Enrolment, what="enrolment")
 
     async def follow(self, session: AsyncSession, changed: list[Person]) -> None:
         """Recompute the subsidy of the changed persons' enrolments from this year on
@@ -150,19 +133,15 @@ class EnrolmentService:
         ).scalars()
         for enrolment in enrolments:
             person = by_id[enrolment.person_id]
-            before = _audit_view(enrolment)
-            await self._price(session, enrolment, person)
-            enrolment.region_code = person.region_code
-            if _audit_view(enrolment) != before:
-                await changes.record(
-                    session,
-                    enrolment,
-                    health_events.ENROLMENT_UPDATED,
-                    _event(enrolment),
-                    actor="registry-events",
-                    before=before,
-                    after=_audit_view(enrolment),
-                )
+            async with enrolment_changes.change(
+                session,
+                enrolment,
+                health_events.ENROLMENT_UPDATED,
+                actor="registry-events",
+                if_changed=True,
+            ):
+                await self._price(session, enrolment, person)
+                enrolment.region_code = person.region_code
 
     async def participation(
         self, session: AsyncSession, region: str, year: int
@@ -218,14 +197,8 @@ class EnrolmentService:
         await self._price(session, enrolment, person)
         session.add(enrolment)
         await session.flush()
-        await changes.record(
-            session,
-            enrolment,
-            health_events.ENROLMENT_RECORDED,
-            _event(enrolment),
-            actor=actor,
-            new=True,
-            after=_audit_view(enrolment),
+        await enrolment_changes.created(
+            session, enrolment, health_events.ENROLMENT_RECORDED, actor=actor
         )
         return enrolment
 
@@ -282,6 +255,10 @@ def _audit_view(enrolment: Enrolment) -> dict:
         "subsidy_categories": list(enrolment.subsidy_categories),
         "region_code": enrolment.region_code,
     }
+
+
+#: An enrolment's changes: its audit view and its events' data.
+enrolment_changes = changes.of(view=_audit_view, data=_event)
 
 
 def _row(code, persons, enrolled, subsidised, subsidy, premium) -> schemas.ParticipationRow:
