@@ -237,14 +237,7 @@ class CriticalService:
             session,
             case,
             health_events.DISEASE_DIAGNOSED,
-            health_events.DiseaseDiagnosed(
-                **event_refs(case, body.diagnosed_on.year),
-                diagnosis_id=case.id,
-                disease_code=case.diagnosis_code,
-                disease_name=case.disease_name,
-                critical=True,
-                diagnosed_on=body.diagnosed_on,
-            ),
+            _diagnosed(case, body.diagnosed_on),
             new=True,
             audited=False,
         )
@@ -489,3 +482,15 @@ def _entry(
 
 def case_exists(detail: str = "the patient has an open case for this disease") -> Problem:
     return errors.CASE_EXISTS(detail)
+
+
+def _diagnosed(case: CriticalCase, on: dt.date) -> health_events.DiseaseDiagnosed:
+    """The diagnosis a case opens with, as the registry's 大病 alert reads it."""
+    return health_events.DiseaseDiagnosed(
+        **event_refs(case, on.year),
+        diagnosis_id=case.id,
+        disease_code=case.diagnosis_code,
+        disease_name=case.disease_name,
+        critical=True,
+        diagnosed_on=on,
+    )

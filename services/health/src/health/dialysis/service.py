@@ -138,13 +138,7 @@ class DialysisService:
             session,
             record,
             health_events.DIALYSIS_SESSION_RECORDED,
-            health_events.DialysisSessionRecorded(
-                session_id=record.id,
-                dialysis_id=patient.id,
-                **event_refs(patient, record.year),
-                on=record.on,
-                subsidy=record.subsidy,
-            ),
+            _session_recorded(record, patient),
             actor=actor,
             new=True,
             after={
@@ -270,3 +264,16 @@ def _ended(patient: DialysisPatient) -> health_events.DialysisEnded:
 
 #: A patient's changes: the audit view; its events carry it as they start or end.
 patient_changes = changes.of(view=_audit_view)
+
+
+def _session_recorded(
+    record: DialysisSession, patient: DialysisPatient
+) -> health_events.DialysisSessionRecorded:
+    """A session as its event carries it."""
+    return health_events.DialysisSessionRecorded(
+        session_id=record.id,
+        dialysis_id=patient.id,
+        **event_refs(patient, record.year),
+        on=record.on,
+        subsidy=record.subsidy,
+    )
