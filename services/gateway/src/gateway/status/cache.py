@@ -200,7 +200,7 @@ class StatusCache:
         """Whether many households the cache lacks changed and the changes have settled
         (a backlog drained, a rebuild finished); if so, counting starts again."""
         settled = time.monotonic() - self._notified_at >= SETTLED_SECONDS
-        if self._unheld_changes < REWARM_AFTER or not settled:
+        if not self.capacity or self._unheld_changes < REWARM_AFTER or not settled:
             return False
         self._unheld_changes = 0
         return True
@@ -268,6 +268,7 @@ async def warm(
     """Render shown households the cache does not hold yet into it, up to its capacity, a
     batch at a time."""
     after = uuid.UUID(int=0)
+    held_before = len(cache)
     while cache.capacity and len(cache) < cache.capacity:
         with cache.filling() as store:
             async with sessions() as session:
@@ -294,10 +295,12 @@ async def warm(
         if len(rows) < WARM_BATCH:
             break
         after = rows[-1]["household_id"]
-    # What the process holds from now on lives as long as it: out of the collector's sight
-    # (as at start-up, kit.app), a full collection walks only what requests allocate.
-    gc.collect()
-    gc.freeze()
+    if len(cache) > held_before:
+        # What the process holds from now on lives as long as it: out of the collector's
+        # sight (as at start-up, kit.app), a full collection walks only what requests
+        # allocate.
+        gc.collect()
+        gc.freeze()
     log.info("status cache warm: %d households", len(cache))
 
 
