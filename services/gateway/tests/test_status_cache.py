@@ -22,7 +22,13 @@ from contracts.events import registry as events
 from devstack.testing import eventually
 from gateway.config import GatewaySettings
 from gateway.rebuild import rebuild
-from gateway.status.cache import REWARM_AFTER, CachedStatus, StatusCache, holds_on
+from gateway.status.cache import (
+    REWARM_AFTER,
+    SETTLED_SECONDS,
+    CachedStatus,
+    StatusCache,
+    holds_on,
+)
 from gateway.status.document import holds_until
 from kit.clock import FixedClock
 
@@ -78,6 +84,36 @@ def test_a_read_overtaken_by_a_change_is_not_kept():
     with cache.filling() as store:
         store("f", entry())
     assert "f" not in cache._entries
+
+
+def test_only_a_settled_burst_of_households_not_held_calls_for_a_rewarm():
+    cache = StatusCache(capacity=1_000)
+    cache.listening = True
+
+    def settle() -> None:
+        cache._notified_at -= SETTLED_SECONDS
+
+    with cache.filling() as store:
+        for n in range(REWARM_AFTER):
+            store(f"held-{n}", entry())
+    for n in range(REWARM_AFTER):
+        cache.changed(f"held-{n}")  # live traffic: each is read again when asked for
+    settle()
+    assert not cache.should_rewarm()
+    for n in range(REWARM_AFTER):
+        cache.changed(f"new-{n}")  # a backlog of households never held
+    assert not cache.should_rewarm()  # still arriving
+    settle()
+    assert cache.should_rewarm()
+    assert not cache.should_rewarm()  # once per burst
+    cache.changed("*")  # a rebuild, however small its county
+    settle()
+    assert cache.should_rewarm()
+    off = StatusCache(capacity=0)
+    for n in range(REWARM_AFTER):
+        off.changed(f"new-{n}")
+    off._notified_at -= SETTLED_SECONDS
+    assert not off.should_rewarm()
 
 
 def test_the_least_recently_read_leaves_first():
