@@ -8,7 +8,11 @@ the gateway, imports ``--households`` households (4 persons each) into the regis
 its real import path, then serves a registry process (whose outbox relay publishes the
 import's events to NATS) and a gateway process (whose consumer projects them), and measures
 
-(1) the relay's and the gateway's rates while the county flows through (events/s);
+(1) the relay's and the gateway's rates while the county flows through (events/s), and
+    before the gateway starts, the raw baseline (consumer_baseline.py): the same registry
+    events fetched a thousand at a time, parsed, and the rows the gateway's consumer writes
+    for them (household rows, region counters, inbox, aggregate positions, the public
+    feed's outbox rows) written set-wise into look-alike tables, one transaction a batch;
 (2) ``GET /households/{id}/status`` at ``--clients`` concurrent keep-alive clients (random
     households, county_admin token) for ``--seconds``, once the gateway holds every
     household in memory (the warm-up is timed), and in the same run the same load against
@@ -24,7 +28,8 @@ import's events to NATS) and a gateway process (whose consumer projects them), a
     the relay's wake-up (LISTEN/NOTIFY), its publish to JetStream, the gateway consumer's
     pull, the projection transaction and the NOTIFY back to the benchmark;
 (4) a rebuild (``gateway.rebuild.rebuild``) of the loaded projections: time, events/s and
-    whether households, region counters and every household row equal those before it.
+    whether households, region counters and every household row equal those before it;
+(5) a summary of the event rates, each as a ratio to the raw baseline of the same run.
 
 ``--keep DIR`` keeps the loaded system (PostgreSQL, NATS streams, keys), so that a later run
 with the same ``--households`` measures (2)–(4) again without loading. Machines here are
@@ -35,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import json
 import os
@@ -42,6 +48,7 @@ import random
 import statistics
 import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -59,15 +66,26 @@ from common import (
     serve,
     write_file,
 )
+from consumer_baseline import BaselineRun, raw_baseline
 from cryptography.fernet import Fernet
 
+from contracts.events import CATALOGUE
+from contracts.events import registry as registry_events
+from contracts.public import public_subject
 from devstack.project import ServiceInfo, load_services, role_token
 from devstack.provisioning import migrate, provision_streams
 from devstack.servers import NatsServer, PostgresServer, free_port, stop_process
 from gateway.config import GatewaySettings
+from gateway.consumers import PROJECTIONS
+from gateway.models import household_table
+from gateway.projection.household import new_row
+from gateway.projection.registry import apply_snapshot
+from gateway.projection.statistics import household_contribution, regions_of
+from gateway.public_feed import public_event
 from gateway.rebuild import rebuild
 from kit.auth import create_key_pair
 from kit.db import asyncpg_dsn
+from kit.envelope import Envelope
 from registry.config import RegistrySettings
 
 HERE = Path(__file__).resolve().parent
@@ -89,6 +107,137 @@ DROP_TRIGGER = """
 DROP TRIGGER IF EXISTS bench_projected ON household_status;
 DROP FUNCTION IF EXISTS bench_projected();
 """
+
+
+#: The gateway's consumer of the registry's events: its durable name, stream and subjects.
+REGISTRY_SUBSCRIPTION = next(d for d in PROJECTIONS if d.source_service == "registry").subscription(
+    "gateway"
+)
+#: The tables the gateway's registry consumer writes for a household event.
+BASELINE_TABLES = ["household_status", "region_counters", "inbox", "aggregate_positions", "outbox"]
+HOUSEHOLD_COLUMNS = ", ".join(c.name for c in household_table.columns if c.name != "updated_at")
+SNAPSHOT_TYPES = {spec.type for spec in registry_events.SNAPSHOT_EVENTS}
+MEMBER_TYPES = {spec.type for spec in registry_events.MEMBER_EVENTS}
+
+
+def household_snapshot(event: Envelope) -> registry_events.HouseholdSnapshot | None:
+    """The household an event carries whole (what the benchmark's events are), or None."""
+    if event.type in SNAPSHOT_TYPES:
+        return registry_events.HouseholdSnapshot.model_validate(event.data)
+    if event.type in MEMBER_TYPES:
+        return registry_events.MemberEvent.model_validate(event.data).household
+    return None
+
+
+async def write_household_rows(conn: asyncpg.Connection, events: list[Envelope]) -> None:
+    """The baseline's writer: the final rows the gateway's registry consumer leaves for a
+    batch of household events, with one query to check the inbox, one to lock the
+    positions, one to lock the rows, and one statement per table to write them."""
+    consumer = REGISTRY_SUBSCRIPTION.durable
+    seen = {
+        r[0]
+        for r in await conn.fetch(
+            "SELECT event_id FROM inbox WHERE event_id = ANY($1::varchar[])", [e.id for e in events]
+        )
+    }
+    fresh = list({e.id: e for e in events if e.id not in seen}.values())
+    positions = dict(
+        await conn.fetch(
+            "SELECT aggregate_key, sequence FROM aggregate_positions WHERE consumer = $1 "
+            "AND aggregate_key = ANY($2::varchar[]) ORDER BY aggregate_key FOR UPDATE",
+            consumer,
+            list({e.aggregate_key for e in fresh}),
+        )
+    )
+    outcomes: list[str] = []
+    applied: list[tuple[Envelope, registry_events.HouseholdSnapshot]] = []
+    for event in fresh:
+        snapshot = household_snapshot(event)
+        if snapshot is None:
+            outcomes.append("ignored")
+        elif event.sequence <= positions.get(event.aggregate_key, 0):
+            outcomes.append("stale")
+        else:
+            outcomes.append("applied")
+            positions[event.aggregate_key] = event.sequence
+            applied.append((event, snapshot))
+    ids = list({snapshot.household_id for _, snapshot in applied})
+    before = {
+        r["household_id"]: dict(r)
+        for r in await conn.fetch(
+            f"SELECT {HOUSEHOLD_COLUMNS} FROM household_status "
+            "WHERE household_id = ANY($1::uuid[]) ORDER BY household_id FOR UPDATE",
+            ids,
+        )
+    }
+    rows = {hid: dict(row) for hid, row in before.items()}
+    for event, snapshot in applied:
+        row = rows.setdefault(
+            snapshot.household_id, new_row(snapshot.household_id, snapshot.region_code)
+        )
+        apply_snapshot(row, event, snapshot)
+    counters: collections.Counter[tuple[str, str]] = collections.Counter()
+    for hid, row in rows.items():
+        old = before.get(hid)
+        for sign, state in ((-1, old), (1, row)):
+            if state is not None:
+                contribution = household_contribution(state).items()
+                for code in regions_of(state["region_code"]):
+                    for metric, value in contribution:
+                        counters[(code, metric)] += sign * value
+    moved = sorted((code, metric, value) for (code, metric), value in counters.items() if value)
+
+    await conn.execute(
+        "INSERT INTO inbox (event_id, consumer, event_type, outcome) "
+        "SELECT id, $1, type, outcome FROM unnest($2::varchar[], $3::varchar[], $4::varchar[]) "
+        "AS fresh (id, type, outcome)",
+        consumer,
+        [e.id for e in fresh],
+        [e.type for e in fresh],
+        outcomes,
+    )
+    advanced = {e.aggregate_key: positions[e.aggregate_key] for e, _ in applied}
+    await conn.execute(
+        "INSERT INTO aggregate_positions (consumer, aggregate_key, sequence) "
+        "SELECT $1, key, sequence FROM unnest($2::varchar[], $3::bigint[]) AS moved (key, sequence) "
+        "ORDER BY key ON CONFLICT (consumer, aggregate_key) "
+        "DO UPDATE SET sequence = excluded.sequence, updated_at = now()",
+        consumer,
+        list(advanced),
+        list(advanced.values()),
+    )
+    await conn.execute(
+        f"INSERT INTO household_status ({HOUSEHOLD_COLUMNS}) "
+        f"SELECT {HOUSEHOLD_COLUMNS} FROM jsonb_populate_recordset(NULL::household_status, $1) "
+        "ON CONFLICT (household_id) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in HOUSEHOLD_COLUMNS.split(", ")[1:])
+        + ", updated_at = now()",
+        list(rows.values()),
+    )
+    if moved:
+        codes, metrics, values = (list(column) for column in zip(*moved, strict=True))
+        await conn.execute(
+            "INSERT INTO region_counters (region_code, metric, value) "
+            "SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::bigint[]) "
+            "ON CONFLICT (region_code, metric) "
+            "DO UPDATE SET value = region_counters.value + excluded.value, updated_at = now()",
+            codes,
+            metrics,
+            values,
+        )
+    # The public feed's copy of every event read for the first time (gateway.public_feed).
+    public = [(e, CATALOGUE.by_type(e.type)) for e in fresh]
+    public = [(e, spec) for e, spec in public if spec is not None]
+    await conn.execute(
+        "INSERT INTO outbox (id, subject, event_type, aggregate_id, envelope) "
+        "SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::varchar[], $4::varchar[], $5::jsonb[]) "
+        "ON CONFLICT (id) DO NOTHING",
+        [uuid.UUID(e.id) for e, _ in public],
+        [public_subject(e.region, spec.name) for e, spec in public],
+        [e.type for e, _ in public],
+        [e.subject for e, _ in public],
+        [public_event(e) for e, _ in public],
+    )
 
 
 async def fetchval(dsn: str, sql: str, *args: Any) -> Any:
@@ -176,8 +325,37 @@ async def relay_rate(dsn: str, households: int, process) -> None:
     )
 
 
-async def projection_rate(dsn: str, households: int, process, started: float) -> None:
-    """Wait until the gateway projects every household; print its consumption rate."""
+async def baseline_run(nats_url: str, dsn: str) -> BaselineRun:
+    """The raw baseline of the registry's events into the gateway's tables."""
+    run = await raw_baseline(
+        nats_url,
+        dsn,
+        stream=REGISTRY_SUBSCRIPTION.stream,
+        filter_subject=REGISTRY_SUBSCRIPTION.filter_subject,
+        tables=BASELINE_TABLES,
+        write=write_household_rows,
+        check=lambda schema: projection_state(dsn, schema),
+    )
+    print(
+        f"  raw baseline (fetch 1,000, parse, set-wise rows) {run.rate:,.0f} events/s"
+        f"   ({run.events:,} events in {run.seconds:.1f} s)"
+    )
+    return run
+
+
+async def compare_with_baseline(dsn: str, baseline: BaselineRun) -> None:
+    """The baseline wrote what the gateway wrote (else its rate would mean nothing)."""
+    projected = await projection_state(dsn)
+    checks = {k: projected[k] == baseline.checked[k] for k in ("households", "counters", "digest")}
+    print(
+        f"  raw baseline's rows equal the gateway's: {'yes' if all(checks.values()) else 'no'}"
+        "   (" + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in checks.items()) + ")"
+    )
+
+
+async def projection_rate(dsn: str, households: int, process, started: float) -> float:
+    """Wait until the gateway projects every household; print and return its consumption
+    rate (events/s: one event a household)."""
     projected = "SELECT count(*) FROM household_status WHERE registry_event_id IS NOT NULL"
     await wait_for("gateway projected", lambda: fetchval(dsn, projected), households, 3600, process)
     total = time.perf_counter() - started
@@ -192,6 +370,7 @@ async def projection_rate(dsn: str, households: int, process, started: float) ->
         f"  gateway consumption            {households / max(seconds, 1e-3):10,.0f} events/s"
         f"   ({households:,} households in {seconds:.1f} s; {total:.1f} s from the process start)"
     )
+    return households / max(seconds, 1e-3)
 
 
 async def status_load(
@@ -348,8 +527,8 @@ async def measure_commit_latency(
     print("  (goal p99 ≤ 100 ms, from the answer: the registry's commit)")
 
 
-async def projection_state(dsn: str) -> dict[str, Any]:
-    conn = await asyncpg.connect(dsn)
+async def projection_state(dsn: str, schema: str = "public") -> dict[str, Any]:
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": schema})
     try:
         return {
             "households": await conn.fetchval(
@@ -370,7 +549,7 @@ async def projection_state(dsn: str) -> dict[str, Any]:
         await conn.close()
 
 
-async def measure_rebuild(settings: GatewaySettings, dsn: str) -> None:
+async def measure_rebuild(settings: GatewaySettings, dsn: str) -> float:
     before = await projection_state(dsn)
     shown = [time.monotonic()]
 
@@ -404,6 +583,19 @@ async def measure_rebuild(settings: GatewaySettings, dsn: str) -> None:
         + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in checks.items())
         + ")"
     )
+    return report.events / seconds
+
+
+def print_rates(rates: dict[str, float | None]) -> None:
+    """Every consumer's events/s of this run, as a ratio to the raw baseline's."""
+    baseline = rates["raw baseline"]
+    print("\n  event rates, as a ratio to the raw baseline of this run (goal ≥ 0.25)")
+    for label, rate in rates.items():
+        if rate is None:
+            print(f"  {label:34} not measured in this run")
+        else:
+            ratio = "" if label == "raw baseline" else f"   {rate / baseline:5.2f} × baseline"
+            print(f"  {label:34} {rate:10,.0f} events/s{ratio}")
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -448,17 +640,28 @@ async def main(args: argparse.Namespace) -> None:
             "LOG_LEVEL": "WARNING",
         }
         servers = []
+        # Next to be measured here: the health persons projection, and commit → projection
+        # p99 while a backlog drains.
+        rates: dict[str, float | None] = dict.fromkeys(
+            ("raw baseline", "gateway live projection", "gateway rebuild")
+        )
         try:
             servers += serve(services["registry"].app_factory, env, name="registry")
             if not reuse:
                 await relay_rate(registry_dsn, args.households, servers[0][0])
+            # Before the gateway starts: the baseline has the machine to itself, as the
+            # gateway's consumer will.
+            baseline = await baseline_run(bus.url, gateway_dsn)
+            rates["raw baseline"] = baseline.rate
             started = time.perf_counter()
             gateway = serve(services["gateway"].app_factory, env, name="gateway")
             servers += gateway
             if reuse:
                 print("  (loaded before: the gateway's projection is complete)")
             else:
-                await projection_rate(gateway_dsn, args.households, gateway[0][0], started)
+                rates["gateway live projection"] = await projection_rate(
+                    gateway_dsn, args.households, gateway[0][0], started
+                )
             saved.write_text(json.dumps(state))
             conn = await asyncpg.connect(registry_dsn)
             try:
@@ -467,14 +670,16 @@ async def main(args: argparse.Namespace) -> None:
                 await conn.close()
             token = role_token(private.read_bytes(), role="county_admin", region=COUNTY)
             await cache_warm(gateway[0][1], len(ids), gateway[0][0])  # measure a settled system
+            await compare_with_baseline(gateway_dsn, baseline)
             if "status" in args.phases:
                 await measure_status(env, services["gateway"], gateway, token, ids, root, args)
             if "latency" in args.phases:
                 await measure_commit_latency(servers[0][1], gateway_dsn, token, ids, args.writes)
             if "rebuild" in args.phases:
-                await measure_rebuild(
+                rates["gateway rebuild"] = await measure_rebuild(
                     GatewaySettings(database_url=gateway_url, nats_url=bus.url), gateway_dsn
                 )
+            print_rates(rates)
         finally:
             for process, _ in servers:
                 stop_process(process, 15, 10)

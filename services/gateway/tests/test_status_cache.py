@@ -20,7 +20,15 @@ from sqlalchemy import text
 
 from contracts.events import registry as events
 from devstack.testing import eventually
-from gateway.status.cache import CachedStatus, StatusCache, holds_on
+from gateway.config import GatewaySettings
+from gateway.rebuild import rebuild
+from gateway.status.cache import (
+    REWARM_AFTER,
+    SETTLED_SECONDS,
+    CachedStatus,
+    StatusCache,
+    holds_on,
+)
 from gateway.status.document import holds_until
 from kit.clock import FixedClock
 
@@ -76,6 +84,36 @@ def test_a_read_overtaken_by_a_change_is_not_kept():
     with cache.filling() as store:
         store("f", entry())
     assert "f" not in cache._entries
+
+
+def test_only_a_settled_burst_of_households_not_held_calls_for_a_rewarm():
+    cache = StatusCache(capacity=1_000)
+    cache.listening = True
+
+    def settle() -> None:
+        cache._notified_at -= SETTLED_SECONDS
+
+    with cache.filling() as store:
+        for n in range(REWARM_AFTER):
+            store(f"held-{n}", entry())
+    for n in range(REWARM_AFTER):
+        cache.changed(f"held-{n}")  # live traffic: each is read again when asked for
+    settle()
+    assert not cache.should_rewarm()
+    for n in range(REWARM_AFTER):
+        cache.changed(f"new-{n}")  # a backlog of households never held
+    assert not cache.should_rewarm()  # still arriving
+    settle()
+    assert cache.should_rewarm()
+    assert not cache.should_rewarm()  # once per burst
+    cache.changed("*")  # a rebuild, however small its county
+    settle()
+    assert cache.should_rewarm()
+    off = StatusCache(capacity=0)
+    for n in range(REWARM_AFTER):
+        off.changed(f"new-{n}")
+    off._notified_at -= SETTLED_SECONDS
+    assert not off.should_rewarm()
 
 
 def test_the_least_recently_read_leaves_first():
@@ -237,6 +275,47 @@ async def test_a_rebuild_empties_every_process_cache(client, gateway_app, js, au
         await conn.execute(text("TRUNCATE household_status"))
     await notifications_delivered(gateway_app)
     assert len(gateway_app.state.status_cache) == 0
+
+
+async def test_a_projection_that_catches_up_warms_the_cache_again(
+    client, gateway_app, js, auth_keys
+):
+    """A process that starts before its projection is complete (a fresh deployment behind
+    a backlog) warmed nothing: once the backlog has drained, it warms again without reads."""
+    cache = gateway_app.state.status_cache
+    await eventually(lambda: _listening(cache))
+    assert len(cache) == 0
+    misses = lookups("miss")
+    created = [uuid.uuid4() for _ in range(REWARM_AFTER)]
+    for hid in created:
+        _, body = event(events.HOUSEHOLD_CREATED, hid, 1)
+        await publish(js, events.HOUSEHOLD_CREATED, body)
+    await applied(gateway_app, len(created))
+    await eventually(lambda: _count(cache), until=lambda held: held == len(created))
+    assert lookups("miss") == misses  # nothing was read: the cache warmed itself
+    # A read is answered from memory, the same bytes as the full endpoint's.
+    headers, url = auth_keys.headers(), f"/households/{created[0]}/status"
+    full = await client.get(url + "?fresh=false", headers=headers)  # (verifies the token once)
+    hits = lookups("hit")
+    cached = await client.get(url, headers=headers)
+    assert lookups("hit") == hits + 1 and cached.content == full.content
+
+
+async def test_a_rebuild_warms_the_cache_again_once_it_is_done(client, gateway_app, js, auth_keys):
+    headers = auth_keys.headers()
+    hid = await household(client, gateway_app, js, headers)
+    cache = gateway_app.state.status_cache
+    settings: GatewaySettings = gateway_app.state.runtime.settings
+    report = await rebuild(settings)  # its TRUNCATE empties the cache, its replay refills the rows
+    assert report.events == 1 and not report.failed
+    await eventually(lambda: _held(cache, hid))  # warmed again on its own
+    hits = lookups("hit")
+    response = await client.get(f"/households/{hid}/status", headers=headers)
+    assert response.status_code == 200 and lookups("hit") == hits + 1
+
+
+async def _count(cache) -> int:
+    return len(cache)
 
 
 async def _listening(cache) -> bool:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
@@ -38,21 +39,28 @@ async def _apply_snapshot(
     session: AsyncSession, event: Envelope, snapshot: registry_events.HouseholdSnapshot
 ) -> None:
     async with changing(session, snapshot.household_id, snapshot.region_code) as row:
-        row.update(
-            region_code=snapshot.region_code,
-            head_name=next((m.name for m in snapshot.members if m.relation == "head"), None),
-            member_count=len(snapshot.members),
-            poverty_state=snapshot.poverty_state.value,
-            assistance_type=snapshot.assistance_type.value,
-            monitoring_category=snapshot.monitoring_category.value,
-            primary_cause=snapshot.primary_cause.value,
-            causes=[c.value for c in snapshot.causes],
-            policy_continuity_until=snapshot.policy_continuity_until,
-            registry_event_id=event.id,
-            registry_event_at=event.time,
-        )
-        for name, fact in snapshot.dimensions.items():
-            set_dimension(row, name, fact, event)
+        apply_snapshot(row, event, snapshot)
+
+
+def apply_snapshot(
+    row: dict[str, Any], event: Envelope, snapshot: registry_events.HouseholdSnapshot
+) -> None:
+    """The household's row after the registry's snapshot of it (edited in place)."""
+    row.update(
+        region_code=snapshot.region_code,
+        head_name=next((m.name for m in snapshot.members if m.relation == "head"), None),
+        member_count=len(snapshot.members),
+        poverty_state=snapshot.poverty_state.value,
+        assistance_type=snapshot.assistance_type.value,
+        monitoring_category=snapshot.monitoring_category.value,
+        primary_cause=snapshot.primary_cause.value,
+        causes=[c.value for c in snapshot.causes],
+        policy_continuity_until=snapshot.policy_continuity_until,
+        registry_event_id=event.id,
+        registry_event_at=event.time,
+    )
+    for name, fact in snapshot.dimensions.items():
+        set_dimension(row, name, fact, event)
 
 
 async def on_alert(session: AsyncSession, event: Envelope) -> None:

@@ -15,7 +15,13 @@ closed here rather than hoped away:
   day it would read differently (``holds_until``).
 
 The cache is warmed in the background when the process starts listening, so that the first
-requests after a deployment do not all take the long way.
+requests after a deployment do not all take the long way, and again whenever the projection
+settles after changing many households the cache does not hold: a consumer that caught up
+with a backlog (a process started before its projection was complete), a rebuild (its
+TRUNCATE, then every row again). The signal is the notifications themselves: they come from
+whichever process wrote the rows (a replica's consumer, a rebuild's own process), which no
+one process's consumer could tell. A change to a household held only drops it (the next read
+renders it), so live traffic does not set off re-warms.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import contextlib
 import datetime as dt
 import gc
 import logging
+import time
 import uuid
 from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -53,6 +60,10 @@ CHANNEL = "household_status_changed"
 EVERY_HOUSEHOLD = "*"  # the payload of a TRUNCATE (a rebuild)
 WARM_BATCH = 100  # rows rendered between two yields to the event loop (≈ 20 ms)
 LIVENESS_SECONDS = 5.0  # how often the listening connection proves it is alive
+#: Households changed while not held that make the projection worth warming from again…
+REWARM_AFTER = WARM_BATCH
+#: … once no notification has come for this long (the burst of changes is over).
+SETTLED_SECONDS = 1.0
 
 CACHED_DOCUMENTS = Gauge(
     "jingzhun_gateway_status_cache_documents", "Status documents held in this process"
@@ -116,9 +127,16 @@ class StatusCache:
         #: While fills run: household → count at its last notification.
         self._changed_at: dict[str, int] = {}
         self._fills: Counter[int] = Counter()  # notification count at each running fill's start
+        #: Households changed since the last warm began that were not held (a truncate
+        #: counts as enough of them), and when the last notification came.
+        self._unheld_changes = 0
+        self._notified_at = 0.0
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def __contains__(self, household_id: str) -> bool:
+        return household_id in self._entries
 
     def get(self, household_id: str, today: dt.date) -> tuple | None:
         """The household's ``CachedStatus`` fields, if held and still true ``today``."""
@@ -160,10 +178,13 @@ class StatusCache:
     def changed(self, household_id: str) -> None:
         """A household's row changed (or, with ``*``, every row)."""
         self._notifications += 1
+        self._notified_at = time.monotonic()
         if household_id == EVERY_HOUSEHOLD:
             self.drop_all()
+            self._unheld_changes += REWARM_AFTER
             return
-        self._entries.pop(household_id, None)
+        if self._entries.pop(household_id, None) is None:
+            self._unheld_changes += 1
         if self._fills:
             self._changed_at[household_id] = self._notifications
         CACHED_DOCUMENTS.set(len(self._entries))
@@ -174,6 +195,15 @@ class StatusCache:
         self._entries.clear()
         self._changed_at.clear()
         CACHED_DOCUMENTS.set(0)
+
+    def should_rewarm(self) -> bool:
+        """Whether many households the cache lacks changed and the changes have settled
+        (a backlog drained, a rebuild finished); if so, counting starts again."""
+        settled = time.monotonic() - self._notified_at >= SETTLED_SECONDS
+        if not self.capacity or self._unheld_changes < REWARM_AFTER or not settled:
+            return False
+        self._unheld_changes = 0
+        return True
 
     def _forget_changes(self) -> None:
         """Keep only notifications a running fill could still be overtaken by."""
@@ -187,7 +217,8 @@ class StatusCache:
 
     async def listen(self, dsn: str, warm: Callable[[], Any] | None = None) -> None:
         """Listen for changed households until cancelled, reconnecting after a loss; after
-        each (re)connection, ``warm()`` refills the cache."""
+        each (re)connection, and whenever :meth:`should_rewarm`, ``warm()`` refills the
+        cache (one warm at a time)."""
         delay = 0.5
         while True:
             connection: asyncpg.Connection | None = None
@@ -200,11 +231,19 @@ class StatusCache:
                 self.drop_all()  # whatever was missed before this point
                 self.listening = True
                 delay = 0.5
+                self._unheld_changes = 0
                 if warm is not None:
                     warming = asyncio.create_task(warm(), name="status-cache-warm")
-                while True:  # a silent network loss only shows when the connection is used
-                    await asyncio.sleep(LIVENESS_SECONDS)
-                    await asyncio.wait_for(connection.fetchval("SELECT 1"), LIVENESS_SECONDS)
+                proved_alive_at = time.monotonic()
+                while True:
+                    await asyncio.sleep(SETTLED_SECONDS)
+                    idle = warming is None or warming.done()
+                    if warm is not None and idle and self.should_rewarm():
+                        warming = asyncio.create_task(warm(), name="status-cache-warm")
+                    # A silent network loss only shows when the connection is used.
+                    if time.monotonic() - proved_alive_at >= LIVENESS_SECONDS:
+                        await asyncio.wait_for(connection.fetchval("SELECT 1"), LIVENESS_SECONDS)
+                        proved_alive_at = time.monotonic()
             except Exception as exc:  # noqa: BLE001 - the database away: try again
                 log.warning("status cache stopped listening (%s); retrying", exc)
             finally:
@@ -226,8 +265,10 @@ class StatusCache:
 async def warm(
     cache: StatusCache, sessions: async_sessionmaker[AsyncSession], today: Callable[[], dt.date]
 ) -> None:
-    """Render shown households into the cache, up to its capacity, a batch at a time."""
+    """Render shown households the cache does not hold yet into it, up to its capacity, a
+    batch at a time."""
     after = uuid.UUID(int=0)
+    held_before = len(cache)
     while cache.capacity and len(cache) < cache.capacity:
         with cache.filling() as store:
             async with sessions() as session:
@@ -248,14 +289,18 @@ async def warm(
                 )
             day = today()
             for row in rows:
-                store(str(row["household_id"]), cached_status(row, day))
+                household_id = str(row["household_id"])
+                if household_id not in cache:
+                    store(household_id, cached_status(row, day))
         if len(rows) < WARM_BATCH:
             break
         after = rows[-1]["household_id"]
-    # What the process holds from now on lives as long as it: out of the collector's sight
-    # (as at start-up, kit.app), a full collection walks only what requests allocate.
-    gc.collect()
-    gc.freeze()
+    if len(cache) > held_before:
+        # What the process holds from now on lives as long as it: out of the collector's
+        # sight (as at start-up, kit.app), a full collection walks only what requests
+        # allocate.
+        gc.collect()
+        gc.freeze()
     log.info("status cache warm: %d households", len(cache))
 
 
