@@ -15,6 +15,7 @@ from sqlalchemy.orm import registry
 from sqlmodel import SQLModel
 
 from contracts.events import registry as registry_events
+from devstack.registry_payloads import registry_household, registry_member
 from kit.auth import Principal
 from kit.db import atomic, create_engine, create_sessionmaker
 from kit.envelope import build, encode, parse
@@ -39,35 +40,11 @@ persons = Persons(Person)
 
 
 def member(name: str, relation: str, **extra) -> dict:
-    """A member as the registry's snapshots carry it."""
-    fields = dict(
-        member_id=uuid.uuid4(),
-        name=name,
-        has_id_number=True,
-        gender="male",
-        birth_date="1970-01-01",
-        relation=relation,
-        labour_capacity="able",
-    )
-    return {**fields, **extra}
+    return registry_member(name, relation, **extra)
 
 
 def household(household_id: uuid.UUID, members: list[dict], **overrides) -> dict:
-    """A household snapshot's payload."""
-    fields = dict(
-        household_id=household_id,
-        region_code=VILLAGE,
-        group_no=1,
-        poverty_state="registered",
-        assistance_type="dibao",
-        monitoring_category="none",
-        causes=["illness"],
-        primary_cause="illness",
-        identified_year=2016,
-        per_capita_net_income="2500.00",
-        members=members,
-    )
-    return {**fields, **overrides}
+    return registry_household(household_id, members, **{"assistance_type": "dibao", **overrides})
 
 
 def envelope(spec, payload: dict):

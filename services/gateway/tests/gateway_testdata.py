@@ -6,36 +6,12 @@ import uuid
 
 from sqlalchemy import text
 
+from devstack.registry_payloads import VILLAGE, registry_household
 from kit.envelope import build, encode
-
-VILLAGE = "622924100201"
 
 
 def snapshot(household_id: uuid.UUID, **overrides) -> dict:
-    fields = dict(
-        household_id=household_id,
-        region_code=VILLAGE,
-        group_no=1,
-        poverty_state="registered",
-        assistance_type="general",
-        monitoring_category="none",
-        causes=["illness"],
-        primary_cause="illness",
-        identified_year=2016,
-        per_capita_net_income="2500.00",
-        members=[
-            dict(
-                member_id=uuid.uuid4(),
-                name="马建国",
-                has_id_number=True,
-                gender="male",
-                birth_date="1970-01-01",
-                relation="head",
-                labour_capacity="able",
-            )
-        ],
-    )
-    return {**fields, **overrides}
+    return registry_household(household_id, **overrides)
 
 
 def member(name: str, relation: str, **extra) -> dict:
