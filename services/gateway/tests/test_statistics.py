@@ -20,20 +20,15 @@ from gateway_testdata import (
 
 from contracts.events import housing
 from contracts.events import registry as events
+from devstack.registry_payloads import registry_member
 
 COUNTY = "622924000000"
 TOWNSHIP = "622924100000"
 
 
 def _member(name: str, relation: str) -> dict:
-    return dict(
-        member_id=uuid.uuid4(),
-        name=name,
-        has_id_number=False,
-        gender="female",
-        birth_date="1980-01-01",
-        relation=relation,
-        labour_capacity="able",
+    return registry_member(
+        name, relation, has_id_number=False, gender="female", birth_date="1980-01-01"
     )
 
 
