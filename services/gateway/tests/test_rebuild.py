@@ -7,11 +7,19 @@ import asyncio
 import uuid
 
 import pytest
-from gateway_testdata import applied, counters, event, projection_state, publish
+from gateway_testdata import (
+    applied,
+    counters,
+    event,
+    notifications_delivered,
+    projection_state,
+    publish,
+)
 from sqlalchemy import text
 from test_statistics import COUNTY, _scenario
 
 from contracts.events import registry as events
+from devstack.testing import eventually
 from gateway.config import GatewaySettings
 from gateway.rebuild import rebuild
 from kit.replay import FINAL_CATCH_UP, REPLAYING, SCRATCH_SCHEMA, SWITCHING
@@ -68,6 +76,8 @@ async def test_readers_and_live_consumers_keep_the_old_projection_until_the_swit
     status = (await client.get(status_url + "?fresh=false", headers=headers)).json()
     fresh = _but_time((await client.get(status_url + "?fresh=true", headers=headers)).json())
     assert stats["all"] == {"households": 3, "persons": 4}
+    cache = gateway_app.state.status_cache
+    assert str(a) in cache._entries
 
     settings: GatewaySettings = gateway_app.state.runtime.settings
     pause = Pause(REPLAYING, done=1)
@@ -77,6 +87,8 @@ async def test_readers_and_live_consumers_keep_the_old_projection_until_the_swit
     # A batch of the registry's stream in, the housing one not yet: the copy is half-built,
     # readers still get the whole projection.
     assert 0 < await _scratch_rows(gateway_app, "inbox") < 10
+    await notifications_delivered(gateway_app)
+    assert str(a) in cache._entries  # the copy's rows notify no one
     assert _but_time((await client.get(stats_url, headers=headers)).json()) == stats
     assert (await client.get(status_url + "?fresh=false", headers=headers)).json() == status
     assert (
@@ -117,7 +129,14 @@ async def test_an_event_published_while_live_consumers_pause_is_applied_once(
     d = uuid.uuid4()
     _, created = event(events.HOUSEHOLD_CREATED, d, 1)
     await publish(js, events.HOUSEHOLD_CREATED, created)
-    await asyncio.sleep(0.5)  # the live consumer has it, waiting for the lock
+
+    async def waiting_for_the_lock() -> int:
+        async with gateway_app.state.runtime.engine.connect() as conn:
+            return await conn.scalar(
+                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            )
+
+    await eventually(waiting_for_the_lock, until=lambda waiting: waiting > 0)  # the live consumer
     pause.resume()
     await asyncio.wait_for(rebuilding, 60)
     await applied(gateway_app, 11)

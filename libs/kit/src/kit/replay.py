@@ -28,10 +28,11 @@ harmless: what was removed is not seen again, and the inbox refuses a second app
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -118,49 +119,51 @@ async def replay(
         )
         if not running:
             raise RuntimeError("another rebuild of this database is running")
+        scratch = create_async_engine(
+            engine.url,
+            pool_size=2,
+            connect_args={"server_settings": {"search_path": SCRATCH_SCHEMA}},
+        )
         try:
             live_schema = await control.scalar(text("SELECT current_schema()"))
             await _create_scratch(control, live_schema, [*tables, *BOOKKEEPING_TABLES])
-            scratch = create_async_engine(
-                engine.url,
-                pool_size=2,
-                connect_args={"server_settings": {"search_path": SCRATCH_SCHEMA}},
-            )
-            try:
-                replaying = consumers(create_sessionmaker(scratch))
-                positions = [0] * len(replaying)  # last stream sequence each has replayed
-                await _replay_streams(replaying, positions, REPLAYING, report, batch_size, progress)
-                for _ in range(CATCH_UP_PASSES):
-                    caught_up = await _replay_streams(
-                        replaying, positions, CATCHING_UP, report, batch_size, progress
-                    )
-                    if caught_up < batch_size:
-                        break
-                await control.execute(
-                    text("SELECT pg_advisory_lock(:key)"), {"key": REBUILD_LOCK_KEY}
+            replaying = consumers(create_sessionmaker(scratch))
+            positions = [0] * len(replaying)  # the last stream sequence each has applied
+            await _replay_streams(replaying, positions, REPLAYING, report, batch_size, progress)
+            for _ in range(CATCH_UP_PASSES):
+                caught_up = await _replay_streams(
+                    replaying, positions, CATCHING_UP, report, batch_size, progress
                 )
-                try:
-                    # No live consumer writes now: once the copy has what the streams
-                    # hold, it has everything the live projection has.
-                    await _replay_streams(
-                        replaying, positions, FINAL_CATCH_UP, report, batch_size, progress
-                    )
-                    await _report(progress, SWITCHING, 0, 1)
-                    durables = [consumer.subscription.durable for consumer in replaying]
-                    await _switch(engine, live_schema, tables, durables, at_switch)
-                    await _report(progress, SWITCHING, 1, 1)
-                finally:
-                    await control.execute(
-                        text("SELECT pg_advisory_unlock(:key)"), {"key": REBUILD_LOCK_KEY}
-                    )
-            finally:
-                await scratch.dispose()
+                if caught_up < batch_size:
+                    break
+            async with _live_consumers_paused(control):
+                # Whatever they applied is in the streams now: once the copy has what
+                # the streams hold, it has everything the live projection has.
+                await _replay_streams(
+                    replaying, positions, FINAL_CATCH_UP, report, batch_size, progress
+                )
+                await _report(progress, SWITCHING, 0, 1)
+                durables = [consumer.subscription.durable for consumer in replaying]
+                await _switch(engine, live_schema, tables, durables, at_switch)
+                await _report(progress, SWITCHING, 1, 1)
         finally:
+            await scratch.dispose()
             await control.execute(text(f"DROP SCHEMA IF EXISTS {SCRATCH_SCHEMA} CASCADE"))
             await control.execute(
                 text("SELECT pg_advisory_unlock(:key)"), {"key": RUNNING_LOCK_KEY}
             )
     return report
+
+
+@contextlib.asynccontextmanager
+async def _live_consumers_paused(control: AsyncConnection) -> AsyncIterator[None]:
+    """Hold the exclusive side of REBUILD_LOCK_KEY: live consumers, which take the shared
+    side for each transaction, wait between two transactions until it is released."""
+    await control.execute(text("SELECT pg_advisory_lock(:key)"), {"key": REBUILD_LOCK_KEY})
+    try:
+        yield
+    finally:
+        await control.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": REBUILD_LOCK_KEY})
 
 
 async def _create_scratch(control: AsyncConnection, live_schema: str, tables: list[str]) -> None:
@@ -226,10 +229,11 @@ async def _replay_streams(
     """Apply what each consumer's stream holds after ``positions`` (advanced in place);
     returns the number of messages read. ``step``'s total is the streams' messages past
     the positions (the filter may leave some out: the step ends at what it read)."""
-    total = 0
-    for consumer, after in zip(consumers, positions, strict=True):
-        total += await _messages_after(consumer, after)
-    done = 0
+    pending = [
+        await _messages_after(consumer, after)
+        for consumer, after in zip(consumers, positions, strict=True)
+    ]
+    total, done = sum(pending), 0
     await _report(progress, step, done, total)
 
     async def read(count: int) -> None:
@@ -238,9 +242,10 @@ async def _replay_streams(
         await _report(progress, step, done, max(done, total))
 
     for index, consumer in enumerate(consumers):
-        positions[index] = await _replay_stream(
-            consumer, positions[index], report, batch_size, read
-        )
+        if pending[index]:
+            positions[index] = await _replay_stream(
+                consumer, positions[index], report, batch_size, read
+            )
     await _report(progress, step, done, done)
     return done
 
@@ -265,8 +270,6 @@ async def _replay_stream(
 ) -> int:
     """Apply the consumer's messages past stream sequence ``after``; returns the last
     stream sequence read (``after`` if none)."""
-    if await _messages_after(consumer, after) == 0:
-        return after
     js = consumer.bus.js
     subscription = await js.pull_subscribe(
         consumer.subscription.filter_subject,
