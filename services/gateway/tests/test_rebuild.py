@@ -19,8 +19,9 @@ from sqlalchemy import text
 from test_statistics import COUNTY, _scenario
 
 from contracts.events import registry as events
-from devstack.testing import eventually
+from devstack.testing import eventually, running
 from gateway.config import GatewaySettings
+from gateway.main import create_app
 from gateway.rebuild import rebuild
 from kit.replay import FINAL_CATCH_UP, REPLAYING, SCRATCH_SCHEMA, SWITCHING
 
@@ -151,6 +152,40 @@ async def test_an_event_published_while_live_consumers_pause_is_applied_once(
     assert outcomes == [("applied",)]
     stored, recounted = await counters(gateway_app)
     assert stored == recounted
+
+
+async def test_an_event_the_live_consumers_have_not_read_is_still_new_to_them(
+    gateway_app, js, auth_keys
+):
+    """The copy has an event the gateway has not read yet (it was down, or behind): after
+    the switch the gateway reads it as new (its public copy is staged) and finds its
+    household's position past it (stale, not applied twice)."""
+    async with running(gateway_app):
+        settings: GatewaySettings = gateway_app.state.runtime.settings
+        await _scenario(js)
+        await applied(gateway_app, 10)
+    d = uuid.uuid4()
+    _, created = event(events.HOUSEHOLD_CREATED, d, 1)
+    await publish(js, events.HOUSEHOLD_CREATED, created)  # while the gateway is down
+    report = await rebuild(settings)
+    assert report.events == 11 and not report.failed
+
+    again = create_app(settings)
+    async with running(again) as client:
+        await applied(again, 11)
+        async with again.state.runtime.engine.connect() as conn:
+            outcome = await conn.scalar(
+                text("SELECT outcome FROM inbox WHERE event_id = :id"), {"id": created["id"]}
+            )
+            staged = await conn.scalar(
+                text("SELECT count(*) FROM outbox WHERE envelope->>'id' = :id"),
+                {"id": created["id"]},
+            )
+        assert (outcome, staged) == ("stale", 1)
+        stats = (await client.get(f"/regions/{COUNTY}/stats", headers=auth_keys.headers())).json()
+        assert stats["all"]["households"] == 4
+        stored, recounted = await counters(again)
+        assert stored == recounted
 
 
 @pytest.mark.parametrize("failure", ["process dies half-way", "switch refused"])

@@ -12,8 +12,10 @@ takes the exclusive side of :data:`kit.consumer.REBUILD_LOCK_KEY` (live consumer
 between two transactions), applies what arrived since, and replaces the live rows with the
 copy's in one transaction: ``DELETE`` then ``INSERT … SELECT``, so readers see the old rows
 until the commit and the new ones after it, and the tables keep their triggers and grants.
-Then the live consumers carry on (their inbox, switched in too, absorbs what the rebuild
-applied already). The scratch schema is dropped whether the rebuild succeeds or fails; a
+The aggregate positions are switched in too, but the live inbox stays: an event the live
+consumers have not read yet (they were behind, or waiting for the lock) is still new to
+them, so they run what follows every event read (``on_received``: the gateway's public
+feed) and find it stale rather than apply it twice. The scratch schema is dropped whether the rebuild succeeds or fails; a
 failure leaves the live projection as it was.
 
 :func:`replay_dead_letters` delivers again what a consumer dead-lettered (a handler that
@@ -84,8 +86,10 @@ RUNNING_LOCK_KEY = 0x4A5A5255  # "JZRU"
 #: Catch-up passes without pausing the live consumers before the final, paused one; each
 #: takes what arrived during the one before, so the pause covers seconds of events.
 CATCH_UP_PASSES = 3
-#: The consumers' bookkeeping, rebuilt and switched in with the projection tables.
+#: The consumers' bookkeeping in the copy: the inbox refuses a duplicate during the replay,
+#: the positions a stale event. Only the positions are switched in (see the docstring).
 BOOKKEEPING_TABLES = ("inbox", "aggregate_positions")
+POSITIONS_TABLE = "aggregate_positions"
 
 
 @dataclass
@@ -105,7 +109,7 @@ async def replay(
     progress: Progress | None = None,
     at_switch: AtSwitch | None = None,
 ) -> ReplayReport:
-    """Rebuild ``projection_tables`` (and the consumers' inbox and positions) from the
+    """Rebuild ``projection_tables`` (and the consumers' aggregate positions) from the
     consumers' streams in a scratch schema, then switch it in (see the module docstring)."""
     report = ReplayReport()
     tables = [table.name for table in projection_tables]
@@ -190,13 +194,13 @@ async def _switch(
     at_switch: AtSwitch | None,
 ) -> None:
     """Replace the live rows with the scratch schema's in one transaction. DELETE rather
-    than TRUNCATE: TRUNCATE would lock readers out until the commit. The inbox and the
-    positions are replaced only for the consumers rebuilt (others may share the tables)."""
+    than TRUNCATE: TRUNCATE would lock readers out until the commit. The positions are
+    replaced only for the consumers rebuilt (others may share the table)."""
     quote = engine.dialect.identifier_preparer.quote
     async with engine.begin() as conn:
-        for table in [*tables, *BOOKKEEPING_TABLES]:
+        for table in [*tables, POSITIONS_TABLE]:
             live = f"{quote(live_schema)}.{quote(table)}"
-            if table in BOOKKEEPING_TABLES:
+            if table == POSITIONS_TABLE:
                 await conn.execute(
                     text(f"DELETE FROM {live} WHERE consumer = ANY(:durables)"),
                     {"durables": durables},
