@@ -8,15 +8,27 @@ from __future__ import annotations
 
 import dataclasses
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from gateway.projection.departments import EDUCATION, HEALTH, HOUSING
+from gateway.projection.household import prepare_households, write_households
 from gateway.projection.registry import REGISTRY
 from gateway.projection.statistics import write_counters
 from gateway.public_feed import publish_public
 
-#: The projections: handlers gather their region counter changes; each transaction
-#: writes them once. What a rebuild replays.
+
+async def write_projection(session: AsyncSession) -> None:
+    """What a transaction's handlers gathered: the households' rows, then every region
+    counter they moved (households' and others'), each written once."""
+    await write_households(session)
+    await write_counters(session)
+
+
+#: The projections: a transaction loads the households its events name at once, handlers
+#: edit them in memory and gather region counter changes, and the transaction's end writes
+#: both once. What a rebuild replays.
 PROJECTIONS = [
-    dataclasses.replace(definition, at_transaction_end=write_counters)
+    dataclasses.replace(definition, prepare=prepare_households, at_transaction_end=write_projection)
     for definition in (REGISTRY, HEALTH, HOUSING, EDUCATION)
 ]
 
