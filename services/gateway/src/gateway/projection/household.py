@@ -14,6 +14,7 @@ import copy
 import datetime as dt
 import json
 import uuid
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.status import OWNER, Dimension, DimensionFact
 from gateway.models import household_table
-from gateway.projection.statistics import household_contribution, move_between
+from gateway.projection.statistics import Counts, household_contribution, move_counters
 from gateway.status.dimensions import initial_dimensions
 from kit.envelope import Envelope
 
@@ -119,8 +120,10 @@ async def changing(
 ) -> AsyncIterator[dict[str, Any]]:
     """Yield the household's row as a dict to edit, a new one if it has none yet; what the
     handler leaves in it is written at the end of the transaction."""
-    await load_households(session, {household_id})  # already loaded by ``prepare``, usually
-    edit: Edit = session.info[_EDITS][household_id]
+    edit: Edit | None = session.info.get(_EDITS, {}).get(household_id)
+    if edit is None:  # not named in a way ``prepare`` understands: loaded alone
+        await load_households(session, {household_id})
+        edit = session.info[_EDITS][household_id]
     if edit.row is None:
         edit.row = (
             copy.deepcopy(edit.stored)
@@ -142,15 +145,16 @@ async def write_households(session: AsyncSession) -> None:
             raise ConcurrentlyCreated("a household was created by another consumer meanwhile")
     if changed:
         await session.execute(_UPDATE, {"rows": _json([e.row for e in changed])})
+    # Summed by village first: a village's regions are moved once, not once per household.
+    moved: dict[str, Counts] = defaultdict(Counter)
     for edit in edits.values():
         if edit.row is None or edit.row == edit.stored:
             continue
-        stored = edit.stored
-        await move_between(
-            session,
-            None if stored is None else (stored["region_code"], household_contribution(stored)),
-            (edit.row["region_code"], household_contribution(edit.row)),
-        )
+        if edit.stored is not None:
+            moved[edit.stored["region_code"]].subtract(household_contribution(edit.stored))
+        moved[edit.row["region_code"]].update(household_contribution(edit.row))
+    for region_code, delta in moved.items():
+        await move_counters(session, region_code, {k: v for k, v in delta.items() if v})
 
 
 def _json(rows: list[dict[str, Any]]) -> str:
