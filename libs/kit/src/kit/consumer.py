@@ -184,6 +184,7 @@ class EventConsumer:
         self._pruned_at = 0.0
         self.batch_size = batch_size
         self._task: asyncio.Task[None] | None = None
+        self._head: asyncio.Task[None] | None = None
         # Checked by the loop as well as cancelling it: a library that turns a
         # cancellation into an ordinary error (caught and retried) must not keep it alive.
         self._stopping = False
@@ -210,9 +211,86 @@ class EventConsumer:
 
     async def stop(self) -> None:
         self._stopping = True
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        for task in (self._task, self._head):
+            if task:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+
+    # --- the head lane: live events are not kept waiting behind a backlog ------------------
+
+    @property
+    def following_the_head(self) -> bool:
+        """Whether a head lane is applying newly published events (see :meth:`_head_lane`)."""
+        return self._head is not None and not self._head.done()
+
+    def _follow_the_head(self, backlog: int) -> None:
+        """Start the head lane when a batch leaves a backlog of a batch or more behind it;
+        stop it once the durable consumer has (nearly) caught up and takes over."""
+        if backlog >= self.batch_size and not self.following_the_head and not self._stopping:
+            self._head = asyncio.create_task(
+                self._head_lane(), name=f"{self.subscription.durable}-head-lane"
+            )
+        elif backlog < self.batch_size and self._head is not None:
+            self._head.cancel()
+            self._head = None
+
+    async def _head_lane(self) -> None:
+        """While the durable consumer works through a backlog (an import's hundred thousand
+        events), apply what is published from now on at once, so a live change is not
+        kept waiting behind the whole backlog (the monitoring promise: a hospital bill
+        raises its alert in seconds, however busy the county).
+
+        An ephemeral consumer from the stream's end, without acks: it only runs ahead. The
+        durable consumer still delivers every one of these events in its turn, and finds
+        them in the inbox (duplicates) or, for an older event of an aggregate the head
+        lane moved on, behind its position (stale), so nothing applies twice or goes
+        backwards. An event the head lane fails to apply is simply left to the durable
+        consumer's careful path (retries, dead letters)."""
+        subscription = await self.bus.js.pull_subscribe(
+            self.subscription.filter_subject,
+            stream=self.subscription.stream,
+            config=ConsumerConfig(
+                ack_policy=AckPolicy.NONE,
+                deliver_policy=DeliverPolicy.NEW,
+                inactive_threshold=60.0,  # the server removes it if we die
+            ),
+        )
+        log.info("consumer %s: backlog; following the head too", self.subscription.durable)
+        try:
+            while not self._stopping:
+                try:
+                    messages = await subscription.fetch(self.batch_size, timeout=1)
+                except (NatsTimeoutError, TimeoutError):
+                    continue
+                readable: list[tuple[Msg, Envelope]] = []
+                for message in messages:
+                    with contextlib.suppress(ValueError):  # the durable one dead-letters it
+                        readable.append((message, parse(message.data)))
+                for attempt in range(2):  # once more after a clash with the backlog's batch
+                    try:
+                        await self._apply_ahead(readable)
+                        break
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - left to the durable consumer
+                        log.info("consumer %s: head lane: %s", self.subscription.durable, exc)
+                        await asyncio.sleep(0.1 * (attempt + 1))
+        finally:
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
+
+    async def _apply_ahead(self, readable: list[tuple[Msg, Envelope]]) -> None:
+        if not readable:
+            return
+        messages = [message for message, _ in readable]
+        async with self.sessionmaker() as session, session.begin():
+            await self._wait_for_rebuild(session)
+            outcomes = await self.apply_batch(
+                session, [event for _, event in readable], messages=messages
+            )
+            await self.finish(session)
+        for outcome in outcomes:
+            self._count(outcome)
 
     async def _run(self) -> None:
         await self.bus.wait_connected()
@@ -231,6 +309,7 @@ class EventConsumer:
                 except (NatsTimeoutError, TimeoutError):
                     messages = []
                 await self.process_batch(messages)
+                self._follow_the_head(messages[-1].metadata.num_pending if messages else 0)
                 await self._update_lag()
                 await self._prune_inbox()
             except asyncio.CancelledError:

@@ -264,7 +264,9 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
-            acks = [await self._send(row.id, row.subject, row.body, row.traceparent) for row in rows]
+            acks = [
+                await self._send(row.id, row.subject, row.body, row.traceparent) for row in rows
+            ]
             try:
                 results = await asyncio.wait_for(
                     asyncio.gather(*acks, return_exceptions=True), timeout=PUBLISH_TIMEOUT_SECONDS
