@@ -7,14 +7,14 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
-from sqlalchemy import any_, bindparam, select, text
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import CATALOGUE
 from contracts.events import registry as registry_events
 from kit.app import ConsumerDefinition
 from kit.auth import Principal, ensure_visible
+from kit.db import among
 from kit.envelope import Envelope
 from persons import errors
 from persons.model import RegistryPerson
@@ -84,7 +84,6 @@ _LEAVE = """
         FOR UPDATE
     )
 """
-_IDS = ARRAY(UUID(as_uuid=True))
 
 
 class Persons(Generic[Person]):
@@ -163,7 +162,7 @@ class Persons(Generic[Person]):
         await session.execute(self._leave, {"households": household_ids, "stored": stored})
         found = await session.execute(
             select(self.model)
-            .where(self.model.household_id == any_(bindparam("households", household_ids, _IDS)))
+            .where(among(self.model.household_id, household_ids))
             .order_by(self.model.id)
             # The session may hold some of these persons from before this transaction's
             # statements changed their rows: read them as they are now.
