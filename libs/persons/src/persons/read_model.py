@@ -104,13 +104,13 @@ class Persons(Generic[Person]):
         self._upsert = text(_UPSERT.format(table=self.table.name))
         self._leave = text(_LEAVE.format(table=self.table.name))
 
-    def gather(self, session: AsyncSession, household: registry_events.HouseholdSnapshot) -> None:
+    def _gather(self, session: AsyncSession, household: registry_events.HouseholdSnapshot) -> None:
         """Keep the household's snapshot for the end of the transaction, after those of
         the events before it."""
         session.info.setdefault(self._gathered, []).append(household)
 
-    async def apply_gathered(self, session: AsyncSession) -> list[Person] | None:
-        """Write what :meth:`gather` kept in this transaction (see :meth:`apply_households`);
+    async def _apply_gathered(self, session: AsyncSession) -> list[Person] | None:
+        """Write what :meth:`_gather` kept in this transaction (see :meth:`apply_households`);
         None if it kept nothing."""
         gathered = session.info.pop(self._gathered, None)
         if not gathered:
@@ -151,12 +151,13 @@ class Persons(Generic[Person]):
                     household.policy_continuity_until,
                     m.disability_level,
                 )
-        latest = {h.household_id: h for h in households}
-        listed = {m.member_id for h in latest.values() for m in h.members}
-        household_ids = sorted(latest)
+        # Who each household's last snapshot lists (a later one replaces an earlier one).
+        listed = {h.household_id: {m.member_id for m in h.members} for h in households}
+        household_ids = sorted(listed)
         stored = sorted(members)
         if stored:
-            rows = [(*members[p], p in listed) for p in stored]
+            # members[p][1]: the household of the last snapshot listing them
+            rows = [(*members[p], p in listed[members[p][1]]) for p in stored]
             columns = list(zip(*rows, strict=True))
             await session.execute(self._upsert, dict(zip(_UPSERT_COLUMNS, columns, strict=True)))
         await session.execute(self._leave, {"households": household_ids, "stored": stored})
@@ -177,13 +178,13 @@ class Persons(Generic[Person]):
         the persons of all those households."""
 
         async def on_snapshot(session: AsyncSession, event: Envelope) -> None:
-            self.gather(session, registry_events.HouseholdSnapshot.model_validate(event.data))
+            self._gather(session, registry_events.HouseholdSnapshot.model_validate(event.data))
 
         async def on_member_event(session: AsyncSession, event: Envelope) -> None:
-            self.gather(session, registry_events.MemberEvent.model_validate(event.data).household)
+            self._gather(session, registry_events.MemberEvent.model_validate(event.data).household)
 
         async def at_transaction_end(session: AsyncSession) -> None:
-            changed = await self.apply_gathered(session)
+            changed = await self._apply_gathered(session)
             if changed is not None:
                 await on_persons_changed(session, changed)
 
