@@ -173,8 +173,22 @@ class Forwarded:
 
 
 async def notify(session: AsyncSession) -> None:
-    """Wake the relay; delivered to listeners only when (and if) the transaction commits."""
+    """Wake the relay; delivered to listeners only when (and if) the transaction commits.
+
+    Once per transaction: PostgreSQL delivers one notification per distinct payload at
+    commit anyway, and a batch staging a thousand events would otherwise pay a thousand
+    round trips for it. (A savepoint rolled back after it takes it along: the relay's
+    sweep then finds the rows, seconds later.)"""
+    transaction = id(session.get_transaction())
+    if session.info.get(_NOTIFIED) == transaction:
+        return
     await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+    session.info[_NOTIFIED] = transaction
+
+
+#: session.info key: the transaction (its id: session.info is copied whole by a replay's
+#: careful path) that has already woken the relay.
+_NOTIFIED = "kit.outbox.notified"
 
 
 class OutboxRelay:
