@@ -179,11 +179,12 @@ async def notify(session: AsyncSession) -> None:
     commit anyway, and a batch staging a thousand events would otherwise pay a thousand
     round trips for it. (A savepoint rolled back after it takes it along: the relay's
     sweep then finds the rows, seconds later.)"""
-    transaction = id(session.get_transaction())
-    if session.info.get(_NOTIFIED) == transaction:
+    transaction = session.get_transaction()
+    if transaction is not None and session.info.get(_NOTIFIED) == id(transaction):
         return
     await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
-    session.info[_NOTIFIED] = transaction
+    if transaction is not None:  # else the statement began one: noted at the next call
+        session.info[_NOTIFIED] = id(transaction)
 
 
 #: session.info key: the transaction (its id: session.info is copied whole by a replay's
