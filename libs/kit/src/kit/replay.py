@@ -5,7 +5,7 @@ serving half of one (ARCHITECTURE §5). It builds a new copy beside the live one
 scratch schema (:data:`SCRATCH_SCHEMA`: each projection table, the inbox and the
 aggregate positions, created ``LIKE`` the live ones), by applying every event still in the
 streams with the *same* handlers, through the same idempotent path as live delivery
-(:meth:`kit.consumer.EventConsumer.apply_in`), a batch per transaction, on sessions whose
+(:meth:`kit.consumer.EventConsumer.apply_batch`), a batch per transaction, on sessions whose
 ``search_path`` is that schema. Meanwhile readers get the live projection and the live
 consumers keep applying to it. Once the copy has caught up with the streams, the rebuild
 takes the exclusive side of :data:`kit.consumer.REBUILD_LOCK_KEY` (live consumers pause
@@ -15,8 +15,8 @@ until the commit and the new ones after it, and the tables keep their triggers a
 The aggregate positions are switched in too, but the live inbox stays: an event the live
 consumers have not read yet (they were behind, or waiting for the lock) is still new to
 them, so they run what follows every event read (``on_received``: the gateway's public
-feed) and find it stale rather than apply it twice. The scratch schema is dropped whether the rebuild succeeds or fails; a
-failure leaves the live projection as it was.
+feed) and find it stale rather than apply it twice. The scratch schema is dropped whether
+the rebuild succeeds or fails; a failure leaves the live projection as it was.
 
 :func:`replay_dead_letters` delivers again what a consumer dead-lettered (a handler that
 failed ``max_deliver`` times, e.g. before the fix of its defect), through the same
@@ -319,7 +319,7 @@ async def _apply_batch(
     so the one bad event is set aside (and reported) and the rest still applies."""
     try:
         async with consumer.sessionmaker() as session, session.begin():
-            outcomes = [await consumer.apply_in(session, event) for event in events]
+            outcomes = await consumer.apply_batch(session, events)
             await consumer.finish(session)
     except Exception:  # noqa: BLE001 - find the culprit below
         outcomes = []

@@ -51,16 +51,7 @@ async def rebuild(
 
     def projections(sessions: async_sessionmaker[AsyncSession]) -> list[EventConsumer]:
         return [
-            EventConsumer(
-                service="gateway",
-                subscription=definition.subscription("gateway"),
-                handlers=definition.handlers,
-                ordered_by=definition.ordered_by,
-                at_transaction_end=definition.at_transaction_end,
-                catalogue=definition.catalogue,
-                bus=bus,
-                sessionmaker=sessions,
-            )
+            definition.consumer("gateway", bus=bus, sessionmaker=sessions)
             # The projections only: a rebuild does not republish the public feed.
             for definition in PROJECTIONS
         ]
