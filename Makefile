@@ -49,7 +49,7 @@ bench-registry: $(BIN)/devstack ## benchmark the registry: import rate vs raw CO
 bench-gateway: $(BIN)/devstack ## benchmark the gateway: projection and rebuild vs a raw baseline, status reads vs a bare app, commit→projection p99 (HOUSEHOLDS=100000)
 	@$(BIN)/python tests/benchmarks/gateway_scale.py --households $(or $(HOUSEHOLDS),100000)
 
-rebuild-gateway: $(BIN)/devstack ## drop the gateway's projections and replay every stream (stack of make run)
+rebuild-gateway: $(BIN)/devstack ## rebuild the gateway's projections beside the live ones, then switch them in (stack of make run)
 	@$(BIN)/devstack rebuild-gateway
 
 replay-dead-letters: $(BIN)/devstack ## deliver again what consumers dead-lettered, once the cause is fixed (SERVICE=health; stack of make run)

@@ -12,7 +12,7 @@ devstack new-service NAME --port N --title T --department D [--stream]
                              write a new service's folder and its table in services.toml
 devstack import-households FILE --region CODE
                              import a county spreadsheet into the running stack's registry
-devstack rebuild-gateway     drop the gateway's projections and replay every stream
+devstack rebuild-gateway     rebuild the gateway's projections from every stream, then switch
 devstack replay-dead-letters [--service S]
                              deliver again what the consumers dead-lettered
 devstack migration SERVICE -m MESSAGE
@@ -319,7 +319,8 @@ def main(argv: list[str] | None = None) -> int:
     imports.set_defaults(func=cmd_import_households)
 
     rebuild = sub.add_parser(
-        "rebuild-gateway", help="drop the gateway's projections and replay every stream"
+        "rebuild-gateway",
+        help="rebuild the gateway's projections from every stream, then switch them in",
     )
     rebuild.add_argument(
         "--pg-port", type=int, default=int(os.environ.get("JINGZHUN_PG_PORT", 55432))

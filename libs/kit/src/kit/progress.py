@@ -3,15 +3,42 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 
 
-def progress_bar(console: Console | None = None, *, disable: bool = False) -> Progress:
-    """Description, bar, done/total and elapsed time."""
+class RateColumn(ProgressColumn):
+    """Things done per second, e.g. ``2,350 events/s``."""
+
+    def __init__(self, unit: str) -> None:
+        super().__init__()
+        self.unit = unit
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        shown = f"{speed:,.0f}" if speed else "–"
+        return Text(f"{shown} {self.unit}/s", style="progress.data.speed")
+
+
+def progress_bar(
+    console: Console | None = None, *, disable: bool = False, unit: str | None = None
+) -> Progress:
+    """Description, bar, done/total and elapsed time; with ``unit``, the rate and the time
+    left too."""
+    rate = [RateColumn(unit), TimeRemainingColumn()] if unit else []
     return Progress(
         "[progress.description]{task.description}",
         BarColumn(),
         MofNCompleteColumn(),
+        *rate,
         TimeElapsedColumn(),
         console=console,
         disable=disable,

@@ -1,7 +1,9 @@
-"""``python -m gateway.rebuild``: drop the gateway's projections and replay every stream.
+"""``python -m gateway.rebuild``: rebuild the gateway's projections from every stream.
 
 The gateway owns no data: its household statuses, helpers' lists, regions and counters
-are all rebuilt from the events. Safe while the gateway runs (its consumers wait).
+are all rebuilt from the events, beside the live ones, then switched in at once
+(:func:`kit.replay.replay`). Safe while the gateway runs: it serves the old projection,
+and its consumers keep it current, until the switch.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import sys
 import time
 
 from rich.console import Console
+from rich.progress import TaskID
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.config import GatewaySettings
 from gateway.consumers import PROJECTIONS
@@ -21,8 +25,10 @@ from gateway.models import (
     household_table,
     regions_table,
 )
+from gateway.status.cache import every_household_changed
 from kit.bus import Bus
-from kit.db import create_engine, create_sessionmaker
+from kit.consumer import EventConsumer
+from kit.db import create_engine
 from kit.progress import progress_bar
 from kit.replay import Progress as ProgressCallback
 from kit.replay import ReplayReport, replay
@@ -42,15 +48,23 @@ async def rebuild(
     engine = create_engine(settings.database_url)
     bus = Bus(settings.nats_url, name="gateway-rebuild")
     bus.start()
-    try:
-        await asyncio.wait_for(bus.wait_connected(), timeout=30)
-        sessions = create_sessionmaker(engine)
-        consumers = [
+
+    def projections(sessions: async_sessionmaker[AsyncSession]) -> list[EventConsumer]:
+        return [
             definition.consumer("gateway", bus=bus, sessionmaker=sessions)
             # The projections only: a rebuild does not republish the public feed.
             for definition in PROJECTIONS
         ]
-        return await replay(engine, consumers, PROJECTION_TABLES, progress=progress)
+
+    try:
+        await asyncio.wait_for(bus.wait_connected(), timeout=30)
+        return await replay(
+            engine,
+            projections,
+            PROJECTION_TABLES,
+            progress=progress,
+            at_switch=every_household_changed,
+        )
     finally:
         await bus.close()
         await engine.dispose()
@@ -59,13 +73,13 @@ async def rebuild(
 def main() -> int:
     console = Console()
     started = time.perf_counter()
-    with progress_bar(console) as bar:
-        tasks: dict[str, int] = {}
+    with progress_bar(console, unit="events") as bar:
+        steps: dict[str, TaskID] = {}  # a line per step: replay, catch-ups, switch
 
-        def show(stream: str, done: int, total: int) -> None:
-            if stream not in tasks:
-                tasks[stream] = bar.add_task(f"replaying {stream}", total=total)
-            bar.update(tasks[stream], completed=done)
+        def show(step: str, done: int, total: int) -> None:
+            if step not in steps:
+                steps[step] = bar.add_task(step, total=total)
+            bar.update(steps[step], completed=done, total=total)
 
         report = asyncio.run(rebuild(GatewaySettings(), show))
     elapsed = time.perf_counter() - started

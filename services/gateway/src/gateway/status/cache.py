@@ -18,7 +18,7 @@ The cache is warmed in the background when the process starts listening, so that
 requests after a deployment do not all take the long way, and again whenever the projection
 settles after changing many households the cache does not hold: a consumer that caught up
 with a backlog (a process started before its projection was complete), a rebuild (its
-TRUNCATE, then every row again). The signal is the notifications themselves: they come from
+switch replaces every row and says so: :func:`every_household_changed`). The signal is the notifications themselves: they come from
 whichever process wrote the rows (a replica's consumer, a rebuild's own process), which no
 one process's consumer could tell. A change to a household held only drops it (the next read
 renders it), so live traffic does not set off re-warms.
@@ -41,8 +41,8 @@ import asyncpg
 from fastapi import FastAPI
 from prometheus_client import Counter as MetricCounter
 from prometheus_client import Gauge
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from gateway.models import HouseholdStatus, household_table
 from gateway.status.document import (
@@ -57,7 +57,7 @@ from kit.db import asyncpg_dsn
 log = logging.getLogger(__name__)
 
 CHANNEL = "household_status_changed"
-EVERY_HOUSEHOLD = "*"  # the payload of a TRUNCATE (a rebuild)
+EVERY_HOUSEHOLD = "*"  # the payload of a TRUNCATE or a rebuild's switch
 WARM_BATCH = 100  # rows rendered between two yields to the event loop (≈ 20 ms)
 LIVENESS_SECONDS = 5.0  # how often the listening connection proves it is alive
 #: Households changed while not held that make the projection worth warming from again…
@@ -75,6 +75,16 @@ CACHE_LOOKUPS = MetricCounter(
     ["outcome"],
 )
 HITS, MISSES = CACHE_LOOKUPS.labels("hit"), CACHE_LOOKUPS.labels("miss")
+
+
+async def every_household_changed(conn: AsyncConnection) -> None:
+    """Tell every process, at the commit of ``conn``'s transaction, that every household
+    changed (a rebuild's switch): each drops what it holds and warms again once the
+    notifications settle. The rows' own notifications would only drop the households held,
+    which is no reason to warm."""
+    await conn.execute(
+        text("SELECT pg_notify(:channel, :every)"), {"channel": CHANNEL, "every": EVERY_HOUSEHOLD}
+    )
 
 
 class CachedStatus(NamedTuple):
