@@ -11,6 +11,7 @@ shares (gateway_scale.py measures the gateway and health with it).
   (``consumer_baseline.WriteBatch``) does for any consumer of kit's kind, the inbox check,
   the aggregate positions (stale events) and their rows, set-wise; the writer adds the
   service's own final rows.
+- :func:`baseline_of`: the raw baseline of what a subscription reads, printed.
 - :func:`measure_consumer`: a service consumer on a database of its own, from scratch: the
   raw baseline first (the machine to itself), then the service's process draining the same
   events, then a check that both wrote the same rows.
@@ -220,6 +221,33 @@ async def write_inbox_and_positions(
     )
 
 
+async def baseline_of(
+    service: str,
+    nats_url: str,
+    dsn: str,
+    subscription: Subscription,
+    tables: list[str],
+    write: WriteBatch,
+    check: Callable[[str], Awaitable[Any]],
+) -> BaselineRun:
+    """The raw baseline of the events ``subscription`` reads into ``service``'s database
+    (``consumer_baseline.raw_baseline``); printed."""
+    run = await raw_baseline(
+        nats_url,
+        dsn,
+        stream=subscription.stream,
+        filter_subject=subscription.filter_subject,
+        tables=tables,
+        write=write,
+        check=check,
+    )
+    print(
+        f"  {service} raw baseline (fetch 1,000, parse, set-wise rows) {run.rate:,.0f} "
+        f"events/s   ({run.events:,} events in {run.seconds:.1f} s)"
+    )
+    return run
+
+
 @dataclass(frozen=True)
 class ConsumerRun:
     baseline: BaselineRun
@@ -253,18 +281,8 @@ async def measure_consumer(
     dsn = asyncpg_dsn(url)
     async with Backlog(nats_url, subscription) as backlog:
         await backlog.forget()
-        baseline = await raw_baseline(
-            nats_url,
-            dsn,
-            stream=subscription.stream,
-            filter_subject=subscription.filter_subject,
-            tables=tables,
-            write=write,
-            check=lambda schema: state(dsn, schema),
-        )
-        print(
-            f"  {name} raw baseline (fetch 1,000, parse, set-wise rows) {baseline.rate:,.0f} "
-            f"events/s   ({baseline.events:,} events in {baseline.seconds:.1f} s)"
+        baseline = await baseline_of(
+            name, nats_url, dsn, subscription, tables, write, lambda schema: state(dsn, schema)
         )
         ((process, _),) = serve(service.app_factory, env, name=name)
         try:
