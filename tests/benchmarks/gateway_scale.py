@@ -692,6 +692,10 @@ async def latency_under_backlog(
     return samples
 
 
+#: Commit → projection p99 goals (ms, from the registry's answer).
+LATENCY_GOALS = {"under a backlog": 2000.0, "idle": 100.0}
+
+
 def print_latency(title: str, samples: list[Sample], goal: str) -> None:
     print(f"\n  commit → projection, {title}")
     if not samples:
@@ -706,7 +710,7 @@ def print_latency(title: str, samples: list[Sample], goal: str) -> None:
             f"p95 {percentile(values, 0.95):7.1f} ms   p99 {percentile(values, 0.99):7.1f} ms   "
             f"max {max(values):7.1f} ms   ({len(values)} writes)"
         )
-    print(f"  ({goal}, from the answer: the registry's commit)")
+    print(f"  (goal p99 ≤ {LATENCY_GOALS[goal]:,.0f} ms, from the answer: the registry's commit)")
     if any(s.backlog for s in samples):
         # The samples in the order taken, in up to ten groups: the backlog each write
         # found, and how long it took.
@@ -822,6 +826,7 @@ async def main(args: argparse.Namespace) -> None:
             "LOG_LEVEL": "WARNING",
         }
         servers = []
+        latency: dict[str, list[Sample]] = {}
         rates: dict[str, dict[str, float | None]] = {
             "gateway": dict.fromkeys(("raw baseline", "live projection", "rebuild")),
             "health": dict.fromkeys(("raw baseline", "persons projection")),
@@ -860,7 +865,7 @@ async def main(args: argparse.Namespace) -> None:
                     print("  (loaded before: the gateway's projection is complete)")
                 else:
                     rates["gateway"]["live projection"] = await live_projection(
-                        gateway_dsn, backlog, gateway[0][0], probe, ids, args
+                        gateway_dsn, backlog, gateway[0][0], probe, ids, args, latency
                     )
                 saved.write_text(json.dumps(state))
                 await cache_warm(gateway[0][1], len(ids), gateway[0][0])  # a settled system
@@ -868,11 +873,12 @@ async def main(args: argparse.Namespace) -> None:
                 if "status" in args.phases:
                     await measure_status(env, services["gateway"], gateway, token, ids, root, args)
                 if "latency" in args.phases:
+                    latency["idle"] = await latency_idle(probe, ids, args.writes)
                     print_latency(
                         f"idle: {args.writes} registry writes (PATCH /households/{{id}}), one "
                         "at a time, each awaited by LISTEN on the gateway's database",
-                        await latency_idle(probe, ids, args.writes),
-                        "goal p99 ≤ 100 ms",
+                        latency["idle"],
+                        "idle",
                     )
             if "rebuild" in args.phases:
                 rates["gateway"]["rebuild"] = await measure_rebuild(
@@ -885,16 +891,24 @@ async def main(args: argparse.Namespace) -> None:
                     rates["health"]["persons projection"],
                 ) = await measure_health(services, postgres, bus.url, env)
             print_rates(rates)
+            print_latency_summary(latency)
         finally:
             for process, _ in servers:
                 stop_process(process, 15, 10)
 
 
 async def live_projection(
-    dsn: str, backlog: Backlog, gateway: Any, probe: CommitLatency, ids: list[str], args
+    dsn: str,
+    backlog: Backlog,
+    gateway: Any,
+    probe: CommitLatency,
+    ids: list[str],
+    args,
+    latency: dict[str, list[Sample]],
 ) -> float:
     """The gateway's consumer draining the import's events, just started: its events/s and,
-    while it drains, commit → projection of single writes. Returns the rate."""
+    while it drains, commit → projection of single writes (into ``latency``). Returns the
+    rate."""
     drain = asyncio.create_task(drain_rate("gateway drained", dsn, backlog, gateway))
     samples: list[Sample] = []
     if "latency" in args.phases:
@@ -914,13 +928,28 @@ async def live_projection(
         f"backlog {result.backlog:,} events)"
     )
     if "latency" in args.phases:
+        latency["under a backlog"] = samples
         print_latency(
             f"while the gateway drains a backlog of {result.backlog:,} events: "
             f"{len(samples)} registry write(s), one at a time, every 0.1–0.3 s until it drained",
             samples,
-            "goal p99 ≤ 2 s",
+            "under a backlog",
         )
     return result.rate
+
+
+def print_latency_summary(latency: dict[str, list[Sample]]) -> None:
+    print("\n  commit → projection p99, from the registry's answer")
+    for label, goal in LATENCY_GOALS.items():
+        samples = latency.get(label)
+        if not samples:
+            print(f"  {label:38} not measured in this run")
+            continue
+        p99 = percentile([s.after_answer for s in samples], 0.99)
+        print(
+            f"  {label:38} {p99:10,.1f} ms   (goal ≤ {goal:,.0f} ms; {len(samples)} writes, "
+            f"the first finding a backlog of {samples[0].backlog:,} events)"
+        )
 
 
 if __name__ == "__main__":
