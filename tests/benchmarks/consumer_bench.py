@@ -36,6 +36,7 @@ from nats.js.errors import NotFoundError
 from devstack.project import ServiceInfo
 from devstack.provisioning import migrate
 from devstack.servers import PostgresServer, stop_process
+from kit.bus import service_stream
 from kit.consumer import Subscription
 from kit.db import asyncpg_dsn
 from kit.envelope import Envelope
@@ -57,7 +58,8 @@ async def fetchval(dsn: str, sql: str, *args: Any) -> Any:
 
 
 class Backlog:
-    """What JetStream still holds for one durable consumer (one NATS connection, kept)."""
+    """What JetStream still holds for one durable consumer, and the stream operations a
+    benchmark needs around it (one NATS connection, kept)."""
 
     def __init__(self, nats_url: str, subscription: Subscription) -> None:
         self.nats_url = nats_url
@@ -79,6 +81,11 @@ class Backlog:
         except NotFoundError:
             return None
         return info.num_pending + info.num_ack_pending
+
+    async def purge(self, stream: str) -> None:
+        """Empty ``stream`` (if there is one)."""
+        with contextlib.suppress(NotFoundError):
+            await self._js.purge_stream(stream)
 
     async def forget(self) -> None:
         """Delete the durable consumer, so that the service reads its stream from the start."""
@@ -289,7 +296,7 @@ async def measure_consumer(
     """One service's consumer of ``subscription``, from scratch: its database created anew
     and migrated, its durable consumer deleted (it reads the stream from the start); the raw
     baseline (``write`` into copies of ``tables``), then the service's process until it has
-    drained the stream. ``state(dsn, schema)`` reads the rows to compare (the service's in
+    drained the stream (whose own stream is purged then). ``state(dsn, schema)`` reads the rows to compare (the service's in
     ``public``, the baseline's in its scratch schema). ``env`` must name the database
     (``<SERVICE>_DATABASE_URL``, the URL ``postgres.url(service.name)``)."""
     name = service.name
@@ -308,6 +315,9 @@ async def measure_consumer(
             drain = await drain_rate(f"{name} drained", dsn, backlog, process)
         finally:
             stop_process(process, 15, 10)
+            # What the service published meanwhile is the benchmark's doing: no other
+            # consumer (nor a later run on a kept system) is to read it.
+            await backlog.purge(service_stream(name).name)
     equal = await state(dsn, "public") == baseline.checked
     print(
         f"  {name} {subscription.durable} consumer   {drain.rate:10,.0f} events/s   "
