@@ -36,10 +36,10 @@ import's events to NATS) and a gateway process (whose consumer projects them), a
 (4) commit → projection on the idle system: ``--writes`` registry writes, measured as in (2);
 (5) a rebuild (``gateway.rebuild.rebuild``) of the loaded projections: time, events/s and
     whether households, region counters and every household row equal those before it;
-(6) health's persons projection (``libs/persons``), on a database of its own made anew:
-    its raw baseline (the same events' persons, inbox and position rows, set-wise), then a
-    health process draining every registry event of the run, and whether both left the
-    same rows (consumer_bench.measure_consumer);
+(6) health's persons projection (``libs/persons``), on a database of its own made anew,
+    with the gateway stopped: its raw baseline (the same events' persons, inbox and
+    position rows, set-wise), then a health process draining every registry event of the
+    run, and whether both left the same rows (consumer_bench.measure_consumer);
 (7) a summary of the event rates, each as a ratio to its own raw baseline of the same run.
 
 ``--keep DIR`` keeps the loaded system (PostgreSQL, NATS streams, keys), so that a later run
