@@ -708,7 +708,7 @@ def print_latency(title: str, samples: list[Sample], goal: str) -> None:
         print(
             f"  {label:28} p50 {statistics.median(values):7.1f} ms   "
             f"p95 {percentile(values, 0.95):7.1f} ms   p99 {percentile(values, 0.99):7.1f} ms   "
-            f"max {max(values):7.1f} ms   ({len(values)} writes)"
+            f"max {max(values):7.1f} ms   ({len(values)} write(s))"
         )
     print(f"  (goal p99 ≤ {LATENCY_GOALS[goal]:,.0f} ms, from the answer: the registry's commit)")
     if any(s.backlog for s in samples):
@@ -720,7 +720,7 @@ def print_latency(title: str, samples: list[Sample], goal: str) -> None:
             values = [s.after_answer for s in group]
             print(
                 f"    backlog left {group[0].backlog:9,} … {group[-1].backlog:9,}: "
-                f"{len(group):3} writes, p50 {statistics.median(values):7.1f} ms, "
+                f"{len(group):3} write(s), p50 {statistics.median(values):7.1f} ms, "
                 f"max {max(values):7.1f} ms"
             )
 
@@ -950,9 +950,10 @@ def print_latency_summary(latency: dict[str, list[Sample]]) -> None:
             print(f"  {label:38} not measured in this run")
             continue
         p99 = percentile([s.after_answer for s in samples], 0.99)
+        backlog = samples[0].backlog
         print(
-            f"  {label:38} {p99:10,.1f} ms   (goal ≤ {goal:,.0f} ms; {len(samples)} writes, "
-            f"the first finding a backlog of {samples[0].backlog:,} events)"
+            f"  {label:38} {p99:10,.1f} ms   (goal ≤ {goal:,.0f} ms; {len(samples)} write(s)"
+            + (f", the first finding a backlog of {backlog:,} events)" if backlog else ")")
         )
 
 
