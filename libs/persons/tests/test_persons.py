@@ -4,6 +4,7 @@ lookups refusing what lies outside the caller's region."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 
@@ -11,6 +12,8 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
+from sqlalchemy import event as sql_event
+from sqlalchemy import select
 from sqlalchemy.orm import registry
 from sqlmodel import SQLModel
 
@@ -64,8 +67,8 @@ def caller(region: str = VILLAGE) -> Principal:
     return Principal(subject="cadre", scopes=frozenset(), region=region)
 
 
-@pytest.fixture
-async def sessions(postgres):
+@contextlib.asynccontextmanager
+async def persons_database(postgres):
     """A fresh database whose only table is created by the migration step."""
     name = f"persons_{uuid.uuid4().hex[:12]}"
     postgres.psql(f'CREATE DATABASE "{name}"')
@@ -77,9 +80,17 @@ async def sessions(postgres):
 
     async with engine.begin() as conn:
         await conn.run_sync(migrate)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
-    postgres.psql(f'DROP DATABASE "{name}" WITH (FORCE)')
+    try:
+        yield create_sessionmaker(engine)
+    finally:
+        await engine.dispose()
+        postgres.psql(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def sessions(postgres):
+    async with persons_database(postgres) as sessions:
+        yield sessions
 
 
 async def stored(sessions, person_id: uuid.UUID) -> Person | None:
@@ -107,7 +118,7 @@ async def test_a_snapshot_stores_its_members(sessions):
         **household(hid, [head, child], policy_continuity_until="2030-12-31")
     )
     async with sessions() as session, atomic(session):
-        changed = await persons.apply_household(session, snapshot)
+        changed = await persons.apply_households(session, [snapshot])
     assert {p.id for p in changed} == {head["member_id"], child["member_id"]}
 
     kept = await stored(sessions, head["member_id"])
@@ -132,14 +143,14 @@ async def test_a_later_snapshot_without_a_member_marks_them_out_of_the_household
     hid = uuid.uuid4()
     head, son = member("马建国", "head"), member("马小军", "child")
     async with sessions() as session, atomic(session):
-        await persons.apply_household(
-            session, registry_events.HouseholdSnapshot(**household(hid, [head, son]))
+        await persons.apply_households(
+            session, [registry_events.HouseholdSnapshot(**household(hid, [head, son]))]
         )
     later = registry_events.HouseholdSnapshot(
         **household(hid, [head], poverty_state="exited", assistance_type="general")
     )
     async with sessions() as session, atomic(session):
-        changed = await persons.apply_household(session, later)
+        changed = await persons.apply_households(session, [later])
 
     # Both are returned (the one who left may change what the service derives), the row stays.
     assert {p.id: p.in_household for p in changed} == {
@@ -175,12 +186,120 @@ async def test_the_consumer_applies_member_events_and_tells_the_service(sessions
             household=household(hid, [head, wife]),
         ),
     )
-    async with sessions() as session, atomic(session):
-        await consumer.handlers[registry_events.HOUSEHOLD_CREATED.name](session, created)
-        await consumer.handlers[registry_events.MEMBER_ADDED.name](session, added)
+    for spec, event in [
+        (registry_events.HOUSEHOLD_CREATED, created),
+        (registry_events.MEMBER_ADDED, added),
+    ]:  # one event a transaction, as on the consumer's careful path
+        async with sessions() as session, atomic(session):
+            await consumer.handlers[spec.name](session, event)
+            await consumer.at_transaction_end(session)
 
     assert told == [{head["member_id"]}, {head["member_id"], wife["member_id"]}]
     assert (await stored(sessions, wife["member_id"])).relation == "spouse"
+
+
+async def test_a_transaction_of_several_events_ends_as_one_event_a_transaction_would(postgres):
+    """The consumer's batch: the handlers gather, the transaction's end writes every
+    household at once and tells the service once, and the rows are those that applying
+    the events one by one leaves."""
+    first, second, third = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    head, son = member("马建国", "head"), member("马小军", "child")
+    wife, mover = member("李秀英", "head", gender="female"), member("李小红", "child")
+
+    def created(household_id, members):
+        spec = registry_events.HOUSEHOLD_CREATED
+        return spec, envelope(spec, household(household_id, members))[0]
+
+    def member_event(spec, household_id, changed, members, **snapshot):
+        data = household(household_id, members, **snapshot)
+        payload = dict(household_id=household_id, region_code=data["region_code"], member=changed)
+        return spec, envelope(spec, {**payload, "household": data})[0]
+
+    events = [
+        created(first, [head, son]),
+        created(second, [wife, mover]),
+        # The later event of the first household: the son leaves, the household exits.
+        member_event(
+            registry_events.MEMBER_REMOVED,
+            first,
+            son,
+            [head],
+            poverty_state="exited",
+            assistance_type="general",
+        ),
+        # A member of the second household is listed by a third one after it.
+        member_event(
+            registry_events.MEMBER_ADDED, third, mover, [mover], region_code=NEIGHBOUR_VILLAGE
+        ),
+    ]
+
+    async def apply(sessions, transactions: list[list]) -> tuple[list, list[list[uuid.UUID]]]:
+        told: list[list[uuid.UUID]] = []
+
+        async def persons_changed(session, changed) -> None:
+            told.append([p.id for p in changed])
+
+        consumer = persons.registry_consumer(persons_changed)
+        for transaction in transactions:
+            async with sessions() as session, atomic(session):
+                for spec, event in transaction:
+                    await consumer.handlers[spec.name](session, event)
+                await consumer.at_transaction_end(session)
+        async with sessions() as session:
+            rows = await session.execute(select(Person.__table__).order_by(Person.id))
+            return [{**row._mapping, "updated_at": None} for row in rows], told
+
+    async with persons_database(postgres) as batch, persons_database(postgres) as single:
+        batch_rows, batch_told = await apply(batch, [events])
+        single_rows, single_told = await apply(single, [[event] for event in events])
+
+    assert batch_rows == single_rows
+    everyone = sorted(p["member_id"] for p in (head, son, wife, mover))
+    assert batch_told == [everyone]  # once, every household's persons, sorted
+    assert len(single_told) == len(events)
+    assert sorted({p for told in single_told for p in told}) == everyone
+    by_id = {row["id"]: row for row in batch_rows}
+    assert not by_id[son["member_id"]]["in_household"]
+    assert by_id[head["member_id"]]["poverty_state"] == "exited"
+    moved = by_id[mover["member_id"]]
+    assert (moved["household_id"], moved["region_code"], moved["in_household"]) == (
+        third,
+        NEIGHBOUR_VILLAGE,
+        True,
+    )
+
+
+async def test_any_number_of_households_is_written_in_three_statements(sessions):
+    """An upsert of every member, an update of every leaver, a select of every person."""
+    households = [
+        registry_events.HouseholdSnapshot(
+            **household(uuid.uuid4(), [member(f"马{n}{i}", "child") for i in range(4)])
+        )
+        for n in range(50)
+    ]
+    async with sessions() as session, atomic(session):
+        await persons.apply_households(session, households)
+    leaving = households[0].model_copy(update={"members": households[0].members[:1]})
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    engine = sessions.kw["bind"].sync_engine
+    sql_event.listen(engine, "before_cursor_execute", count)
+    try:
+        async with sessions() as session, atomic(session):
+            changed = await persons.apply_households(session, [leaving, *households[1:]])
+    finally:
+        sql_event.remove(engine, "before_cursor_execute", count)
+    assert len(changed) == 200
+    assert sum(not p.in_household for p in changed) == 3
+    assert [s.split()[0] for s in statements if s.split()[0] != "BEGIN"][:3] == [
+        "INSERT",
+        "UPDATE",
+        "SELECT",
+    ]
+    assert len([s for s in statements if s.split()[0] in ("INSERT", "UPDATE", "SELECT")]) == 3
 
 
 async def test_an_event_published_before_has_id_number_still_applies(sessions):
@@ -200,6 +319,7 @@ async def test_an_event_published_before_has_id_number_still_applies(sessions):
     consumer = persons.registry_consumer(persons_changed)
     async with sessions() as session, atomic(session):
         await consumer.handlers[registry_events.HOUSEHOLD_CREATED.name](session, event)
+        await consumer.at_transaction_end(session)
 
     assert (await stored(sessions, head["member_id"])).has_id_number
     assert not (await stored(sessions, newborn["member_id"])).has_id_number
@@ -209,8 +329,8 @@ async def test_a_person_is_named_only_in_the_callers_region(sessions):
     hid = uuid.uuid4()
     head = member("马建国", "head")
     async with sessions() as session, atomic(session):
-        await persons.apply_household(
-            session, registry_events.HouseholdSnapshot(**household(hid, [head]))
+        await persons.apply_households(
+            session, [registry_events.HouseholdSnapshot(**household(hid, [head]))]
         )
 
     async with sessions() as session:
@@ -236,11 +356,11 @@ async def test_a_household_is_listed_only_in_the_callers_region(sessions):
     son = member("马小军", "child", birth_date="1990-01-01")
     daughter = member("马小红", "child", birth_date="1995-01-01")
     async with sessions() as session, atomic(session):
-        await persons.apply_household(
-            session, registry_events.HouseholdSnapshot(**household(hid, [head, son, daughter]))
+        await persons.apply_households(
+            session, [registry_events.HouseholdSnapshot(**household(hid, [head, son, daughter]))]
         )
-        await persons.apply_household(
-            session, registry_events.HouseholdSnapshot(**household(hid, [head, daughter]))
+        await persons.apply_households(
+            session, [registry_events.HouseholdSnapshot(**household(hid, [head, daughter]))]
         )
 
     async with sessions() as session:

@@ -192,3 +192,38 @@ async def test_a_batch_with_a_bad_event_still_applies_the_good_ones(gateway_app,
     # The four arrived in one fetch: tried as one transaction, which failed, then one by one.
     batch_sizes = {s.attributes.get("jingzhun.batch") for s in spans.get_finished_spans()}
     assert 4 in batch_sizes
+
+
+async def test_a_live_event_is_not_kept_waiting_behind_a_backlog(stack, js):
+    """A county import leaves thousands of events to project; a change made meanwhile is
+    applied at once by the head lane, and the backlog, when it reaches it, finds it done."""
+    from devstack.testing import running
+    from gateway.config import GatewaySettings
+    from gateway.main import create_app
+    from kit.bus import ensure_stream, service_stream
+
+    app = create_app(GatewaySettings(**await stack.settings_for("gateway", consumer_batch_size=5)))
+    await ensure_stream(js, service_stream("registry"))
+    backlog = 1000
+    for _ in range(backlog):
+        await publish(
+            js, events.HOUSEHOLD_CREATED, event(events.HOUSEHOLD_CREATED, uuid.uuid4(), 1)[1]
+        )
+    async with running(app):
+        consumer = app.state.runtime.consumers[0]
+
+        async def following():
+            return consumer.following_the_head
+
+        await eventually(following)
+        live = uuid.uuid4()
+        await publish(js, events.HOUSEHOLD_CREATED, event(events.HOUSEHOLD_CREATED, live, 1)[1])
+        await eventually(lambda: status_row(app, live))
+        outcomes = await inbox_outcomes(app)
+        assert outcomes["applied"] < backlog + 1  # the backlog is still being worked through
+        await eventually(
+            lambda: inbox_outcomes(app), until=lambda o: o == {"applied": backlog + 1}, timeout=120
+        )
+        # The durable consumer met the live event in its turn: already in the inbox.
+        assert consumer.outcomes["duplicate"] == 1
+        await eventually(following, until=lambda on: not on)  # caught up: one lane again

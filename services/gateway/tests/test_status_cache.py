@@ -105,10 +105,14 @@ def test_only_a_settled_burst_of_households_not_held_calls_for_a_rewarm():
     assert not cache.should_rewarm()  # still arriving
     settle()
     assert cache.should_rewarm()
+    # Only those: a backlog drained in batches renders each household once, not the
+    # whole table again after every batch.
+    assert cache.rewarm_only == {f"new-{n}" for n in range(REWARM_AFTER)}
     assert not cache.should_rewarm()  # once per burst
     cache.changed("*")  # a rebuild, however small its county
     settle()
     assert cache.should_rewarm()
+    assert cache.rewarm_only is None  # every household
     off = StatusCache(capacity=0)
     for n in range(REWARM_AFTER):
         off.changed(f"new-{n}")

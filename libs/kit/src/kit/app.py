@@ -29,7 +29,14 @@ from kit import telemetry
 from kit.auth import TokenVerifier
 from kit.bus import Bus, dead_letter_stream, ensure_stream, service_stream
 from kit.clock import Clock
-from kit.consumer import EventConsumer, Handler, OnReceived, Subscription, TransactionEnd
+from kit.consumer import (
+    EventConsumer,
+    Handler,
+    OnReceived,
+    Prepare,
+    Subscription,
+    TransactionEnd,
+)
 from kit.db import atomic, create_engine, create_read_sessionmaker, create_sessionmaker
 from kit.errors import BodyLimit, install_error_handlers
 from kit.metrics import metrics_endpoint
@@ -56,6 +63,8 @@ class ConsumerDefinition:
     #: Event name → payload field naming the part of the aggregate it carries alone
     #: (see :class:`kit.consumer.EventConsumer`).
     ordered_by: dict[str, str] = field(default_factory=dict)
+    #: Run before the handlers of each consumer transaction (see ``kit.consumer.Prepare``).
+    prepare: Prepare | None = None
     #: Run at the end of each consumer transaction (see ``kit.consumer.TransactionEnd``).
     at_transaction_end: TransactionEnd | None = None
     #: Run for every event read for the first time (see ``kit.consumer.OnReceived``).
@@ -66,6 +75,39 @@ class ConsumerDefinition:
             durable=f"{service}-{self.source_service}",
             stream=service_stream(self.source_service).name,
             filter_subject=f"{self.source_service}.>",
+        )
+
+    def consumer(
+        self,
+        service: str,
+        *,
+        bus: Bus,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        settings: ServiceSettings | None = None,
+    ) -> EventConsumer:
+        """The consumer of this subscription for ``service`` (tuned by its ``settings``)."""
+        tuning = (
+            {}
+            if settings is None
+            else {
+                "max_deliver": settings.consumer_max_deliver,
+                "ack_wait_seconds": settings.consumer_ack_wait_seconds,
+                "inbox_retention_hours": settings.consumer_inbox_retention_hours,
+                "batch_size": settings.consumer_batch_size,
+            }
+        )
+        return EventConsumer(
+            service=service,
+            subscription=self.subscription(service),
+            handlers=self.handlers,
+            ordered_by=self.ordered_by,
+            prepare=self.prepare,
+            at_transaction_end=self.at_transaction_end,
+            on_received=self.on_received,
+            catalogue=self.catalogue,
+            bus=bus,
+            sessionmaker=sessionmaker,
+            **tuning,
         )
 
 
@@ -125,19 +167,8 @@ class Runtime:
                 retention_hours=settings.outbox_retention_hours,
             )
         self.consumers = [
-            EventConsumer(
-                service=definition.name,
-                subscription=c.subscription(definition.name),
-                handlers=c.handlers,
-                ordered_by=c.ordered_by,
-                at_transaction_end=c.at_transaction_end,
-                on_received=c.on_received,
-                catalogue=c.catalogue,
-                bus=self.bus,
-                sessionmaker=self.sessionmaker,
-                max_deliver=settings.consumer_max_deliver,
-                ack_wait_seconds=settings.consumer_ack_wait_seconds,
-                inbox_retention_hours=settings.consumer_inbox_retention_hours,
+            c.consumer(
+                definition.name, bus=self.bus, sessionmaker=self.sessionmaker, settings=settings
             )
             for c in definition.consumers
         ]

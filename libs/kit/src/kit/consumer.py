@@ -1,10 +1,13 @@
 """Idempotent event consumer (ARCHITECTURE §2.3, §3).
 
-A durable JetStream pull consumer. For each message, in the database transaction of its
-fetched batch: record the event id in the inbox (a duplicate stops here), check the
-per-aggregate ``sequence`` (an older or equal one is stale and changes nothing), run the
-handler, and advance the aggregate's position. Only after the commit are the messages
-acknowledged; if anything in a batch fails, its messages are handled one transaction each.
+A durable JetStream pull consumer that applies what it fetches a batch at a time, in one
+database transaction, set-wise: one statement records the batch's event ids in the inbox
+(a duplicate stops there), one locks and reads the aggregates' positions (an event whose
+``sequence`` is not newer is stale and changes nothing), the ``prepare`` hook loads what
+the handlers will change in one go, the handlers run in order (gathering their effects),
+one statement advances the positions and the ``at_transaction_end`` hook writes what the
+handlers gathered. Only after the commit are the messages acknowledged; if anything in a
+batch fails, its messages are handled one transaction each (the same path, a batch of one).
 A failing message is redelivered with back-off up to ``max_deliver`` times, then copied
 to the dead-letter subject ``deadletter.<consumer>.<original subject>`` and terminated;
 once the cause is fixed, :func:`kit.replay.replay_dead_letters` delivers them again.
@@ -43,21 +46,65 @@ PRUNE_INTERVAL_SECONDS = 60.0
 #: is written in one go.
 TransactionEnd = Callable[[AsyncSession], Awaitable[None]]
 
+#: Runs once per transaction before the handlers, with the events about to be applied (read
+#: for the first time, not stale, in order): where the rows they change are loaded and
+#: locked in one query, so the handlers edit them in memory.
+Prepare = Callable[[AsyncSession, list[Envelope]], Awaitable[None]]
+
 #: Runs in the consumer's transaction. Returning ``"ignored"`` records that the event was
 #: read but did not concern this service (an unknown household, a fact below a threshold
 #: …); returning None means it was applied.
 Handler = Callable[[AsyncSession, Envelope], Awaitable[str | None]]
 HANDLER_OUTCOMES = frozenset({"applied", "ignored"})
 
-#: Runs in the consumer's transaction for every event read for the first time, before its
-#: handler and whatever the outcome (applied, ignored, stale): work that follows every
-#: event, such as republishing it through the consumer's own outbox.
-OnReceived = Callable[[AsyncSession, Envelope], Awaitable[None]]
+#: Runs in the consumer's transaction with every event of the batch read for the first time,
+#: before the handlers and whatever their outcome (applied, ignored, stale): work that
+#: follows every event, such as republishing it through the consumer's own outbox.
+OnReceived = Callable[[AsyncSession, list[Envelope]], Awaitable[None]]
 
 #: Key of the PostgreSQL advisory lock between live consumers (shared, per event) and a
 #: projection rebuild (exclusive, for its whole run): a rebuild never interleaves with
 #: live events, and live events wait for it instead of writing into half-built tables.
 REBUILD_LOCK_KEY = 0x4A5A5245  # "JZRE"
+_REBUILD_SHARED_LOCK = text("SELECT pg_advisory_xact_lock_shared(:key)")
+
+# The batch's statements: constant texts (prepared once per connection), arrays as
+# parameters, whatever the batch's size.
+#: Record the batch's event ids; those already there (or twice in it) are not returned.
+_INBOX_RECORD = text(
+    """
+    INSERT INTO inbox (event_id, consumer, event_type, outcome)
+    SELECT id, :consumer, type, 'applied'
+    FROM unnest(CAST(:ids AS varchar[]), CAST(:types AS varchar[])) AS batch (id, type)
+    ON CONFLICT DO NOTHING
+    RETURNING event_id
+    """
+)
+#: Outcomes other than "applied", once the handlers have run.
+_INBOX_OUTCOMES = text(
+    """
+    UPDATE inbox SET outcome = batch.outcome
+    FROM unnest(CAST(:ids AS varchar[]), CAST(:outcomes AS varchar[])) AS batch (id, outcome)
+    WHERE inbox.event_id = batch.id
+    """
+)
+#: Lock (creating at 0 those never seen) and read the aggregates' positions, in key order.
+_POSITIONS_LOCK = text(
+    """
+    INSERT INTO aggregate_positions (consumer, aggregate_key, sequence)
+    SELECT :consumer, key, 0 FROM unnest(CAST(:keys AS varchar[])) AS batch (key) ORDER BY key
+    ON CONFLICT (consumer, aggregate_key)
+        DO UPDATE SET sequence = aggregate_positions.sequence
+    RETURNING aggregate_key, sequence
+    """
+)
+_POSITIONS_ADVANCE = text(
+    """
+    UPDATE aggregate_positions SET sequence = batch.sequence, updated_at = now()
+    FROM unnest(CAST(:keys AS varchar[]), CAST(:sequences AS bigint[])) AS batch (key, sequence)
+    WHERE aggregate_positions.consumer = :consumer AND aggregate_positions.aggregate_key = batch.key
+    """
+)
 
 
 def define_inbox_tables(metadata: MetaData) -> tuple[Table, Table]:
@@ -113,17 +160,19 @@ class EventConsumer:
         bus: Bus,
         sessionmaker: async_sessionmaker[AsyncSession],
         ordered_by: dict[str, str] | None = None,
+        prepare: Prepare | None = None,
         at_transaction_end: TransactionEnd | None = None,
         on_received: OnReceived | None = None,
         max_deliver: int = 5,
         ack_wait_seconds: float = 30.0,
         inbox_retention_hours: float = 168.0,
-        batch_size: int = 100,
+        batch_size: int = 1000,
     ) -> None:
         self.service = service
         self.subscription = subscription
         self.handlers = handlers
         self.ordered_by = ordered_by or {}
+        self.prepare = prepare
         self.at_transaction_end = at_transaction_end
         self.on_received = on_received
         self.catalogue = catalogue
@@ -135,6 +184,7 @@ class EventConsumer:
         self._pruned_at = 0.0
         self.batch_size = batch_size
         self._task: asyncio.Task[None] | None = None
+        self._head: asyncio.Task[None] | None = None
         # Checked by the loop as well as cancelling it: a library that turns a
         # cancellation into an ordinary error (caught and retried) must not keep it alive.
         self._stopping = False
@@ -152,7 +202,8 @@ class EventConsumer:
             deliver_policy=DeliverPolicy.ALL,
             ack_wait=self.ack_wait_seconds,
             max_deliver=self.max_deliver,
-            max_ack_pending=1000,
+            # Room for two fetches: the next batch is on its way while one commits.
+            max_ack_pending=max(2 * self.batch_size, 1000),
         )
 
     def start(self) -> None:
@@ -160,9 +211,86 @@ class EventConsumer:
 
     async def stop(self) -> None:
         self._stopping = True
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        for task in (self._task, self._head):
+            if task:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+
+    # --- the head lane: live events are not kept waiting behind a backlog ------------------
+
+    @property
+    def following_the_head(self) -> bool:
+        """Whether a head lane is applying newly published events (see :meth:`_head_lane`)."""
+        return self._head is not None and not self._head.done()
+
+    def _follow_the_head(self, backlog: int) -> None:
+        """Start the head lane when a batch leaves a backlog of a batch or more behind it;
+        stop it once the durable consumer has (nearly) caught up and takes over."""
+        if backlog >= self.batch_size and not self.following_the_head and not self._stopping:
+            self._head = asyncio.create_task(
+                self._head_lane(), name=f"{self.subscription.durable}-head-lane"
+            )
+        elif backlog < self.batch_size and self._head is not None:
+            self._head.cancel()
+            self._head = None
+
+    async def _head_lane(self) -> None:
+        """While the durable consumer works through a backlog (an import's hundred thousand
+        events), apply what is published from now on at once, so a live change is not
+        kept waiting behind the whole backlog (the monitoring promise: a hospital bill
+        raises its alert in seconds, however busy the county).
+
+        An ephemeral consumer from the stream's end, without acks: it only runs ahead. The
+        durable consumer still delivers every one of these events in its turn, and finds
+        them in the inbox (duplicates) or, for an older event of an aggregate the head
+        lane moved on, behind its position (stale), so nothing applies twice or goes
+        backwards. An event the head lane fails to apply is simply left to the durable
+        consumer's careful path (retries, dead letters)."""
+        subscription = await self.bus.js.pull_subscribe(
+            self.subscription.filter_subject,
+            stream=self.subscription.stream,
+            config=ConsumerConfig(
+                ack_policy=AckPolicy.NONE,
+                deliver_policy=DeliverPolicy.NEW,
+                inactive_threshold=60.0,  # the server removes it if we die
+            ),
+        )
+        log.info("consumer %s: backlog; following the head too", self.subscription.durable)
+        try:
+            while not self._stopping:
+                try:
+                    messages = await subscription.fetch(self.batch_size, timeout=1)
+                except (NatsTimeoutError, TimeoutError):
+                    continue
+                readable: list[tuple[Msg, Envelope]] = []
+                for message in messages:
+                    with contextlib.suppress(ValueError):  # the durable one dead-letters it
+                        readable.append((message, parse(message.data)))
+                for attempt in range(2):  # once more after a clash with the backlog's batch
+                    try:
+                        await self._apply_ahead(readable)
+                        break
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - left to the durable consumer
+                        log.info("consumer %s: head lane: %s", self.subscription.durable, exc)
+                        await asyncio.sleep(0.1 * (attempt + 1))
+        finally:
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
+
+    async def _apply_ahead(self, readable: list[tuple[Msg, Envelope]]) -> None:
+        if not readable:
+            return
+        messages = [message for message, _ in readable]
+        async with self.sessionmaker() as session, session.begin():
+            await self._wait_for_rebuild(session)
+            outcomes = await self.apply_batch(
+                session, [event for _, event in readable], messages=messages
+            )
+            await self.finish(session)
+        for outcome in outcomes:
+            self._count(outcome)
 
     async def _run(self) -> None:
         await self.bus.wait_connected()
@@ -181,6 +309,7 @@ class EventConsumer:
                 except (NatsTimeoutError, TimeoutError):
                     messages = []
                 await self.process_batch(messages)
+                self._follow_the_head(messages[-1].metadata.num_pending if messages else 0)
                 await self._update_lag()
                 await self._prune_inbox()
             except asyncio.CancelledError:
@@ -190,17 +319,20 @@ class EventConsumer:
                 subscription = None
                 await asyncio.sleep(1.0)
 
-    def _span(self, message: Msg, event: Envelope) -> Any:
-        """The consume span of one event, a child of the producer's trace."""
+    def _span(self, event: Envelope, message: Msg | None, batch: int) -> Any:
+        """The consume span of one event: a child of the producer's trace, whose context the
+        message's headers carry (an event replayed from elsewhere starts its own)."""
+        subject = message.subject if message is not None else event.type
         return self._tracer.start_as_current_span(
-            f"consume {message.subject}",
-            context=telemetry.context_from_headers(message.headers),
+            f"consume {subject}",
+            context=telemetry.context_from_headers(message.headers if message else None),
             kind=trace.SpanKind.CONSUMER,
             attributes={
                 "messaging.system": "nats",
-                "messaging.destination.name": message.subject,
+                "messaging.destination.name": subject,
                 "messaging.message.id": event.id,
                 "messaging.consumer.group.name": self.subscription.durable,
+                "jingzhun.batch": batch,
             },
         )
 
@@ -215,17 +347,9 @@ class EventConsumer:
             return
         try:
             events = [parse(message.data) for message in messages]
-            outcomes = []
             async with self.sessionmaker() as session, session.begin():
-                await session.execute(
-                    text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": REBUILD_LOCK_KEY}
-                )
-                for message, event in zip(messages, events, strict=True):
-                    with self._span(message, event) as span:
-                        outcome = await self.apply_in(session, event)
-                        span.set_attribute("jingzhun.outcome", outcome)
-                        span.set_attribute("jingzhun.batch", len(messages))
-                    outcomes.append(outcome)
+                await self._wait_for_rebuild(session)
+                outcomes = await self.apply_batch(session, events, messages=messages)
                 await self.finish(session)
         except Exception as exc:  # noqa: BLE001 - an unreadable event, a failing handler, an outage
             log.info(
@@ -238,9 +362,12 @@ class EventConsumer:
                 await self.process(message)
             return
         for message, outcome in zip(messages, outcomes, strict=True):
-            metrics.EVENTS_CONSUMED.labels(*self._metric_labels, outcome).inc()
-            self.outcomes[outcome] += 1
+            self._count(outcome)
             await message.ack()
+
+    def _count(self, outcome: str) -> None:
+        metrics.EVENTS_CONSUMED.labels(*self._metric_labels, outcome).inc()
+        self.outcomes[outcome] += 1
 
     async def process(self, message: Msg) -> None:
         """Handle one delivery: apply at most once, then ack; on failure nak or dead-letter."""
@@ -249,22 +376,18 @@ class EventConsumer:
         except ValueError as exc:
             await self._dead_letter(message, f"unparseable event: {exc}")
             return
-        with self._span(message, event) as span:
-            try:
-                outcome = await self._apply_riding_out_outages(event, message)
-            except Exception as exc:  # noqa: BLE001
-                span.record_exception(exc)
-                delivered = message.metadata.num_delivered
-                if delivered >= self.max_deliver:
-                    await self._dead_letter(message, f"{type(exc).__name__}: {exc}")
-                else:
-                    log.warning("event %s failed (delivery %d): %s", event.id, delivered, exc)
-                    metrics.EVENTS_CONSUMED.labels(*self._metric_labels, "retried").inc()
-                    await message.nak(delay=min(2.0**delivered, 30.0))
-                return
-            span.set_attribute("jingzhun.outcome", outcome)
-        metrics.EVENTS_CONSUMED.labels(*self._metric_labels, outcome).inc()
-        self.outcomes[outcome] += 1
+        try:
+            outcome = await self._apply_riding_out_outages(event, message)
+        except Exception as exc:  # noqa: BLE001
+            delivered = message.metadata.num_delivered
+            if delivered >= self.max_deliver:
+                await self._dead_letter(message, f"{type(exc).__name__}: {exc}")
+            else:
+                log.warning("event %s failed (delivery %d): %s", event.id, delivered, exc)
+                metrics.EVENTS_CONSUMED.labels(*self._metric_labels, "retried").inc()
+                await message.nak(delay=min(2.0**delivered, 30.0))
+            return
+        self._count(outcome)
         await message.ack()
 
     async def _apply_riding_out_outages(self, event: Envelope, message: Msg) -> str:
@@ -274,7 +397,7 @@ class EventConsumer:
         pause = 0.2
         while True:
             try:
-                return await self.apply(event)
+                return await self.apply(event, message)
             except Exception as exc:
                 if not is_transient(exc):
                     raise
@@ -290,15 +413,18 @@ class EventConsumer:
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 5.0)
 
-    async def apply(self, event: Envelope) -> str:
+    async def apply(self, event: Envelope, message: Msg | None = None) -> str:
         """Apply one event idempotently in its own transaction; returns the outcome."""
         async with self.sessionmaker() as session, session.begin():
-            await session.execute(
-                text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": REBUILD_LOCK_KEY}
+            await self._wait_for_rebuild(session)
+            (outcome,) = await self.apply_batch(
+                session, [event], messages=[message] if message else None
             )
-            outcome = await self.apply_in(session, event)
             await self.finish(session)
             return outcome
+
+    async def _wait_for_rebuild(self, session: AsyncSession) -> None:
+        await session.execute(_REBUILD_SHARED_LOCK, {"key": REBUILD_LOCK_KEY})
 
     async def finish(self, session: AsyncSession) -> None:
         """The end of a transaction of applied events: run the ``at_transaction_end`` hook."""
@@ -314,65 +440,111 @@ class EventConsumer:
 
     async def apply_in(self, session: AsyncSession, event: Envelope) -> str:
         """Apply one event idempotently in the caller's transaction; returns the outcome."""
-        consumer = self.subscription.durable
-        spec = self.catalogue.by_type(event.type)
-        handler = self.handlers.get(spec.name) if spec else None
-        first_time = (
-            await session.execute(
-                text(
-                    "INSERT INTO inbox (event_id, consumer, event_type, outcome) "
-                    "VALUES (:id, :consumer, :type, 'applied') ON CONFLICT DO NOTHING RETURNING event_id"
-                ),
-                {"id": event.id, "consumer": consumer, "type": event.type},
-            )
-        ).first()
-        if first_time is None:
-            return "duplicate"
-        if self.on_received is not None:
-            await self.on_received(session, event)
-        if handler is None:
-            await self._set_outcome(session, event, "ignored")
-            return "ignored"
-        key = self.ordering_key(event, spec.name if spec else None)
-        last = (
-            await session.execute(
-                text(
-                    "INSERT INTO aggregate_positions (consumer, aggregate_key, sequence) "
-                    "VALUES (:consumer, :key, 0) ON CONFLICT (consumer, aggregate_key) "
-                    "DO UPDATE SET sequence = aggregate_positions.sequence RETURNING sequence"
-                ),
-                {"consumer": consumer, "key": key},
-            )
-        ).scalar_one()  # the upsert locks the row: events of one aggregate apply one by one
-        if event.sequence <= last:
-            await self._set_outcome(session, event, "stale")
-            return "stale"
-        if event.sequence > last + 1 and key == event.aggregate_key:
-            log.info(
-                "gap in %s: had %d, got %d (state-carrying events converge anyway)",
-                key,
-                last,
-                event.sequence,
-            )
-        outcome = await handler(session, event) or "applied"
-        if outcome not in HANDLER_OUTCOMES:
-            raise ValueError(f"handler returned {outcome!r}; expected one of {HANDLER_OUTCOMES}")
-        if outcome != "applied":
-            await self._set_outcome(session, event, outcome)
-        await session.execute(
-            text(
-                "UPDATE aggregate_positions SET sequence = :seq, updated_at = now() "
-                "WHERE consumer = :consumer AND aggregate_key = :key"
-            ),
-            {"consumer": consumer, "key": key, "seq": event.sequence},
-        )
+        (outcome,) = await self.apply_batch(session, [event])
         return outcome
 
-    async def _set_outcome(self, session: AsyncSession, event: Envelope, outcome: str) -> None:
-        await session.execute(
-            text("UPDATE inbox SET outcome = :outcome WHERE event_id = :id"),
-            {"id": event.id, "outcome": outcome},
+    async def apply_batch(
+        self,
+        session: AsyncSession,
+        events: list[Envelope],
+        *,
+        messages: list[Msg] | None = None,
+    ) -> list[str]:
+        """Apply ``events`` idempotently, in order, in the caller's transaction; returns
+        their outcomes (applied, ignored, stale, duplicate). ``messages``, when the events
+        were just delivered, name each event's consume span and make it a child of its
+        producer's trace."""
+        consumer = self.subscription.durable
+        outcomes: list[str] = [""] * len(events)
+        first_time = set(
+            (
+                await session.execute(
+                    _INBOX_RECORD,
+                    {
+                        "consumer": consumer,
+                        "ids": [event.id for event in events],
+                        "types": [event.type for event in events],
+                    },
+                )
+            ).scalars()
         )
+        fresh: list[int] = []
+        for index, event in enumerate(events):
+            if event.id in first_time:
+                first_time.discard(event.id)  # a second copy in the same batch is a duplicate
+                fresh.append(index)
+            else:
+                outcomes[index] = "duplicate"
+        if self.on_received is not None and fresh:
+            await self.on_received(session, [events[index] for index in fresh])
+
+        handled: list[tuple[int, Handler, str]] = []  # (index, handler, ordering key)
+        for index in fresh:
+            spec = self.catalogue.by_type(events[index].type)
+            handler = self.handlers.get(spec.name) if spec else None
+            if handler is None:
+                outcomes[index] = "ignored"
+            else:
+                key = self.ordering_key(events[index], spec.name if spec else None)
+                handled.append((index, handler, key))
+        # The upsert locks each aggregate's row (in key order: two consumers never lock
+        # crosswise), so the events of one aggregate apply one transaction after the other.
+        positions: dict[str, int] = {}
+        if handled:
+            keys = sorted({key for _, _, key in handled})
+            found = await session.execute(_POSITIONS_LOCK, {"consumer": consumer, "keys": keys})
+            positions = {key: sequence for key, sequence in found}
+        to_apply: list[tuple[int, Handler]] = []
+        advanced: dict[str, int] = {}
+        for index, handler, key in handled:
+            event = events[index]
+            last = positions[key]
+            if event.sequence <= last:
+                outcomes[index] = "stale"
+                continue
+            if event.sequence > last + 1 and key == event.aggregate_key:
+                log.info(
+                    "gap in %s: had %d, got %d (state-carrying events converge anyway)",
+                    key,
+                    last,
+                    event.sequence,
+                )
+            positions[key] = advanced[key] = event.sequence
+            to_apply.append((index, handler))
+
+        if self.prepare is not None and to_apply:
+            await self.prepare(session, [events[index] for index, _ in to_apply])
+        for index, handler in to_apply:
+            event = events[index]
+            message = messages[index] if messages is not None else None
+            with self._span(event, message, len(events)) as span:
+                outcome = await handler(session, event) or "applied"
+                span.set_attribute("jingzhun.outcome", outcome)
+            if outcome not in HANDLER_OUTCOMES:
+                raise ValueError(
+                    f"handler returned {outcome!r}; expected one of {HANDLER_OUTCOMES}"
+                )
+            outcomes[index] = outcome
+
+        if advanced:
+            await session.execute(
+                _POSITIONS_ADVANCE,
+                {
+                    "consumer": consumer,
+                    "keys": list(advanced),
+                    "sequences": list(advanced.values()),
+                },
+            )
+        unusual = [index for index in fresh if outcomes[index] != "applied"]
+        if unusual:
+            await session.execute(
+                _INBOX_OUTCOMES,
+                {
+                    "ids": [events[index].id for index in unusual],
+                    "outcomes": [outcomes[index] for index in unusual],
+                },
+            )
+        return outcomes
 
     async def _dead_letter(self, message: Msg, reason: str) -> None:
         """Keep the poison message visible on the dead-letter stream, then stop redelivery."""

@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import logging
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -38,7 +40,6 @@ from sqlalchemy import (
     insert,
     text,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -91,6 +92,18 @@ class Outbox:
         self.service = service
         self.source = f"/jingzhun/{service}"
         self._stream = stream or (lambda: service_stream(service))
+        # One constant statement whatever the number of events (prepared once).
+        self._forward = text(
+            f"""
+            INSERT INTO {table.name} (id, subject, event_type, aggregate_id, envelope)
+            SELECT id, subject, type, aggregate, CAST(envelope AS jsonb)
+            FROM unnest(
+                CAST(:ids AS uuid[]), CAST(:subjects AS varchar[]), CAST(:types AS varchar[]),
+                CAST(:aggregates AS varchar[]), CAST(:envelopes AS text[])
+            ) AS forwarded (id, subject, type, aggregate, envelope)
+            ON CONFLICT (id) DO NOTHING
+            """
+        )
 
     def stream(self) -> StreamConfig:
         """A fresh config of the stream (callers set its replicas)."""
@@ -131,28 +144,52 @@ class Outbox:
         await session.execute(insert(self.table).values(**row))
         await notify(session)
 
-    async def forward(
-        self, session: AsyncSession, *, event_id: uuid.UUID, subject: str, body: dict[str, Any]
-    ) -> None:
-        """Stage an event built elsewhere (a derived copy of a consumed event) in the
-        caller's transaction. The id is the Nats-Msg-Id; staging it twice keeps one row."""
+    async def forward(self, session: AsyncSession, events: list[Forwarded]) -> None:
+        """Stage events built elsewhere (derived copies of consumed events) in the caller's
+        transaction, one statement for all. An id is the Nats-Msg-Id; staging one twice
+        keeps one row."""
+        if not events:
+            return
         await session.execute(
-            postgresql.insert(self.table)
-            .values(
-                id=event_id,
-                subject=subject,
-                event_type=str(body.get("type", ""))[:255],
-                aggregate_id=str(body.get("subject", ""))[:64],
-                envelope=body,
-            )
-            .on_conflict_do_nothing(index_elements=["id"])
+            self._forward,
+            {
+                "ids": [event.event_id for event in events],
+                "subjects": [event.subject for event in events],
+                "types": [str(event.body.get("type", ""))[:255] for event in events],
+                "aggregates": [str(event.body.get("subject", ""))[:64] for event in events],
+                "envelopes": [json.dumps(event.body, ensure_ascii=False) for event in events],
+            },
         )
         await notify(session)
 
 
+@dataclass(frozen=True)
+class Forwarded:
+    """An event to stage as it is (see :meth:`Outbox.forward`)."""
+
+    event_id: uuid.UUID
+    subject: str
+    body: dict[str, Any]
+
+
 async def notify(session: AsyncSession) -> None:
-    """Wake the relay; delivered to listeners only when (and if) the transaction commits."""
+    """Wake the relay; delivered to listeners only when (and if) the transaction commits.
+
+    Once per transaction: PostgreSQL delivers one notification per distinct payload at
+    commit anyway, and a batch staging a thousand events would otherwise pay a thousand
+    round trips for it. (A savepoint rolled back after it takes it along: the relay's
+    sweep then finds the rows, seconds later.)"""
+    transaction = session.get_transaction()
+    if transaction is not None and session.info.get(_NOTIFIED) == id(transaction):
+        return
     await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+    if transaction is not None:  # else the statement began one: noted at the next call
+        session.info[_NOTIFIED] = id(transaction)
+
+
+#: session.info key: the transaction (its id: session.info is copied whole by a replay's
+#: careful path) that has already woken the relay.
+_NOTIFIED = "kit.outbox.notified"
 
 
 class OutboxRelay:
@@ -230,7 +267,11 @@ class OutboxRelay:
             rows = (
                 await conn.execute(
                     text(
-                        "SELECT id, subject, envelope FROM outbox WHERE published_at IS NULL "
+                        # The envelope as PostgreSQL writes it (valid JSON, sent as is): a
+                        # decode and an encode per event less.
+                        "SELECT id, subject, envelope::text AS body, "
+                        "envelope->>'traceparent' AS traceparent FROM outbox "
+                        "WHERE published_at IS NULL "
                         "ORDER BY position LIMIT :limit FOR UPDATE SKIP LOCKED"
                     ),
                     {"limit": self.batch_size},
@@ -238,7 +279,9 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
-            acks = [await self._send(row.id, row.subject, row.envelope) for row in rows]
+            acks = [
+                await self._send(row.id, row.subject, row.body, row.traceparent) for row in rows
+            ]
             try:
                 results = await asyncio.wait_for(
                     asyncio.gather(*acks, return_exceptions=True), timeout=PUBLISH_TIMEOUT_SECONDS
@@ -277,9 +320,11 @@ class OutboxRelay:
             )
         return len(published)
 
-    async def _send(self, event_id: uuid.UUID, subject: str, body: dict) -> asyncio.Future:
+    async def _send(
+        self, event_id: uuid.UUID, subject: str, body: str, traceparent: str | None
+    ) -> asyncio.Future:
         """Send one event (span: publish) and return the future of its JetStream ack."""
-        parent = telemetry.context_from_traceparent(body.get("traceparent"))
+        parent = telemetry.context_from_traceparent(traceparent)
         with self._tracer.start_as_current_span(
             f"publish {subject}",
             context=parent,
@@ -292,7 +337,7 @@ class OutboxRelay:
         ):
             headers = telemetry.inject_headers({"Nats-Msg-Id": str(event_id)})
             headers["Content-Type"] = envelope.CONTENT_TYPE
-            return await self.bus.js.publish_async(subject, envelope.encode(body), headers=headers)
+            return await self.bus.js.publish_async(subject, body.encode(), headers=headers)
 
     async def _prune(self) -> None:
         """Delete old published rows (at most once a minute, in bounded chunks)."""

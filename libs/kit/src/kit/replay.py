@@ -2,7 +2,7 @@
 
 :func:`replay` rebuilds a consumer's projections from its source streams. The projection tables and the inbox are emptied, then every event still in the streams is
 applied again by the *same* handlers, through the same idempotent path as live delivery
-(:meth:`kit.consumer.EventConsumer.apply_in`), a batch per transaction. The state it
+(:meth:`kit.consumer.EventConsumer.apply_batch`), a batch per transaction. The state it
 leaves is therefore the state live consumption reaches. While it runs it holds the
 exclusive side of :data:`kit.consumer.REBUILD_LOCK_KEY`: live consumers of the same
 database wait instead of writing into half-built tables, then carry on (their inbox makes
@@ -132,7 +132,7 @@ async def _apply_batch(
     so the one bad event is set aside (and reported) and the rest still applies."""
     try:
         async with consumer.sessionmaker() as session, session.begin():
-            outcomes = [await consumer.apply_in(session, event) for event in events]
+            outcomes = await consumer.apply_batch(session, events)
             await consumer.finish(session)
     except Exception:  # noqa: BLE001 - find the culprit below
         outcomes = []

@@ -98,6 +98,9 @@ class ServiceSettings(BaseSettings):
     """Deliveries of a failing event before it goes to the dead-letter subject."""
     consumer_ack_wait_seconds: float = 30.0
     """Time a delivered event may stay unacknowledged before JetStream redelivers it."""
+    consumer_batch_size: int = Field(default=1000, ge=1, le=5000)
+    """Events a consumer fetches and applies per transaction while it catches up (a live
+    event arriving alone is applied alone, at once)."""
     consumer_inbox_retention_hours: float = Field(default=168.0, gt=0)
     """Processed event ids are forgotten after this long (an older redelivery is still
     refused by its aggregate's sequence)."""

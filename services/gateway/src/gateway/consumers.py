@@ -8,15 +8,41 @@ from __future__ import annotations
 
 import dataclasses
 
-from gateway.projection.departments import EDUCATION, HEALTH, HOUSING
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.projection.departments import (
+    EDUCATION,
+    HEALTH,
+    HOUSING,
+    prepare_health_records,
+    write_health_records,
+)
+from gateway.projection.household import prepare_households, write_households
 from gateway.projection.registry import REGISTRY
 from gateway.projection.statistics import write_counters
 from gateway.public_feed import publish_public
+from kit.envelope import Envelope
 
-#: The projections: handlers gather their region counter changes; each transaction
-#: writes them once. What a rebuild replays.
+
+async def prepare_projection(session: AsyncSession, events: list[Envelope]) -> None:
+    """Load (and lock) at once every household and health record the events name."""
+    await prepare_households(session, events)
+    await prepare_health_records(session, events)
+
+
+async def write_projection(session: AsyncSession) -> None:
+    """What a transaction's handlers gathered: the households' rows and health records,
+    then every region counter they moved, each written once."""
+    await write_households(session)
+    await write_health_records(session)
+    await write_counters(session)
+
+
+#: The projections: a transaction loads the households its events name at once, handlers
+#: edit them in memory and gather region counter changes, and the transaction's end writes
+#: both once. What a rebuild replays.
 PROJECTIONS = [
-    dataclasses.replace(definition, at_transaction_end=write_counters)
+    dataclasses.replace(definition, prepare=prepare_projection, at_transaction_end=write_projection)
     for definition in (REGISTRY, HEALTH, HOUSING, EDUCATION)
 ]
 

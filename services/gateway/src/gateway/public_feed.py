@@ -31,7 +31,7 @@ from gateway.models import outbox_table
 from gateway.stream.redaction import redact_event
 from kit.bus import stream_config
 from kit.envelope import Envelope
-from kit.outbox import Outbox
+from kit.outbox import Forwarded, Outbox
 
 log = logging.getLogger(__name__)
 
@@ -60,19 +60,22 @@ def _message_id(event: Envelope) -> uuid.UUID:
         return uuid.uuid5(uuid.NAMESPACE_URL, f"{event.source}#{event.id}")
 
 
-async def publish_public(session: AsyncSession, event: Envelope) -> None:
-    """Stage the public copy of ``event`` in the consumer's transaction."""
+async def publish_public(session: AsyncSession, events: list[Envelope]) -> None:
+    """Stage the public copies of ``events`` in the consumer's transaction."""
+    await OUTBOX.forward(session, [copy for event in events if (copy := _public_copy(event))])
+
+
+def _public_copy(event: Envelope) -> Forwarded | None:
     spec = CATALOGUE.by_type(event.type)
     if spec is None:
         log.debug("public feed skips %s: not in the event catalogue", event.type)
-        return
+        return None
     try:
         validate_region_code(event.region)
     except ValueError:
         log.warning("public feed skips event %s: bad region %r", event.id, event.region[:20])
-        return
-    await OUTBOX.forward(
-        session,
+        return None
+    return Forwarded(
         event_id=_message_id(event),
         subject=public_subject(event.region, spec.name),
         body=public_event(event),

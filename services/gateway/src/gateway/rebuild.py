@@ -22,7 +22,6 @@ from gateway.models import (
     regions_table,
 )
 from kit.bus import Bus
-from kit.consumer import EventConsumer
 from kit.db import create_engine, create_sessionmaker
 from kit.progress import progress_bar
 from kit.replay import Progress as ProgressCallback
@@ -47,16 +46,7 @@ async def rebuild(
         await asyncio.wait_for(bus.wait_connected(), timeout=30)
         sessions = create_sessionmaker(engine)
         consumers = [
-            EventConsumer(
-                service="gateway",
-                subscription=definition.subscription("gateway"),
-                handlers=definition.handlers,
-                ordered_by=definition.ordered_by,
-                at_transaction_end=definition.at_transaction_end,
-                catalogue=definition.catalogue,
-                bus=bus,
-                sessionmaker=sessions,
-            )
+            definition.consumer("gateway", bus=bus, sessionmaker=sessions)
             # The projections only: a rebuild does not republish the public feed.
             for definition in PROJECTIONS
         ]

@@ -38,6 +38,8 @@ def create_app(settings: HealthSettings | None = None) -> FastAPI:
     settings = settings or HealthSettings()
 
     async def persons_changed(session, persons) -> None:
+        """Once per consumer transaction, with the persons of all its households: both
+        follow them set-wise (a few queries for the whole batch)."""
         await EnrolmentService(app.state.clock).follow(session, persons)
         await MedicalAssessor(app.state.clock).reassess(session, {p.household_id for p in persons})
 

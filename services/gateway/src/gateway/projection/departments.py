@@ -7,12 +7,11 @@ record of the department (an appraisal, a student); the newest fact per dimensio
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 from decimal import Decimal
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.enums import HouseGrade
@@ -23,6 +22,7 @@ from gateway.projection.household import changing, set_dimension
 from gateway.projection.statistics import health_contribution, move_between
 from kit.app import ConsumerDefinition
 from kit.envelope import Envelope
+from kit.rows import TransactionRows
 
 
 def start_of_day(day: dt.date) -> dt.datetime:
@@ -111,23 +111,38 @@ async def on_claim_reversed(session: AsyncSession, event: Envelope) -> None:
     )
 
 
+#: Health records a transaction changes (see kit.rows).
+HEALTH_RECORDS = TransactionRows(health_records_table, "record_id")
+#: The payload fields naming a health record.
+HEALTH_RECORD_IDS = ("enrolment_id", "claim_id")
+
+
 async def _health_record(session: AsyncSession, record_id: uuid.UUID, **values) -> None:
-    """Store the record's new state and move the KPI counters by the difference."""
-    table = health_records_table
-    found = (
-        (
-            await session.execute(
-                select(table).where(table.c.record_id == record_id).with_for_update()
-            )
+    """The record's new state: written at the end of the transaction, which moves the KPI
+    counters by the difference (:func:`write_health_records`)."""
+    row = await HEALTH_RECORDS.edit(session, record_id, new=lambda: {"record_id": record_id})
+    row.update({"subsidy_fen": 0, "compliant_fen": 0, "compliant_personal_fen": 0, **values})
+
+
+async def prepare_health_records(session: AsyncSession, events: list[Envelope]) -> None:
+    """Load at once every health record the events name."""
+    ids = set()
+    for event in events:
+        for name in HEALTH_RECORD_IDS:
+            with contextlib.suppress(TypeError, ValueError):  # absent, or the handler says
+                ids.add(uuid.UUID(event.data.get(name)))
+    await HEALTH_RECORDS.load(session, ids)
+
+
+async def write_health_records(session: AsyncSession) -> None:
+    """Write the transaction's changed records; move the counters by what each changed."""
+    for change in await HEALTH_RECORDS.write(session):
+        stored = change.stored
+        await move_between(
+            session,
+            None if stored is None else (stored["region_code"], health_contribution(stored)),
+            (change.row["region_code"], health_contribution(change.row)),
         )
-        .mappings()
-        .first()
-    )
-    after = {"subsidy_fen": 0, "compliant_fen": 0, "compliant_personal_fen": 0, **values}
-    statement = insert(table).values(record_id=record_id, **after)
-    await session.execute(statement.on_conflict_do_update(index_elements=["record_id"], set_=after))
-    before = None if found is None else (found["region_code"], health_contribution(found))
-    await move_between(session, before, (after["region_code"], health_contribution(after)))
 
 
 def _fen(amount: Decimal) -> int:

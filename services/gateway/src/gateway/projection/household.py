@@ -1,26 +1,31 @@
-"""One household's row, changed by an event handler: load it locked, let the handler edit a
-plain dict, write what changed and move the region counters by the difference."""
+"""Households' rows, changed by event handlers a transaction at a time.
+
+The consumer's ``prepare`` hook loads and locks every household a batch of events names,
+in one query (:func:`prepare_households`); handlers edit plain dicts of them in memory
+(:func:`changing`); the ``at_transaction_end`` hook writes the rows that changed, and
+moves the region counters by the difference between each row as it was stored and as it
+is now (:func:`write_households`). The mechanism is :class:`kit.rows.TransactionRows`.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import datetime as dt
 import uuid
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.status import OWNER, Dimension, DimensionFact
 from gateway.models import household_table
-from gateway.projection.statistics import household_contribution, move_between
+from gateway.projection.statistics import Counts, household_contribution, move_counters
 from gateway.status.dimensions import initial_dimensions
 from kit.envelope import Envelope
+from kit.rows import TransactionRows
 
-_COLUMNS = [c.name for c in household_table.columns if c.name != "updated_at"]
+HOUSEHOLDS = TransactionRows(household_table, "household_id")
 
 
 def new_row(household_id: uuid.UUID, region_code: str) -> dict[str, Any]:
@@ -45,42 +50,40 @@ def new_row(household_id: uuid.UUID, region_code: str) -> dict[str, Any]:
     }
 
 
+async def prepare_households(session: AsyncSession, events: list[Envelope]) -> None:
+    """The consumer's ``prepare``: every household the events name (``household_id`` in
+    their data, or in the household a member event carries), loaded at once."""
+    ids = set()
+    for event in events:
+        data = event.data.get("household")
+        data = data if isinstance(data, dict) else event.data
+        with contextlib.suppress(TypeError, ValueError):  # the handler will say what is wrong
+            ids.add(uuid.UUID(data.get("household_id")))
+    await HOUSEHOLDS.load(session, ids)
+
+
 @contextlib.asynccontextmanager
 async def changing(
     session: AsyncSession, household_id: uuid.UUID, region_code: str
 ) -> AsyncIterator[dict[str, Any]]:
-    """Yield the household's row as a dict to edit; on exit store it and its statistics."""
-    locked = (
-        select(*[household_table.c[name] for name in _COLUMNS])
-        .where(household_table.c.household_id == household_id)
-        .with_for_update()
+    """Yield the household's row as a dict to edit, a new one if it has none yet; what the
+    handler leaves in it is written at the end of the transaction."""
+    yield await HOUSEHOLDS.edit(
+        session, household_id, new=lambda: new_row(household_id, region_code)
     )
-    found = (await session.execute(locked)).mappings().first()
-    if found is None:
-        # First event of this household. Another consumer (a department's) may be creating
-        # the row at this moment: insert-if-absent, then lock whichever row won.
-        await session.execute(
-            insert(household_table)
-            .values(**new_row(household_id, region_code))
-            .on_conflict_do_nothing(index_elements=["household_id"])
-        )
-        found = (await session.execute(locked)).mappings().one()
-    before = dict(found)
-    row = copy.deepcopy(before)
-    yield row
-    if row == before:
-        return
-    changed = {name: value for name, value in row.items() if before[name] != value}
-    await session.execute(
-        update(household_table)
-        .where(household_table.c.household_id == household_id)
-        .values(**changed)
-    )
-    await move_between(
-        session,
-        (before["region_code"], household_contribution(before)),
-        (row["region_code"], household_contribution(row)),
-    )
+
+
+async def write_households(session: AsyncSession) -> None:
+    """Write the transaction's changed households and move their regions' counters by what
+    each change made (summed by village first: a village's regions are moved once, not
+    once per household)."""
+    moved: dict[str, Counts] = defaultdict(Counter)
+    for change in await HOUSEHOLDS.write(session):
+        if change.stored is not None:
+            moved[change.stored["region_code"]].subtract(household_contribution(change.stored))
+        moved[change.row["region_code"]].update(household_contribution(change.row))
+    for region_code, delta in moved.items():
+        await move_counters(session, region_code, {k: v for k, v in delta.items() if v})
 
 
 def set_dimension(

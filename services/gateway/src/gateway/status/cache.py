@@ -127,10 +127,13 @@ class StatusCache:
         #: While fills run: household → count at its last notification.
         self._changed_at: dict[str, int] = {}
         self._fills: Counter[int] = Counter()  # notification count at each running fill's start
-        #: Households changed since the last warm began that were not held (a truncate
-        #: counts as enough of them), and when the last notification came.
-        self._unheld_changes = 0
+        #: Households changed since the last warm began that were not held (None: every
+        #: household, after a truncate or more than the cache holds), and when the last
+        #: notification came.
+        self._unheld: set[str] | None = set()
         self._notified_at = 0.0
+        #: What the re-warm :meth:`should_rewarm` called for renders (None: every household).
+        self.rewarm_only: frozenset[str] | None = None
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -181,10 +184,12 @@ class StatusCache:
         self._notified_at = time.monotonic()
         if household_id == EVERY_HOUSEHOLD:
             self.drop_all()
-            self._unheld_changes += REWARM_AFTER
+            self._unheld = None
             return
-        if self._entries.pop(household_id, None) is None:
-            self._unheld_changes += 1
+        if self._entries.pop(household_id, None) is None and self._unheld is not None:
+            self._unheld.add(household_id)
+            if len(self._unheld) > self.capacity:
+                self._unheld = None
         if self._fills:
             self._changed_at[household_id] = self._notifications
         CACHED_DOCUMENTS.set(len(self._entries))
@@ -198,11 +203,16 @@ class StatusCache:
 
     def should_rewarm(self) -> bool:
         """Whether many households the cache lacks changed and the changes have settled
-        (a backlog drained, a rebuild finished); if so, counting starts again."""
+        (a backlog drained or paused between batches, a rebuild finished); if so, which
+        to render is left in :attr:`rewarm_only` (those households; None: all), and
+        counting starts again. A backlog drained in batches is so warmed a batch at a
+        time, each household once, never the whole table again."""
         settled = time.monotonic() - self._notified_at >= SETTLED_SECONDS
-        if not self.capacity or self._unheld_changes < REWARM_AFTER or not settled:
+        many = self._unheld is None or len(self._unheld) >= REWARM_AFTER
+        if not self.capacity or not many or not settled:
             return False
-        self._unheld_changes = 0
+        self.rewarm_only = None if self._unheld is None else frozenset(self._unheld)
+        self._unheld = set()
         return True
 
     def _forget_changes(self) -> None:
@@ -215,10 +225,12 @@ class StatusCache:
 
     # --- keeping it current ----------------------------------------------------------
 
-    async def listen(self, dsn: str, warm: Callable[[], Any] | None = None) -> None:
+    async def listen(
+        self, dsn: str, warm: Callable[[frozenset[str] | None], Any] | None = None
+    ) -> None:
         """Listen for changed households until cancelled, reconnecting after a loss; after
-        each (re)connection, and whenever :meth:`should_rewarm`, ``warm()`` refills the
-        cache (one warm at a time)."""
+        each (re)connection ``warm(None)`` fills the cache, and whenever
+        :meth:`should_rewarm`, ``warm(households)`` renders those (one warm at a time)."""
         delay = 0.5
         while True:
             connection: asyncpg.Connection | None = None
@@ -231,15 +243,17 @@ class StatusCache:
                 self.drop_all()  # whatever was missed before this point
                 self.listening = True
                 delay = 0.5
-                self._unheld_changes = 0
+                self._unheld = set()
                 if warm is not None:
-                    warming = asyncio.create_task(warm(), name="status-cache-warm")
+                    warming = asyncio.create_task(warm(None), name="status-cache-warm")
                 proved_alive_at = time.monotonic()
                 while True:
                     await asyncio.sleep(SETTLED_SECONDS)
                     idle = warming is None or warming.done()
                     if warm is not None and idle and self.should_rewarm():
-                        warming = asyncio.create_task(warm(), name="status-cache-warm")
+                        warming = asyncio.create_task(
+                            warm(self.rewarm_only), name="status-cache-warm"
+                        )
                     # A silent network loss only shows when the connection is used.
                     if time.monotonic() - proved_alive_at >= LIVENESS_SECONDS:
                         await asyncio.wait_for(connection.fetchval("SELECT 1"), LIVENESS_SECONDS)
@@ -263,38 +277,39 @@ class StatusCache:
 
 
 async def warm(
-    cache: StatusCache, sessions: async_sessionmaker[AsyncSession], today: Callable[[], dt.date]
+    cache: StatusCache,
+    sessions: async_sessionmaker[AsyncSession],
+    today: Callable[[], dt.date],
+    only: frozenset[str] | None = None,
 ) -> None:
-    """Render shown households the cache does not hold yet into it, up to its capacity, a
-    batch at a time."""
+    """Render shown households the cache does not hold yet into it (``only`` those, if
+    given), up to its capacity, a batch at a time."""
     after = uuid.UUID(int=0)
+    wanted = sorted(only) if only is not None else None
     held_before = len(cache)
     while cache.capacity and len(cache) < cache.capacity:
+        statement = select(household_table).where(HouseholdStatus.registry_event_id.is_not(None))
+        if wanted is not None:
+            chunk, wanted = wanted[:WARM_BATCH], wanted[WARM_BATCH:]
+            statement = statement.where(household_table.c.household_id.in_(chunk))
+        else:
+            statement = (
+                statement.where(household_table.c.household_id > after)
+                .order_by(household_table.c.household_id)
+                .limit(WARM_BATCH)
+            )
         with cache.filling() as store:
             async with sessions() as session:
-                rows = (
-                    (
-                        await session.execute(
-                            select(household_table)
-                            .where(
-                                HouseholdStatus.registry_event_id.is_not(None),
-                                household_table.c.household_id > after,
-                            )
-                            .order_by(household_table.c.household_id)
-                            .limit(WARM_BATCH)
-                        )
-                    )
-                    .mappings()
-                    .all()
-                )
+                rows = (await session.execute(statement)).mappings().all()
             day = today()
             for row in rows:
                 household_id = str(row["household_id"])
                 if household_id not in cache:
                     store(household_id, cached_status(row, day))
-        if len(rows) < WARM_BATCH:
+        if (not wanted) if wanted is not None else len(rows) < WARM_BATCH:
             break
-        after = rows[-1]["household_id"]
+        if rows:
+            after = rows[-1]["household_id"]
     if len(cache) > held_before:
         # What the process holds from now on lives as long as it: out of the collector's
         # sight (as at start-up, kit.app), a full collection walks only what requests
@@ -314,7 +329,7 @@ def status_cache(cache: StatusCache) -> Callable[[FastAPI], contextlib.AbstractA
         listener = asyncio.create_task(
             cache.listen(
                 asyncpg_dsn(runtime.settings.database_url),
-                lambda: warm(cache, runtime.read_sessionmaker, app.state.clock.today),
+                lambda only: warm(cache, runtime.read_sessionmaker, app.state.clock.today, only),
             ),
             name="status-cache-listen",
         )

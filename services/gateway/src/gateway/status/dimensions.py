@@ -8,18 +8,24 @@ from __future__ import annotations
 
 from contracts.status import OWNER, Dimension, DimensionState, Reason
 
+#: Each dimension's name and owner, in order (read once: enum attributes are slow to get,
+#: and these run for every event a projection applies).
+_DIMENSIONS = [(d.value, OWNER[d]) for d in Dimension]
+_UNKNOWN, _NOT_OK = DimensionState.unknown.value, DimensionState.not_ok.value
+_NO_DATA_YET = Reason.NO_DATA_YET.value
+
 
 def initial_dimensions() -> dict[str, dict]:
     """Every dimension unknown until its owning service reports."""
     return {
-        d.value: {
-            "status": DimensionState.unknown.value,
-            "reason": Reason.NO_DATA_YET.value,
-            "source": OWNER[d],
+        name: {
+            "status": _UNKNOWN,
+            "reason": _NO_DATA_YET,
+            "source": owner,
             "event_id": None,
             "as_of": None,
         }
-        for d in Dimension
+        for name, owner in _DIMENSIONS
     }
 
 
@@ -36,16 +42,14 @@ def exit_readiness(
     Income alone never suffices (防止只看收入指标): every dimension counts.
     """
     blocking = [
-        d.value
-        for d in Dimension
-        if dimensions.get(d.value, {}).get("status") == DimensionState.not_ok
+        name for name, _ in _DIMENSIONS if dimensions.get(name, {}).get("status") == _NOT_OK
     ]
     if risk_alerts:
         blocking.append(OPEN_RISK_ALERTS)
     unknown = [
-        d.value
-        for d in Dimension
-        if dimensions.get(d.value, {}).get("status", "unknown") == DimensionState.unknown
+        name
+        for name, _ in _DIMENSIONS
+        if dimensions.get(name, {}).get("status", _UNKNOWN) == _UNKNOWN
     ]
     if blocking:
         return "not_ready", blocking, unknown

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import case, func, select
@@ -27,10 +28,29 @@ from health.records import event_refs, getter, of_person
 from health.regions import rate
 from kit.auth import Principal, ensure_visible
 from kit.clock import Clock
+from kit.db import among
+from kit.policy import Overrides
 from kit.problems import Problem
 
 ACTIVE = "active"
 CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class Tariff:
+    """The premium and the subsidised categories (DOMAIN §4.1) of every region and year:
+    every override of both, loaded in two queries, so pricing a batch's enrolments asks
+    no query for each."""
+
+    premium: Overrides
+    subsidised: Overrides
+
+    @classmethod
+    async def load(cls, session: AsyncSession) -> Tariff:
+        return cls(
+            premium=await policy.overrides(session, PREMIUM),
+            subsidised=await policy.overrides(session, SUBSIDISED_CATEGORIES),
+        )
 
 
 class EnrolmentService:
@@ -50,7 +70,9 @@ class EnrolmentService:
             raise errors.NOT_IN_HOUSEHOLD("the registry no longer lists this person in a household")
         if await self._enrolment_of(session, person.id, body.year) is not None:
             raise already_enrolled(f"{person.name} is already insured for {body.year}")
-        enrolment = await self._create(session, person, body.year, actor)
+        enrolment = await self._create(
+            session, person, body.year, actor, await Tariff.load(session)
+        )
         await MedicalAssessor(self.clock).reassess(session, [person.household_id])
         return enrolment
 
@@ -84,8 +106,9 @@ class EnrolmentService:
             raise errors.ALREADY_ENROLLED(
                 f"every member of the household is insured for {year} already"
             )
+        tariff = await Tariff.load(session)
         created = [
-            await self._create(session, person, year, actor)
+            await self._create(session, person, year, actor, tariff)
             for person in members
             if person.id not in enrolled
         ]
@@ -115,7 +138,9 @@ class EnrolmentService:
 
     async def follow(self, session: AsyncSession, changed: list[Person]) -> None:
         """Recompute the subsidy of the changed persons' enrolments from this year on
-        (called by the registry consumer, in its transaction)."""
+        (called by the registry consumer, in its transaction, with the persons of all the
+        households of its batch): one query for the enrolments, one for each policy
+        parameter, and a change recorded for each enrolment whose subsidy changed."""
         if not changed:
             return
         by_id = {person.id: person for person in changed}
@@ -124,24 +149,29 @@ class EnrolmentService:
             await session.execute(
                 select(Enrolment)
                 .where(
-                    Enrolment.person_id.in_(list(by_id)),
+                    among(Enrolment.person_id, sorted(by_id)),
                     Enrolment.year >= today.year,
                     Enrolment.status == ACTIVE,
                 )
+                .order_by(Enrolment.id)
                 .with_for_update()
             )
         ).scalars()
-        for enrolment in enrolments:
-            person = by_id[enrolment.person_id]
-            async with enrolment_changes.change(
-                session,
-                enrolment,
-                health_events.ENROLMENT_UPDATED,
-                actor="registry-events",
-                if_changed=True,
-            ):
-                await self._price(session, enrolment, person)
-                enrolment.region_code = person.region_code
+        tariff = await Tariff.load(session)
+        # The enrolments' own rows are written together at the next query, not one by one
+        # before each change's event and audit entry.
+        with session.no_autoflush:
+            for enrolment in enrolments:
+                person = by_id[enrolment.person_id]
+                async with enrolment_changes.change(
+                    session,
+                    enrolment,
+                    health_events.ENROLMENT_UPDATED,
+                    actor="registry-events",
+                    if_changed=True,
+                ):
+                    self._price(enrolment, person, tariff)
+                    enrolment.region_code = person.region_code
 
     async def participation(
         self, session: AsyncSession, region: str, year: int
@@ -187,14 +217,14 @@ class EnrolmentService:
     # --- inside a transaction ---------------------------------------------------------
 
     async def _create(
-        self, session: AsyncSession, person: Person, year: int, actor: Principal
+        self, session: AsyncSession, person: Person, year: int, actor: Principal, tariff: Tariff
     ) -> Enrolment:
         enrolment = Enrolment(
             **of_person(person),
             year=year,
             enrolled_on=self.clock.today(),
         )
-        await self._price(session, enrolment, person)
+        self._price(enrolment, person, tariff)
         session.add(enrolment)
         await session.flush()
         await enrolment_changes.created(
@@ -202,16 +232,12 @@ class EnrolmentService:
         )
         return enrolment
 
-    async def _price(self, session: AsyncSession, enrolment: Enrolment, person: Person) -> None:
+    def _price(self, enrolment: Enrolment, person: Person, tariff: Tariff) -> None:
         """Premium of the year and the subsidy of the categories the person is in today
         (a past year keeps the categories of its last day)."""
         on = min(self.clock.today(), dt.date(enrolment.year, 12, 31))
-        premium = await policy.value(
-            session, PREMIUM, region_code=person.region_code, year=enrolment.year
-        )
-        subsidised = await policy.value(
-            session, SUBSIDISED_CATEGORIES, region_code=person.region_code, year=enrolment.year
-        )
+        premium = tariff.premium.value(person.region_code, enrolment.year)
+        subsidised = tariff.subsidised.value(person.region_code, enrolment.year)
         held = categories(person, on, subsidised)
         enrolment.premium = premium
         enrolment.subsidy = premium if held else Decimal("0.00")

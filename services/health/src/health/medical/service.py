@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import health as health_events
-from contracts.status import Dimension, DimensionFact, HouseholdSummary
+from contracts.status import Dimension, HouseholdSummary
 from health.critical.schemas import CaseStatus
 from health.events import changes
 from health.medical.dimension import MedicalCounts, medical_fact
@@ -28,6 +28,7 @@ from health.models import (
 from kit.auth import Principal, ensure_visible
 from kit.changes import AggregateRef
 from kit.clock import Clock
+from kit.db import among
 
 _ASSESSMENTS = MedicalAssessment.__table__
 #: A critical case identified but not yet in treatment (治疗中, 转诊 and 已救治 are treated).
@@ -35,9 +36,12 @@ UNTREATED = CaseStatus.identified.value
 
 
 async def medical_counts(
-    session: AsyncSession, household_id: uuid.UUID, today: dt.date
-) -> MedicalCounts:
-    """What the medical rule needs to know of a household on ``today``."""
+    session: AsyncSession, household_ids: Iterable[uuid.UUID], today: dt.date
+) -> dict[uuid.UUID, tuple[str, MedicalCounts]]:
+    """The region of each household persons are known of, and what the medical rule needs
+    to know of it on ``today``: one query for each count, whatever the number of
+    households (a consumer's batch asks for hundreds)."""
+    ids = sorted(set(household_ids))
     year = today.year
     insured = (
         select(Enrolment.id)
@@ -48,18 +52,28 @@ async def medical_counts(
         )
         .exists()
     )
-    members, uninsured = (
-        await session.execute(
-            select(func.count(Person.id), func.count(Person.id).filter(~insured)).where(
-                Person.household_id == household_id, Person.in_household
+    # The household's region is its members'; one who left may keep an older one.
+    region = func.coalesce(
+        func.min(Person.region_code).filter(Person.in_household), func.min(Person.region_code)
+    )
+    persons = await session.execute(
+        select(
+            Person.household_id,
+            region,
+            func.count(Person.id).filter(Person.in_household),
+            func.count(Person.id).filter(Person.in_household, ~insured),
+        )
+        .where(among(Person.household_id, ids))
+        .group_by(Person.household_id)
+    )
+    critical_untreated = dict(
+        (
+            await session.execute(
+                select(CriticalCase.household_id, func.count(CriticalCase.id))
+                .where(among(CriticalCase.household_id, ids), CriticalCase.status == UNTREATED)
+                .group_by(CriticalCase.household_id)
             )
-        )
-    ).one()
-    critical_untreated = await session.scalar(
-        select(func.count(CriticalCase.id)).where(
-            CriticalCase.household_id == household_id,
-            CriticalCase.status == UNTREATED,
-        )
+        ).all()
     )
     # A valid 门诊慢性病 certificate with no family-doctor contract in force (签约) today.
     contracted = (
@@ -72,56 +86,76 @@ async def medical_counts(
         )
         .exists()
     )
-    chronic_without_doctor = await session.scalar(
-        select(func.count(func.distinct(ChronicCertificate.person_id))).where(
-            ChronicCertificate.household_id == household_id,
-            ChronicCertificate.status == "active",
-            ChronicCertificate.issued_on <= today,
-            ChronicCertificate.valid_until >= today,
-            ~contracted,
+    chronic_without_doctor = dict(
+        (
+            await session.execute(
+                select(
+                    ChronicCertificate.household_id,
+                    func.count(func.distinct(ChronicCertificate.person_id)),
+                )
+                .where(
+                    among(ChronicCertificate.household_id, ids),
+                    ChronicCertificate.status == "active",
+                    ChronicCertificate.issued_on <= today,
+                    ChronicCertificate.valid_until >= today,
+                    ~contracted,
+                )
+                .group_by(ChronicCertificate.household_id)
+            )
+        ).all()
+    )
+    return {
+        household_id: (
+            region_code,
+            MedicalCounts(
+                year=year,
+                members=members,
+                uninsured=uninsured,
+                critical_untreated=critical_untreated.get(household_id, 0),
+                chronic_without_doctor=chronic_without_doctor.get(household_id, 0),
+            ),
         )
-    )
-    return MedicalCounts(
-        year=today.year,
-        members=members,
-        uninsured=uninsured,
-        critical_untreated=critical_untreated,
-        chronic_without_doctor=chronic_without_doctor,
-    )
+        for household_id, region_code, members, uninsured in persons
+    }
 
 
 class MedicalAssessor:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
 
-    async def assess(self, session: AsyncSession, household_id: uuid.UUID) -> DimensionFact:
-        counts = await medical_counts(session, household_id, self.clock.today())
-        return medical_fact(counts, self.clock.now())
-
     async def reassess(self, session: AsyncSession, household_ids: Iterable[uuid.UUID]) -> None:
-        """In the caller's transaction: publish each household whose dimension changed."""
-        for household_id in sorted(set(household_ids)):
-            fact = await self.assess(session, household_id)
-            region = await session.scalar(
-                select(Person.region_code).where(Person.household_id == household_id).limit(1)
+        """In the caller's transaction: publish each household whose dimension changed.
+        The same few statements for one household or a consumer's batch of hundreds (its
+        counts, its stored assessments, one upsert), and a change recorded for each
+        household whose dimension changed, in the order of their ids."""
+        ids = sorted(set(household_ids))
+        if not ids:
+            return
+        known = await medical_counts(session, ids, self.clock.today())
+        stored = {
+            row.household_id: row
+            for row in await session.execute(
+                select(_ASSESSMENTS)
+                .where(among(_ASSESSMENTS.c.household_id, ids))
+                .order_by(_ASSESSMENTS.c.household_id)
+                .with_for_update()
             )
-            if region is None:
-                continue
-            stored = (
-                await session.execute(
-                    select(MedicalAssessment)
-                    .where(MedicalAssessment.household_id == household_id)
-                    .with_for_update()
-                )
-            ).scalar_one_or_none()
+        }
+        assessed = []
+        for household_id in ids:
+            if household_id not in known:
+                continue  # no person of it known here
+            region, counts = known[household_id]
+            fact = medical_fact(counts, self.clock.now())
+            before = stored.get(household_id)
             state = (fact.status.value, fact.reason, fact.detail, region)
             if (
-                stored is not None
+                before is not None
                 and (
-                    stored.status,
-                    stored.reason,
-                    stored.detail,
-                    stored.region_code,
+                    before.status,
+                    before.reason,
+                    before.detail,
+                    before.region_code,
                 )
                 == state
             ):
@@ -129,7 +163,7 @@ class MedicalAssessor:
             # The row is upserted (two first assessments at once must not collide), so the
             # write path is given the assessment by reference, at its stored version.
             assessment = AggregateRef(
-                "medical_assessment", household_id, region, stored.version if stored else 0
+                "medical_assessment", household_id, region, before.version if before else 0
             )
             # Not audited: derived from the records whose changes are.
             await changes.record(
@@ -142,31 +176,35 @@ class MedicalAssessor:
                     policy_year=self.clock.today().year,
                     medical=fact,
                 ),
-                new=stored is None,
+                new=before is None,
                 audited=False,
             )
-            values = dict(
-                region_code=region,
-                status=fact.status.value,
-                reason=fact.reason,
-                detail=fact.detail,
-                version=assessment.version,
-                assessed_at=fact.as_of,
+            assessed.append(
+                dict(
+                    household_id=household_id,
+                    region_code=region,
+                    status=fact.status.value,
+                    reason=fact.reason,
+                    detail=fact.detail,
+                    version=assessment.version,
+                    assessed_at=fact.as_of,
+                )
             )
+        if assessed:
+            statement = insert(_ASSESSMENTS).values(assessed)
             await session.execute(
-                insert(_ASSESSMENTS)
-                .values(household_id=household_id, **values)
-                .on_conflict_do_update(index_elements=["household_id"], set_=values)
+                statement.on_conflict_do_update(
+                    index_elements=["household_id"],
+                    set_={name: statement.excluded[name] for name in assessed[0]},
+                )
             )
 
     async def summary(
         self, session: AsyncSession, household_id: uuid.UUID, actor: Principal
     ) -> HouseholdSummary:
-        region = await session.scalar(
-            select(Person.region_code).where(Person.household_id == household_id).limit(1)
-        )
+        known = await medical_counts(session, [household_id], self.clock.today())
+        region, counts = known.get(household_id, (None, None))
         ensure_visible(actor, region, what="household")
-        counts = await medical_counts(session, household_id, self.clock.today())
         return HouseholdSummary(
             service="health",
             household_id=household_id,
