@@ -46,7 +46,7 @@ bench: $(BIN)/devstack ## benchmark the event flow (relay throughput, write-to-g
 bench-registry: $(BIN)/devstack ## benchmark the registry: import rate vs raw COPY, read p95 (PERSONS=1000000)
 	@$(BIN)/python tests/benchmarks/registry_scale.py --persons $(or $(PERSONS),1000000)
 
-bench-gateway: $(BIN)/devstack ## benchmark the gateway: projection and rebuild vs a raw baseline, status reads vs a bare app, commit→projection p99 (HOUSEHOLDS=100000)
+bench-gateway: $(BIN)/devstack ## benchmark the gateway and health's persons: projection and rebuild vs their raw baselines, status reads vs a bare app, commit→projection p99 idle and under a backlog (HOUSEHOLDS=100000)
 	@$(BIN)/python tests/benchmarks/gateway_scale.py --households $(or $(HOUSEHOLDS),100000)
 
 rebuild-gateway: $(BIN)/devstack ## rebuild the gateway's projections beside the live ones, then switch them in (stack of make run)
