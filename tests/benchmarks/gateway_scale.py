@@ -113,6 +113,7 @@ from health.records import registry_persons
 from kit.auth import create_key_pair
 from kit.db import asyncpg_dsn
 from kit.envelope import Envelope
+from persons.read_model import person_row
 from registry.config import RegistrySettings
 
 HERE = Path(__file__).resolve().parent
@@ -236,24 +237,8 @@ PERSON_COLUMNS = [c.name for c in registry_persons.table.columns if c.name != "u
 
 
 def person_rows(household: registry_events.HouseholdSnapshot) -> list[dict[str, Any]]:
-    """The persons rows ``Persons.apply_household`` stores for a household's members."""
-    return [
-        dict(
-            id=m.member_id,
-            household_id=household.household_id,
-            region_code=household.region_code,
-            name=m.name,
-            has_id_number=m.has_id_number,
-            birth_date=m.birth_date,
-            relation=m.relation.value,
-            poverty_state=household.poverty_state.value,
-            assistance_type=household.assistance_type.value,
-            policy_continuity_until=household.policy_continuity_until,
-            disability_level=m.disability_level,
-            in_household=True,
-        )
-        for m in household.members
-    ]
+    """The persons rows health's consumer stores for a household's members (each in it)."""
+    return [{**person_row(household, m), "in_household": True} for m in household.members]
 
 
 async def write_person_rows(conn: asyncpg.Connection, events: list[Envelope]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -86,6 +86,26 @@ _LEAVE = """
 """
 
 
+def person_row(
+    household: registry_events.HouseholdSnapshot, member: registry_events.MemberSnapshot
+) -> dict[str, Any]:
+    """A member's row as the household's snapshot has them (``in_household`` aside, which
+    depends on the household's later snapshots): the one place a persons row is built."""
+    return dict(
+        id=member.member_id,
+        household_id=household.household_id,
+        region_code=household.region_code,
+        name=member.name,
+        has_id_number=member.has_id_number,
+        birth_date=member.birth_date,
+        relation=member.relation.value,
+        poverty_state=household.poverty_state.value,
+        assistance_type=household.assistance_type.value,
+        policy_continuity_until=household.policy_continuity_until,
+        disability_level=member.disability_level,
+    )
+
+
 class Persons(Generic[Person]):
     """One service's ``persons`` table (``model``, a ``RegistryPerson`` table of its own
     metadata): applied from the registry's household and member events, each of which
@@ -135,31 +155,24 @@ class Persons(Generic[Person]):
         crosswise."""
         if not households:
             return []
-        members: dict[uuid.UUID, tuple] = {}
+        members: dict[uuid.UUID, dict[str, Any]] = {}
         for household in households:
             for m in household.members:
-                members[m.member_id] = (
-                    m.member_id,
-                    household.household_id,
-                    household.region_code,
-                    m.name,
-                    m.has_id_number,
-                    m.birth_date,
-                    m.relation.value,
-                    household.poverty_state.value,
-                    household.assistance_type.value,
-                    household.policy_continuity_until,
-                    m.disability_level,
-                )
+                members[m.member_id] = person_row(household, m)
         # Who each household's last snapshot lists (a later one replaces an earlier one).
         listed = {h.household_id: {m.member_id for m in h.members} for h in households}
         household_ids = sorted(listed)
         stored = sorted(members)
         if stored:
-            # members[p][1]: the household of the last snapshot listing them
-            rows = [(*members[p], p in listed[members[p][1]]) for p in stored]
-            columns = list(zip(*rows, strict=True))
-            await session.execute(self._upsert, dict(zip(_UPSERT_COLUMNS, columns, strict=True)))
+            # In their household if the last snapshot of the household that last listed
+            # them still lists them.
+            rows = [
+                {**members[p], "in_household": p in listed[members[p]["household_id"]]}
+                for p in stored
+            ]
+            await session.execute(
+                self._upsert, {name: [row[name] for row in rows] for name in _UPSERT_COLUMNS}
+            )
         await session.execute(self._leave, {"households": household_ids, "stored": stored})
         found = await session.execute(
             select(self.model)
