@@ -1,0 +1,16 @@
+"""Education (教育扶贫) settings: environment variables prefixed ``EDUCATION_``."""
+
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+
+from kit.settings import ServiceSettings
+
+
+class EducationSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="EDUCATION_", extra="ignore")
+
+    service_name: str = "education"
+    """Name used in logs, metrics and traces."""
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/education"
+    """SQLAlchemy URL of the education service's own database (asyncpg driver)."""

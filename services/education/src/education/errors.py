@@ -1,0 +1,16 @@
+"""The education service's problems (ARCHITECTURE §2.5): each code once, with its status,
+title, the field it is about where there is one, and what it means; ``docs/errors.md`` is
+generated from it. Raise one with its detail: ``raise errors.SOME_CODE("why, for this
+case")``. Kit's shared problems (``kit.problems``: NOT_FOUND, OUTSIDE_REGION, ...) are not
+declared again here. An entry::
+
+    from kit.problems import ProblemType
+
+    CASE_EXISTS = ProblemType(
+        409,
+        "CASE_EXISTS",
+        "Case already open",
+        "The person has an open case already.",
+        field="body.person_id",
+    )
+"""

@@ -1,0 +1,32 @@
+"""Education (教育扶贫): ``uvicorn education.main:create_app --factory --port 8002``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from education.changes import router as changes_router
+from education.config import EducationSettings
+from education.events import outbox
+from kit.app import ServiceDefinition, create_service_app
+
+DESCRIPTION = """
+The system of 教育局. Authentication: `Authorization: Bearer <token>`; errors are
+RFC 9457 `application/problem+json`.
+"""
+
+
+def create_app(settings: EducationSettings | None = None) -> FastAPI:
+    return create_service_app(
+        ServiceDefinition(
+            name="education",
+            title="Jingzhun Education (教育扶贫)",
+            description=DESCRIPTION,
+            settings=settings or EducationSettings(),
+            routers=[changes_router],
+            outbox=outbox,
+            openapi_tags=[
+                {"name": "changes", "description": "What was changed, by whom (audit log)"},
+                {"name": "operations", "description": "Health and readiness"},
+            ],
+        )
+    )

@@ -1,0 +1,19 @@
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest_asyncio
+
+from devstack.testing import running
+from education.config import EducationSettings
+from education.main import create_app
+
+
+@pytest_asyncio.fixture
+async def education_app(stack):
+    return create_app(EducationSettings(**await stack.settings_for("education")))
+
+
+@pytest_asyncio.fixture
+async def client(education_app) -> AsyncIterator[httpx.AsyncClient]:
+    async with running(education_app) as client:
+        yield client
