@@ -19,7 +19,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from kit.audit import append_only_sql, define_audit_table
+from kit.consumer import define_inbox_tables
 from kit.outbox import define_outbox_table
+from kit.policy import define_policy_table
 
 
 def alembic_config(package: str, database_url: str | None = None) -> Config:
@@ -67,6 +69,19 @@ def create_audit_table() -> None:
     """In a migration: create the audit log exactly as :func:`define_audit_table` defines it
     (then :func:`make_append_only`)."""
     _create(define_audit_table(MetaData()))
+
+
+def create_inbox_tables() -> None:
+    """In a migration: create a consumer's ``inbox`` and ``aggregate_positions`` exactly as
+    :func:`kit.consumer.define_inbox_tables` defines them."""
+    for table in define_inbox_tables(MetaData()):
+        _create(table)
+
+
+def create_policy_table() -> None:
+    """In a migration: create the policy parameters' overrides table exactly as
+    :func:`kit.policy.define_policy_table` defines it."""
+    _create(define_policy_table(MetaData()))
 
 
 def make_append_only(table: str = "audit_log") -> None:

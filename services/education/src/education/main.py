@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from education.changes import router as changes_router
 from education.config import EducationSettings
 from education.events import outbox
+from education.records import persons_changed, registry_persons
 from kit.app import ServiceDefinition, create_service_app
 
 DESCRIPTION = """
@@ -24,6 +25,7 @@ def create_app(settings: EducationSettings | None = None) -> FastAPI:
             settings=settings or EducationSettings(),
             routers=[changes_router],
             outbox=outbox,
+            consumers=[registry_persons.registry_consumer(persons_changed)],
             openapi_tags=[
                 {"name": "changes", "description": "What was changed, by whom (audit log)"},
                 {"name": "operations", "description": "Health and readiness"},

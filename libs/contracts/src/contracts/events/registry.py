@@ -202,9 +202,9 @@ def _household_event(
     )
 
 
-#: Who projects whole households: the gateway (status) and health (whom the premium
-#: subsidy and the settlement terms are for).
-HOUSEHOLD_CONSUMERS = ("gateway", "health")
+#: Who projects whole households: the gateway (status), health (whom the premium subsidy
+#: and the settlement terms are for) and education (whose children are of compulsory age).
+HOUSEHOLD_CONSUMERS = ("gateway", "health", "education")
 
 HOUSEHOLD_CREATED = _household_event(
     "household.created",
