@@ -86,6 +86,14 @@ _LEAVE = """
 """
 
 
+def of_person(person: RegistryPerson) -> dict[str, Any]:
+    """The fields a service's new record about a person copies from them (whose household,
+    where: what the record is then found and scoped by)."""
+    return dict(
+        person_id=person.id, household_id=person.household_id, region_code=person.region_code
+    )
+
+
 def person_row(
     household: registry_events.HouseholdSnapshot, member: registry_events.MemberSnapshot
 ) -> dict[str, Any]:

@@ -27,20 +27,15 @@ from health.critical.schemas import IN_TREATMENT, OPEN, TRANSITIONS, UNDER_TREAT
 from health.events import changes
 from health.medical.service import MedicalAssessor
 from health.models import CriticalCase, CriticalDisease, CriticalDiseaseList
-from health.records import (
-    event_refs,
-    getter,
-    of_person,
-    one_writer_at_a_time,
-    page_in_region,
-    registry_persons,
-)
+from health.records import event_refs, registry_persons
 from health.regions import rate
 from kit import problems
 from kit.auth import Principal, ensure_in_region
 from kit.clock import Clock
 from kit.pagination import PageParams
 from kit.problems import Problem
+from kit.records import getter, one_writer_at_a_time, page_in_region
+from persons import of_person
 
 
 class CriticalService:
