@@ -225,6 +225,17 @@ class SchoolStage(StrEnum):
     university = "university"  # 本科及以上
 
 
+class EnrolmentStatus(StrEnum):
+    """学籍状态 (DOMAIN §3): at school, or in an evidenced alternative mode, or not."""
+
+    enrolled = "enrolled"  # 在校
+    dropped_out = "dropped_out"  # 辍学
+    home_teaching = "home_teaching"  # 送教上门
+    distance = "distance"  # 远程教育
+    special_school = "special_school"  # 特殊学校
+    graduated = "graduated"  # 毕业
+
+
 class ReliefCause(StrEnum):
     """临时救助 cause (DOMAIN §6)."""
 
@@ -390,6 +401,12 @@ LABELS = _Labels(
         (SchoolStage.secondary_vocational, "中职"),
         (SchoolStage.higher_vocational, "高职"),
         (SchoolStage.university, "本科及以上"),
+        (EnrolmentStatus.enrolled, "在校"),
+        (EnrolmentStatus.dropped_out, "辍学"),
+        (EnrolmentStatus.home_teaching, "送教上门"),
+        (EnrolmentStatus.distance, "远程教育"),
+        (EnrolmentStatus.special_school, "特殊学校"),
+        (EnrolmentStatus.graduated, "毕业"),
         (ReliefCause.disaster, "突发灾祸"),
         (ReliefCause.illness, "重大疾病"),
         (ReliefCause.accident, "意外事故"),

@@ -12,3 +12,5 @@ from kit.auth import Principal, requires
 
 #: Reads the service's records.
 EducationRead = Annotated[Principal, requires("education:read")]
+#: Registers students and changes their records (教育局 staff).
+EducationWrite = Annotated[Principal, requires("education:write")]

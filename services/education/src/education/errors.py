@@ -14,3 +14,20 @@ declared again here. An entry::
         field="body.person_id",
     )
 """
+
+from kit.problems import ProblemType
+
+STUDENT_EXISTS = ProblemType(
+    409,
+    "STUDENT_EXISTS",
+    "Student already registered",
+    "The person has a 学籍 record already: change it (PATCH /students/{id}) instead.",
+    field="body.person_id",
+)
+STATUS_DATE_REQUIRED = ProblemType(
+    422,
+    "STATUS_DATE_REQUIRED",
+    "Date of the status change missing",
+    "A new enrolment status needs the date it took effect (body.status_since).",
+    field="body.status_since",
+)

@@ -6,8 +6,10 @@ from fastapi import FastAPI
 
 from education.changes import router as changes_router
 from education.config import EducationSettings
+from education.conflicts import CONSTRAINT_PROBLEMS
 from education.events import outbox
 from education.records import persons_changed, registry_persons
+from education.students.endpoints import router as students_router
 from kit.app import ServiceDefinition, create_service_app
 
 DESCRIPTION = """
@@ -23,10 +25,12 @@ def create_app(settings: EducationSettings | None = None) -> FastAPI:
             title="Jingzhun Education (教育扶贫)",
             description=DESCRIPTION,
             settings=settings or EducationSettings(),
-            routers=[changes_router],
+            routers=[students_router, changes_router],
             outbox=outbox,
+            constraint_problems=CONSTRAINT_PROBLEMS,
             consumers=[registry_persons.registry_consumer(persons_changed)],
             openapi_tags=[
+                {"name": "students", "description": "学籍: registry persons as students"},
                 {"name": "changes", "description": "What was changed, by whom (audit log)"},
                 {"name": "operations", "description": "Health and readiness"},
             ],

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import Column, DateTime, func
 from sqlalchemy.orm import registry
-from sqlmodel import SQLModel
+from sqlmodel import Field, SQLModel
 
 from kit.audit import define_audit_table
 from kit.consumer import define_inbox_tables
@@ -24,6 +29,34 @@ class Person(EducationModel, RegistryPerson, table=True):
     events, through the persons library; never the registry's database)."""
 
     __tablename__ = PERSONS_TABLE
+
+
+def _timestamp() -> Any:
+    return Field(
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
+class Student(EducationModel, table=True):
+    """学籍: a registry person as a student (one record a person), with school, stage,
+    grade, boarding, enrolment status and the responsible teacher (一生一责任人)."""
+
+    __tablename__ = "students"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    person_id: uuid.UUID = Field(foreign_key="persons.id", unique=True)
+    household_id: uuid.UUID = Field(index=True)
+    region_code: str = Field(max_length=12, index=True)
+    school_name: str = Field(max_length=100)
+    stage: str = Field(max_length=24)  # contracts.enums.SchoolStage
+    grade: int
+    boarding: bool = False
+    enrolment_status: str = Field(max_length=16)  # contracts.enums.EnrolmentStatus
+    status_since: dt.date
+    responsible_teacher: str = Field(max_length=50)  # 一生一责任人
+    version: int = 1
+    created_at: dt.datetime | None = _timestamp()
 
 
 audit_table = define_audit_table(metadata)

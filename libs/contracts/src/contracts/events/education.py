@@ -7,8 +7,21 @@ import uuid
 
 from pydantic import Field
 
-from contracts.enums import SchoolStage, describe
+from contracts.enums import EnrolmentStatus, SchoolStage, describe
 from contracts.events.common import PersonRef, department_event
+
+
+class StudentSnapshot(PersonRef):
+    """A student's 学籍 as it is after the change (the whole record: a consumer that missed
+    an event converges on the next one)."""
+
+    student_id: uuid.UUID = Field(description="The education service's student id (subject)")
+    school_name: str = Field(max_length=100, description="学校")
+    stage: SchoolStage = Field(description=describe(SchoolStage))
+    grade: int = Field(ge=1, le=12, description="年级 within the stage")
+    boarding: bool = Field(description="寄宿生")
+    enrolment_status: EnrolmentStatus = Field(description=describe(EnrolmentStatus))
+    status_since: dt.date = Field(description="Since when the status holds")
 
 
 class StudentDroppedOut(PersonRef):
@@ -32,4 +45,19 @@ STUDENT_DROPPED_OUT = department_event(
     consumers=("registry", "gateway"),
 )
 
-EVENTS = [STUDENT_DROPPED_OUT]
+STUDENT_REGISTERED = department_event(
+    "education.student.registered",
+    StudentSnapshot,
+    "student",
+    "A student's 学籍 was matched to a registry person (学籍比对).",
+    consumers=(),
+)
+STUDENT_UPDATED = department_event(
+    "education.student.updated",
+    StudentSnapshot,
+    "student",
+    "A student's school, stage, grade, boarding or enrolment status changed.",
+    consumers=(),
+)
+
+EVENTS = [STUDENT_REGISTERED, STUDENT_UPDATED, STUDENT_DROPPED_OUT]

@@ -1,0 +1,14 @@
+"""What each unique constraint of the education database means to a caller: two requests
+that register the same student at once both pass the service's check, and the database
+refuses the second; kit answers it with the catalogue's problem."""
+
+from __future__ import annotations
+
+from education import errors
+from kit.problems import Problem
+
+CONSTRAINT_PROBLEMS: dict[str, Problem] = {
+    "students_person_id_key": errors.STUDENT_EXISTS(
+        "the person has a 学籍 record already: change it (PATCH /students/{id}) instead"
+    ),
+}

@@ -1,0 +1,1 @@
+"""Students (学籍): registry persons matched to their school records."""

@@ -1,0 +1,60 @@
+"""Student (学籍) API schemas."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+from contracts.dates import PolicyDate
+from contracts.enums import EnrolmentStatus, SchoolStage, describe
+from contracts.text import non_blank
+
+SchoolName = Annotated[str, non_blank(100)]
+TeacherName = Annotated[str, non_blank(50)]
+Grade = Annotated[int, Field(ge=1, le=12, description="年级 within the stage (1 …)")]
+
+
+class StudentCreate(BaseModel):
+    person_id: uuid.UUID = Field(description="Registry member id (户成员) the 学籍 is matched to")
+    school_name: SchoolName = Field(description="学校")
+    stage: SchoolStage = Field(description=describe(SchoolStage))
+    grade: Grade
+    boarding: bool = Field(False, description="寄宿生")
+    enrolment_status: EnrolmentStatus = Field(
+        EnrolmentStatus.enrolled, description=describe(EnrolmentStatus)
+    )
+    status_since: PolicyDate = Field(description="Since when the status holds (not in the future)")
+    responsible_teacher: TeacherName = Field(description="一生一责任人: the teacher answerable")
+
+
+class StudentUpdate(BaseModel):
+    """Only the fields given change; a status change needs the date it took effect."""
+
+    school_name: SchoolName | None = None
+    stage: SchoolStage | None = Field(None, description=describe(SchoolStage))
+    grade: Grade | None = None
+    boarding: bool | None = None
+    enrolment_status: EnrolmentStatus | None = Field(None, description=describe(EnrolmentStatus))
+    status_since: PolicyDate | None = Field(
+        None, description="Required with a new enrolment_status"
+    )
+    responsible_teacher: TeacherName | None = None
+
+
+class StudentOut(BaseModel):
+    id: uuid.UUID
+    person_id: uuid.UUID
+    person_name: str
+    household_id: uuid.UUID
+    region_code: str
+    school_name: str
+    stage: SchoolStage
+    grade: int
+    boarding: bool
+    enrolment_status: EnrolmentStatus
+    status_since: dt.date
+    responsible_teacher: str
+    version: int

@@ -1,0 +1,128 @@
+"""Students (学籍, DOMAIN §3): a registry person matched to their school record, one record
+a person; every change through the one write path, with its event."""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.enums import EnrolmentStatus
+from contracts.events import education as education_events
+from education import errors
+from education.events import changes
+from education.models import Person, Student
+from education.records import registry_persons
+from education.students import schemas
+from kit.auth import Principal
+from kit.clock import Clock
+from kit.pagination import PageParams
+from kit.records import getter, page_in_region
+from persons import of_person
+
+
+class StudentService:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    async def register(
+        self, session: AsyncSession, body: schemas.StudentCreate, actor: Principal
+    ) -> Student:
+        person = await registry_persons.named(session, body.person_id, actor)
+        self.clock.up_to_today(body.status_since, "body.status_since")
+        student = Student(**of_person(person), **_stored(body.model_dump(exclude={"person_id"})))
+        session.add(student)
+        await session.flush()  # a second record of the person: 409 STUDENT_EXISTS
+        await student_changes.created(
+            session, student, education_events.STUDENT_REGISTERED, actor=actor
+        )
+        return student
+
+    async def update(
+        self,
+        session: AsyncSession,
+        student_id: uuid.UUID,
+        body: schemas.StudentUpdate,
+        actor: Principal,
+    ) -> Student:
+        student = await self.get(session, student_id, actor, for_update=True)
+        given = _stored(body.model_dump(exclude_unset=True))
+        new_status = given.get("enrolment_status")
+        if new_status is not None and new_status != student.enrolment_status:
+            if body.status_since is None:
+                raise errors.STATUS_DATE_REQUIRED("give the date the new status took effect")
+        if body.status_since is not None:
+            self.clock.up_to_today(body.status_since, "body.status_since")
+        event = education_events.STUDENT_UPDATED
+        async with student_changes.change(session, student, event, actor=actor, if_changed=True):
+            for name, value in given.items():
+                if value is not None:
+                    setattr(student, name, value)
+        return student
+
+    get = getter(Student, what="student")
+
+    async def search(
+        self,
+        session: AsyncSession,
+        region: str,
+        page: PageParams,
+        *,
+        person_id: uuid.UUID | None = None,
+        stage: str | None = None,
+        enrolment_status: str | None = None,
+        school_name: str | None = None,
+    ) -> tuple[list[Student], int]:
+        where = []
+        if stage is not None:
+            where.append(Student.stage == stage)
+        if enrolment_status is not None:
+            where.append(Student.enrolment_status == enrolment_status)
+        if school_name is not None:
+            where.append(Student.school_name == school_name)
+        order = [Student.school_name, Student.stage, Student.grade, Student.id]
+        return await page_in_region(
+            session, Student, region, page, order, person_id=person_id, where=where
+        )
+
+    async def person_name(self, session: AsyncSession, student: Student) -> str:
+        person = await session.get(Person, student.person_id)
+        return person.name if person else ""
+
+
+def _stored(fields: dict) -> dict:
+    """Enumerations as the plain strings the columns hold."""
+    return {k: v.value if isinstance(v, StrEnum) else v for k, v in fields.items()}
+
+
+def _audit_view(student: Student) -> dict:
+    return {
+        "school_name": student.school_name,
+        "stage": student.stage,
+        "grade": student.grade,
+        "boarding": student.boarding,
+        "enrolment_status": student.enrolment_status,
+        "status_since": student.status_since.isoformat(),
+        "responsible_teacher": student.responsible_teacher,
+    }
+
+
+def _snapshot(student: Student) -> education_events.StudentSnapshot:
+    return education_events.StudentSnapshot(
+        student_id=student.id,
+        person_id=student.person_id,
+        household_id=student.household_id,
+        region_code=student.region_code,
+        school_name=student.school_name,
+        stage=student.stage,
+        grade=student.grade,
+        boarding=student.boarding,
+        enrolment_status=EnrolmentStatus(student.enrolment_status),
+        status_since=student.status_since,
+        policy_year=student.status_since.year,
+    )
+
+
+#: A student's changes: the audit view, and the whole record in its events.
+student_changes = changes.of(view=_audit_view, data=_snapshot)

@@ -1,0 +1,114 @@
+"""Students (学籍): registered for registry persons in the caller's region, one record a
+person, changed through the one write path with their events."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import text
+
+from contracts.events import registry as registry_events
+from devstack.registry_payloads import VILLAGE, registry_household, registry_member
+from education.records import registry_persons
+
+OTHER_TOWNSHIP = "622924101000"
+
+
+async def a_household(app, *names: str) -> list[str]:
+    """A registry household as education learns it (the persons library), its member ids."""
+    members = [registry_member(name, "head" if i == 0 else "child") for i, name in enumerate(names)]
+    snapshot = registry_events.HouseholdSnapshot.model_validate(
+        registry_household(uuid.uuid4(), members=members)
+    )
+    async with app.state.runtime.sessionmaker() as session, session.begin():
+        await registry_persons.apply_households(session, [snapshot])
+    return [str(m.member_id) for m in snapshot.members]
+
+
+async def test_a_student_is_registered_once_and_changed_with_its_events(
+    client, education_app, auth_keys
+):
+    _, child = await a_household(education_app, "马建国", "马小军")
+    officer = auth_keys.headers("education_officer", VILLAGE)
+    body = {
+        "person_id": child,
+        "school_name": "广河县城关小学",
+        "stage": "primary",
+        "grade": 3,
+        "boarding": True,
+        "status_since": "2026-09-01",
+        "responsible_teacher": "王老师",
+    }
+    created = await client.post("/students", json=body, headers=officer)
+    assert created.status_code == 201, created.text
+    student = created.json()
+    assert (student["person_name"], student["enrolment_status"], student["version"]) == (
+        "马小军",
+        "enrolled",
+        1,
+    )
+    again = await client.post("/students", json=body, headers=officer)
+    assert again.status_code == 409 and again.json()["code"] == "STUDENT_EXISTS"
+
+    # Outside the caller's region the person and the student are as absent.
+    elsewhere = auth_keys.headers("education_officer", OTHER_TOWNSHIP)
+    response = await client.post("/students", json=body, headers=elsewhere)
+    assert response.status_code == 422 and response.json()["code"] == "UNKNOWN_PERSON"
+    assert (await client.get(f"/students/{student['id']}", headers=elsewhere)).status_code == 404
+    listed = await client.get("/students", headers=elsewhere)
+    assert listed.status_code == 200 and listed.json()["total"] == 0
+
+    url = f"/students/{student['id']}"
+    undated = await client.patch(url, json={"enrolment_status": "dropped_out"}, headers=officer)
+    assert undated.status_code == 422 and undated.json()["code"] == "STATUS_DATE_REQUIRED"
+    future = {"enrolment_status": "dropped_out", "status_since": "2999-01-01"}
+    assert (await client.patch(url, json=future, headers=officer)).status_code == 422
+    dropped = {"enrolment_status": "dropped_out", "status_since": "2026-10-08"}
+    changed = await client.patch(url, json=dropped, headers=officer)
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["enrolment_status"], changed.json()["version"]) == ("dropped_out", 2)
+    same = await client.patch(url, json=dropped, headers=officer)  # nothing new: no event
+    assert same.json()["version"] == 2
+
+    found = await client.get(
+        "/students", params={"enrolment_status": "dropped_out"}, headers=officer
+    )
+    assert [s["id"] for s in found.json()["items"]] == [student["id"]]
+    async with education_app.state.runtime.engine.connect() as conn:
+        events = (
+            await conn.execute(
+                text("SELECT event_type FROM outbox WHERE aggregate_id = :id ORDER BY position"),
+                {"id": student["id"]},
+            )
+        ).scalars()
+        assert [e.rsplit(".", 2)[-2] for e in events] == ["registered", "updated"]
+        audited = (
+            await conn.execute(
+                text("SELECT count(*) FROM audit_log WHERE entity_id = :id"), {"id": student["id"]}
+            )
+        ).scalar_one()
+    assert audited == 2
+
+
+async def test_bad_input_is_a_clear_4xx(client, education_app, auth_keys):
+    (head,) = await a_household(education_app, "马建国")
+    officer = auth_keys.headers("education_officer", VILLAGE)
+    for bad, field in (
+        ({"grade": 13}, "body.grade"),
+        ({"stage": "kindergarten"}, "body.stage"),
+        ({"school_name": " "}, "body.school_name"),
+    ):
+        body = {
+            "person_id": head,
+            "school_name": "广河县城关小学",
+            "stage": "primary",
+            "grade": 3,
+            "status_since": "2026-09-01",
+            "responsible_teacher": "王老师",
+            **bad,
+        }
+        response = await client.post("/students", json=body, headers=officer)
+        assert response.status_code == 422, (bad, response.text)
+        assert response.json()["errors"][0]["field"] == field
+    reader = auth_keys.headers("health_officer", VILLAGE)  # no education scopes
+    assert (await client.get("/students", headers=reader)).status_code == 403
