@@ -112,3 +112,25 @@ async def test_bad_input_is_a_clear_4xx(client, education_app, auth_keys):
         assert response.json()["errors"][0]["field"] == field
     reader = auth_keys.headers("health_officer", VILLAGE)  # no education scopes
     assert (await client.get("/students", headers=reader)).status_code == 403
+
+
+async def test_concurrent_registrations_of_one_person_give_one_student(
+    client, education_app, auth_keys
+):
+    import asyncio
+
+    (head,) = await a_household(education_app, "马建国")
+    officer = auth_keys.headers("education_officer", VILLAGE)
+    body = {
+        "person_id": head,
+        "school_name": "广河县第一中学",
+        "stage": "senior_high",
+        "grade": 1,
+        "status_since": "2026-09-01",
+        "responsible_teacher": "李老师",
+    }
+    answers = await asyncio.gather(
+        *(client.post("/students", json=body, headers=officer) for _ in range(5))
+    )
+    assert sorted(a.status_code for a in answers) == [201, 409, 409, 409, 409]
+    assert {a.json()["code"] for a in answers if a.status_code == 409} == {"STUDENT_EXISTS"}
