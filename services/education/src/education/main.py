@@ -7,8 +7,10 @@ from fastapi import FastAPI
 from education.changes import router as changes_router
 from education.config import EducationSettings
 from education.events import outbox
+from education.policy import policy
 from education.records import persons_changed, registry_persons
 from kit.app import ServiceDefinition, create_service_app
+from kit.policy import policy_router
 
 DESCRIPTION = """
 The system of 教育局. Authentication: `Authorization: Bearer <token>`; errors are
@@ -23,7 +25,7 @@ def create_app(settings: EducationSettings | None = None) -> FastAPI:
             title="Jingzhun Education (教育扶贫)",
             description=DESCRIPTION,
             settings=settings or EducationSettings(),
-            routers=[changes_router],
+            routers=[changes_router, policy_router(policy, read_scope="education:read")],
             outbox=outbox,
             consumers=[registry_persons.registry_consumer(persons_changed)],
             openapi_tags=[
