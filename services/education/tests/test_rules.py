@@ -177,6 +177,11 @@ def test_a_dropout_who_returns_makes_the_household_ok_again():
 # --- aid standards -------------------------------------------------------------------------
 
 
+def registered(stage: SchoolStage, *, registered_poor: bool = True, **facts) -> Student:
+    """A student of a registered-poor household unless the test says otherwise."""
+    return Student(stage, registered_poor=registered_poor, **facts)
+
+
 def exactly(amount: str) -> AmountRange:
     return AmountRange.exactly(D(amount))
 
@@ -184,24 +189,24 @@ def exactly(amount: str) -> AmountRange:
 @pytest.mark.parametrize(
     ("programme", "student", "expected"),
     [
-        (P.preschool, Student(SchoolStage.preschool), exactly("750.00")),
-        (P.boarding_allowance, Student(SchoolStage.primary, boarding=True), exactly("1000.00")),
-        (P.boarding_allowance, Student(SchoolStage.junior, boarding=True), exactly("1250.00")),
-        (P.nutrition, Student(SchoolStage.primary), exactly("800.00")),  # 4元 × 200天
-        (P.senior_high_grant, Student(SchoolStage.senior_high), exactly("2000.00")),
-        (P.senior_high_fee_waiver, Student(SchoolStage.senior_high), exactly("1600.00")),
-        (P.vocational_fee_waiver, Student(SchoolStage.secondary_vocational), exactly("1500.00")),
-        (P.vocational_grant, Student(SchoolStage.secondary_vocational), exactly("2000.00")),
-        (P.vocational_one_off, Student(SchoolStage.higher_vocational), exactly("3000.00")),
-        (P.yulu, Student(SchoolStage.university), exactly("3000.00")),
+        (P.preschool, registered(SchoolStage.preschool), exactly("750.00")),
+        (P.boarding_allowance, registered(SchoolStage.primary, boarding=True), exactly("1000.00")),
+        (P.boarding_allowance, registered(SchoolStage.junior, boarding=True), exactly("1250.00")),
+        (P.nutrition, registered(SchoolStage.primary), exactly("800.00")),  # 4元 × 200天
+        (P.senior_high_grant, registered(SchoolStage.senior_high), exactly("2000.00")),
+        (P.senior_high_fee_waiver, registered(SchoolStage.senior_high), exactly("1600.00")),
+        (P.vocational_fee_waiver, registered(SchoolStage.secondary_vocational), exactly("1500.00")),
+        (P.vocational_grant, registered(SchoolStage.secondary_vocational), exactly("2000.00")),
+        (P.vocational_one_off, registered(SchoolStage.higher_vocational), exactly("3000.00")),
+        (P.yulu, registered(SchoolStage.university), exactly("3000.00")),
         (
             P.charity_school,
-            Student(SchoolStage.junior),
+            registered(SchoolStage.junior),
             AmountRange(minimum=D("600"), maximum=D("1000")),
         ),
         (
             P.charity_university_entry,
-            Student(SchoolStage.university, hardship=True),
+            registered(SchoolStage.university, hardship=True),
             exactly("5000.00"),
         ),
     ],
@@ -218,7 +223,7 @@ def test_every_parameter_default_parses_as_its_type():
 
 
 def test_a_grant_above_the_standard_is_refused_with_the_rule():
-    boarder = Student(SchoolStage.junior, boarding=True)
+    boarder = registered(SchoolStage.junior, boarding=True)
     with pytest.raises(Problem) as refused:
         check_grant(P.boarding_allowance, D("1250.01"), 2024, boarder, AID)
     assert refused.value.kind is errors.GRANT_ABOVE_STANDARD
@@ -227,7 +232,7 @@ def test_a_grant_above_the_standard_is_refused_with_the_rule():
 
 
 def test_the_standard_holds_for_the_school_year_over_several_payments():
-    boarder = Student(SchoolStage.primary, boarding=True)
+    boarder = registered(SchoolStage.primary, boarding=True)
     autumn = [Granted(P.boarding_allowance, 2024, D("500.00"))]
     check_grant(P.boarding_allowance, D("500.00"), 2024, boarder, AID, autumn)
     with pytest.raises(Problem, match="500.00元 granted already"):
@@ -236,7 +241,7 @@ def test_the_standard_holds_for_the_school_year_over_several_payments():
 
 
 def test_a_one_off_is_paid_once_whatever_the_year():
-    student = Student(SchoolStage.higher_vocational)
+    student = registered(SchoolStage.higher_vocational)
     paid = [Granted(P.vocational_one_off, 2023, D("3000.00"))]
     with pytest.raises(Problem) as refused:
         check_grant(P.vocational_one_off, D("3000.00"), 2024, student, AID, paid)
@@ -246,12 +251,12 @@ def test_a_one_off_is_paid_once_whatever_the_year():
 @pytest.mark.parametrize(
     ("programme", "student", "why"),
     [
-        (P.senior_high_grant, Student(SchoolStage.junior), "not for the junior stage"),
-        (P.yulu, Student(SchoolStage.senior_high), "not for the senior_high stage"),
-        (P.boarding_allowance, Student(SchoolStage.primary), "boarding students"),
-        (P.boarding_allowance, Student(SchoolStage.senior_high, boarding=True), "not for"),
-        (P.nutrition, Student(SchoolStage.primary, registered_poor=False), "not registered"),
-        (P.charity_university_entry, Student(SchoolStage.university), "特困生"),
+        (P.senior_high_grant, registered(SchoolStage.junior), "not for the junior stage"),
+        (P.yulu, registered(SchoolStage.senior_high), "not for the senior_high stage"),
+        (P.boarding_allowance, registered(SchoolStage.primary), "boarding students"),
+        (P.boarding_allowance, registered(SchoolStage.senior_high, boarding=True), "not for"),
+        (P.nutrition, registered(SchoolStage.primary, registered_poor=False), "not registered"),
+        (P.charity_university_entry, registered(SchoolStage.university), "特困生"),
     ],
 )
 def test_a_grant_to_an_ineligible_student_is_refused(programme, student, why):
@@ -267,11 +272,11 @@ def test_the_stages_of_a_programme_are_the_policys():
         AID, programme_stages={**AID.programme_stages, P.yulu: [SchoolStage.higher_vocational]}
     )
     with pytest.raises(Problem):
-        check_grant(P.yulu, D("3000.00"), 2024, Student(SchoolStage.university), narrowed)
+        check_grant(P.yulu, D("3000.00"), 2024, registered(SchoolStage.university), narrowed)
 
 
 def test_programmes_stack_unless_the_policy_says_not():
-    student = Student(SchoolStage.secondary_vocational)
+    student = registered(SchoolStage.secondary_vocational)
     granted = [
         Granted(P.vocational_fee_waiver, 2024, D("1500.00")),
         Granted(P.vocational_grant, 2024, D("2000.00")),
@@ -291,19 +296,19 @@ def test_programmes_stack_unless_the_policy_says_not():
 
 
 def test_the_entitlements_of_a_student_are_every_programme_of_their_stage():
-    boarder = Student(SchoolStage.junior, boarding=True)
+    boarder = registered(SchoolStage.junior, boarding=True)
     assert set(entitlements(boarder, AID)) == {P.boarding_allowance, P.nutrition}
-    assert set(entitlements(Student(SchoolStage.junior), AID)) == {P.nutrition}
-    assert set(entitlements(Student(SchoolStage.secondary_vocational), AID)) == {
+    assert set(entitlements(registered(SchoolStage.junior), AID)) == {P.nutrition}
+    assert set(entitlements(registered(SchoolStage.secondary_vocational), AID)) == {
         P.vocational_fee_waiver,
         P.vocational_grant,
         P.vocational_one_off,
     }
-    assert entitlements(Student(SchoolStage.primary, registered_poor=False), AID) == {}
+    assert entitlements(registered(SchoolStage.primary, registered_poor=False), AID) == {}
 
 
 def test_missing_entitlements_of_a_term():
-    student = Student(SchoolStage.senior_high)
+    student = registered(SchoolStage.senior_high)
     assert missing_entitlements(student, AID, 2024, []) == [
         P.senior_high_grant,
         P.senior_high_fee_waiver,
@@ -313,7 +318,7 @@ def test_missing_entitlements_of_a_term():
         Granted(P.senior_high_fee_waiver, 2023, D("1600.00")),  # last year's
     ]
     assert missing_entitlements(student, AID, 2024, granted) == [P.senior_high_fee_waiver]
-    vocational = Student(SchoolStage.higher_vocational)
+    vocational = registered(SchoolStage.higher_vocational)
     once = [Granted(P.vocational_one_off, 2022, D("3000.00"))]
     assert missing_entitlements(vocational, AID, 2024, once) == [P.yulu]
 
@@ -328,7 +333,7 @@ def test_missing_entitlements_of_a_term():
 def test_a_grant_is_allowed_exactly_when_eligible_and_within_the_standard(
     stage, boarding, hardship, programme, cents
 ):
-    student = Student(stage, boarding=boarding, hardship=hardship)
+    student = registered(stage, boarding=boarding, hardship=hardship)
     amount = D(cents) / 100
     try:
         rule = check_grant(programme, amount, 2024, student, AID)

@@ -122,9 +122,9 @@ class Student:
     """What the rules read of a student: stage, boarding, and what the registry says."""
 
     stage: SchoolStage
-    boarding: bool = False
     #: 建档立卡 (with 脱贫不脱政策, DOMAIN §1.6) as the registry last said.
-    registered_poor: bool = True
+    registered_poor: bool
+    boarding: bool = False
     #: 特困生 or 孤儿 (the university charity programmes).
     hardship: bool = False
 
