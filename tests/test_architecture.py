@@ -16,7 +16,9 @@ LIBS = ["kit", "contracts", "devstack", "persons"]
 #: A module with one of these names holds pure rules (纯规则): decisions over values, no I/O.
 #: The names are the convention a service's modules follow, so a new service's rules are
 #: covered without editing this file.
-PURE_RULE_NAMES = frozenset({"rules", "machine", "eligibility", "dimension", "dimensions"})
+PURE_RULE_NAMES = frozenset(
+    {"rules", "machine", "eligibility", "dimension", "dimensions", "compulsory", "grants"}
+)
 
 #: What a pure rule may not reach, directly or through another module: the database, the web
 #: framework, HTTP, the bus, and kit's mechanism (see :func:`kit_mechanism`). Beside these,
@@ -164,6 +166,8 @@ def test_pure_rule_modules_are_found():
         "health.enrolment.eligibility",
         "health.medical.dimension",
         "gateway.status.dimensions",
+        "education.compulsory",
+        "education.grants",
     } <= found
 
 

@@ -70,6 +70,8 @@ class Reason(StrEnum):
     FOOD_CLOTHING_INSECURE = "FOOD_CLOTHING_INSECURE"
     UNSAFE_WATER = "UNSAFE_WATER"
     DROPOUT = "DROPOUT"
+    OUT_OF_SCHOOL = "OUT_OF_SCHOOL"
+    NO_STUDENT_RECORD = "NO_STUDENT_RECORD"
     HOUSE_GRADE_C = "HOUSE_GRADE_C"
     HOUSE_GRADE_D = "HOUSE_GRADE_D"
     NOT_INSURED = "NOT_INSURED"
@@ -88,6 +90,9 @@ REASON_TEXT: dict[str, str] = {
     Reason.FOOD_CLOTHING_INSECURE: "吃穿不愁 not met (余粮、衣物)",
     Reason.UNSAFE_WATER: "饮水不安全 (水量、水质、方便程度、保证率)",
     Reason.DROPOUT: "a compulsory-age child has dropped out of school (辍学)",
+    Reason.OUT_OF_SCHOOL: "a compulsory-age child is not enrolled and has no evidenced "
+    "alternative (送教上门、远程教育、特殊学校)",
+    Reason.NO_STUDENT_RECORD: "a compulsory-age child has no matched 学籍 (student record)",
     Reason.HOUSE_GRADE_C: "the house is appraised C (局部危房)",
     Reason.HOUSE_GRADE_D: "the house is appraised D (整栋危房)",
     Reason.NOT_INSURED: "a member is not insured this year (未参加基本医疗保险)",

@@ -31,3 +31,28 @@ STATUS_DATE_REQUIRED = ProblemType(
     "A new enrolment status needs the date it took effect (body.status_since).",
     field="body.status_since",
 )
+# Aid grants (DOMAIN §3.2): "不随意提标扩面", the rule is in each detail.
+GRANT_ABOVE_STANDARD = ProblemType(
+    422,
+    "GRANT_ABOVE_STANDARD",
+    "Grant above the standard",
+    "The grant, with what the student received from the programme already this school year "
+    "(ever, for a one-off), is above the programme's standard (不随意提标).",
+    field="body.amount",
+)
+GRANTS_DO_NOT_STACK = ProblemType(
+    422,
+    "GRANTS_DO_NOT_STACK",
+    "Programmes do not stack",
+    "The student received a programme this school year that the policy says does not stack "
+    "with this one (叠加).",
+    field="body.programme",
+)
+NOT_ELIGIBLE = ProblemType(
+    422,
+    "NOT_ELIGIBLE",
+    "Student not eligible",
+    "The programme is not for this student: not registered poor, another stage, not a "
+    "boarder, or not 特困生/孤儿 (不随意扩面).",
+    field="body.programme",
+)

@@ -8,9 +8,11 @@ from education.changes import router as changes_router
 from education.config import EducationSettings
 from education.conflicts import CONSTRAINT_PROBLEMS
 from education.events import outbox
+from education.policy import policy
 from education.records import persons_changed, registry_persons
 from education.students.endpoints import router as students_router
 from kit.app import ServiceDefinition, create_service_app
+from kit.policy import policy_router
 
 DESCRIPTION = """
 The system of 教育局. Authentication: `Authorization: Bearer <token>`; errors are
@@ -25,13 +27,21 @@ def create_app(settings: EducationSettings | None = None) -> FastAPI:
             title="Jingzhun Education (教育扶贫)",
             description=DESCRIPTION,
             settings=settings or EducationSettings(),
-            routers=[students_router, changes_router],
+            routers=[
+                students_router,
+                changes_router,
+                policy_router(policy, read_scope="education:read"),
+            ],
             outbox=outbox,
             constraint_problems=CONSTRAINT_PROBLEMS,
             consumers=[registry_persons.registry_consumer(persons_changed)],
             openapi_tags=[
                 {"name": "students", "description": "学籍: registry persons as students"},
                 {"name": "changes", "description": "What was changed, by whom (audit log)"},
+                {
+                    "name": "policy",
+                    "description": "Policy parameters (资助标准, ages) by region and year",
+                },
                 {"name": "operations", "description": "Health and readiness"},
             ],
         )
