@@ -14,9 +14,15 @@ from education.records import registry_persons
 OTHER_TOWNSHIP = "622924101000"
 
 
-async def a_household(app, *names: str) -> list[str]:
-    """A registry household as education learns it (the persons library), its member ids."""
-    members = [registry_member(name, "head" if i == 0 else "child") for i, name in enumerate(names)]
+async def a_household(app, *names: str, child_born: str = "2016-05-01") -> list[str]:
+    """A registry household as education learns it (the persons library), its member ids;
+    its children born on ``child_born``."""
+    members = [
+        registry_member(name, "head", birth_date="1980-01-01")
+        if i == 0
+        else registry_member(name, "child", birth_date=child_born)
+        for i, name in enumerate(names)
+    ]
     snapshot = registry_events.HouseholdSnapshot.model_validate(
         registry_household(uuid.uuid4(), members=members)
     )
@@ -66,9 +72,11 @@ async def test_a_student_is_registered_once_and_changed_with_its_events(
     dropped = {"enrolment_status": "dropped_out", "status_since": "2026-10-08"}
     changed = await client.patch(url, json=dropped, headers=officer)
     assert changed.status_code == 200, changed.text
-    assert (changed.json()["enrolment_status"], changed.json()["version"]) == ("dropped_out", 2)
+    # Two events: the record as it is now, and the dropout (控辍保学) for the registry and
+    # the gateway.
+    assert (changed.json()["enrolment_status"], changed.json()["version"]) == ("dropped_out", 3)
     same = await client.patch(url, json=dropped, headers=officer)  # nothing new: no event
-    assert same.json()["version"] == 2
+    assert same.json()["version"] == 3
 
     found = await client.get(
         "/students", params={"enrolment_status": "dropped_out"}, headers=officer
@@ -77,11 +85,22 @@ async def test_a_student_is_registered_once_and_changed_with_its_events(
     async with education_app.state.runtime.engine.connect() as conn:
         events = (
             await conn.execute(
-                text("SELECT event_type FROM outbox WHERE aggregate_id = :id ORDER BY position"),
+                text(
+                    "SELECT event_type, envelope FROM outbox WHERE aggregate_id = :id "
+                    "ORDER BY position"
+                ),
                 {"id": student["id"]},
             )
-        ).scalars()
-        assert [e.rsplit(".", 2)[-2] for e in events] == ["registered", "updated"]
+        ).all()
+        assert [e.rsplit(".", 2)[-2] for e, _ in events] == [
+            "registered",
+            "updated",
+            "dropped_out",
+        ]
+        # Ten years old on the day: of compulsory age (控辍保学), for the registry's alert.
+        dropout = events[-1][1]["data"]
+        assert (dropout["compulsory"], dropout["dropped_out_on"]) == (True, "2026-10-08")
+        assert [e["sequence"] for _, e in events] == [1, 2, 3]
         audited = (
             await conn.execute(
                 text("SELECT count(*) FROM audit_log WHERE entity_id = :id"), {"id": student["id"]}
@@ -134,3 +153,33 @@ async def test_concurrent_registrations_of_one_person_give_one_student(
     )
     assert sorted(a.status_code for a in answers) == [201, 409, 409, 409, 409]
     assert {a.json()["code"] for a in answers if a.status_code == 409} == {"STUDENT_EXISTS"}
+
+
+async def test_a_dropout_past_junior_high_is_not_of_compulsory_age(
+    client, education_app, auth_keys
+):
+    _, child = await a_household(education_app, "马建国", "马小花", child_born="2009-03-01")
+    officer = auth_keys.headers("education_officer", VILLAGE)
+    body = {
+        "person_id": child,
+        "school_name": "广河县第一中学",
+        "stage": "senior_high",
+        "grade": 2,
+        "status_since": "2026-09-01",
+        "responsible_teacher": "李老师",
+    }
+    student = (await client.post("/students", json=body, headers=officer)).json()
+    dropped = {"enrolment_status": "dropped_out", "status_since": "2026-10-08"}
+    response = await client.patch(f"/students/{student['id']}", json=dropped, headers=officer)
+    assert response.status_code == 200, response.text
+    async with education_app.state.runtime.engine.connect() as conn:
+        envelope = (
+            await conn.execute(
+                text(
+                    "SELECT envelope FROM outbox WHERE aggregate_id = :id "
+                    "AND event_type LIKE '%dropped_out%'"
+                ),
+                {"id": student["id"]},
+            )
+        ).scalar_one()
+    assert (envelope["data"]["compulsory"], envelope["data"]["stage"]) == (False, "senior_high")

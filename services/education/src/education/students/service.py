@@ -8,11 +8,13 @@ from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.enums import EnrolmentStatus
+from contracts.enums import EnrolmentStatus, SchoolStage
 from contracts.events import education as education_events
 from education import errors
+from education.compulsory import COMPLETES_COMPULSORY, is_compulsory_age
 from education.events import changes
 from education.models import Person, Student
+from education.policy import compulsory_ages
 from education.records import registry_persons
 from education.students import schemas
 from kit.auth import Principal
@@ -54,12 +56,46 @@ class StudentService:
                 raise errors.STATUS_DATE_REQUIRED("give the date the new status took effect")
         if body.status_since is not None:
             self.clock.up_to_today(body.status_since, "body.status_since")
+        was = student.enrolment_status
         event = education_events.STUDENT_UPDATED
         async with student_changes.change(session, student, event, actor=actor, if_changed=True):
             for name, value in given.items():
                 if value is not None:
                     setattr(student, name, value)
+        if student.enrolment_status == EnrolmentStatus.dropped_out != was:
+            # 控辍保学: the registry raises its alert, the gateway marks the dimension.
+            await changes.record(
+                session,
+                student,
+                education_events.STUDENT_DROPPED_OUT,
+                await self._dropped_out(session, student),
+                actor=actor,
+                audited=False,  # the update's audit entry tells the change
+            )
         return student
+
+    async def _dropped_out(
+        self, session: AsyncSession, student: Student
+    ) -> education_events.StudentDroppedOut:
+        """The dropout as its event carries it: whether the child was of compulsory age on
+        the day (DOMAIN §3.1; the ages are the policy's of the region and year)."""
+        person = await session.get(Person, student.person_id)
+        on = student.status_since
+        ages = await compulsory_ages(session, student.region_code, on.year)
+        compulsory = (
+            person is not None
+            and person.birth_date is not None
+            and is_compulsory_age(
+                person.birth_date, on, ages, finished_stage=finished_before(student.stage)
+            )
+        )
+        return education_events.StudentDroppedOut(
+            **of_student(student),
+            stage=student.stage,
+            compulsory=compulsory,
+            dropped_out_on=on,
+            school_name=student.school_name,
+        )
 
     get = getter(Student, what="student")
 
@@ -108,19 +144,36 @@ def _audit_view(student: Student) -> dict:
     }
 
 
-def _snapshot(student: Student) -> education_events.StudentSnapshot:
-    return education_events.StudentSnapshot(
+def of_student(student: Student) -> dict:
+    """What every event about a student carries: the student, whose person and household,
+    where, and the policy year (of the status's date)."""
+    return dict(
         student_id=student.id,
         person_id=student.person_id,
         household_id=student.household_id,
         region_code=student.region_code,
+        policy_year=student.status_since.year,
+    )
+
+
+def finished_before(stage: str) -> SchoolStage | None:
+    """The highest stage a student of ``stage`` has finished, as far as compulsory education
+    is concerned: junior high for anyone past it."""
+    return SchoolStage.junior if SchoolStage(stage) in PAST_JUNIOR else None
+
+
+PAST_JUNIOR = frozenset(COMPLETES_COMPULSORY - {SchoolStage.junior})
+
+
+def _snapshot(student: Student) -> education_events.StudentSnapshot:
+    return education_events.StudentSnapshot(
+        **of_student(student),
         school_name=student.school_name,
         stage=student.stage,
         grade=student.grade,
         boarding=student.boarding,
         enrolment_status=EnrolmentStatus(student.enrolment_status),
         status_since=student.status_since,
-        policy_year=student.status_since.year,
     )
 
 
