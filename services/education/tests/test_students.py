@@ -183,3 +183,32 @@ async def test_a_dropout_past_junior_high_is_not_of_compulsory_age(
             )
         ).scalar_one()
     assert (envelope["data"]["compulsory"], envelope["data"]["stage"]) == (False, "senior_high")
+
+
+async def test_an_alternative_mode_needs_its_evidence(client, education_app, auth_keys):
+    _, child = await a_household(education_app, "马建国", "马小强")
+    officer = auth_keys.headers("education_officer", VILLAGE)
+    body = {
+        "person_id": child,
+        "school_name": "广河县特殊教育学校",
+        "stage": "primary",
+        "grade": 2,
+        "enrolment_status": "home_teaching",
+        "status_since": "2026-09-01",
+        "responsible_teacher": "王老师",
+    }
+    refused = await client.post("/students", json=body, headers=officer)
+    assert refused.status_code == 422 and refused.json()["code"] == "EVIDENCE_REQUIRED"
+    listed = await client.get("/students", params={"person_id": child}, headers=officer)
+    assert listed.json()["total"] == 0  # nothing stored
+    evidenced = {**body, "evidence": "送教上门 登记表 2026-017"}
+    created = await client.post("/students", json=evidenced, headers=officer)
+    assert created.status_code == 201, created.text
+    url = f"/students/{created.json()['id']}"
+    # A change of another field keeps the evidence …
+    cleared = await client.patch(url, json={"school_name": "广河县第二小学"}, headers=officer)
+    assert cleared.status_code == 200 and cleared.json()["evidence"] == "送教上门 登记表 2026-017"
+    # … and a change to another alternative mode keeps it.
+    distance = {"enrolment_status": "distance", "status_since": "2026-10-01"}
+    moved = await client.patch(url, json=distance, headers=officer)
+    assert moved.status_code == 200 and moved.json()["enrolment_status"] == "distance"

@@ -56,3 +56,11 @@ NOT_ELIGIBLE = ProblemType(
     "boarder, or not 特困生/孤儿 (不随意扩面).",
     field="body.programme",
 )
+EVIDENCE_REQUIRED = ProblemType(
+    422,
+    "EVIDENCE_REQUIRED",
+    "Evidence of the alternative mode missing",
+    "送教上门, 远程教育 and 特殊学校 count as schooling only with their evidence (佐证资料): "
+    "give body.evidence with such a status.",
+    field="body.evidence",
+)

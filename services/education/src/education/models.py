@@ -54,6 +54,8 @@ class Student(EducationModel, table=True):
     boarding: bool = False
     enrolment_status: str = Field(max_length=16)  # contracts.enums.EnrolmentStatus
     status_since: dt.date
+    #: 佐证资料 of an alternative mode (送教上门, 远程教育, 特殊学校): where it is kept.
+    evidence: str | None = Field(default=None, max_length=200)
     responsible_teacher: str = Field(max_length=50)  # 一生一责任人
     version: int = 1
     created_at: dt.datetime | None = _timestamp()

@@ -22,6 +22,9 @@ class StudentSnapshot(PersonRef):
     boarding: bool = Field(description="寄宿生")
     enrolment_status: EnrolmentStatus = Field(description=describe(EnrolmentStatus))
     status_since: dt.date = Field(description="Since when the status holds")
+    evidenced: bool = Field(
+        False, description="An alternative mode's evidence (佐证资料) is on file"
+    )
 
 
 class StudentDroppedOut(PersonRef):

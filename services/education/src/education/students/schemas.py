@@ -14,6 +14,11 @@ from contracts.text import non_blank
 
 SchoolName = Annotated[str, non_blank(100)]
 TeacherName = Annotated[str, non_blank(50)]
+Evidence = Annotated[str, non_blank(200)]
+EVIDENCE = (
+    "佐证资料 of an alternative mode (送教上门, 远程教育, 特殊学校): where it is kept (a document "
+    "number, a file reference); required with such a status"
+)
 Grade = Annotated[int, Field(ge=1, le=12, description="年级 within the stage (1 …)")]
 
 
@@ -27,6 +32,7 @@ class StudentCreate(BaseModel):
         EnrolmentStatus.enrolled, description=describe(EnrolmentStatus)
     )
     status_since: PolicyDate = Field(description="Since when the status holds (not in the future)")
+    evidence: Evidence | None = Field(None, description=EVIDENCE)
     responsible_teacher: TeacherName = Field(description="一生一责任人: the teacher answerable")
 
 
@@ -41,6 +47,7 @@ class StudentUpdate(BaseModel):
     status_since: PolicyDate | None = Field(
         None, description="Required with a new enrolment_status"
     )
+    evidence: Evidence | None = Field(None, description=EVIDENCE)
     responsible_teacher: TeacherName | None = None
 
 
@@ -56,5 +63,6 @@ class StudentOut(BaseModel):
     boarding: bool
     enrolment_status: EnrolmentStatus
     status_since: dt.date
+    evidence: str | None
     responsible_teacher: str
     version: int

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.enums import EnrolmentStatus, SchoolStage
 from contracts.events import education as education_events
 from education import errors
-from education.compulsory import COMPLETES_COMPULSORY, is_compulsory_age
+from education.compulsory import ALTERNATIVE_MODES, COMPLETES_COMPULSORY, is_compulsory_age
 from education.events import changes
 from education.models import Person, Student
 from education.policy import compulsory_ages
@@ -34,6 +34,7 @@ class StudentService:
         person = await registry_persons.named(session, body.person_id, actor)
         self.clock.up_to_today(body.status_since, "body.status_since")
         student = Student(**of_person(person), **_stored(body.model_dump(exclude={"person_id"})))
+        ensure_evidenced(student)
         session.add(student)
         await session.flush()  # a second record of the person: 409 STUDENT_EXISTS
         await student_changes.created(
@@ -62,6 +63,7 @@ class StudentService:
             for name, value in given.items():
                 if value is not None:
                     setattr(student, name, value)
+            ensure_evidenced(student)
         if student.enrolment_status == EnrolmentStatus.dropped_out != was:
             # 控辍保学: the registry raises its alert, the gateway marks the dimension.
             await changes.record(
@@ -140,8 +142,18 @@ def _audit_view(student: Student) -> dict:
         "boarding": student.boarding,
         "enrolment_status": student.enrolment_status,
         "status_since": student.status_since.isoformat(),
+        "evidence": student.evidence,
         "responsible_teacher": student.responsible_teacher,
     }
+
+
+def ensure_evidenced(student: Student) -> None:
+    """An alternative mode counts only with its evidence (佐证资料, DOMAIN §3.1): refused
+    without it, so every such record has it."""
+    if EnrolmentStatus(student.enrolment_status) in ALTERNATIVE_MODES and not student.evidence:
+        raise errors.EVIDENCE_REQUIRED(
+            f"{student.enrolment_status} counts as schooling only with its evidence (佐证资料)"
+        )
 
 
 def of_student(student: Student) -> dict:
@@ -174,6 +186,7 @@ def _snapshot(student: Student) -> education_events.StudentSnapshot:
         boarding=student.boarding,
         enrolment_status=EnrolmentStatus(student.enrolment_status),
         status_since=student.status_since,
+        evidenced=student.evidence is not None,
     )
 
 
