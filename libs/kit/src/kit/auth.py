@@ -32,10 +32,10 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from contracts.region import is_within, region_prefix, validate_region_code
+from contracts.region import RegionCode, is_within, region_prefix, validate_region_code
 from kit import problems
 from kit.problems import not_found
 
@@ -95,6 +95,12 @@ class Principal:
             raise problems.NOT_A_HELPER(
                 "this is for helpers (帮扶责任人): the token carries no valid `helper_id` claim"
             ) from None
+
+
+#: An endpoint's ``region: RegionQuery = None`` parameter, resolved by :func:`region_in_scope`.
+RegionQuery = Annotated[
+    RegionCode | None, Query(description="Region subtree (default: your region)")
+]
 
 
 def region_in_scope(actor: Principal, code: str | None, *, field: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Generic, TypeVar
 
-from fastapi import Query
+from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 
 T = TypeVar("T")
@@ -25,6 +25,10 @@ async def page_params(
     size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="items per page")] = 50,
 ) -> PageParams:
     return PageParams(page=page, size=size)
+
+
+#: An endpoint's ``page: Paging`` parameter (``?page=&size=``).
+Paging = Annotated[PageParams, Depends(page_params)]
 
 
 class Page(BaseModel, Generic[T]):

@@ -10,20 +10,17 @@ from fastapi import APIRouter, Depends, Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.enums import EnrolmentStatus, SchoolStage
-from contracts.region import RegionCode
 from education.auth import EducationRead, EducationWrite
 from education.models import Student
 from education.students import schemas
 from education.students.service import StudentService
 from kit.app import ReadSessionDep, SessionDep
-from kit.auth import region_in_scope
+from kit.auth import RegionQuery, region_in_scope
 from kit.clock import ClockDep
 from kit.errors import PROBLEM_RESPONSES
-from kit.pagination import Page, PageParams, page_params
+from kit.pagination import Page, Paging
 
 router = APIRouter(prefix="/students", tags=["students"], responses=PROBLEM_RESPONSES)
-Paging = Annotated[PageParams, Depends(page_params)]
-Region = Annotated[RegionCode | None, Query(description="Region subtree (default: your region)")]
 
 
 async def get_service(clock: ClockDep) -> StudentService:
@@ -52,7 +49,7 @@ async def list_students(
     session: ReadSessionDep,
     service: ServiceDep,
     page: Paging,
-    region: Region = None,
+    region: RegionQuery = None,
     person_id: Annotated[uuid.UUID | None, Query(description="Only this person's")] = None,
     stage: Annotated[SchoolStage | None, Query(description="Only this 学段")] = None,
     enrolment_status: Annotated[

@@ -27,7 +27,7 @@ from kit.app import ReadSessionDep
 from kit.auth import ensure_visible, region_in_scope
 from kit.clock import Clock, get_clock
 from kit.errors import PROBLEM_RESPONSES
-from kit.pagination import Page, PageParams, page_params
+from kit.pagination import Page, PageParams, Paging
 from kit.problems import not_found
 
 router = APIRouter(tags=["status"], responses=PROBLEM_RESPONSES)
@@ -99,7 +99,7 @@ async def list_households(
     actor: StatusRead,
     session: ReadSessionDep,
     clock: ClockDep,
-    paging: Annotated[PageParams, Depends(page_params)],
+    paging: Paging,
     region: Annotated[
         RegionCode | None,
         Query(description="A region inside yours (default: your whole region)"),
@@ -135,7 +135,7 @@ async def my_households(
     actor: StatusRead,
     session: ReadSessionDep,
     clock: ClockDep,
-    paging: Annotated[PageParams, Depends(page_params)],
+    paging: Paging,
 ) -> Page[HouseholdStatusOut]:
     query = _shown().where(
         _helped_by(actor.helper_id()),

@@ -15,10 +15,9 @@ from kit.app import ReadSessionDep, SessionDep
 from kit.auth import region_in_scope
 from kit.clock import ClockDep
 from kit.errors import PROBLEM_RESPONSES
-from kit.pagination import Page, PageParams, page_params
+from kit.pagination import Page, Paging
 
 router = APIRouter(tags=["chronic"], responses=PROBLEM_RESPONSES)
-Paging = Annotated[PageParams, Depends(page_params)]
 
 
 async def get_service(clock: ClockDep) -> ChronicService:

@@ -9,20 +9,17 @@ from fastapi import APIRouter, Depends, Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.dates import PolicyYear
-from contracts.region import RegionCode
 from health.auth import HealthRead, HealthWrite
 from health.dialysis import schemas
 from health.dialysis.service import DialysisService
 from health.models import DialysisPatient, DialysisSession, Person
 from kit.app import ReadSessionDep, SessionDep
-from kit.auth import region_in_scope
+from kit.auth import RegionQuery, region_in_scope
 from kit.clock import ClockDep
 from kit.errors import PROBLEM_RESPONSES
-from kit.pagination import Page, PageParams, page_params
+from kit.pagination import Page, Paging
 
 router = APIRouter(tags=["dialysis"], responses=PROBLEM_RESPONSES)
-Paging = Annotated[PageParams, Depends(page_params)]
-Region = Annotated[RegionCode | None, Query(description="Region subtree (default: your region)")]
 
 
 async def get_service(clock: ClockDep) -> DialysisService:
@@ -55,7 +52,7 @@ async def list_patients(
     session: ReadSessionDep,
     service: ServiceDep,
     page: Paging,
-    region: Region = None,
+    region: RegionQuery = None,
     person_id: Annotated[uuid.UUID | None, Query(description="Only this person's")] = None,
     open: Annotated[bool | None, Query(description="Only open (or only ended) records")] = None,
 ) -> Page[schemas.DialysisPatientOut]:
@@ -123,7 +120,7 @@ async def dialysis_report(
     session: ReadSessionDep,
     service: ServiceDep,
     year: Annotated[PolicyYear, Query(description="年度")],
-    region: Region = None,
+    region: RegionQuery = None,
 ) -> schemas.DialysisReport:
     region = region_in_scope(actor, region, field="query.region")
     return await service.report(session, region, year)

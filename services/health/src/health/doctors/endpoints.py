@@ -9,21 +9,18 @@ from fastapi import APIRouter, Depends, Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.dates import PolicyYear
-from contracts.region import RegionCode
 from health.auth import HealthRead, HealthWrite
 from health.doctors import schemas
 from health.doctors.service import ContractService
 from health.models import DoctorContract, FollowUp, Person
 from kit.app import ReadSessionDep, SessionDep
-from kit.auth import region_in_scope
+from kit.auth import RegionQuery, region_in_scope
 from kit.clock import ClockDep
 from kit.errors import PROBLEM_RESPONSES
-from kit.pagination import Page, PageParams, page_params
+from kit.pagination import Page, Paging
 
 router = APIRouter(tags=["family doctors"], responses=PROBLEM_RESPONSES)
-Paging = Annotated[PageParams, Depends(page_params)]
 Year = Annotated[PolicyYear, Query(description="年度")]
-Region = Annotated[RegionCode | None, Query(description="Region subtree (default: your region)")]
 
 
 async def get_service(clock: ClockDep) -> ContractService:
@@ -56,7 +53,7 @@ async def list_contracts(
     session: ReadSessionDep,
     service: ServiceDep,
     page: Paging,
-    region: Region = None,
+    region: RegionQuery = None,
     person_id: Annotated[uuid.UUID | None, Query(description="Only this person's")] = None,
     active: Annotated[
         bool | None, Query(description="Only contracts in force today (or only the others)")
@@ -130,7 +127,7 @@ async def family_doctor_report(
     session: ReadSessionDep,
     service: ServiceDep,
     year: Year,
-    region: Region = None,
+    region: RegionQuery = None,
 ) -> schemas.FamilyDoctorReport:
     region = region_in_scope(actor, region, field="query.region")
     return await service.report(session, region, year)
@@ -146,7 +143,7 @@ async def non_compliant_contracts(
     service: ServiceDep,
     page: Paging,
     year: Year,
-    region: Region = None,
+    region: RegionQuery = None,
 ) -> Page[schemas.NonCompliantContract]:
     region = region_in_scope(actor, region, field="query.region")
     items, total = await service.non_compliant(session, region, year, page)

@@ -12,7 +12,7 @@ from contracts.region import RegionCode
 from kit.app import ReadSessionDep, SessionDep
 from kit.auth import Principal, region_filter
 from kit.errors import PROBLEM_RESPONSES
-from kit.pagination import Page, PageParams, page_params
+from kit.pagination import Page, Paging
 from registry.auth import RegistryRead, RegistryWrite
 from registry.helpers import schemas
 from registry.helpers.service import HelperService, brief, mask_phone
@@ -23,7 +23,6 @@ from registry.regions.scope import report_region
 router = APIRouter(tags=["helpers"], responses=PROBLEM_RESPONSES)
 
 MONTH_PATTERN = r"^(19|20)\d{2}-(0[1-9]|1[0-2])$"
-Paging = Annotated[PageParams, Depends(page_params)]
 
 
 async def get_service(households: HouseholdServiceDep) -> HelperService:

@@ -14,7 +14,7 @@ from kit.app import ReadSessionDep, SessionDep
 from kit.audit import AuditEntry
 from kit.auth import Principal, region_filter
 from kit.errors import PROBLEM_RESPONSES
-from kit.pagination import Page, PageParams, page_params
+from kit.pagination import Page, Paging
 from registry.auth import RegistryRead, RegistryWrite, StatusRead
 from registry.households.schemas import (
     HouseholdCreate,
@@ -60,7 +60,7 @@ async def list_households(
     actor: RegistryRead,
     session: ReadSessionDep,
     service: ServiceDep,
-    page: Annotated[PageParams, Depends(page_params)],
+    page: Paging,
     region: Annotated[RegionCode | None, Query(description="Only this region's subtree")] = None,
     poverty_state: Annotated[
         list[PovertyState] | None, Query(description=describe(PovertyState))

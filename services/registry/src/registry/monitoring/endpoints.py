@@ -12,7 +12,7 @@ from contracts.region import RegionCode
 from kit.app import ReadSessionDep, SessionDep
 from kit.auth import region_filter
 from kit.errors import PROBLEM_RESPONSES
-from kit.pagination import Page, PageParams, page_params
+from kit.pagination import Page, Paging
 from registry.auth import RegistryRead, RegistryWrite
 from registry.households.endpoints import ServiceDep as HouseholdServiceDep
 from registry.models import RiskAlert
@@ -55,7 +55,7 @@ async def list_alerts(
     session: ReadSessionDep,
     monitoring: MonitoringDep,
     request: Request,
-    page: Annotated[PageParams, Depends(page_params)],
+    page: Paging,
     region: Annotated[RegionCode | None, Query(description="Only this region's subtree")] = None,
     alert_status: Annotated[
         list[AlertStatus] | None, Query(alias="status", description=describe(AlertStatus))

@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from contracts.dates import PolicyYear
-from contracts.region import RegionCode
 from kit.app import ReadSessionDep
+from kit.auth import RegionQuery
 from kit.clock import ClockDep
 from kit.errors import PROBLEM_RESPONSES
-from kit.pagination import Page, PageParams, page_params
+from kit.pagination import Page, Paging
 from registry.auth import RegistryPiiRead, RegistryRead
 from registry.quality import schemas
 from registry.quality.service import QualityService
@@ -19,7 +19,6 @@ from registry.regions.scope import report_region
 
 router = APIRouter(responses=PROBLEM_RESPONSES)
 
-Region = Annotated[RegionCode | None, Query(description="Region subtree (default: your region)")]
 Year = Annotated[PolicyYear | None, Query(description="Default: this year")]
 
 
@@ -47,8 +46,8 @@ async def red_flags(
     actor: RegistryPiiRead,
     session: ReadSessionDep,
     service: ServiceDep,
-    page: Annotated[PageParams, Depends(page_params)],
-    region: Region = None,
+    page: Paging,
+    region: RegionQuery = None,
     kind: Annotated[
         list[schemas.RedFlagKind] | None, Query(description="Only these kinds (repeatable)")
     ] = None,
@@ -75,7 +74,7 @@ async def incidence(
     session: ReadSessionDep,
     service: ServiceDep,
     clock: ClockDep,
-    region: Region = None,
+    region: RegionQuery = None,
     year: Year = None,
 ) -> schemas.IncidenceReport:
     scope = await report_region(session, actor, region)
@@ -97,7 +96,7 @@ async def quality(
     session: ReadSessionDep,
     service: ServiceDep,
     clock: ClockDep,
-    region: Region = None,
+    region: RegionQuery = None,
     year: Year = None,
 ) -> schemas.QualityReport:
     scope = await report_region(session, actor, region)
