@@ -15,6 +15,13 @@ household and member events (never from the registry's database):
 """
 
 from persons.model import PERSONS_TABLE, RegistryPerson
-from persons.read_model import Persons, PersonsChanged, of_person
+from persons.read_model import Persons, PersonsChanged, event_refs, of_person
 
-__all__ = ["PERSONS_TABLE", "Persons", "PersonsChanged", "RegistryPerson", "of_person"]
+__all__ = [
+    "PERSONS_TABLE",
+    "Persons",
+    "PersonsChanged",
+    "RegistryPerson",
+    "event_refs",
+    "of_person",
+]

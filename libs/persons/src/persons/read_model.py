@@ -94,6 +94,18 @@ def of_person(person: RegistryPerson) -> dict[str, Any]:
     )
 
 
+def event_refs(record: Any, policy_year: int) -> dict[str, Any]:
+    """The fields every department event about a person's record carries
+    (``contracts.events.common.PersonRef``): whose household, whose person, where, and the
+    policy year it counts in."""
+    return dict(
+        household_id=record.household_id,
+        person_id=record.person_id,
+        region_code=record.region_code,
+        policy_year=policy_year,
+    )
+
+
 def person_row(
     household: registry_events.HouseholdSnapshot, member: registry_events.MemberSnapshot
 ) -> dict[str, Any]:

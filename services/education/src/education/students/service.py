@@ -21,7 +21,7 @@ from kit.auth import Principal
 from kit.clock import Clock
 from kit.pagination import PageParams
 from kit.records import getter, page_in_region
-from persons import of_person
+from persons import event_refs, of_person
 
 
 class StudentService:
@@ -159,13 +159,7 @@ def ensure_evidenced(student: Student) -> None:
 def of_student(student: Student) -> dict:
     """What every event about a student carries: the student, whose person and household,
     where, and the policy year (of the status's date)."""
-    return dict(
-        student_id=student.id,
-        person_id=student.person_id,
-        household_id=student.household_id,
-        region_code=student.region_code,
-        policy_year=student.status_since.year,
-    )
+    return dict(student_id=student.id, **event_refs(student, student.status_since.year))
 
 
 def finished_before(stage: str) -> SchoolStage | None:

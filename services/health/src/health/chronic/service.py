@@ -17,14 +17,14 @@ from health.chronic import schemas
 from health.events import changes
 from health.medical.service import MedicalAssessor
 from health.models import ChronicCertificate
-from health.records import event_refs, registry_persons
+from health.records import registry_persons
 from kit import problems
 from kit.auth import Principal
 from kit.clock import Clock
 from kit.pagination import PageParams
 from kit.problems import Problem
 from kit.records import getter, one_writer_at_a_time, page_in_region
-from persons import of_person
+from persons import event_refs, of_person
 
 ACTIVE = "active"
 REVOKED = "revoked"

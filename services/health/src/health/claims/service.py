@@ -40,13 +40,13 @@ from health.policy import (
     SubsidyCategory,
     policy,
 )
-from health.records import event_refs, registry_persons
+from health.records import registry_persons
 from health.settlement import rules
 from kit.auth import Principal
 from kit.clock import Clock
 from kit.problems import Problem
 from kit.records import getter
-from persons import of_person
+from persons import event_refs, of_person
 
 SETTLED = "settled"
 REVERSED = "reversed"

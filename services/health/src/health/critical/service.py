@@ -27,7 +27,7 @@ from health.critical.schemas import IN_TREATMENT, OPEN, TRANSITIONS, UNDER_TREAT
 from health.events import changes
 from health.medical.service import MedicalAssessor
 from health.models import CriticalCase, CriticalDisease, CriticalDiseaseList
-from health.records import event_refs, registry_persons
+from health.records import registry_persons
 from health.regions import rate
 from kit import problems
 from kit.auth import Principal, ensure_in_region
@@ -35,7 +35,7 @@ from kit.clock import Clock
 from kit.pagination import PageParams
 from kit.problems import Problem
 from kit.records import getter, one_writer_at_a_time, page_in_region
-from persons import of_person
+from persons import event_refs, of_person
 
 
 class CriticalService:

@@ -21,14 +21,13 @@ from health.dialysis import schemas
 from health.events import changes
 from health.models import DialysisPatient, DialysisSession, Person
 from health.policy import DIALYSIS_SUBSIDY, policy
-from health.records import event_refs
 from health.regions import child_code
 from kit.auth import Principal
 from kit.clock import Clock
 from kit.pagination import PageParams
 from kit.problems import Problem
 from kit.records import getter, page_in_region, record_in_region
-from persons import of_person
+from persons import event_refs, of_person
 
 OPEN = "open"
 ENDED = "ended"

@@ -30,14 +30,13 @@ from health.policy import (
     OTHER_CHRONIC_CONDITIONS,
     policy,
 )
-from health.records import event_refs
 from health.regions import child_code, rate
 from kit.auth import Principal
 from kit.clock import Clock
 from kit.pagination import PageParams
 from kit.problems import Problem
 from kit.records import getter, page_in_region, record_in_region
-from persons import of_person
+from persons import event_refs, of_person
 
 ACTIVE = "active"
 ENDED = "ended"

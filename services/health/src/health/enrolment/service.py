@@ -24,7 +24,6 @@ from health.events import changes
 from health.medical.service import MedicalAssessor
 from health.models import Enrolment, Person
 from health.policy import PREMIUM, SUBSIDISED_CATEGORIES, policy
-from health.records import event_refs
 from health.regions import rate
 from kit.auth import Principal, ensure_visible
 from kit.clock import Clock
@@ -32,7 +31,7 @@ from kit.db import among
 from kit.policy import Overrides
 from kit.problems import Problem
 from kit.records import getter
-from persons import of_person
+from persons import event_refs, of_person
 
 ACTIVE = "active"
 CANCELLED = "cancelled"
