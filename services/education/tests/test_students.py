@@ -31,20 +31,26 @@ async def a_household(app, *names: str, child_born: str = "2016-05-01") -> list[
     return [str(m.member_id) for m in snapshot.members]
 
 
+def student_body(person_id: str, **fields) -> dict:
+    """A registration: a primary-school pupil enrolled this term, unless ``fields`` say
+    otherwise."""
+    return {
+        "person_id": person_id,
+        "school_name": "广河县城关小学",
+        "stage": "primary",
+        "grade": 3,
+        "status_since": "2026-09-01",
+        "responsible_teacher": "王老师",
+        **fields,
+    }
+
+
 async def test_a_student_is_registered_once_and_changed_with_its_events(
     client, education_app, auth_keys
 ):
     _, child = await a_household(education_app, "马建国", "马小军")
     officer = auth_keys.headers("education_officer", VILLAGE)
-    body = {
-        "person_id": child,
-        "school_name": "广河县城关小学",
-        "stage": "primary",
-        "grade": 3,
-        "boarding": True,
-        "status_since": "2026-09-01",
-        "responsible_teacher": "王老师",
-    }
+    body = student_body(child, boarding=True)
     created = await client.post("/students", json=body, headers=officer)
     assert created.status_code == 201, created.text
     student = created.json()
@@ -117,15 +123,7 @@ async def test_bad_input_is_a_clear_4xx(client, education_app, auth_keys):
         ({"stage": "kindergarten"}, "body.stage"),
         ({"school_name": " "}, "body.school_name"),
     ):
-        body = {
-            "person_id": head,
-            "school_name": "广河县城关小学",
-            "stage": "primary",
-            "grade": 3,
-            "status_since": "2026-09-01",
-            "responsible_teacher": "王老师",
-            **bad,
-        }
+        body = student_body(head, **bad)
         response = await client.post("/students", json=body, headers=officer)
         assert response.status_code == 422, (bad, response.text)
         assert response.json()["errors"][0]["field"] == field
@@ -140,14 +138,7 @@ async def test_concurrent_registrations_of_one_person_give_one_student(
 
     (head,) = await a_household(education_app, "马建国")
     officer = auth_keys.headers("education_officer", VILLAGE)
-    body = {
-        "person_id": head,
-        "school_name": "广河县第一中学",
-        "stage": "senior_high",
-        "grade": 1,
-        "status_since": "2026-09-01",
-        "responsible_teacher": "李老师",
-    }
+    body = student_body(head, school_name="广河县第一中学", stage="senior_high", grade=1)
     answers = await asyncio.gather(
         *(client.post("/students", json=body, headers=officer) for _ in range(5))
     )
@@ -160,14 +151,7 @@ async def test_a_dropout_past_junior_high_is_not_of_compulsory_age(
 ):
     _, child = await a_household(education_app, "马建国", "马小花", child_born="2009-03-01")
     officer = auth_keys.headers("education_officer", VILLAGE)
-    body = {
-        "person_id": child,
-        "school_name": "广河县第一中学",
-        "stage": "senior_high",
-        "grade": 2,
-        "status_since": "2026-09-01",
-        "responsible_teacher": "李老师",
-    }
+    body = student_body(child, school_name="广河县第一中学", stage="senior_high", grade=2)
     student = (await client.post("/students", json=body, headers=officer)).json()
     dropped = {"enrolment_status": "dropped_out", "status_since": "2026-10-08"}
     response = await client.patch(f"/students/{student['id']}", json=dropped, headers=officer)
@@ -188,15 +172,9 @@ async def test_a_dropout_past_junior_high_is_not_of_compulsory_age(
 async def test_an_alternative_mode_needs_its_evidence(client, education_app, auth_keys):
     _, child = await a_household(education_app, "马建国", "马小强")
     officer = auth_keys.headers("education_officer", VILLAGE)
-    body = {
-        "person_id": child,
-        "school_name": "广河县特殊教育学校",
-        "stage": "primary",
-        "grade": 2,
-        "enrolment_status": "home_teaching",
-        "status_since": "2026-09-01",
-        "responsible_teacher": "王老师",
-    }
+    body = student_body(
+        child, school_name="广河县特殊教育学校", grade=2, enrolment_status="home_teaching"
+    )
     refused = await client.post("/students", json=body, headers=officer)
     assert refused.status_code == 422 and refused.json()["code"] == "EVIDENCE_REQUIRED"
     listed = await client.get("/students", params={"person_id": child}, headers=officer)
