@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contracts.enums import EnrolmentStatus, SchoolStage
+from contracts.enums import AidProgramme, EnrolmentStatus, SchoolStage
 from contracts.reconcile import Part, Unit, reconcile
 from contracts.status import DimensionState, Reason
 from education import errors
@@ -24,7 +24,6 @@ from education.compulsory import (
     term_start,
 )
 from education.grants import (
-    AidProgramme,
     AmountRange,
     Granted,
     ReportLine,

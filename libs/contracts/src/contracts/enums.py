@@ -236,6 +236,45 @@ class EnrolmentStatus(StrEnum):
     graduated = "graduated"  # 毕业
 
 
+class AidProgramme(StrEnum):
+    """资助项目 (DOMAIN §3.2): what an education aid grant is paid from."""
+
+    preschool = "preschool"  # 学前资助 (生活补助)
+    boarding_allowance = "boarding_allowance"  # 两免一补: 寄宿生生活补助
+    nutrition = "nutrition"  # 营养改善计划 (营养餐)
+    senior_high_grant = "senior_high_grant"  # 普通高中 国家助学金
+    senior_high_fee_waiver = "senior_high_fee_waiver"  # 普通高中 免学杂费
+    vocational_fee_waiver = "vocational_fee_waiver"  # 中职 免学费
+    vocational_grant = "vocational_grant"  # 中职 国家助学金
+    vocational_one_off = "vocational_one_off"  # 中高职 一次性扶贫助学补助
+    yulu = "yulu"  # 雨露计划
+    charity_school = "charity_school"  # 社会慈善助学 (中小学、普通高中)
+    charity_university_entry = "charity_university_entry"  # 特困生/孤儿 大学入学资助
+    charity_university_yearly = "charity_university_yearly"  # 特困生/孤儿 大学每学年资助
+
+
+class SchoolTerm(StrEnum):
+    """学期 of a school year (学年, named by the year it begins): autumn, then spring."""
+
+    autumn = "autumn"  # 秋季学期
+    spring = "spring"  # 春季学期
+
+
+class DropoutCaseStatus(StrEnum):
+    """劝返 case (控辍保学, DOMAIN §3.1): open until its outcome is recorded."""
+
+    open = "open"  # 劝返中
+    closed = "closed"  # 已结案
+
+
+class DropoutCaseOutcome(StrEnum):
+    """How a 劝返 case ended."""
+
+    returned = "returned"  # 劝返复学
+    alternative_mode = "alternative_mode"  # 送教上门、远程教育或特殊学校 (with evidence)
+    exempt = "exempt"  # 免于入学 / 延缓入学 (with evidence)
+
+
 class ReliefCause(StrEnum):
     """临时救助 cause (DOMAIN §6)."""
 
@@ -407,6 +446,25 @@ LABELS = _Labels(
         (EnrolmentStatus.distance, "远程教育"),
         (EnrolmentStatus.special_school, "特殊学校"),
         (EnrolmentStatus.graduated, "毕业"),
+        (AidProgramme.preschool, "学前资助"),
+        (AidProgramme.boarding_allowance, "寄宿生生活补助 (两免一补)"),
+        (AidProgramme.nutrition, "营养改善计划"),
+        (AidProgramme.senior_high_grant, "普通高中国家助学金"),
+        (AidProgramme.senior_high_fee_waiver, "普通高中免学杂费"),
+        (AidProgramme.vocational_fee_waiver, "中职免学费"),
+        (AidProgramme.vocational_grant, "中职国家助学金"),
+        (AidProgramme.vocational_one_off, "中高职一次性扶贫助学补助"),
+        (AidProgramme.yulu, "雨露计划"),
+        (AidProgramme.charity_school, "社会慈善助学"),
+        (AidProgramme.charity_university_entry, "特困生/孤儿大学入学资助"),
+        (AidProgramme.charity_university_yearly, "特困生/孤儿大学每学年资助"),
+        (SchoolTerm.autumn, "秋季学期"),
+        (SchoolTerm.spring, "春季学期"),
+        (DropoutCaseStatus.open, "劝返中"),
+        (DropoutCaseStatus.closed, "已结案"),
+        (DropoutCaseOutcome.returned, "劝返复学"),
+        (DropoutCaseOutcome.alternative_mode, "送教上门/远程教育/特殊学校"),
+        (DropoutCaseOutcome.exempt, "免于入学 (有佐证)"),
         (ReliefCause.disaster, "突发灾祸"),
         (ReliefCause.illness, "重大疾病"),
         (ReliefCause.accident, "意外事故"),

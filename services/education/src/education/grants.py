@@ -13,32 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from contracts.enums import SchoolStage
+from contracts.enums import AidProgramme, SchoolStage
 from contracts.money import NonNegativeMoney
 from contracts.reconcile import Part, Reconciliation, Unit, reconcile
 from education import errors
-
-
-class AidProgramme(StrEnum):
-    """资助项目 (DOMAIN §3.2)."""
-
-    preschool = "preschool"  # 学前资助 (生活补助)
-    boarding_allowance = "boarding_allowance"  # 两免一补: 寄宿生生活补助
-    nutrition = "nutrition"  # 营养改善计划 (营养餐)
-    senior_high_grant = "senior_high_grant"  # 普通高中 国家助学金
-    senior_high_fee_waiver = "senior_high_fee_waiver"  # 普通高中 免学杂费
-    vocational_fee_waiver = "vocational_fee_waiver"  # 中职 免学费
-    vocational_grant = "vocational_grant"  # 中职 国家助学金
-    vocational_one_off = "vocational_one_off"  # 中高职 一次性扶贫助学补助
-    yulu = "yulu"  # 雨露计划
-    charity_school = "charity_school"  # 社会慈善助学 (中小学、普通高中)
-    charity_university_entry = "charity_university_entry"  # 特困生/孤儿 大学入学资助
-    charity_university_yearly = "charity_university_yearly"  # 特困生/孤儿 大学每学年资助
-
 
 #: Paid once a student, whatever the year (一次性).
 ONE_OFF = frozenset({AidProgramme.vocational_one_off, AidProgramme.charity_university_entry})

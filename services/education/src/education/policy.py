@@ -17,14 +17,13 @@ from typing import Annotated, Any
 from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.enums import SchoolStage
+from contracts.enums import AidProgramme, SchoolStage
 from contracts.money import NonNegativeMoney
 from education.audit import audit
 from education.compulsory import CompulsoryAges
 from education.grants import (
     PROGRAMME_STAGES,
     AidPolicy,
-    AidProgramme,
     AmountRange,
 )
 from education.models import policy_table
