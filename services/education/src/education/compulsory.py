@@ -10,6 +10,7 @@ finished junior high at 14 is not of compulsory age any more.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -89,13 +90,35 @@ class Child:
     evidenced: bool = False
 
 
+def finished_stage(stage: SchoolStage, status: EnrolmentStatus) -> SchoolStage | None:
+    """The highest stage a student's 学籍 shows finished, as far as compulsory education is
+    concerned: their stage once graduated from it, junior high for anyone past it."""
+    if status is EnrolmentStatus.graduated:
+        return stage
+    return SchoolStage.junior if stage in COMPLETES_COMPULSORY - {SchoolStage.junior} else None
+
+
+def unschooled_reason(child: Child, on: dt.date, ages: CompulsoryAges) -> Reason | None:
+    """Why a member is on the compulsory-education check list on ``on``: of compulsory age
+    and dropped out (``DROPOUT``), out of school otherwise (``OUT_OF_SCHOOL``), or without
+    a matched 学籍 (``NO_STUDENT_RECORD``); ``None`` when schooled or not of that age."""
+    if not is_compulsory_age(child.birth_date, on, ages, finished_stage=child.finished_stage):
+        return None
+    if child.status is EnrolmentStatus.dropped_out:
+        return Reason.DROPOUT
+    if child.status is None:
+        return Reason.NO_STUDENT_RECORD
+    return Reason.OUT_OF_SCHOOL if is_out_of_school(child) else None
+
+
+def is_schooled(status: EnrolmentStatus, evidenced: bool) -> bool:
+    """Enrolled, or in an alternative mode whose evidence (佐证资料) is on file."""
+    return status is EnrolmentStatus.enrolled or (status in ALTERNATIVE_MODES and evidenced)
+
+
 def is_out_of_school(child: Child) -> bool:
     """Neither enrolled nor in an evidenced alternative mode (a 学籍 is recorded)."""
-    if child.status is EnrolmentStatus.enrolled:
-        return False
-    if child.status in ALTERNATIVE_MODES:
-        return not child.evidenced
-    return child.status is not None
+    return child.status is not None and not is_schooled(child.status, child.evidenced)
 
 
 def education_fact(
@@ -105,14 +128,10 @@ def education_fact(
     without an evidenced alternative mode, else ``unknown`` when one has no 学籍 match,
     else ``ok`` (also for a household without compulsory-age children). The detail counts,
     never names (the status travels to phones and dashboards)."""
-    of_age = [
-        c
-        for c in children
-        if is_compulsory_age(c.birth_date, on, ages, finished_stage=c.finished_stage)
-    ]
-    dropped = sum(c.status is EnrolmentStatus.dropped_out for c in of_age)
-    out = sum(is_out_of_school(c) for c in of_age) - dropped
-    unmatched = sum(c.status is None for c in of_age)
+    found = Counter(unschooled_reason(c, on, ages) for c in children)
+    dropped = found[Reason.DROPOUT]
+    out = found[Reason.OUT_OF_SCHOOL]
+    unmatched = found[Reason.NO_STUDENT_RECORD]
     problems: list[tuple[Reason, str]] = []
     if dropped:
         problems.append((Reason.DROPOUT, f"{dropped} compulsory-age child(ren) dropped out"))
