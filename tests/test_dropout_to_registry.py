@@ -86,7 +86,8 @@ async def test_a_compulsory_age_dropout_raises_one_registry_alert(services, auth
                 )
             ).scalar_one()
 
-    # Once the registry has read all three of the student's events (registered, updated,
-    # dropped_out), still exactly one alert.
-    await eventually(education_events_read, until=lambda n: n == 3)
+    # Once the registry has read all four of education's events (the student's registered,
+    # updated and dropped_out, and the opening of the 劝返 case the dropout opened), still
+    # exactly one alert.
+    await eventually(education_events_read, until=lambda n: n == 4)
     assert len(await alerts()) == 1

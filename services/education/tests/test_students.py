@@ -14,9 +14,11 @@ from education.records import registry_persons
 OTHER_TOWNSHIP = "622924101000"
 
 
-async def a_household(app, *names: str, child_born: str = "2016-05-01") -> list[str]:
+async def a_household(
+    app, *names: str, child_born: str = "2016-05-01", region_code: str = VILLAGE
+) -> list[str]:
     """A registry household as education learns it (the persons library), its member ids;
-    its children born on ``child_born``."""
+    its children born on ``child_born``, in ``region_code``."""
     members = [
         registry_member(name, "head", birth_date="1980-01-01")
         if i == 0
@@ -24,7 +26,7 @@ async def a_household(app, *names: str, child_born: str = "2016-05-01") -> list[
         for i, name in enumerate(names)
     ]
     snapshot = registry_events.HouseholdSnapshot.model_validate(
-        registry_household(uuid.uuid4(), members=members)
+        registry_household(uuid.uuid4(), members=members, region_code=region_code)
     )
     async with app.state.runtime.sessionmaker() as session, session.begin():
         await registry_persons.apply_households(session, [snapshot])

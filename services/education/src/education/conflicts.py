@@ -11,4 +11,7 @@ CONSTRAINT_PROBLEMS: dict[str, Problem] = {
     "students_person_id_key": errors.STUDENT_EXISTS(
         "the person has a 学籍 record already: change it (PATCH /students/{id}) instead"
     ),
+    "dropout_cases_one_open": errors.CASE_EXISTS(
+        "the student has an open 劝返 case already: record visits on it, or close it first"
+    ),
 }

@@ -50,6 +50,7 @@ CHARITY_UNIVERSITY_ENTRY = "aid.charity.university_entry"
 CHARITY_UNIVERSITY_YEARLY = "aid.charity.university_yearly"
 PROGRAMME_STAGES_KEY = "aid.programme_stages"
 NOT_STACKING = "aid.not_stacking"
+CASE_DUE_DAYS = "cases.due_days"
 
 PARAMETERS = [
     Parameter(
@@ -186,6 +187,15 @@ PARAMETERS = [
         "",
         list[tuple[AidProgramme, AidProgramme]],
     ),
+    Parameter(
+        CASE_DUE_DAYS,
+        30,
+        "劝返 (控辍保学): days from a case's opening by which the child should be back at "
+        "school, in an alternative mode or exempt; an open case past it is overdue "
+        "(default: not in seeds)",
+        "天",
+        Days,
+    ),
 ]
 
 policy = PolicyBook(policy_table, PARAMETERS, audit)
@@ -239,10 +249,17 @@ async def _values(
     }
 
 
+_COMPULSORY_KEYS = (COMPULSORY_MIN_AGE, COMPULSORY_MAX_AGE, TERM_STARTS)
+
+
 async def compulsory_ages(session: AsyncSession, region_code: str, year: int) -> CompulsoryAges:
     """The ages and terms of compulsory education in force for a region and year."""
-    keys = (COMPULSORY_MIN_AGE, COMPULSORY_MAX_AGE, TERM_STARTS)
-    return _compulsory_ages(await _values(session, keys, region_code, year))
+    return _compulsory_ages(await _values(session, _COMPULSORY_KEYS, region_code, year))
+
+
+async def case_due_days(session: AsyncSession, region_code: str, year: int) -> int:
+    """Days a 劝返 case has, from its opening, in a region and year."""
+    return await policy.value(session, CASE_DUE_DAYS, region_code=region_code, year=year)
 
 
 async def aid_policy(session: AsyncSession, region_code: str, year: int) -> AidPolicy:
