@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from education.cases.endpoints import router as cases_router
 from education.changes import router as changes_router
+from education.compulsory_check.endpoints import router as compulsory_check_router
 from education.config import EducationSettings
 from education.conflicts import CONSTRAINT_PROBLEMS
 from education.events import outbox
@@ -30,6 +31,7 @@ def create_app(settings: EducationSettings | None = None) -> FastAPI:
             settings=settings or EducationSettings(),
             routers=[
                 students_router,
+                compulsory_check_router,
                 cases_router,
                 changes_router,
                 policy_router(policy, read_scope="education:read"),
@@ -41,7 +43,7 @@ def create_app(settings: EducationSettings | None = None) -> FastAPI:
                 {"name": "students", "description": "学籍: registry persons as students"},
                 {
                     "name": "cases",
-                    "description": "控辍保学: 劝返 cases",
+                    "description": "控辍保学: the compulsory-education check and 劝返 cases",
                 },
                 {"name": "changes", "description": "What was changed, by whom (audit log)"},
                 {

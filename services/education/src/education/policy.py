@@ -11,6 +11,7 @@ reads the values here (:func:`aid_policy`) and hands them over.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -27,7 +28,7 @@ from education.grants import (
     AmountRange,
 )
 from education.models import policy_table
-from kit.policy import Parameter, PolicyBook
+from kit.policy import Overrides, Parameter, PolicyBook
 
 Age = Annotated[int, Field(ge=0, le=30)]
 Days = Annotated[int, Field(ge=0, le=366)]
@@ -255,6 +256,39 @@ _COMPULSORY_KEYS = (COMPULSORY_MIN_AGE, COMPULSORY_MAX_AGE, TERM_STARTS)
 async def compulsory_ages(session: AsyncSession, region_code: str, year: int) -> CompulsoryAges:
     """The ages and terms of compulsory education in force for a region and year."""
     return _compulsory_ages(await _values(session, _COMPULSORY_KEYS, region_code, year))
+
+
+@dataclass(frozen=True)
+class CompulsoryAgesEverywhere:
+    """The ages of compulsory education of every region and year, their overrides loaded
+    at once: for a list over many villages (one query a parameter, not one a person)."""
+
+    overrides: dict[str, Overrides]
+
+    def of(self, region_code: str, year: int) -> CompulsoryAges:
+        return _compulsory_ages(
+            {key: found.value(region_code, year) for key, found in self.overrides.items()}
+        )
+
+    def _values(self, key: str) -> list[int]:
+        found = self.overrides[key]
+        return [found.default, *(value for _, _, value in found.rows)]
+
+    @property
+    def youngest_first_age(self) -> int:
+        """The lowest first age anywhere: nobody younger is of compulsory age."""
+        return min(self._values(COMPULSORY_MIN_AGE))
+
+    @property
+    def oldest_last_age(self) -> int:
+        """The highest last age anywhere (a child stays until the term after it ends)."""
+        return max(self._values(COMPULSORY_MAX_AGE))
+
+
+async def compulsory_ages_everywhere(session: AsyncSession) -> CompulsoryAgesEverywhere:
+    return CompulsoryAgesEverywhere(
+        {key: await policy.overrides(session, key) for key in _COMPULSORY_KEYS}
+    )
 
 
 async def case_due_days(session: AsyncSession, region_code: str, year: int) -> int:
