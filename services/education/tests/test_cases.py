@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from education_testdata import COUNTY, OTHER_COUNTY, TOWNSHIP
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from test_students import OTHER_TOWNSHIP, a_household, student_body
 
 from devstack.registry_payloads import VILLAGE
@@ -312,3 +314,38 @@ async def test_a_township_sees_only_its_own_cases(client, education_app, auth_ke
     assert outside.status_code == 403
     reader = auth_keys.headers("health_officer", VILLAGE)  # no education scopes
     assert (await client.get("/cases", headers=reader)).status_code == 403
+
+
+async def test_concurrent_openings_of_one_students_case_give_one_case(
+    client, education_app, auth_keys
+):
+    import asyncio
+
+    education_app.state.clock = FixedClock(TODAY)
+    officer = auth_keys.headers("education_officer", VILLAGE)
+    # Past compulsory age: the dropout opens no case, so each opening is by hand.
+    _, child = await a_household(education_app, "马建国", "马小花", child_born="2009-03-01")
+    body = student_body(child, school_name="广河县第一中学", stage="senior_high", grade=2)
+    student = (await client.post("/students", json=body, headers=officer)).json()
+    await client.patch(f"/students/{student['id']}", json=DROPPED, headers=officer)
+    answers = await asyncio.gather(
+        *(
+            client.post("/cases", json={"student_id": student["id"]}, headers=officer)
+            for _ in range(4)
+        )
+    )
+    assert sorted(a.status_code for a in answers) == [201, 409, 409, 409]
+    assert {a.json()["code"] for a in answers if a.status_code == 409} == {"CASE_EXISTS"}
+    # Under the service's check, the database holds the rule too.
+    async with education_app.state.runtime.engine.connect() as conn:
+        with pytest.raises(IntegrityError, match="dropout_cases_one_open"):
+            await conn.execute(
+                text(
+                    "INSERT INTO dropout_cases (id, student_id, person_id, household_id, "
+                    "region_code, responsible_person, opened_on, due_on, status, visits, "
+                    "version) SELECT gen_random_uuid(), student_id, person_id, household_id, "
+                    "region_code, responsible_person, opened_on, due_on, status, 0, 1 "
+                    "FROM dropout_cases WHERE student_id = :id"
+                ),
+                {"id": student["id"]},
+            )

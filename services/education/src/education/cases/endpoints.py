@@ -21,6 +21,9 @@ from kit.pagination import Page, Paging
 
 router = APIRouter(prefix="/cases", tags=["cases"], responses=PROBLEM_RESPONSES)
 
+# A case's paths take a UUID only (``{case_id:uuid}``), so /cases/overdue is never read as a
+# case id: another method there is a 405, not a 422 on the id.
+
 
 async def get_service(clock: ClockDep) -> CaseService:
     return CaseService(clock)
@@ -92,7 +95,7 @@ async def overdue_cases(
     return await _page(session, service, region, page, overdue=True)
 
 
-@router.get("/{case_id}", summary="One 劝返 case with its visits")
+@router.get("/{case_id:uuid}", summary="One 劝返 case with its visits")
 async def get_case(
     case_id: uuid.UUID, actor: EducationRead, session: ReadSessionDep, service: ServiceDep
 ) -> schemas.CaseDetail:
@@ -100,7 +103,7 @@ async def get_case(
 
 
 @router.patch(
-    "/{case_id}",
+    "/{case_id:uuid}",
     summary="Change an open case's responsible person (劝返责任人) or due date",
     description="A closed case is 409 `CASE_CLOSED`; a due date before the opening is 422 "
     "`DATE_BEFORE_OPENING`. Publishes `education.case.updated` when something changed.",
@@ -116,7 +119,7 @@ async def update_case(
 
 
 @router.post(
-    "/{case_id}/visits",
+    "/{case_id:uuid}/visits",
     status_code=status.HTTP_201_CREATED,
     summary="Record a 劝返 visit: when, by whom, what was said or agreed, the next step",
     description="On an open case, dated between its opening and today. Publishes "
@@ -133,7 +136,7 @@ async def add_visit(
 
 
 @router.post(
-    "/{case_id}/close",
+    "/{case_id:uuid}/close",
     summary="Close a case with its outcome: returned, alternative mode or exempt",
     description="`returned` needs the student enrolled again and `alternative_mode` the "
     "student in an evidenced alternative mode (409 `OUTCOME_NOT_MET`: change the 学籍 "
