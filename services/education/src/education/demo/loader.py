@@ -23,20 +23,16 @@ from contracts.region import region_prefix
 from education.compulsory import age_on
 from education.config import EducationSettings
 from education.models import Person, Student
+from education.records import registry_persons
 from education.students.schemas import StudentCreate, StudentUpdate
 from education.students.service import StudentService
 from kit.auth import Principal
-from kit.bus import wait_until_consumed
 from kit.clock import Clock
 from kit.db import atomic, create_engine, create_sessionmaker
 from kit.progress import Step
 
 DEMO_COUNTY = "622924000000"  # 广河县, the registry's demo county
 SEED = 20261205
-#: The registry's stream and education's durable consumer of it (kit.app names it
-#: ``<service>-<source>``).
-REGISTRY_STREAM = "REGISTRY"
-REGISTRY_CONSUMER = "education-registry"
 
 #: The stage and grade of a child by age on the first day of the school year (1 September):
 #: 小学 from 6, 初中 from 12, 高中/中职 from 15, 高职/大学 from 18.
@@ -115,11 +111,6 @@ def place(age: int, rng: random.Random) -> tuple[SchoolStage, int] | None:
     return None
 
 
-async def wait_for_registry(nats_url: str, **waiting) -> None:
-    """Until education's consumer of the registry's stream has caught up (kit.bus)."""
-    await wait_until_consumed(nats_url, REGISTRY_STREAM, REGISTRY_CONSUMER, **waiting)
-
-
 async def load(
     settings: EducationSettings,
     *,
@@ -143,7 +134,7 @@ async def load(
         async with sessions() as session:
             if await student_count(session, region):
                 return None
-            persons = await _persons(session, region)
+            persons = await registry_persons.living_in(session, region)
         loader = _Loader(sessions, clock, actor, random.Random(seed), shares, show_progress)
         return await loader.run(persons)
     finally:
@@ -154,19 +145,6 @@ async def student_count(session: AsyncSession, region: str) -> int:
     return await session.scalar(
         select(func.count(Student.id)).where(Student.region_code.startswith(region_prefix(region)))
     )
-
-
-async def _persons(session: AsyncSession, region: str) -> list[Person]:
-    rows = await session.execute(
-        select(Person)
-        .where(
-            Person.in_household,
-            Person.birth_date.is_not(None),
-            Person.region_code.startswith(region_prefix(region)),
-        )
-        .order_by(Person.id)
-    )
-    return list(rows.scalars())
 
 
 @dataclasses.dataclass
@@ -184,6 +162,8 @@ class _Loader:
         start = school_year_start(today)
         children = []
         for person in persons:
+            if person.birth_date is None:
+                continue
             placed = place(age_on(person.birth_date, start), self.rng)
             if placed is not None:
                 children.append((person, *placed))
@@ -253,7 +233,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait")
     args = parser.parse_args()
     settings = EducationSettings()
-    asyncio.run(wait_for_registry(settings.nats_url, timeout=args.timeout))
+    asyncio.run(registry_persons.caught_up(settings.nats_url, "education", timeout=args.timeout))
     counts = asyncio.run(load(settings, seed=args.seed))
     school_year = school_year_start(Clock().today()).year
     print(

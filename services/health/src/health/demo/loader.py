@@ -35,18 +35,14 @@ from health.doctors.schemas import ContractCreate, FollowUpCreate
 from health.doctors.service import ContractService
 from health.enrolment.service import ACTIVE, EnrolmentService
 from health.models import Claim, DoctorContract, Enrolment, Person
+from health.records import registry_persons
 from kit.auth import Principal
-from kit.bus import wait_until_consumed
 from kit.clock import Clock
 from kit.db import atomic, create_engine, create_sessionmaker
 from kit.progress import Step
 
 DEMO_COUNTY = "622924000000"  # 广河县, the registry's demo county
 SEED = 20261122
-#: The registry's stream and health's durable consumer of it (kit.app names it
-#: ``<service>-<source>``).
-REGISTRY_STREAM = "REGISTRY"
-REGISTRY_CONSUMER = "health-registry"
 
 TOWNSHIP_HOSPITALS = ["城关镇卫生院", "三甲集镇卫生院", "祁家集镇卫生院", "庄窠集镇卫生院"]
 COUNTY_HOSPITALS = ["广河县人民医院", "广河县中医医院"]
@@ -163,11 +159,6 @@ def scaled(count: int, scale: float) -> int:
     return max(1, round(count * scale))
 
 
-async def wait_for_registry(nats_url: str, **waiting) -> None:
-    """Until health's consumer of the registry's stream has caught up (kit.bus)."""
-    await wait_until_consumed(nats_url, REGISTRY_STREAM, REGISTRY_CONSUMER, **waiting)
-
-
 async def load(
     settings: HealthSettings,
     *,
@@ -192,7 +183,7 @@ async def load(
         async with sessions() as session:
             if await _enrolled(session, region, year):
                 return None
-            persons = await _persons(session, region)
+            persons = await registry_persons.living_in(session, region)
         loader = _Loader(sessions, clock, actor, random.Random(seed), scale, show_progress)
         return await loader.run(persons, year)
     finally:
@@ -206,15 +197,6 @@ async def _enrolled(session: AsyncSession, region: str, year: int) -> bool:
         .limit(1)
     )
     return found.first() is not None
-
-
-async def _persons(session: AsyncSession, region: str) -> list[Person]:
-    rows = await session.execute(
-        select(Person)
-        .where(Person.in_household, Person.region_code.startswith(region_prefix(region)))
-        .order_by(Person.id)
-    )
-    return list(rows.scalars())
 
 
 @dataclasses.dataclass
@@ -640,7 +622,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for health")
     args = parser.parse_args()
     settings = HealthSettings()
-    asyncio.run(wait_for_registry(settings.nats_url, timeout=args.timeout))
+    asyncio.run(registry_persons.caught_up(settings.nats_url, "health", timeout=args.timeout))
     counts = asyncio.run(load(settings, scale=args.scale, seed=args.seed))
     year = Clock().today().year
     print(
