@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from education.aid.endpoints import router as grants_router
 from education.changes import router as changes_router
 from education.config import EducationSettings
 from education.conflicts import CONSTRAINT_PROBLEMS
@@ -29,6 +30,7 @@ def create_app(settings: EducationSettings | None = None) -> FastAPI:
             settings=settings or EducationSettings(),
             routers=[
                 students_router,
+                grants_router,
                 changes_router,
                 policy_router(policy, read_scope="education:read"),
             ],
@@ -37,6 +39,7 @@ def create_app(settings: EducationSettings | None = None) -> FastAPI:
             consumers=[registry_persons.registry_consumer(persons_changed)],
             openapi_tags=[
                 {"name": "students", "description": "学籍: registry persons as students"},
+                {"name": "grants", "description": "教育资助: aid grants paid, within standard"},
                 {"name": "changes", "description": "What was changed, by whom (audit log)"},
                 {
                     "name": "policy",
