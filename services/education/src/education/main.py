@@ -11,6 +11,7 @@ from education.conflicts import CONSTRAINT_PROBLEMS
 from education.events import outbox
 from education.policy import policy
 from education.records import persons_changed, registry_persons
+from education.reports.endpoints import router as reports_router
 from education.students.endpoints import router as students_router
 from kit.app import ServiceDefinition, create_service_app
 from kit.policy import policy_router
@@ -31,6 +32,7 @@ def create_app(settings: EducationSettings | None = None) -> FastAPI:
             routers=[
                 students_router,
                 grants_router,
+                reports_router,
                 changes_router,
                 policy_router(policy, read_scope="education:read"),
             ],
@@ -40,6 +42,10 @@ def create_app(settings: EducationSettings | None = None) -> FastAPI:
             openapi_tags=[
                 {"name": "students", "description": "学籍: registry persons as students"},
                 {"name": "grants", "description": "教育资助: aid grants paid, within standard"},
+                {
+                    "name": "reports",
+                    "description": "资助全覆盖, summaries by region and term, 对账",
+                },
                 {"name": "changes", "description": "What was changed, by whom (audit log)"},
                 {
                     "name": "policy",
