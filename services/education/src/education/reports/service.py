@@ -5,6 +5,7 @@ the students, one for their grants), whatever the number of students."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -89,7 +90,7 @@ async def coverage(
             ),
         )
     )
-    granted: dict = defaultdict(list)
+    granted: dict[uuid.UUID, list[grants.Granted]] = defaultdict(list)
     for student_id, *grant in paid:
         granted[student_id].append(granted_of(*grant))
     policies = await aid_policies(session)
