@@ -9,8 +9,9 @@ from gateway_testdata import event, publish
 from sqlalchemy import func, select
 
 from contracts.events import registry as registry_events
-from health.demo.loader import load, table_counts, wait_for_registry
+from health.demo.loader import load, table_counts
 from health.models import Claim, CriticalCase, DialysisSession, Enrolment, FollowUp, Person
+from health.records import registry_persons
 from kit.clock import FixedClock
 from kit.db import create_engine, create_sessionmaker
 
@@ -37,7 +38,9 @@ async def test_the_demo_loads_a_projected_county_once(health_app, client, js, st
         members += [member(i * 3 + 2, "child", 1995)] if size == 3 else []
         _, body = event(registry_events.HOUSEHOLD_CREATED, uuid.uuid4(), 1, members=members)
         await publish(js, registry_events.HOUSEHOLD_CREATED, body)
-    await wait_for_registry(stack.nats_url, timeout=60, quiet=1.0, echo=lambda _: None)
+    await registry_persons.caught_up(
+        stack.nats_url, "health", timeout=60, quiet=1.0, echo=lambda _: None
+    )
 
     settings = health_app.state.runtime.settings
     clock = FixedClock(dt.date(2026, 10, 15))

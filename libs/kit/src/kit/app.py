@@ -51,6 +51,15 @@ PUBLIC_PATHS = frozenset(
 )
 
 
+def subscription(service: str, source_service: str) -> Subscription:
+    """``service``'s durable consumer of ``source_service``'s stream (``health-registry``)."""
+    return Subscription(
+        durable=f"{service}-{source_service}",
+        stream=service_stream(source_service).name,
+        filter_subject=f"{source_service}.>",
+    )
+
+
 @dataclass
 class ConsumerDefinition:
     """A subscription to one producing service's events, with handlers by event name."""
@@ -71,11 +80,7 @@ class ConsumerDefinition:
     on_received: OnReceived | None = None
 
     def subscription(self, service: str) -> Subscription:
-        return Subscription(
-            durable=f"{service}-{self.source_service}",
-            stream=service_stream(self.source_service).name,
-            filter_subject=f"{self.source_service}.>",
-        )
+        return subscription(service, self.source_service)
 
     def consumer(
         self,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
 
 import nats
@@ -164,3 +166,55 @@ class Bus:
             await asyncio.gather(self._task, return_exceptions=True)
         if self._nc is not None and not self._nc.is_closed:
             await self._nc.close()
+
+
+async def wait_until_consumed(
+    nats_url: str,
+    stream: str,
+    durable: str,
+    *,
+    timeout: float = 600.0,
+    quiet: float = 3.0,
+    echo: Callable[[str], None] = print,
+) -> None:
+    """Until the durable consumer ``durable`` of ``stream`` has nothing pending or
+    unacknowledged and has stayed so for ``quiet`` seconds (a producer's relay may still be
+    publishing its outbox just after start): what a demo loader waits for before it reads a
+    read model. A TimeoutError after ``timeout`` seconds."""
+    server, credentials = split_credentials(nats_url)
+    nc = await nats.connect(server, **credentials)
+    try:
+        js = nc.jetstream()
+        deadline = time.monotonic() + timeout
+        caught_up_since: float | None = None
+        last_seen: tuple | None = None
+        next_message = time.monotonic()
+        while True:
+            now = time.monotonic()
+            try:
+                info = await js.consumer_info(stream, durable)
+                pending, unacked = info.num_pending or 0, info.num_ack_pending or 0
+                seen = (info.delivered.stream_seq, pending, unacked)
+            except NotFoundError:  # its service has not created the consumer yet
+                pending, unacked, seen = None, None, None
+            if pending == 0 and unacked == 0 and seen == last_seen:
+                caught_up_since = caught_up_since or now
+                if now - caught_up_since >= quiet:
+                    return
+            else:
+                caught_up_since = None
+            last_seen = seen
+            if now >= deadline:
+                raise TimeoutError(
+                    f"{durable} has not caught up with {stream} after {timeout:.0f}s "
+                    f"({pending} pending, {unacked} unacknowledged)"
+                )
+            if now >= next_message and not (pending == 0 and unacked == 0):
+                echo(
+                    f"waiting for {durable} to apply {stream}'s events: "
+                    + ("consumer not created yet" if seen is None else f"{pending + unacked} left")
+                )
+                next_message = now + 5.0
+            await asyncio.sleep(0.5)
+    finally:
+        await nc.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -43,3 +45,19 @@ def progress_bar(
         console=console,
         disable=disable,
     )
+
+
+class Step:
+    """``async with Step("students", total) as advance:`` a progress bar of one step of a
+    long job, yielding the function that advances it by one."""
+
+    def __init__(self, description: str, total: int, *, disable: bool = False) -> None:
+        self.bar = progress_bar(disable=disable)
+        self.task = self.bar.add_task(description, total=total)
+
+    async def __aenter__(self) -> Callable[[], None]:
+        self.bar.start()
+        return lambda: self.bar.advance(self.task)
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.bar.stop()

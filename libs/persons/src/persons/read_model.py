@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import CATALOGUE
 from contracts.events import registry as registry_events
-from kit.app import ConsumerDefinition
+from contracts.region import region_prefix
+from kit.app import ConsumerDefinition, subscription
 from kit.auth import Principal, ensure_visible
+from kit.bus import wait_until_consumed
 from kit.db import among
 from kit.envelope import Envelope
 from persons import errors
@@ -255,3 +257,22 @@ class Persons(Generic[Person]):
         members = list(found.scalars())
         ensure_visible(actor, members[0].region_code if members else None, what="household")
         return members
+
+    async def living_in(self, session: AsyncSession, region: str) -> list[Person]:
+        """Everyone in a household of the region now, by id (what a demo loader draws from,
+        in the same order every time)."""
+        found = await session.execute(
+            select(self.model)
+            .where(
+                self.model.in_household, self.model.region_code.startswith(region_prefix(region))
+            )
+            .order_by(self.model.id)
+        )
+        return list(found.scalars())
+
+    @staticmethod
+    async def caught_up(nats_url: str, service: str, **waiting: Any) -> None:
+        """Until ``service``'s consumer of the registry's events has applied them all (what
+        a demo loader waits for before it reads the persons; kit.bus)."""
+        registry = subscription(service, "registry")
+        await wait_until_consumed(nats_url, registry.stream, registry.durable, **waiting)

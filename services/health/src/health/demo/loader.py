@@ -15,12 +15,8 @@ import dataclasses
 import datetime as dt
 import itertools
 import random
-import time
-from collections.abc import Callable
 from decimal import Decimal
 
-import nats
-from nats.js.errors import NotFoundError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -39,17 +35,14 @@ from health.doctors.schemas import ContractCreate, FollowUpCreate
 from health.doctors.service import ContractService
 from health.enrolment.service import ACTIVE, EnrolmentService
 from health.models import Claim, DoctorContract, Enrolment, Person
+from health.records import registry_persons
 from kit.auth import Principal
 from kit.clock import Clock
 from kit.db import atomic, create_engine, create_sessionmaker
-from kit.progress import progress_bar
+from kit.progress import Step
 
 DEMO_COUNTY = "622924000000"  # 广河县, the registry's demo county
 SEED = 20261122
-#: The registry's stream and health's durable consumer of it (kit.app names it
-#: ``<service>-<source>``).
-REGISTRY_STREAM = "REGISTRY"
-REGISTRY_CONSUMER = "health-registry"
 
 TOWNSHIP_HOSPITALS = ["城关镇卫生院", "三甲集镇卫生院", "祁家集镇卫生院", "庄窠集镇卫生院"]
 COUNTY_HOSPITALS = ["广河县人民医院", "广河县中医医院"]
@@ -166,54 +159,6 @@ def scaled(count: int, scale: float) -> int:
     return max(1, round(count * scale))
 
 
-async def wait_for_registry(
-    nats_url: str,
-    *,
-    timeout: float = 600.0,
-    quiet: float = 3.0,
-    echo: Callable[[str], None] = print,
-) -> None:
-    """Until health's consumer of the registry's stream has nothing pending or unacknowledged
-    and has stayed so for ``quiet`` seconds (the registry's relay may still be publishing its
-    outbox just after start). A TimeoutError after ``timeout`` seconds."""
-    nc = await nats.connect(nats_url)
-    try:
-        js = nc.jetstream()
-        deadline = time.monotonic() + timeout
-        caught_up_since: float | None = None
-        last_seen: tuple | None = None
-        next_message = time.monotonic()
-        while True:
-            now = time.monotonic()
-            try:
-                info = await js.consumer_info(REGISTRY_STREAM, REGISTRY_CONSUMER)
-                pending, unacked = info.num_pending or 0, info.num_ack_pending or 0
-                seen = (info.delivered.stream_seq, pending, unacked)
-            except NotFoundError:  # health has not created its consumer yet
-                pending, unacked, seen = None, None, None
-            if pending == 0 and unacked == 0 and seen == last_seen:
-                caught_up_since = caught_up_since or now
-                if now - caught_up_since >= quiet:
-                    return
-            else:
-                caught_up_since = None
-            last_seen = seen
-            if now >= deadline:
-                raise TimeoutError(
-                    f"health has not caught up with the registry's events after {timeout:.0f}s "
-                    f"({pending} pending, {unacked} unacknowledged)"
-                )
-            if now >= next_message and not (pending == 0 and unacked == 0):
-                echo(
-                    "waiting for health to project the registry's events: "
-                    + ("consumer not created yet" if seen is None else f"{pending + unacked} left")
-                )
-                next_message = now + 5.0
-            await asyncio.sleep(0.5)
-    finally:
-        await nc.close()
-
-
 async def load(
     settings: HealthSettings,
     *,
@@ -238,7 +183,7 @@ async def load(
         async with sessions() as session:
             if await _enrolled(session, region, year):
                 return None
-            persons = await _persons(session, region)
+            persons = await registry_persons.living_in(session, region)
         loader = _Loader(sessions, clock, actor, random.Random(seed), scale, show_progress)
         return await loader.run(persons, year)
     finally:
@@ -252,15 +197,6 @@ async def _enrolled(session: AsyncSession, region: str, year: int) -> bool:
         .limit(1)
     )
     return found.first() is not None
-
-
-async def _persons(session: AsyncSession, region: str) -> list[Person]:
-    rows = await session.execute(
-        select(Person)
-        .where(Person.in_household, Person.region_code.startswith(region_prefix(region)))
-        .order_by(Person.id)
-    )
-    return list(rows.scalars())
 
 
 @dataclasses.dataclass
@@ -640,23 +576,8 @@ class _Loader:
         first = min(first, last)
         return first + dt.timedelta(days=self.rng.randint(0, (last - first).days))
 
-    def _progress(self, description: str, total: int) -> _Progress:
-        return _Progress(description, total, disable=not self.show_progress)
-
-
-class _Progress:
-    """``async with`` a progress bar; yields the function that advances it."""
-
-    def __init__(self, description: str, total: int, *, disable: bool) -> None:
-        self.bar = progress_bar(disable=disable)
-        self.task = self.bar.add_task(description, total=total)
-
-    async def __aenter__(self) -> Callable[[], None]:
-        self.bar.start()
-        return lambda: self.bar.advance(self.task)
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.bar.stop()
+    def _progress(self, description: str, total: int) -> Step:
+        return Step(description, total, disable=not self.show_progress)
 
 
 def _path(status: CaseStatus) -> list[CaseStatus]:
@@ -701,7 +622,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for health")
     args = parser.parse_args()
     settings = HealthSettings()
-    asyncio.run(wait_for_registry(settings.nats_url, timeout=args.timeout))
+    asyncio.run(registry_persons.caught_up(settings.nats_url, "health", timeout=args.timeout))
     counts = asyncio.run(load(settings, scale=args.scale, seed=args.seed))
     year = Clock().today().year
     print(

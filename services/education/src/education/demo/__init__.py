@@ -1,0 +1,1 @@
+"""The demo county's school year (``python -m education.demo``)."""

@@ -1,0 +1,3 @@
+from education.demo.loader import main
+
+main()
