@@ -259,7 +259,7 @@ class AidPolicies:
 
 async def aid_policies(session: AsyncSession) -> AidPolicies:
     keys = (*_AID_FIELDS.values(), NOT_STACKING)
-    return AidPolicies({key: await policy.overrides(session, key) for key in keys})
+    return AidPolicies(await policy.overrides_of(session, keys))
 
 
 async def aid_policy(session: AsyncSession, region_code: str, year: int) -> AidPolicy:
