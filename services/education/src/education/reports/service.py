@@ -185,6 +185,7 @@ async def summary_report(
         dropouts=sum(
             s.students for s in students if s.enrolment_status is EnrolmentStatus.dropped_out
         ),
+        # 劝返 cases (控辍保学): their counts join the dropouts here, from the cases' table.
         aid=aid,
         aid_total=_aid(None, *(await session.execute(figures)).one()),
         coverage=(await coverage(session, region, school_year, term, on)).counts(),
