@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from education.aid.endpoints import router as grants_router
 from education.changes import router as changes_router
 from education.config import EducationSettings
 from education.conflicts import CONSTRAINT_PROBLEMS
 from education.events import outbox
 from education.policy import policy
 from education.records import persons_changed, registry_persons
+from education.reports.endpoints import router as reports_router
 from education.students.endpoints import router as students_router
 from kit.app import ServiceDefinition, create_service_app
 from kit.policy import policy_router
@@ -29,6 +31,8 @@ def create_app(settings: EducationSettings | None = None) -> FastAPI:
             settings=settings or EducationSettings(),
             routers=[
                 students_router,
+                grants_router,
+                reports_router,
                 changes_router,
                 policy_router(policy, read_scope="education:read"),
             ],
@@ -37,6 +41,11 @@ def create_app(settings: EducationSettings | None = None) -> FastAPI:
             consumers=[registry_persons.registry_consumer(persons_changed)],
             openapi_tags=[
                 {"name": "students", "description": "学籍: registry persons as students"},
+                {"name": "grants", "description": "教育资助: aid grants paid, within standard"},
+                {
+                    "name": "reports",
+                    "description": "资助全覆盖, summaries by region and term, 对账",
+                },
                 {"name": "changes", "description": "What was changed, by whom (audit log)"},
                 {
                     "name": "policy",

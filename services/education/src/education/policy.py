@@ -11,6 +11,7 @@ reads the values here (:func:`aid_policy`) and hands them over.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -27,7 +28,7 @@ from education.grants import (
     AmountRange,
 )
 from education.models import policy_table
-from kit.policy import Parameter, PolicyBook
+from kit.policy import Overrides, Parameter, PolicyBook
 
 Age = Annotated[int, Field(ge=0, le=30)]
 Days = Annotated[int, Field(ge=0, le=366)]
@@ -245,7 +246,22 @@ async def compulsory_ages(session: AsyncSession, region_code: str, year: int) ->
     return _compulsory_ages(await _values(session, keys, region_code, year))
 
 
+@dataclass(frozen=True)
+class AidPolicies:
+    """Every override of every aid parameter, loaded at once: the policy of many regions
+    and years (a report over a county's students) without a query each."""
+
+    overrides: dict[str, Overrides]
+
+    def of(self, region_code: str, year: int) -> AidPolicy:
+        return _aid_policy({key: o.value(region_code, year) for key, o in self.overrides.items()})
+
+
+async def aid_policies(session: AsyncSession) -> AidPolicies:
+    keys = (*_AID_FIELDS.values(), NOT_STACKING)
+    return AidPolicies(await policy.overrides_of(session, keys))
+
+
 async def aid_policy(session: AsyncSession, region_code: str, year: int) -> AidPolicy:
     """Every aid standard in force for a region and year, for the rules of grants."""
-    keys = (*_AID_FIELDS.values(), NOT_STACKING)
-    return _aid_policy(await _values(session, keys, region_code, year))
+    return (await aid_policies(session)).of(region_code, year)
