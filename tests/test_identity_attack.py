@@ -46,8 +46,8 @@ from gateway.config import GatewaySettings
 from gateway.main import create_app as create_gateway
 from health.config import HealthSettings
 from health.demo.loader import load as load_health_year
-from health.demo.loader import wait_for_registry
 from health.main import create_app as create_health
+from health.records import registry_persons
 from registry.config import RegistrySettings
 from registry.main import create_app as create_registry
 
@@ -351,8 +351,12 @@ async def test_no_output_without_pii_read_gives_an_id_number_back(services, auth
         people = await everyone(registry, admin)
         assert len(people) >= 26
         # health's year for the persons it learnt from the registry's events
-        await wait_for_registry(
-            health_app.state.runtime.settings.nats_url, timeout=60, quiet=1.0, echo=lambda _: None
+        await registry_persons.caught_up(
+            health_app.state.runtime.settings.nats_url,
+            "health",
+            timeout=60,
+            quiet=1.0,
+            echo=lambda _: None,
         )
         await load_health_year(health_app.state.runtime.settings, scale=0.2, show_progress=False)
         await quiet(frames)

@@ -8,12 +8,14 @@ import uuid
 
 from sqlalchemy import func, select
 
+from contracts.enums import SchoolTerm
 from contracts.events import education as education_events
 from contracts.events import registry as registry_events
 from devstack.registry_payloads import registry_household, registry_member
 from education.demo.loader import Shares, load, place, school_year_start, student_count
-from education.models import Student, outbox_table
+from education.models import AidGrant, Student, outbox_table
 from education.records import registry_persons
+from education.reports.service import coverage
 from kit.clock import FixedClock
 from kit.db import create_engine, create_sessionmaker
 
@@ -46,10 +48,11 @@ async def test_the_demo_registers_the_children_of_school_age_once(education_app,
     settings = education_app.state.runtime.settings
     clock = FixedClock(TODAY)
     # Shares large enough that a county of 40 households has some of each.
-    shares = Shares(unmatched=0.1, dropout=0.2, home_teaching=0.1)
+    shares = Shares(unmatched=0.1, dropout=0.2, home_teaching=0.1, unpaid=0.2)
     counts = await load(settings, clock=clock, shares=shares, show_progress=False)
     assert counts is not None
     assert counts.unmatched and counts.dropouts and counts.home_teaching
+    assert counts.grants and counts.unpaid
     assert counts.children == of_school_age
     assert counts.students + counts.unmatched == of_school_age
 
@@ -73,6 +76,19 @@ async def test_the_demo_registers_the_children_of_school_age_once(education_app,
             )
         assert dropped == counts.dropouts == published
         assert home == counts.home_teaching
+        async with sessions() as session:
+            grants = await session.scalar(select(func.count(AidGrant.id)))
+            aid = await session.scalar(select(func.sum(AidGrant.amount)))
+            paid = await session.scalar(
+                select(func.count()).where(
+                    outbox_table.c.event_type == education_events.AID_PAID.type
+                )
+            )
+            # 资助全覆盖: exactly the students the demo left unpaid by a programme.
+            gaps = await coverage(session, COUNTY, 2026, SchoolTerm.autumn, TODAY)
+        assert grants == counts.grants == paid and aid == counts.aid
+        assert len(gaps.gaps) == counts.unpaid
+        assert all(len(gap.missing) == 1 for gap in gaps.gaps)
         # Loaded once: a second run adds nothing.
         assert await load(settings, clock=clock, show_progress=False) is None
         async with sessions() as session:

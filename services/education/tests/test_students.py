@@ -4,6 +4,7 @@ person, changed through the one write path with their events."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import text
 
@@ -15,10 +16,11 @@ OTHER_TOWNSHIP = "622924101000"
 
 
 async def a_household(
-    app, *names: str, child_born: str = "2016-05-01", region_code: str = VILLAGE
+    app, *names: str, child_born: str = "2016-05-01", **household: Any
 ) -> list[str]:
     """A registry household as education learns it (the persons library), its member ids;
-    its children born on ``child_born``, in ``region_code``."""
+    its children born on ``child_born``; ``household`` overrides the snapshot's fields
+    (``region_code``, ``poverty_state``, ...)."""
     members = [
         registry_member(name, "head", birth_date="1980-01-01")
         if i == 0
@@ -26,7 +28,7 @@ async def a_household(
         for i, name in enumerate(names)
     ]
     snapshot = registry_events.HouseholdSnapshot.model_validate(
-        registry_household(uuid.uuid4(), members=members, region_code=region_code)
+        registry_household(uuid.uuid4(), members=members, **household)
     )
     async with app.state.runtime.sessionmaker() as session, session.begin():
         await registry_persons.apply_households(session, [snapshot])

@@ -4,6 +4,9 @@ Reports copied from paper often do not add up ("2346.37万" stated for parts of 
 and 104.78万; "474万余" for 49498 sessions at 100元). A total is never stored as truth: it is
 computed from records, and a figure someone reports is checked against the sum of its parts
 here, exactly (万元 and 亿元 convert to 元 without rounding).
+
+:class:`ReportedPart` and :class:`ReconciliationOut` are the API's shapes of a part and of
+the answer, for every service that checks a reported total.
 """
 
 from __future__ import annotations
@@ -12,6 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from enum import StrEnum
+
+from pydantic import BaseModel, Field, model_validator
+
+from contracts.validation import FieldsError
 
 
 class Unit(StrEnum):
@@ -76,3 +83,34 @@ def reconcile(
         difference=difference,
         adds_up=abs(difference) <= tolerance,
     )
+
+
+class ReportedPart(BaseModel):
+    """A part of a reported total as a caller gives it: an amount, or a count at a rate."""
+
+    label: str | None = Field(None, max_length=100, description="What the part is")
+    amount: Decimal | None = Field(None, ge=0, max_digits=20, decimal_places=6)
+    count: int | None = Field(None, ge=0, description="A count at a rate (人次 × 标准)")
+    rate: Decimal | None = Field(None, ge=0, max_digits=20, decimal_places=6)
+    unit: Unit = Field(Unit.yuan, description="yuan (元), wan (万元) or yi (亿元)")
+
+    @model_validator(mode="after")
+    def _amount_or_count_and_rate(self) -> ReportedPart:
+        if (self.amount is None) == (self.count is None or self.rate is None):
+            raise FieldsError("give either amount, or count and rate", "amount", "count", "rate")
+        return self
+
+    def part(self) -> Part:
+        return Part(amount=self.amount, count=self.count, rate=self.rate, unit=self.unit)
+
+
+class ReconciliationOut(BaseModel):
+    unit: Unit
+    stated: Decimal
+    computed: Decimal = Field(description="The sum of the parts, in the stated unit")
+    difference: Decimal = Field(description="computed − stated")
+    adds_up: bool
+
+    @classmethod
+    def of(cls, result: Reconciliation) -> ReconciliationOut:
+        return cls(**result.__dict__)

@@ -13,6 +13,7 @@ A service lists its parameters once (``PolicyBook(table, [...], audit)``) and mo
 # No `from __future__ import annotations` here: the routes below are built inside a
 # function, and FastAPI must see their dependency annotations as objects, not strings.
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Annotated, Any
@@ -186,15 +187,29 @@ class PolicyBook:
 
     async def overrides(self, session: AsyncSession, key: str) -> Overrides:
         """Every override of ``key`` in one query (see :class:`Overrides`)."""
-        parameter = self.parameter(key)
+        return (await self.overrides_of(session, [key]))[key]
+
+    async def overrides_of(
+        self, session: AsyncSession, keys: Iterable[str]
+    ) -> dict[str, Overrides]:
+        """Every override of each of ``keys``, all in one query."""
+        parameters = {key: self.parameter(key) for key in keys}
         t = self.table
         rows = await session.execute(
-            select(t.c.region_prefix, t.c.year, t.c.value).where(t.c.key == key)
+            select(t.c.key, t.c.region_prefix, t.c.year, t.c.value).where(
+                t.c.key.in_(list(parameters))
+            )
         )
-        return Overrides(
-            default=parameter.parse(parameter.to_json(parameter.default)),
-            rows=tuple((r.region_prefix, r.year, parameter.parse(r.value)) for r in rows),
-        )
+        found: dict[str, list[tuple[str, int, Any]]] = {key: [] for key in parameters}
+        for r in rows:
+            found[r.key].append((r.region_prefix, r.year, parameters[r.key].parse(r.value)))
+        return {
+            key: Overrides(
+                default=parameter.parse(parameter.to_json(parameter.default)),
+                rows=tuple(found[key]),
+            )
+            for key, parameter in parameters.items()
+        }
 
     async def set(
         self, session: AsyncSession, key: str, change: PolicyChange, actor: Principal

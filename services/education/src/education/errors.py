@@ -109,3 +109,18 @@ DATE_BEFORE_OPENING = ProblemType(
     "Date before the case was opened",
     "A visit, a closing or a due date of a 劝返 case must lie on or after the day it was opened.",
 )
+UNKNOWN_STUDENT = ProblemType(
+    422,
+    "UNKNOWN_STUDENT",
+    "Unknown student",
+    "No student (学籍) with this id in the caller's region.",
+    field="body.student_id",
+)
+GRANT_REFERENCE_TAKEN = ProblemType(
+    409,
+    "GRANT_REFERENCE_TAKEN",
+    "Payment reference used already",
+    "A grant of the programme was paid with this payment reference (发放凭证号) already: "
+    "a payment is recorded once.",
+    field="body.payment_reference",
+)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from education.aid.endpoints import router as grants_router
 from education.cases.endpoints import router as cases_router
 from education.changes import router as changes_router
 from education.compulsory_check.endpoints import router as compulsory_check_router
@@ -12,6 +13,7 @@ from education.conflicts import CONSTRAINT_PROBLEMS
 from education.events import outbox
 from education.policy import policy
 from education.records import persons_changed, registry_persons
+from education.reports.endpoints import router as reports_router
 from education.students.endpoints import router as students_router
 from kit.app import ServiceDefinition, create_service_app
 from kit.policy import policy_router
@@ -33,6 +35,8 @@ def create_app(settings: EducationSettings | None = None) -> FastAPI:
                 students_router,
                 compulsory_check_router,
                 cases_router,
+                grants_router,
+                reports_router,
                 changes_router,
                 policy_router(policy, read_scope="education:read"),
             ],
@@ -44,6 +48,11 @@ def create_app(settings: EducationSettings | None = None) -> FastAPI:
                 {
                     "name": "cases",
                     "description": "控辍保学: the compulsory-education check and 劝返 cases",
+                },
+                {"name": "grants", "description": "教育资助: aid grants paid, within standard"},
+                {
+                    "name": "reports",
+                    "description": "资助全覆盖, summaries by region and term, 对账",
                 },
                 {"name": "changes", "description": "What was changed, by whom (audit log)"},
                 {

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, func, text
+from sqlalchemy import Column, DateTime, Index, Numeric, UniqueConstraint, func, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -56,6 +57,9 @@ class Student(EducationModel, table=True):
     status_since: dt.date
     #: 佐证资料 of an alternative mode (送教上门, 远程教育, 特殊学校): where it is kept.
     evidence: str | None = Field(default=None, max_length=200)
+    #: 特困生/孤儿 as the school determined it: where its evidence (认定材料) is kept; the
+    #: student counts as one while it is set (the university charity programmes).
+    hardship_evidence: str | None = Field(default=None, max_length=200)
     responsible_teacher: str = Field(max_length=50)  # 一生一责任人
     version: int = 1
     created_at: dt.datetime | None = _timestamp()
@@ -107,6 +111,34 @@ class CaseVisit(EducationModel, table=True):
     visited_by: str = Field(max_length=50)
     notes: str = Field(max_length=1000)
     next_step: str | None = Field(default=None, max_length=200)
+    created_at: dt.datetime | None = _timestamp()
+
+
+class AidGrant(EducationModel, table=True):
+    """A paid aid grant (教育资助): one payment to a student from a programme, for a school
+    year's term, within the programme's standard; never changed once written."""
+
+    __tablename__ = "aid_grants"
+    __table_args__ = (
+        #: A 发放凭证号 pays once within its programme (409 GRANT_REFERENCE_TAKEN).
+        UniqueConstraint("programme", "payment_reference", name="uq_aid_grant_reference"),
+        Index("ix_aid_grants_student_year", "student_id", "school_year"),
+        Index("ix_aid_grants_region_year", "region_code", "school_year"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    student_id: uuid.UUID = Field(foreign_key="students.id")
+    person_id: uuid.UUID = Field(foreign_key="persons.id")
+    household_id: uuid.UUID
+    region_code: str = Field(max_length=12)
+    programme: str = Field(max_length=32)  # contracts.enums.AidProgramme
+    stage: str = Field(max_length=24)  # the student's 学段 when paid
+    school_year: int  # 学年, named by the year it begins
+    term: str = Field(max_length=8)  # contracts.enums.SchoolTerm
+    amount: Decimal = Field(sa_column=Column(Numeric(14, 2), nullable=False))
+    paid_on: dt.date
+    payment_reference: str = Field(max_length=50)  # 发放凭证号
+    created_by: str = Field(max_length=100)
     created_at: dt.datetime | None = _timestamp()
 
 

@@ -296,7 +296,22 @@ async def case_due_days(session: AsyncSession, region_code: str, year: int) -> i
     return await policy.value(session, CASE_DUE_DAYS, region_code=region_code, year=year)
 
 
+@dataclass(frozen=True)
+class AidPolicies:
+    """Every override of every aid parameter, loaded at once: the policy of many regions
+    and years (a report over a county's students) without a query each."""
+
+    overrides: dict[str, Overrides]
+
+    def of(self, region_code: str, year: int) -> AidPolicy:
+        return _aid_policy({key: o.value(region_code, year) for key, o in self.overrides.items()})
+
+
+async def aid_policies(session: AsyncSession) -> AidPolicies:
+    keys = (*_AID_FIELDS.values(), NOT_STACKING)
+    return AidPolicies(await policy.overrides_of(session, keys))
+
+
 async def aid_policy(session: AsyncSession, region_code: str, year: int) -> AidPolicy:
     """Every aid standard in force for a region and year, for the rules of grants."""
-    keys = (*_AID_FIELDS.values(), NOT_STACKING)
-    return _aid_policy(await _values(session, keys, region_code, year))
+    return (await aid_policies(session)).of(region_code, year)

@@ -1,5 +1,6 @@
 """The demo county's school year (广河县): the 学籍 of the demo households' children, a few
-dropouts (控辍保学) and children schooled at home with evidence (送教上门).
+dropouts (控辍保学), children schooled at home with evidence (送教上门), and the autumn term's
+aid grants (教育资助) with a few students left owed a programme (资助全覆盖 still to do).
 
 Education knows persons only from the registry's events, so the loader first waits until
 education's consumer of the registry's stream has caught up, then writes through the same
@@ -14,15 +15,21 @@ import asyncio
 import dataclasses
 import datetime as dt
 import random
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from contracts.enums import EnrolmentStatus, SchoolStage
+from contracts.enums import EnrolmentStatus, SchoolStage, SchoolTerm
+from contracts.money import quantize
 from contracts.region import region_prefix
+from education.aid.schemas import GrantCreate
+from education.aid.service import GrantService, rules_student
 from education.compulsory import age_on
 from education.config import EducationSettings
+from education.grants import ONE_OFF, entitlements
 from education.models import Person, Student
+from education.policy import aid_policies
 from education.records import registry_persons
 from education.students.schemas import StudentCreate, StudentUpdate
 from education.students.service import StudentService
@@ -72,11 +79,13 @@ TEACHER_NAMES = ["老师", "建华", "文娟", "海燕", "国强", "玉兰", "�
 @dataclasses.dataclass(frozen=True)
 class Shares:
     """Shares of the children of school age: left without a 学籍 match (逐步销号 still to
-    do), and of the compulsory stages' pupils: dropped out (辍学), schooled at home (送教上门)."""
+    do), and of the compulsory stages' pupils: dropped out (辍学), schooled at home (送教上门);
+    of the students owed aid: left unpaid by one programme this term."""
 
     unmatched: float = 0.03
     dropout: float = 0.01
     home_teaching: float = 0.005
+    unpaid: float = 0.05
 
 
 @dataclasses.dataclass
@@ -88,12 +97,17 @@ class Counts:
     unmatched: int = 0
     dropouts: int = 0
     home_teaching: int = 0
+    grants: int = 0
+    aid: Decimal = Decimal(0)
+    unpaid: int = 0
 
     def summary(self, school_year: int) -> str:
         return (
             f"education demo {school_year}学年: {self.students} students of {self.children} "
             f"children of school age ({self.unmatched} left unmatched), {self.dropouts} "
-            f"dropouts, {self.home_teaching} schooled at home (送教上门)"
+            f"dropouts, {self.home_teaching} schooled at home (送教上门); {self.grants} aid "
+            f"grants of the autumn term, {self.aid} 元 ({self.unpaid} students left owed a "
+            "programme)"
         )
 
 
@@ -156,6 +170,8 @@ class _Loader:
     shares: Shares
     show_progress: bool
     counts: Counts = dataclasses.field(default_factory=Counts)
+    #: The students at school after the registration, and their persons: paid this term.
+    at_school: list[tuple[Student, Person]] = dataclasses.field(default_factory=list)
 
     async def run(self, persons: list[Person]) -> Counts:
         today = self.clock.today()
@@ -177,6 +193,7 @@ class _Loader:
                 else:
                     await self.register(service, person, stage, grade, start, roll, today)
                 step()
+        await self.pay_autumn_term(start, today)
         return self.counts
 
     async def register(
@@ -220,6 +237,45 @@ class _Loader:
                     self.actor,
                 )
             self.counts.dropouts += 1
+        else:
+            self.at_school.append((student, person))
+
+    async def pay_autumn_term(self, start: dt.date, today: dt.date) -> None:
+        """The autumn term's grants through the API's service (its checks, its event): to
+        every student at school owed aid, half of each year's standard and a one-off in
+        full; a few students are left unpaid by one of their programmes."""
+        paid_on = min(today, start + dt.timedelta(days=45))
+        async with self.sessions() as session:
+            policies = await aid_policies(session)
+        payments = []
+        for student, person in self.at_school:
+            policy = policies.of(student.region_code, start.year)
+            owed = entitlements(rules_student(student, person, paid_on), policy)
+            if owed and self.rng.random() < self.shares.unpaid:
+                del owed[next(iter(owed))]
+                self.counts.unpaid += 1
+            for programme, standard in owed.items():
+                amount = standard.maximum if programme in ONE_OFF else standard.maximum / 2
+                payments.append((student, programme, quantize(amount)))
+        service = GrantService(self.clock)
+        async with Step(
+            "aid grants (教育资助)", len(payments), disable=not self.show_progress
+        ) as step:
+            for student, programme, amount in payments:
+                body = GrantCreate(
+                    student_id=student.id,
+                    programme=programme,
+                    school_year=start.year,
+                    term=SchoolTerm.autumn,
+                    amount=amount,
+                    paid_on=paid_on,
+                    payment_reference=f"GH-{start.year}-{self.counts.grants + 1:06d}",
+                )
+                async with self.sessions() as session, atomic(session):
+                    await service.pay(session, body, self.actor)
+                self.counts.grants += 1
+                self.counts.aid += amount
+                step()
 
 
 def main() -> None:

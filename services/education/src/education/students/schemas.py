@@ -19,6 +19,10 @@ EVIDENCE = (
     "佐证资料 of an alternative mode (送教上门, 远程教育, 特殊学校): where it is kept (a document "
     "number, a file reference); required with such a status"
 )
+HARDSHIP = (
+    "特困生/孤儿 as the school determined it: where its evidence (认定材料) is kept; the "
+    "student counts as one while it is set (the university charity programmes)"
+)
 Grade = Annotated[int, Field(ge=1, le=12, description="年级 within the stage (1 …)")]
 
 
@@ -33,11 +37,13 @@ class StudentCreate(BaseModel):
     )
     status_since: PolicyDate = Field(description="Since when the status holds (not in the future)")
     evidence: Evidence | None = Field(None, description=EVIDENCE)
+    hardship_evidence: Evidence | None = Field(None, description=HARDSHIP)
     responsible_teacher: TeacherName = Field(description="一生一责任人: the teacher answerable")
 
 
 class StudentUpdate(BaseModel):
-    """Only the fields given change; a status change needs the date it took effect."""
+    """Only the fields given change; a status change needs the date it took effect.
+    ``hardship_evidence: null`` ends the student's 特困生/孤儿 standing."""
 
     school_name: SchoolName | None = None
     stage: SchoolStage | None = Field(None, description=describe(SchoolStage))
@@ -48,6 +54,7 @@ class StudentUpdate(BaseModel):
         None, description="Required with a new enrolment_status"
     )
     evidence: Evidence | None = Field(None, description=EVIDENCE)
+    hardship_evidence: Evidence | None = Field(None, description=HARDSHIP)
     responsible_teacher: TeacherName | None = None
 
 
@@ -64,5 +71,6 @@ class StudentOut(BaseModel):
     enrolment_status: EnrolmentStatus
     status_since: dt.date
     evidence: str | None
+    hardship_evidence: str | None
     responsible_teacher: str
     version: int

@@ -62,7 +62,7 @@ class StudentService:
         event = education_events.STUDENT_UPDATED
         async with student_changes.change(session, student, event, actor=actor, if_changed=True):
             for name, value in given.items():
-                if value is not None:
+                if value is not None or name in CLEARABLE:
                     setattr(student, name, value)
             ensure_evidenced(student)
         if student.enrolment_status == EnrolmentStatus.dropped_out != was:
@@ -138,6 +138,19 @@ class StudentService:
         return person.name if person else ""
 
 
+#: The fields a change may empty with an explicit ``null`` (the others keep their value).
+CLEARABLE = frozenset({"hardship_evidence"})
+
+
+async def named_student(session: AsyncSession, student_id: uuid.UUID, actor: Principal) -> Student:
+    """The student a request body names (``body.student_id``), in the caller's region; one
+    unknown or outside the region is a 422 UNKNOWN_STUDENT (the body is at fault)."""
+    student = await session.get(Student, student_id)
+    if student is None or not actor.can_access(student.region_code):
+        raise errors.UNKNOWN_STUDENT("no student with this id in your region")
+    return student
+
+
 def _stored(fields: dict) -> dict:
     """Enumerations as the plain strings the columns hold."""
     return {k: v.value if isinstance(v, StrEnum) else v for k, v in fields.items()}
@@ -152,6 +165,7 @@ def _audit_view(student: Student) -> dict:
         "enrolment_status": student.enrolment_status,
         "status_since": student.status_since.isoformat(),
         "evidence": student.evidence,
+        "hardship_evidence": student.hardship_evidence,
         "responsible_teacher": student.responsible_teacher,
     }
 

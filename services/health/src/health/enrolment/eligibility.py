@@ -6,7 +6,8 @@ import datetime as dt
 from enum import StrEnum
 from typing import Protocol
 
-from contracts.enums import REGISTERED_STATES, AssistanceType, PovertyState
+from contracts.enums import AssistanceType
+from contracts.poverty import PovertyFacts, is_registered_poor
 
 
 class SubsidyCategory(StrEnum):
@@ -18,13 +19,9 @@ class SubsidyCategory(StrEnum):
     severe_disability = "severe_disability"  # 重度残疾人 (残疾等级 一、二级)
 
 
-class Person(Protocol):
+class Person(PovertyFacts, Protocol):
     """What the rule reads of a person, as the registry last said (the persons read model)."""
 
-    @property
-    def poverty_state(self) -> str: ...
-    @property
-    def policy_continuity_until(self) -> dt.date | None: ...
     @property
     def in_household(self) -> bool: ...
     @property
@@ -35,18 +32,6 @@ class Person(Protocol):
 
 #: 重度残疾: 残疾等级 一级 and 二级.
 SEVERE_DISABILITY_LEVELS = frozenset({1, 2})
-_EXITED = frozenset({PovertyState.exited, PovertyState.exited_monitored})
-
-
-def is_registered_poor(person: Person, on: dt.date) -> bool:
-    """建档立卡, including 脱贫不脱政策: an exited household keeps the policies until its
-    continuity date (DOMAIN §1.6)."""
-    state = PovertyState(person.poverty_state)
-    if state not in REGISTERED_STATES:
-        return False
-    if state in _EXITED and person.policy_continuity_until is not None:
-        return on <= person.policy_continuity_until
-    return True
 
 
 def categories(

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from contracts.dates import PolicyDate
+from contracts.reconcile import ReconciliationOut
 from contracts.region import RegionCode
 from health import errors
 from health.auth import HealthRead
@@ -45,7 +46,5 @@ async def settlements(
     "stated total and its parts (amounts, or counts at a rate, in 元, 万元 or 亿元); the "
     "answer says whether they do, and by how much they differ. Nothing is stored.",
 )
-async def reconciliation(
-    body: schemas.ReportedTotal, actor: HealthRead
-) -> schemas.ReconciliationOut:
+async def reconciliation(body: schemas.ReportedTotal, actor: HealthRead) -> ReconciliationOut:
     return check_reported(body)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
 from contracts.money import MoneyTotal
-from contracts.reconcile import Unit
-from contracts.validation import FieldsError
+from contracts.reconcile import ReportedPart, Unit
 
 
 class PayerTotals(BaseModel):
@@ -56,31 +55,9 @@ class SettlementReport(BaseModel):
     )
 
 
-class ReportedPart(BaseModel):
-    label: str | None = Field(None, max_length=100, description="What the part is")
-    amount: Decimal | None = Field(None, ge=0, max_digits=20, decimal_places=6)
-    count: int | None = Field(None, ge=0, description="A count at a rate (人次 × 标准)")
-    rate: Decimal | None = Field(None, ge=0, max_digits=20, decimal_places=6)
-    unit: Unit = Field(Unit.yuan, description="yuan (元), wan (万元) or yi (亿元)")
-
-    @model_validator(mode="after")
-    def _amount_or_count_and_rate(self) -> ReportedPart:
-        if (self.amount is None) == (self.count is None or self.rate is None):
-            raise FieldsError("give either amount, or count and rate", "amount", "count", "rate")
-        return self
-
-
 class ReportedTotal(BaseModel):
     """A figure from a report (a 总结, a 台账) and the parts it claims to be made of."""
 
     stated: Decimal = Field(ge=0, max_digits=20, decimal_places=6, description="The stated total")
     unit: Unit = Field(Unit.yuan, description="Unit of the stated total")
     parts: list[ReportedPart] = Field(min_length=1, max_length=1000)
-
-
-class ReconciliationOut(BaseModel):
-    unit: Unit
-    stated: Decimal
-    computed: Decimal = Field(description="The sum of the parts, in the stated unit")
-    difference: Decimal = Field(description="computed − stated")
-    adds_up: bool

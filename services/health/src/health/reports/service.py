@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.reconcile import Part, Unit, reconcile
+from contracts.reconcile import Part, ReconciliationOut, Unit, reconcile
 from contracts.region import child_prefix_length, region_prefix
 from health.models import Claim, CriticalCase, Settlement
 from health.reports import schemas
@@ -111,10 +111,5 @@ def _checks(
     return checks
 
 
-def check_reported(body: schemas.ReportedTotal) -> schemas.ReconciliationOut:
-    result = reconcile(
-        body.stated,
-        body.unit,
-        [Part(amount=p.amount, count=p.count, rate=p.rate, unit=p.unit) for p in body.parts],
-    )
-    return schemas.ReconciliationOut(**result.__dict__)
+def check_reported(body: schemas.ReportedTotal) -> ReconciliationOut:
+    return ReconciliationOut.of(reconcile(body.stated, body.unit, [p.part() for p in body.parts]))
