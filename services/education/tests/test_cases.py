@@ -77,6 +77,12 @@ async def test_a_compulsory_age_dropout_opens_exactly_one_case(client, education
     listed = await client.get("/cases", params={"person_id": student["person_id"]}, headers=officer)
     assert listed.json()["total"] == 1
 
+    # A student unknown here, or outside the caller's region, is the body's fault.
+    elsewhere = auth_keys.headers("education_officer", OTHER_TOWNSHIP)
+    for headers in (officer, elsewhere):
+        unknown = {"student_id": student["id"] if headers is elsewhere else case["id"]}
+        refused = await client.post("/cases", json=unknown, headers=headers)
+        assert refused.status_code == 422 and refused.json()["code"] == "UNKNOWN_STUDENT"
     # An enrolled student has nobody to bring back.
     _, pupil = await a_household(education_app, "马建华", "马小红")
     enrolled = (await client.post("/students", json=student_body(pupil), headers=officer)).json()

@@ -261,7 +261,7 @@ async def compulsory_ages(session: AsyncSession, region_code: str, year: int) ->
 @dataclass(frozen=True)
 class CompulsoryAgesEverywhere:
     """The ages of compulsory education of every region and year, their overrides loaded
-    at once: for a list over many villages (one query a parameter, not one a person)."""
+    at once: for a list over many villages (one query, not one a person)."""
 
     overrides: dict[str, Overrides]
 
@@ -286,9 +286,7 @@ class CompulsoryAgesEverywhere:
 
 
 async def compulsory_ages_everywhere(session: AsyncSession) -> CompulsoryAgesEverywhere:
-    return CompulsoryAgesEverywhere(
-        {key: await policy.overrides(session, key) for key in _COMPULSORY_KEYS}
-    )
+    return CompulsoryAgesEverywhere(await policy.overrides_of(session, _COMPULSORY_KEYS))
 
 
 async def case_due_days(session: AsyncSession, region_code: str, year: int) -> int:

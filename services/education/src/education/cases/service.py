@@ -23,7 +23,7 @@ from kit.auth import Principal
 from kit.clock import Clock
 from kit.db import among
 from kit.pagination import PageParams
-from kit.records import getter, page_in_region, record_in_region
+from kit.records import getter, page_in_region
 from persons import event_refs
 
 OPEN = DropoutCaseStatus.open.value
@@ -40,10 +40,11 @@ class CaseService:
     ) -> DropoutCase:
         """A case opened by hand, for a student out of school with no open case."""
         opened_on = self.clock.up_to_today(body.opened_on, "body.opened_on")
-        # Locked: the student's dropout, which opens a case too, waits for this one.
-        student = await record_in_region(
-            session, Student, body.student_id, actor, what="student", for_update=True
-        )
+        # Locked (unlike students' named_student): the student's dropout, which opens a case
+        # too, waits for this one.
+        student = await session.get(Student, body.student_id, with_for_update=True)
+        if student is None or not actor.can_access(student.region_code):
+            raise errors.UNKNOWN_STUDENT("no student with this id in your region")
         if _schooled(student):
             raise errors.STUDENT_IN_SCHOOL(
                 f"the student is {student.enrolment_status}: there is nobody to bring back"

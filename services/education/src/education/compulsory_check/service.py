@@ -2,7 +2,7 @@
 today who are neither enrolled nor in an evidenced alternative mode (dropped out, out of
 school, or without a matched 学籍), per village and per school.
 
-Set-wise: the policy's ages of every region in three queries, then one query for the
+Set-wise: the policy's ages of every region in one query, then one query for the
 candidates (members of the region born within the widest ages, not enrolled), each judged
 by the pure rule (``compulsory.unschooled_reason``)."""
 
