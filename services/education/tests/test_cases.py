@@ -19,15 +19,32 @@ TODAY = dt.date(2026, 10, 10)
 DROPPED = {"enrolment_status": "dropped_out", "status_since": "2026-10-08"}
 
 
-async def a_dropout(client, app, officer, name: str = "马小军", **student) -> dict:
-    """A primary-school pupil who dropped out on 8 October: their student record."""
-    _, child = await a_household(app, "马建国", name)
+async def a_dropout(
+    client, app, officer, name: str = "马小军", born: str = "2016-05-01", **student
+) -> dict:
+    """A primary-school pupil (unless ``student`` says otherwise) who dropped out on 8
+    October: their student record."""
+    _, child = await a_household(app, "马建国", name, child_born=born)
     body = student_body(child, **student)
     created = await client.post("/students", json=body, headers=officer)
     assert created.status_code == 201, created.text
     changed = await client.patch(f"/students/{created.json()['id']}", json=DROPPED, headers=officer)
     assert changed.status_code == 200, changed.text
     return changed.json()
+
+
+async def a_senior_high_dropout(client, app, officer) -> dict:
+    """A 17-year-old who left senior high: past compulsory age, so no case opens by itself."""
+    return await a_dropout(
+        client,
+        app,
+        officer,
+        "马小花",
+        born="2009-03-01",
+        school_name="广河县第一中学",
+        stage="senior_high",
+        grade=2,
+    )
 
 
 async def case_of(client, student: dict, headers) -> dict:
@@ -95,12 +112,8 @@ async def test_a_dropout_past_compulsory_age_opens_a_case_only_by_hand(
 ):
     education_app.state.clock = FixedClock(TODAY)
     officer = auth_keys.headers("education_officer", VILLAGE)
-    _, child = await a_household(education_app, "马建国", "马小花", child_born="2009-03-01")
-    body = student_body(child, school_name="广河县第一中学", stage="senior_high", grade=2)
-    student = (await client.post("/students", json=body, headers=officer)).json()
-    url = f"/students/{student['id']}"
-    assert (await client.patch(url, json=DROPPED, headers=officer)).status_code == 200
-    listed = await client.get("/cases", params={"person_id": child}, headers=officer)
+    student = await a_senior_high_dropout(client, education_app, officer)
+    listed = await client.get("/cases", params={"person_id": student["person_id"]}, headers=officer)
     assert listed.json()["total"] == 0
     by_hand = {
         "student_id": student["id"],
@@ -330,10 +343,7 @@ async def test_concurrent_openings_of_one_students_case_give_one_case(
     education_app.state.clock = FixedClock(TODAY)
     officer = auth_keys.headers("education_officer", VILLAGE)
     # Past compulsory age: the dropout opens no case, so each opening is by hand.
-    _, child = await a_household(education_app, "马建国", "马小花", child_born="2009-03-01")
-    body = student_body(child, school_name="广河县第一中学", stage="senior_high", grade=2)
-    student = (await client.post("/students", json=body, headers=officer)).json()
-    await client.patch(f"/students/{student['id']}", json=DROPPED, headers=officer)
+    student = await a_senior_high_dropout(client, education_app, officer)
     answers = await asyncio.gather(
         *(
             client.post("/cases", json={"student_id": student["id"]}, headers=officer)
