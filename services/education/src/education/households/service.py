@@ -17,12 +17,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts.enums import EnrolmentStatus, SchoolStage
 from contracts.events import education as education_events
-from contracts.status import Dimension, DimensionFact, HouseholdSummary
+from contracts.status import Dimension, HouseholdSummary
 from education.compulsory import (
     Child,
     CompulsoryAges,
@@ -34,12 +33,10 @@ from education.compulsory import (
 from education.events import changes
 from education.models import EducationAssessment, Person, Student
 from education.policy import compulsory_ages
+from kit.assessments import Assessment, Assessments
 from kit.auth import Principal, ensure_visible
-from kit.changes import AggregateRef
 from kit.clock import Clock
 from kit.db import among, atomic
-
-_ASSESSMENTS = EducationAssessment.__table__
 
 
 def child_of(person: Person, student: Student | None) -> Child:
@@ -82,18 +79,15 @@ async def household_counts(
     return known
 
 
-def _state(fact: DimensionFact, region: str, counts: CompulsoryCounts) -> dict:
-    """An assessment as it is stored (and compared with the stored one)."""
-    return dict(
-        region_code=region,
-        status=fact.status.value,
-        reason=fact.reason,
-        detail=fact.detail,
-        compulsory_age=counts.compulsory_age,
-        in_school=counts.in_school,
-        dropped_out=counts.dropped_out,
-        unmatched=counts.unmatched,
-    )
+#: The counts an assessment stores and publishes with the dimension.
+COUNTS = ("compulsory_age", "in_school", "dropped_out", "unmatched")
+#: The last assessment published for each household.
+assessments = Assessments(
+    EducationAssessment.__table__,
+    "education_assessment",
+    education_events.EDUCATION_ASSESSED,
+    changes,
+)
 
 
 class EducationAssessor:
@@ -103,71 +97,28 @@ class EducationAssessor:
     async def reassess(self, session: AsyncSession, household_ids: Iterable[uuid.UUID]) -> None:
         """In the caller's transaction: publish each household whose dimension or counts
         changed. The same few statements for one household or a batch of hundreds (their
-        members and students, their stored assessments, one upsert), and a change recorded
-        for each household that changed, in the order of their ids."""
-        ids = sorted(set(household_ids))
-        if not ids:
-            return
-        today = self.clock.today()
-        known = await household_counts(session, ids, today)
-        stored = {
-            row.household_id: row
-            for row in await session.execute(
-                select(_ASSESSMENTS)
-                .where(among(_ASSESSMENTS.c.household_id, ids))
-                .order_by(_ASSESSMENTS.c.household_id)
-                .with_for_update()
+        members and students, their stored assessments, one upsert)."""
+        today, now = self.clock.today(), self.clock.now()
+        assessed = {}
+        for household_id, (region, counts) in (
+            await household_counts(session, household_ids, today)
+        ).items():
+            fact = fact_of_counts(counts, now)
+            event = education_events.EducationAssessed(
+                household_id=household_id,
+                region_code=region,
+                policy_year=today.year,
+                education=fact,
+                **{name: getattr(counts, name) for name in COUNTS},
             )
-        }
-        assessed = []
-        for household_id in ids:
-            if household_id not in known:
-                continue  # no person of it known here
-            region, counts = known[household_id]
-            fact = fact_of_counts(counts, self.clock.now())
-            state = _state(fact, region, counts)
-            before = stored.get(household_id)
-            if before is not None and {k: getattr(before, k) for k in state} == state:
-                continue
-            # The row is upserted (two first assessments at once must not collide), so the
-            # write path is given the assessment by reference, at its stored version.
-            assessment = AggregateRef(
-                "education_assessment", household_id, region, before.version if before else 0
-            )
-            # Not audited: derived from the records whose changes are.
-            await changes.record(
-                session,
-                assessment,
-                education_events.EDUCATION_ASSESSED,
-                education_events.EducationAssessed(
-                    household_id=household_id,
-                    region_code=region,
-                    policy_year=today.year,
-                    education=fact,
-                    compulsory_age=counts.compulsory_age,
-                    in_school=counts.in_school,
-                    dropped_out=counts.dropped_out,
-                    unmatched=counts.unmatched,
-                ),
-                new=before is None,
-                audited=False,
-            )
-            assessed.append(
-                dict(
-                    household_id=household_id,
-                    **state,
-                    version=assessment.version,
-                    assessed_at=fact.as_of,
-                )
-            )
-        if assessed:
-            statement = insert(_ASSESSMENTS).values(assessed)
-            await session.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["household_id"],
-                    set_={name: statement.excluded[name] for name in assessed[0]},
-                )
-            )
+            state = {
+                "status": fact.status.value,
+                "reason": fact.reason,
+                "detail": fact.detail,
+                **{name: getattr(counts, name) for name in COUNTS},
+            }
+            assessed[household_id] = Assessment(region, state, event, now)
+        await assessments.publish_changed(session, assessed)
 
     async def reassess_everyone(
         self, sessions: async_sessionmaker[AsyncSession], batch: int = 500
