@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from education_testdata import student_body
 from gateway_testdata import event, publish
 from sqlalchemy import text
-from test_students import OTHER_TOWNSHIP, a_household, student_body
+from test_students import OTHER_TOWNSHIP, a_household
 
 from contracts.events import registry as registry_events
 from devstack.registry_payloads import VILLAGE, registry_member
