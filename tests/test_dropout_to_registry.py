@@ -82,7 +82,10 @@ async def test_a_compulsory_age_dropout_raises_one_registry_alert(services, auth
         async with registry_app.state.runtime.engine.connect() as conn:
             return (
                 await conn.execute(
-                    text("SELECT count(*) FROM inbox WHERE consumer = 'registry-education'")
+                    text(
+                        "SELECT count(*) FROM inbox WHERE consumer = 'registry-education' "
+                        "AND event_type LIKE '%.education.student.%'"
+                    )
                 )
             ).scalar_one()
 
