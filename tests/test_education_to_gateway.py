@@ -9,9 +9,8 @@ import uuid
 
 import nats
 import pytest_asyncio
-from education_testdata import student_body
+from education_testdata import household_with_a_pupil, student_body
 from gateway_testdata import event, publish
-from registry_testdata import household_body, new_id_number
 
 from contracts.events import registry as registry_events
 from devstack.registry_payloads import registry_member
@@ -37,15 +36,7 @@ async def test_a_dropout_fails_the_dimension_and_returning_restores_it(
 ):
     headers = auth_keys.headers()  # the county's poverty office (扶贫办)
     officer = auth_keys.headers("education_officer")
-    body = household_body(members=2)
-    body["members"].append(
-        {
-            "name": "马小军",
-            "id_number": new_id_number(dt.date(2016, 5, 1)),
-            "relation": "child",
-            "labour_capacity": "none",
-        }
-    )
+    body = household_with_a_pupil()
     created = await platform.registry.post("/households", json=body, headers=headers)
     assert created.status_code == 201, created.text
     household = created.json()
