@@ -9,9 +9,11 @@ from education.changes import router as changes_router
 from education.config import EducationSettings
 from education.conflicts import CONSTRAINT_PROBLEMS
 from education.events import outbox
+from education.households.endpoints import router as households_router
+from education.households.service import EducationAssessor
 from education.policy import policy
-from education.records import persons_changed, registry_persons
 from education.reports.endpoints import router as reports_router
+from education.records import registry_persons
 from education.students.endpoints import router as students_router
 from kit.app import ServiceDefinition, create_service_app
 from kit.policy import policy_router
@@ -23,7 +25,14 @@ RFC 9457 `application/problem+json`.
 
 
 def create_app(settings: EducationSettings | None = None) -> FastAPI:
-    return create_service_app(
+    async def persons_changed(session, persons) -> None:
+        """Once per consumer transaction, with the persons of all its households (a birth,
+        a member leaving): their dimension reassessed set-wise."""
+        await EducationAssessor(app.state.clock).reassess(
+            session, {p.household_id for p in persons}
+        )
+
+    app = create_service_app(
         ServiceDefinition(
             name="education",
             title="Jingzhun Education (教育扶贫)",
@@ -33,6 +42,7 @@ def create_app(settings: EducationSettings | None = None) -> FastAPI:
                 students_router,
                 grants_router,
                 reports_router,
+                households_router,
                 changes_router,
                 policy_router(policy, read_scope="education:read"),
             ],
@@ -46,6 +56,7 @@ def create_app(settings: EducationSettings | None = None) -> FastAPI:
                     "name": "reports",
                     "description": "资助全覆盖, summaries by region and term, 对账",
                 },
+                {"name": "status", "description": "义务教育有保障 for the gateway"},
                 {"name": "changes", "description": "What was changed, by whom (audit log)"},
                 {
                     "name": "policy",
@@ -55,3 +66,4 @@ def create_app(settings: EducationSettings | None = None) -> FastAPI:
             ],
         )
     )
+    return app

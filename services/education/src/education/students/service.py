@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.enums import EnrolmentStatus, SchoolStage
 from contracts.events import education as education_events
 from education import errors
-from education.compulsory import ALTERNATIVE_MODES, COMPLETES_COMPULSORY, is_compulsory_age
+from education.compulsory import ALTERNATIVE_MODES, finished_stage, is_compulsory_age
 from education.events import changes
+from education.households.service import EducationAssessor
 from education.models import Person, Student
 from education.policy import compulsory_ages
 from education.records import registry_persons
@@ -40,6 +41,7 @@ class StudentService:
         await student_changes.created(
             session, student, education_events.STUDENT_REGISTERED, actor=actor
         )
+        await EducationAssessor(self.clock).reassess(session, [student.household_id])
         return student
 
     async def update(
@@ -65,7 +67,7 @@ class StudentService:
                     setattr(student, name, value)
             ensure_evidenced(student)
         if student.enrolment_status == EnrolmentStatus.dropped_out != was:
-            # 控辍保学: the registry raises its alert, the gateway marks the dimension.
+            # 控辍保学: the registry raises its alert (the dimension follows the assessment).
             await changes.record(
                 session,
                 student,
@@ -74,6 +76,7 @@ class StudentService:
                 actor=actor,
                 audited=False,  # the update's audit entry tells the change
             )
+        await EducationAssessor(self.clock).reassess(session, [student.household_id])
         return student
 
     async def _dropped_out(
@@ -88,7 +91,12 @@ class StudentService:
             person is not None
             and person.birth_date is not None
             and is_compulsory_age(
-                person.birth_date, on, ages, finished_stage=finished_before(student.stage)
+                person.birth_date,
+                on,
+                ages,
+                finished_stage=finished_stage(
+                    SchoolStage(student.stage), EnrolmentStatus(student.enrolment_status)
+                ),
             )
         )
         return education_events.StudentDroppedOut(
@@ -174,15 +182,6 @@ def of_student(student: Student) -> dict:
     """What every event about a student carries: the student, whose person and household,
     where, and the policy year (of the status's date)."""
     return dict(student_id=student.id, **event_refs(student, student.status_since.year))
-
-
-def finished_before(stage: str) -> SchoolStage | None:
-    """The highest stage a student of ``stage`` has finished, as far as compulsory education
-    is concerned: junior high for anyone past it."""
-    return SchoolStage.junior if SchoolStage(stage) in PAST_JUNIOR else None
-
-
-PAST_JUNIOR = frozenset(COMPLETES_COMPULSORY - {SchoolStage.junior})
 
 
 def _snapshot(student: Student) -> education_events.StudentSnapshot:
