@@ -12,8 +12,8 @@ from education.events import outbox
 from education.households.endpoints import router as households_router
 from education.households.service import EducationAssessor
 from education.policy import policy
-from education.reports.endpoints import router as reports_router
 from education.records import registry_persons
+from education.reports.endpoints import router as reports_router
 from education.students.endpoints import router as students_router
 from kit.app import ServiceDefinition, create_service_app
 from kit.policy import policy_router
