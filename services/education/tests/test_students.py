@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from education_testdata import student_body
 from sqlalchemy import text
 
 from contracts.events import registry as registry_events
@@ -33,20 +34,6 @@ async def a_household(
     async with app.state.runtime.sessionmaker() as session, session.begin():
         await registry_persons.apply_households(session, [snapshot])
     return [str(m.member_id) for m in snapshot.members]
-
-
-def student_body(person_id: str, **fields) -> dict:
-    """A registration: a primary-school pupil enrolled this term, unless ``fields`` say
-    otherwise."""
-    return {
-        "person_id": person_id,
-        "school_name": "广河县城关小学",
-        "stage": "primary",
-        "grade": 3,
-        "status_since": "2026-09-01",
-        "responsible_teacher": "王老师",
-        **fields,
-    }
 
 
 async def test_a_student_is_registered_once_and_changed_with_its_events(

@@ -105,32 +105,37 @@ async def test_compulsory_dropout_fails_education(client, gateway_app, js, auth_
     hid = uuid.uuid4()
     _, created = event(events.HOUSEHOLD_CREATED, hid, 1)
     await publish(js, events.HOUSEHOLD_CREATED, created)
-
-    def dropout(compulsory: bool) -> dict:
-        payload = education.StudentDroppedOut(
-            household_id=hid,
-            person_id=uuid.uuid4(),
-            region_code=VILLAGE,
-            policy_year=2026,
-            student_id=uuid.uuid4(),
-            stage="junior" if compulsory else "senior_high",
-            compulsory=compulsory,
-            dropped_out_on="2026-04-01",
-        )
-        return envelope(
-            education.STUDENT_DROPPED_OUT, payload, subject=payload.student_id, sequence=1
-        )
-
-    await publish_to(js, education.STUDENT_DROPPED_OUT, dropout(False))
-    await applied(gateway_app, 2)
+    await applied(gateway_app, 1)
+    # Education has not assessed the household: the dimension is not known.
     assert (await _status(client, auth_keys, hid))["dimensions"]["education"]["status"] == (
         "unknown"
     )
-    await publish_to(js, education.STUDENT_DROPPED_OUT, dropout(True))
-    await applied(gateway_app, 3)
+
+    def assessed(sequence: int, **education_fact) -> dict:
+        payload = education.EducationAssessed(
+            household_id=hid,
+            region_code=VILLAGE,
+            policy_year=2026,
+            education=DimensionFact(**education_fact),
+            compulsory_age=1,
+            in_school=0 if education_fact.get("reason") else 1,
+            dropped_out=1 if education_fact.get("reason") else 0,
+            unmatched=0,
+        )
+        return envelope(education.EDUCATION_ASSESSED, payload, subject=hid, sequence=sequence)
+
+    dropout = {"status": "not_ok", "reason": "DROPOUT", "as_of": "2026-04-01T09:00:00+08:00"}
+    await publish_to(js, education.EDUCATION_ASSESSED, assessed(1, **dropout))
+    await applied(gateway_app, 2)
     status = await _status(client, auth_keys, hid)
     assert status["dimensions"]["education"]["reason"] == "DROPOUT"
     assert "education" in status["exit_readiness"]["blocking"]
+    returned = {"status": "ok", "as_of": "2026-04-20T09:00:00+08:00"}
+    await publish_to(js, education.EDUCATION_ASSESSED, assessed(2, **returned))
+    await applied(gateway_app, 3)
+    status = await _status(client, auth_keys, hid)
+    assert status["dimensions"]["education"]["status"] == "ok"
+    assert "education" not in status["exit_readiness"]["blocking"]
 
 
 async def test_an_alert_before_its_household_waits_for_the_basics(

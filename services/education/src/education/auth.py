@@ -14,3 +14,5 @@ from kit.auth import Principal, requires
 EducationRead = Annotated[Principal, requires("education:read")]
 #: Registers students and changes their records (教育局 staff).
 EducationWrite = Annotated[Principal, requires("education:write")]
+#: Reads a household's status (the gateway's fresh mode asks with the caller's token).
+StatusRead = Annotated[Principal, requires("status:read")]

@@ -10,7 +10,6 @@ finished junior high at 14 is not of compulsory age any more.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -78,6 +77,19 @@ def is_compulsory_age(
     return age_on(birth_date, term_start(on, ages.term_starts)) <= ages.last_age
 
 
+#: Stages past junior high: a student of one of them has finished junior high.
+PAST_JUNIOR = frozenset(COMPLETES_COMPULSORY - {SchoolStage.junior})
+
+
+def finished_stage(stage: SchoolStage, status: EnrolmentStatus) -> SchoolStage | None:
+    """The highest stage a student of ``stage`` has finished, as far as compulsory
+    education is concerned: their stage once they graduated from it, junior high for
+    anyone past it."""
+    if status is EnrolmentStatus.graduated:
+        return stage
+    return SchoolStage.junior if stage in PAST_JUNIOR else None
+
+
 @dataclass(frozen=True)
 class Child:
     """What the dimension reads of a household member: their birth date, the highest stage
@@ -88,14 +100,6 @@ class Child:
     status: EnrolmentStatus | None = None
     #: An alternative mode's evidence (佐证资料) is on file.
     evidenced: bool = False
-
-
-def finished_stage(stage: SchoolStage, status: EnrolmentStatus) -> SchoolStage | None:
-    """The highest stage a student's 学籍 shows finished, as far as compulsory education is
-    concerned: their stage once graduated from it, junior high for anyone past it."""
-    if status is EnrolmentStatus.graduated:
-        return stage
-    return SchoolStage.junior if stage in COMPLETES_COMPULSORY - {SchoolStage.junior} else None
 
 
 def unschooled_reason(child: Child, on: dt.date, ages: CompulsoryAges) -> Reason | None:
@@ -121,17 +125,54 @@ def is_out_of_school(child: Child) -> bool:
     return child.status is not None and not is_schooled(child.status, child.evidenced)
 
 
+@dataclass(frozen=True)
+class CompulsoryCounts:
+    """A household's compulsory-age members, by where they are (counts, never names)."""
+
+    compulsory_age: int = 0
+    #: Enrolled, or in an alternative mode with its evidence (入学).
+    in_school: int = 0
+    dropped_out: int = 0
+    #: With a 学籍, neither in school nor dropped out (unevidenced mode, left after primary).
+    out_of_school: int = 0
+    #: Without a matched 学籍.
+    unmatched: int = 0
+
+
+def compulsory_counts(
+    children: Iterable[Child], on: dt.date, ages: CompulsoryAges
+) -> CompulsoryCounts:
+    """Count the compulsory-age children on ``on`` by where they are."""
+    of_age = [
+        c
+        for c in children
+        if is_compulsory_age(c.birth_date, on, ages, finished_stage=c.finished_stage)
+    ]
+    dropped = sum(c.status is EnrolmentStatus.dropped_out for c in of_age)
+    out = sum(is_out_of_school(c) for c in of_age)
+    unmatched = sum(c.status is None for c in of_age)
+    return CompulsoryCounts(
+        compulsory_age=len(of_age),
+        in_school=len(of_age) - out - unmatched,
+        dropped_out=dropped,
+        out_of_school=out - dropped,
+        unmatched=unmatched,
+    )
+
+
 def education_fact(
     children: Iterable[Child], on: dt.date, ages: CompulsoryAges, as_of: dt.datetime
 ) -> DimensionFact:
     """义务教育有保障: ``not_ok`` when a compulsory-age member dropped out or is out of school
     without an evidenced alternative mode, else ``unknown`` when one has no 学籍 match,
-    else ``ok`` (also for a household without compulsory-age children). The detail counts,
+    else ``ok`` (also for a household without compulsory-age children)."""
+    return fact_of_counts(compulsory_counts(children, on, ages), as_of)
+
+
+def fact_of_counts(counts: CompulsoryCounts, as_of: dt.datetime) -> DimensionFact:
+    """The dimension of a household's counts (:func:`education_fact`). The detail counts,
     never names (the status travels to phones and dashboards)."""
-    found = Counter(unschooled_reason(c, on, ages) for c in children)
-    dropped = found[Reason.DROPOUT]
-    out = found[Reason.OUT_OF_SCHOOL]
-    unmatched = found[Reason.NO_STUDENT_RECORD]
+    dropped, out, unmatched = counts.dropped_out, counts.out_of_school, counts.unmatched
     problems: list[tuple[Reason, str]] = []
     if dropped:
         problems.append((Reason.DROPOUT, f"{dropped} compulsory-age child(ren) dropped out"))

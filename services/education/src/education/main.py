@@ -11,8 +11,10 @@ from education.compulsory_check.endpoints import router as compulsory_check_rout
 from education.config import EducationSettings
 from education.conflicts import CONSTRAINT_PROBLEMS
 from education.events import outbox
+from education.households.endpoints import router as households_router
+from education.households.service import EducationAssessor
 from education.policy import policy
-from education.records import persons_changed, registry_persons
+from education.records import registry_persons
 from education.reports.endpoints import router as reports_router
 from education.students.endpoints import router as students_router
 from kit.app import ServiceDefinition, create_service_app
@@ -25,7 +27,14 @@ RFC 9457 `application/problem+json`.
 
 
 def create_app(settings: EducationSettings | None = None) -> FastAPI:
-    return create_service_app(
+    async def persons_changed(session, persons) -> None:
+        """Once per consumer transaction, with the persons of all its households (a birth,
+        a member leaving): their dimension reassessed set-wise."""
+        await EducationAssessor(app.state.clock).reassess(
+            session, {p.household_id for p in persons}
+        )
+
+    app = create_service_app(
         ServiceDefinition(
             name="education",
             title="Jingzhun Education (教育扶贫)",
@@ -37,6 +46,7 @@ def create_app(settings: EducationSettings | None = None) -> FastAPI:
                 cases_router,
                 grants_router,
                 reports_router,
+                households_router,
                 changes_router,
                 policy_router(policy, read_scope="education:read"),
             ],
@@ -54,6 +64,7 @@ def create_app(settings: EducationSettings | None = None) -> FastAPI:
                     "name": "reports",
                     "description": "资助全覆盖, summaries by region and term, 对账",
                 },
+                {"name": "status", "description": "义务教育有保障 for the gateway"},
                 {"name": "changes", "description": "What was changed, by whom (audit log)"},
                 {
                     "name": "policy",
@@ -63,3 +74,4 @@ def create_app(settings: EducationSettings | None = None) -> FastAPI:
             ],
         )
     )
+    return app

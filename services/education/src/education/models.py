@@ -142,6 +142,26 @@ class AidGrant(EducationModel, table=True):
     created_at: dt.datetime | None = _timestamp()
 
 
+class EducationAssessment(EducationModel, table=True):
+    """The 义务教育有保障 dimension last published for a household, with the counts behind
+    it (published again only when one of them changes; its version is the event's
+    ``sequence``)."""
+
+    __tablename__ = "education_assessments"
+
+    household_id: uuid.UUID = Field(primary_key=True)
+    region_code: str = Field(max_length=12)
+    status: str = Field(max_length=16)
+    reason: str | None = Field(default=None, max_length=48)
+    detail: str | None = Field(default=None, max_length=300)
+    compulsory_age: int
+    in_school: int
+    dropped_out: int
+    unmatched: int
+    version: int
+    assessed_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
 audit_table = define_audit_table(metadata)
 #: What the registry consumer has applied (kit.consumer).
 inbox_table, positions_table = define_inbox_tables(metadata)

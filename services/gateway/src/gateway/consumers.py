@@ -10,13 +10,7 @@ import dataclasses
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.projection.departments import (
-    EDUCATION,
-    HEALTH,
-    HOUSING,
-    prepare_health_records,
-    write_health_records,
-)
+from gateway.projection.departments import DEPARTMENT_RECORDS, EDUCATION, HEALTH, HOUSING
 from gateway.projection.household import prepare_households, write_households
 from gateway.projection.registry import REGISTRY
 from gateway.projection.statistics import write_counters
@@ -25,16 +19,18 @@ from kit.envelope import Envelope
 
 
 async def prepare_projection(session: AsyncSession, events: list[Envelope]) -> None:
-    """Load (and lock) at once every household and health record the events name."""
+    """Load (and lock) at once every household and department record the events name."""
     await prepare_households(session, events)
-    await prepare_health_records(session, events)
+    for records in DEPARTMENT_RECORDS:
+        await records.prepare(session, events)
 
 
 async def write_projection(session: AsyncSession) -> None:
-    """What a transaction's handlers gathered: the households' rows and health records,
-    then every region counter they moved, each written once."""
+    """What a transaction's handlers gathered: the households' rows and department
+    records, then every region counter they moved, each written once."""
     await write_households(session)
-    await write_health_records(session)
+    for records in DEPARTMENT_RECORDS:
+        await records.write(session)
     await write_counters(session)
 
 

@@ -141,6 +141,26 @@ class HealthRecord(GatewayModel, table=True):
     compliant_personal_fen: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
 
 
+class EducationRecord(GatewayModel, table=True):
+    """What counts of education in the region KPIs, as its last event gave it: a household's
+    compulsory-age members by where they are (education_assessed; the record's id is the
+    household's), or an aid grant paid (aid.paid; the grant's id). Amounts in fen."""
+
+    __tablename__ = "education_records"
+
+    record_id: uuid.UUID = Field(primary_key=True)
+    kind: str = Field(max_length=16)  # household | aid
+    region_code: str = Field(max_length=12)
+    compulsory_age: int = 0
+    in_school: int = 0
+    dropped_out: int = 0
+    unmatched: int = 0
+    #: 学年 (named by the year it begins) and 资助项目 of a grant.
+    school_year: int | None = None
+    programme: str | None = Field(default=None, max_length=32)
+    amount_fen: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
 inbox_table, positions_table = define_inbox_tables(metadata)
 #: The public feed's events, staged in the consumers' transactions (gateway.public_feed).
 outbox_table = define_outbox_table(metadata)
@@ -149,3 +169,4 @@ helper_households_table = HelperHousehold.__table__
 regions_table = RegionInfo.__table__
 counters_table = RegionCounter.__table__
 health_records_table = HealthRecord.__table__
+education_records_table = EducationRecord.__table__

@@ -20,6 +20,7 @@ from gateway.config import GatewaySettings
 from gateway.consumers import PROJECTIONS
 from gateway.models import (
     counters_table,
+    education_records_table,
     health_records_table,
     helper_households_table,
     household_table,
@@ -39,6 +40,7 @@ PROJECTION_TABLES = [
     regions_table,
     counters_table,
     health_records_table,
+    education_records_table,
 ]
 
 

@@ -56,7 +56,8 @@ STUDENT_DROPPED_OUT = department_event(
     StudentDroppedOut,
     "student",
     "A student dropped out (辍学); `compulsory` when of compulsory-education age.",
-    consumers=("registry", "gateway"),
+    # The gateway's education dimension follows education_assessed, not this.
+    consumers=("registry",),
 )
 
 STUDENT_REGISTERED = department_event(

@@ -14,6 +14,7 @@ from education import errors
 from education.cases.service import CaseService
 from education.compulsory import ALTERNATIVE_MODES, finished_stage, is_compulsory_age
 from education.events import changes
+from education.households.service import EducationAssessor
 from education.models import Person, Student
 from education.policy import compulsory_ages
 from education.records import registry_persons
@@ -41,6 +42,7 @@ class StudentService:
         await student_changes.created(
             session, student, education_events.STUDENT_REGISTERED, actor=actor
         )
+        await EducationAssessor(self.clock).reassess(session, [student.household_id])
         return student
 
     async def update(
@@ -66,7 +68,7 @@ class StudentService:
                     setattr(student, name, value)
             ensure_evidenced(student)
         if student.enrolment_status == EnrolmentStatus.dropped_out != was:
-            # 控辍保学: the registry raises its alert, the gateway marks the dimension.
+            # 控辍保学: the registry raises its alert (the dimension follows the assessment).
             dropout = await self._dropped_out(session, student)
             await changes.record(
                 session,
@@ -78,6 +80,7 @@ class StudentService:
             )
             if dropout.compulsory:  # and the bureau starts bringing the child back (劝返)
                 await CaseService(self.clock).open_for_dropout(session, student, actor)
+        await EducationAssessor(self.clock).reassess(session, [student.household_id])
         return student
 
     async def _dropped_out(

@@ -1,15 +1,14 @@
 """Handlers of the line departments' events that decide a dimension.
 
 A department's service that does not exist yet leaves its dimension ``unknown``; once its
-events flow, adding its handlers here is all the gateway needs. Each fact is about one
-record of the department (an appraisal, a student); the newest fact per dimension wins.
+events flow, adding its handlers here is all the gateway needs. A fact is about one
+record of the department (an appraisal) or the whole household (health's and education's
+assessments); the newest fact per dimension wins.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import uuid
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,12 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.enums import HouseGrade
 from contracts.events import CATALOGUE, education, health, housing
 from contracts.status import Dimension, DimensionFact, DimensionState, Reason
-from gateway.models import health_records_table
+from gateway.models import education_records_table, health_records_table
 from gateway.projection.household import changing, set_dimension
-from gateway.projection.statistics import health_contribution, move_between
+from gateway.projection.records import KpiRecords
+from gateway.projection.statistics import (
+    EDUCATION_COUNTS,
+    education_contribution,
+    health_contribution,
+)
 from kit.app import ConsumerDefinition
 from kit.envelope import Envelope
-from kit.rows import TransactionRows
 
 
 def start_of_day(day: dt.date) -> dt.datetime:
@@ -45,19 +48,34 @@ async def on_appraisal_recorded(session: AsyncSession, event: Envelope) -> None:
         set_dimension(row, Dimension.housing, fact, event)
 
 
-async def on_student_dropped_out(session: AsyncSession, event: Envelope) -> str | None:
-    """义务教育有保障 fails when a compulsory-age child drops out (控辍保学)."""
-    dropout = education.StudentDroppedOut.model_validate(event.data)
-    if not dropout.compulsory:
-        return "ignored"
-    fact = DimensionFact(
-        status=DimensionState.not_ok,
-        reason=Reason.DROPOUT,
-        as_of=start_of_day(dropout.dropped_out_on),
+async def on_education_assessed(session: AsyncSession, event: Envelope) -> None:
+    """义务教育有保障 as education decides it for the whole household, and its
+    compulsory-age members by where they are (入学率, dropouts)."""
+    assessed = education.EducationAssessed.model_validate(event.data)
+    async with changing(session, assessed.household_id, assessed.region_code) as row:
+        newer = set_dimension(row, Dimension.education, assessed.education, event)
+    if newer:  # the counts go with the dimension: an older assessment moves neither
+        await EDUCATION_RECORDS.record(
+            session,
+            assessed.household_id,
+            kind="household",
+            region_code=assessed.region_code,
+            **{name: getattr(assessed, name) for name in EDUCATION_COUNTS},
+        )
+
+
+async def on_aid_paid(session: AsyncSession, event: Envelope) -> None:
+    """教育资助: a grant counts in its programme's 人次 and 元 of its school year."""
+    aid = education.AidPaid.model_validate(event.data)
+    await EDUCATION_RECORDS.record(
+        session,
+        aid.grant_id,
+        kind="aid",
+        region_code=aid.region_code,
+        school_year=aid.school_year,
+        programme=aid.programme.value,
+        amount_fen=_fen(aid.amount),
     )
-    async with changing(session, dropout.household_id, dropout.region_code) as row:
-        set_dimension(row, Dimension.education, fact, event)
-    return None
 
 
 async def on_medical_assessed(session: AsyncSession, event: Envelope) -> None:
@@ -70,7 +88,7 @@ async def on_medical_assessed(session: AsyncSession, event: Envelope) -> None:
 async def on_enrolment(session: AsyncSession, event: Envelope) -> None:
     """参保 (recorded, updated or cancelled): counts towards 参保率 and 资助参保."""
     enrolment = health.EnrolmentEvent.model_validate(event.data)
-    await _health_record(
+    await HEALTH_RECORDS.record(
         session,
         enrolment.enrolment_id,
         kind="enrolment",
@@ -86,7 +104,7 @@ async def on_claim_settled(session: AsyncSession, event: Envelope) -> None:
     claim = health.ClaimSettled.model_validate(event.data)
     compliant = claim.compliant if claim.compliant is not None else claim.total
     out_of_catalogue = claim.total - compliant
-    await _health_record(
+    await HEALTH_RECORDS.record(
         session,
         claim.claim_id,
         kind="claim",
@@ -101,7 +119,7 @@ async def on_claim_settled(session: AsyncSession, event: Envelope) -> None:
 async def on_claim_reversed(session: AsyncSession, event: Envelope) -> None:
     """A reversed settlement no longer counts (until the claim is settled again)."""
     claim = health.ClaimReversed.model_validate(event.data)
-    await _health_record(
+    await HEALTH_RECORDS.record(
         session,
         claim.claim_id,
         kind="claim",
@@ -111,38 +129,31 @@ async def on_claim_reversed(session: AsyncSession, event: Envelope) -> None:
     )
 
 
-#: Health records a transaction changes (see kit.rows).
-HEALTH_RECORDS = TransactionRows(health_records_table, "record_id")
-#: The payload fields naming a health record.
-HEALTH_RECORD_IDS = ("enrolment_id", "claim_id")
-
-
-async def _health_record(session: AsyncSession, record_id: uuid.UUID, **values) -> None:
-    """The record's new state: written at the end of the transaction, which moves the KPI
-    counters by the difference (:func:`write_health_records`)."""
-    row = await HEALTH_RECORDS.edit(session, record_id, new=lambda: {"record_id": record_id})
-    row.update({"subsidy_fen": 0, "compliant_fen": 0, "compliant_personal_fen": 0, **values})
-
-
-async def prepare_health_records(session: AsyncSession, events: list[Envelope]) -> None:
-    """Load at once every health record the events name."""
-    ids = set()
-    for event in events:
-        for name in HEALTH_RECORD_IDS:
-            with contextlib.suppress(TypeError, ValueError):  # absent, or the handler says
-                ids.add(uuid.UUID(event.data.get(name)))
-    await HEALTH_RECORDS.load(session, ids)
-
-
-async def write_health_records(session: AsyncSession) -> None:
-    """Write the transaction's changed records; move the counters by what each changed."""
-    for change in await HEALTH_RECORDS.write(session):
-        stored = change.stored
-        await move_between(
-            session,
-            None if stored is None else (stored["region_code"], health_contribution(stored)),
-            (change.row["region_code"], health_contribution(change.row)),
-        )
+HEALTH_RECORDS = KpiRecords(
+    health_records_table,
+    health_contribution,
+    named_by={
+        health.ENROLMENT_RECORDED: "enrolment_id",
+        health.ENROLMENT_UPDATED: "enrolment_id",
+        health.ENROLMENT_CANCELLED: "enrolment_id",
+        health.CLAIM_SETTLED: "claim_id",
+        health.CLAIM_REVERSED: "claim_id",
+    },
+    defaults={"subsidy_fen": 0, "compliant_fen": 0, "compliant_personal_fen": 0},
+)
+EDUCATION_RECORDS = KpiRecords(
+    education_records_table,
+    education_contribution,
+    named_by={education.EDUCATION_ASSESSED: "household_id", education.AID_PAID: "grant_id"},
+    defaults={
+        **dict.fromkeys(EDUCATION_COUNTS, 0),
+        "school_year": None,
+        "programme": None,
+        "amount_fen": 0,
+    },
+)
+#: The departments' records that count in the region KPIs.
+DEPARTMENT_RECORDS = (HEALTH_RECORDS, EDUCATION_RECORDS)
 
 
 def _fen(amount: Decimal) -> int:
@@ -157,7 +168,10 @@ HOUSING = ConsumerDefinition(
 EDUCATION = ConsumerDefinition(
     source_service="education",
     catalogue=CATALOGUE,
-    handlers={education.STUDENT_DROPPED_OUT.name: on_student_dropped_out},
+    handlers={
+        education.EDUCATION_ASSESSED.name: on_education_assessed,
+        education.AID_PAID.name: on_aid_paid,
+    },
 )
 HEALTH = ConsumerDefinition(
     source_service="health",

@@ -20,6 +20,7 @@ from contracts.enums import COUNTED_AS_POOR, REGISTERED_STATES, RegionLevel
 from contracts.region import parent_codes
 from gateway.models import (
     counters_table,
+    education_records_table,
     health_records_table,
     household_table,
     regions_table,
@@ -84,6 +85,33 @@ def health_contribution(record: Mapping[str, Any] | None) -> Counts:
         counts[f"health.{year}.compliant_fen"] += record["compliant_fen"]
         counts[f"health.{year}.compliant_personal_fen"] += record["compliant_personal_fen"]
     return counts
+
+
+#: A household's compulsory-age members by where they are (education_assessed's counts).
+EDUCATION_COUNTS = ("compulsory_age", "in_school", "dropped_out", "unmatched")
+
+
+def education_contribution(record: Mapping[str, Any] | None) -> Counts:
+    """What an education record adds to its regions' KPI counters: a household's
+    compulsory-age members (now), or an aid grant (人次 and fen, per school year)."""
+    counts: Counts = Counter()
+    if record is None:
+        return counts
+    if record["kind"] == "household":
+        for name in EDUCATION_COUNTS:
+            counts[f"education.{name}"] += record[name]
+    else:
+        aid = f"education.{record['school_year']}.aid.{record['programme']}"
+        counts[f"{aid}.grants"] += 1
+        counts[f"{aid}.fen"] += record["amount_fen"]
+    return counts
+
+
+#: Each department's records table, with what one of its records counts.
+KPI_RECORDS = {
+    health_records_table: health_contribution,
+    education_records_table: education_contribution,
+}
 
 
 async def move_between(
@@ -173,8 +201,9 @@ async def recount(session: AsyncSession) -> dict[tuple[str, str], int]:
         _add(totals, row["region_code"], household_contribution(row).items())
     for region in (await session.execute(select(regions_table))).mappings():
         _add(totals, region["code"], region_contribution(region).items())
-    for record in (await session.execute(select(health_records_table))).mappings():
-        _add(totals, record["region_code"], health_contribution(record).items())
+    for table, contribution in KPI_RECORDS.items():
+        for record in (await session.execute(select(table))).mappings():
+            _add(totals, record["region_code"], contribution(record).items())
     return {key: value for key, value in totals.items() if value}
 
 

@@ -16,6 +16,7 @@ from contracts.region import RegionCode, region_level
 from contracts.status import Dimension
 from gateway.auth import StatsRead
 from gateway.models import counters_table, regions_table
+from gateway.projection.statistics import EDUCATION_COUNTS
 from gateway.stats.schemas import (
     DimensionCounts,
     HouseholdsPersons,
@@ -44,7 +45,10 @@ async def region_stats(
     clock: ClockDep,
     year: Annotated[
         PolicyYear | None,
-        Query(description="Year of the department KPIs (default: this year)"),
+        Query(
+            description="Year of the department KPIs (default: this year); education's aid "
+            "counts the school year (学年) that begins in it"
+        ),
     ] = None,
 ) -> RegionStats:
     ensure_visible(actor, code, what="region")
@@ -64,7 +68,8 @@ async def region_stats(
         .first()
     )
     stats = build_stats(code, region["name"] if region else None, counters, as_of)
-    stats.kpis = health_kpis(counters, year or clock.today().year)
+    year = year or clock.today().year
+    stats.kpis = health_kpis(counters, year) | education_kpis(counters, year)
     return stats
 
 
@@ -98,6 +103,29 @@ def health_kpis(counters: dict[str, int], year: int) -> dict[str, Decimal]:
     share = ratio(count["compliant_personal_fen"], count["compliant_fen"])
     if share is not None:
         kpis["health.compliant_personal_share"] = share
+    return kpis
+
+
+def education_kpis(counters: dict[str, int], school_year: int) -> dict[str, Decimal]:
+    """Education's KPIs, once its events have arrived: the compulsory-age members of the
+    households it assessed, in school, 入学率 (in school ÷ compulsory age), dropped out and
+    without a matched 学籍 (now); and aid by programme in the school year, 人次 and 元."""
+    kpis: dict[str, Decimal] = {}
+    if any(f"education.{name}" in counters for name in EDUCATION_COUNTS):
+        for name in EDUCATION_COUNTS:
+            kpis[f"education.{name}"] = Decimal(counters.get(f"education.{name}", 0))
+        rate = ratio(
+            counters.get("education.in_school", 0), counters.get("education.compulsory_age", 0)
+        )
+        if rate is not None:
+            kpis["education.enrolment_rate"] = rate
+    prefix = f"education.{school_year}.aid."
+    for metric, value in sorted(counters.items()):
+        if metric.startswith(prefix) and metric.endswith(".grants"):
+            programme = metric.removeprefix(prefix).removesuffix(".grants")
+            fen = counters.get(f"{prefix}{programme}.fen", 0)
+            kpis[f"education.aid.{programme}.grants"] = Decimal(value)
+            kpis[f"education.aid.{programme}.amount"] = (Decimal(fen) / 100).quantize(CENT)
     return kpis
 
 

@@ -66,6 +66,15 @@ class RegionStats(BaseModel):
     helper_coverage: Share = Field(description="Poor households with a current helper")
     open_alerts: OpenAlerts
     kpis: dict[str, Decimal] = Field(
-        description="Department KPIs (参保率, 自付比, subsidy totals …) as their services arrive"
+        description="Department KPIs of the year asked, each once its service's events have "
+        "arrived. Health: `health.insured`, `health.subsidised`, `health.subsidy_total` (元), "
+        "`health.settlements`, `health.participation_rate` (参保率), "
+        "`health.compliant_personal_share` (自付比). Education, now: "
+        "`education.compulsory_age` (members of compulsory-education age), "
+        "`education.in_school` (enrolled or in an evidenced alternative mode), "
+        "`education.enrolment_rate` (入学率: in_school ÷ compulsory_age), "
+        "`education.dropped_out` (辍学), `education.unmatched` (no matched 学籍); and in the "
+        "school year that begins in the year asked, per programme (资助项目): "
+        "`education.aid.<programme>.grants` (人次) and `education.aid.<programme>.amount` (元)"
     )
     as_of: dt.datetime | None = Field(description="Last change of any of these counters")

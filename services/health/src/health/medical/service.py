@@ -9,7 +9,6 @@ import uuid
 from collections.abc import Iterable
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import health as health_events
@@ -25,12 +24,15 @@ from health.models import (
     MedicalAssessment,
     Person,
 )
+from kit.assessments import Assessment, Assessments
 from kit.auth import Principal, ensure_visible
-from kit.changes import AggregateRef
 from kit.clock import Clock
 from kit.db import among
 
-_ASSESSMENTS = MedicalAssessment.__table__
+#: The last assessment published for each household.
+assessments = Assessments(
+    MedicalAssessment.__table__, "medical_assessment", health_events.MEDICAL_ASSESSED, changes
+)
 #: A critical case identified but not yet in treatment (治疗中, 转诊 and 已救治 are treated).
 UNTREATED = CaseStatus.identified.value
 
@@ -126,78 +128,19 @@ class MedicalAssessor:
     async def reassess(self, session: AsyncSession, household_ids: Iterable[uuid.UUID]) -> None:
         """In the caller's transaction: publish each household whose dimension changed.
         The same few statements for one household or a consumer's batch of hundreds (its
-        counts, its stored assessments, one upsert), and a change recorded for each
-        household whose dimension changed, in the order of their ids."""
-        ids = sorted(set(household_ids))
-        if not ids:
-            return
-        known = await medical_counts(session, ids, self.clock.today())
-        stored = {
-            row.household_id: row
-            for row in await session.execute(
-                select(_ASSESSMENTS)
-                .where(among(_ASSESSMENTS.c.household_id, ids))
-                .order_by(_ASSESSMENTS.c.household_id)
-                .with_for_update()
+        counts, its stored assessments, one upsert)."""
+        year, now = self.clock.today().year, self.clock.now()
+        assessed = {}
+        for household_id, (region, counts) in (
+            await medical_counts(session, household_ids, self.clock.today())
+        ).items():
+            fact = medical_fact(counts, now)
+            event = health_events.MedicalAssessed(
+                household_id=household_id, region_code=region, policy_year=year, medical=fact
             )
-        }
-        assessed = []
-        for household_id in ids:
-            if household_id not in known:
-                continue  # no person of it known here
-            region, counts = known[household_id]
-            fact = medical_fact(counts, self.clock.now())
-            before = stored.get(household_id)
-            state = (fact.status.value, fact.reason, fact.detail, region)
-            if (
-                before is not None
-                and (
-                    before.status,
-                    before.reason,
-                    before.detail,
-                    before.region_code,
-                )
-                == state
-            ):
-                continue
-            # The row is upserted (two first assessments at once must not collide), so the
-            # write path is given the assessment by reference, at its stored version.
-            assessment = AggregateRef(
-                "medical_assessment", household_id, region, before.version if before else 0
-            )
-            # Not audited: derived from the records whose changes are.
-            await changes.record(
-                session,
-                assessment,
-                health_events.MEDICAL_ASSESSED,
-                health_events.MedicalAssessed(
-                    household_id=household_id,
-                    region_code=region,
-                    policy_year=self.clock.today().year,
-                    medical=fact,
-                ),
-                new=before is None,
-                audited=False,
-            )
-            assessed.append(
-                dict(
-                    household_id=household_id,
-                    region_code=region,
-                    status=fact.status.value,
-                    reason=fact.reason,
-                    detail=fact.detail,
-                    version=assessment.version,
-                    assessed_at=fact.as_of,
-                )
-            )
-        if assessed:
-            statement = insert(_ASSESSMENTS).values(assessed)
-            await session.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["household_id"],
-                    set_={name: statement.excluded[name] for name in assessed[0]},
-                )
-            )
+            state = {"status": fact.status.value, "reason": fact.reason, "detail": fact.detail}
+            assessed[household_id] = Assessment(region, state, event, fact.as_of)
+        await assessments.publish_changed(session, assessed)
 
     async def summary(
         self, session: AsyncSession, household_id: uuid.UUID, actor: Principal
