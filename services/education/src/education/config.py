@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from kit.settings import ServiceSettings
@@ -14,3 +15,9 @@ class EducationSettings(ServiceSettings):
     """Name used in logs, metrics and traces."""
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/education"
     """SQLAlchemy URL of the education service's own database (asyncpg driver)."""
+    registry_url: str = "http://127.0.0.1:8001"
+    """Base URL of the registry, asked to match a roster's ID numbers to persons
+    (``POST /persons/matches``, with the caller's token). Generated from services.toml
+    ``calls`` for ``make run``, compose and Kubernetes."""
+    registry_timeout_seconds: float = Field(10.0, gt=0)
+    """How long one match request to the registry may take."""
