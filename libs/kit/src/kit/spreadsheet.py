@@ -21,9 +21,11 @@ import io
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
+from enum import StrEnum
 
 from openpyxl import load_workbook
 
+from contracts.enums import LABELS
 from contracts.text import control_character
 from kit import problems
 from kit.problems import Problem
@@ -251,3 +253,52 @@ def _after_header(read: Callable[[], Iterator[Sequence]]) -> Callable[[], Iterat
         return data
 
     return after_header
+
+
+# --- reading a cell: what more than one import's columns take ----------------------------
+
+_TRUE = frozenset({"是", "有", "y", "yes", "true", "1"})
+_FALSE = frozenset({"否", "无", "n", "no", "false", "0"})
+
+
+def enum_cell(enum_cls: type[StrEnum]) -> tuple[Callable[[str], StrEnum], str]:
+    """A reader of a cell that takes the code or the Chinese label of ``contracts.enums``
+    (each half of a label like 儿媳/女婿), and the allowed values as the template lists them.
+    A cell that is neither: ValueError with the reason."""
+    names: dict[str, StrEnum] = {}
+    for member in enum_cls:
+        names[member.value.lower()] = member
+        label = LABELS.get(member)
+        if label:
+            names[label] = member
+            for part in label.split("/"):
+                names.setdefault(part, member)
+    allowed = "、".join(LABELS.get(m, m.value) for m in enum_cls)
+
+    def read(cell: str) -> StrEnum:
+        found = names.get(cell) or names.get(cell.lower())
+        if found is None:
+            raise ValueError(f"「{cell}」 is not one of: {allowed}")
+        return found
+
+    return read, allowed
+
+
+def yes_no(cell: str) -> bool:
+    """是 / 否 (有 / 无, yes / no, 1 / 0)."""
+    if cell.lower() in _TRUE:
+        return True
+    if cell.lower() in _FALSE:
+        return False
+    raise ValueError(f"「{cell}」 is not 是 or 否")
+
+
+def date_cell(cell: str) -> dt.date:
+    """A date written 2001-02-03, 2001/02/03, 20010203 or 2001.02.03 (or a date cell)."""
+    text = cell.split(" ")[0].split("T")[0]  # an XLSX date cell arrives as "2001-02-03 00:00:00"
+    for pattern in ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d"):
+        try:
+            return dt.datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise ValueError(f"「{cell}」 is not a date like 2001-02-03")
