@@ -18,12 +18,13 @@ from registry_testdata import OTHER_VILLAGE, household_body, new_id_number, seed
 from sqlalchemy import func, select, text
 
 from contracts.resident_id import check_digit, mask
+from devstack.project import repo_root
 from devstack.servers import free_port
 from devstack.testing import eventually, running, serving
 from education.config import EducationSettings
 from education.main import create_app as create_education
 from education.models import Person
-from education.roster.columns import COLUMNS, STUDENT_FIELDS, TEMPLATE_CSV
+from education.roster.columns import COLUMNS, STUDENT_FIELDS, TEMPLATE_CSV, template_markdown
 from education.students.schemas import StudentFields
 from registry.config import RegistrySettings
 from registry.main import create_app as create_registry
@@ -263,3 +264,8 @@ async def test_without_the_registry_nothing_is_imported(stack, auth_keys):
 
 def test_the_columns_are_a_registrations_fields():
     assert {c.field for c in STUDENT_FIELDS} == set(StudentFields.model_fields)
+
+
+def test_the_documented_template_is_current():
+    documented = (repo_root() / "docs" / "domain" / "education.md").read_text(encoding="utf-8")
+    assert template_markdown() in documented, "regenerate the table from template_markdown()"
