@@ -94,9 +94,7 @@ def roster_csv(rows: list[list[str]], headers=HEADERS, encoding="utf-8-sig") -> 
 
 
 async def upload(education, content: bytes, headers, filename="roster.csv"):
-    return await education.post(
-        "/students/roster", files={"file": (filename, content)}, headers=headers
-    )
+    return await education.post("/rosters", files={"file": (filename, content)}, headers=headers)
 
 
 def wrong_check_digit(number: str) -> str:
@@ -246,7 +244,7 @@ async def test_a_roster_without_a_column_or_with_too_many_rows_imports_nothing(s
     assert listed["total"] == 0
 
     # The shipped template reads without an error (its examples match nobody here).
-    template = await education.get("/students/roster/template.csv", headers=officer)
+    template = await education.get("/rosters/template.csv", headers=officer)
     assert template.status_code == 200 and template.content == TEMPLATE_CSV.read_bytes()
     report = (await upload(education, template.content, officer)).json()
     assert (report["rows"], report["errors"], report["unmatched"]) == (2, 0, 2), report

@@ -22,7 +22,7 @@ class EducationSettings(ServiceSettings):
     registry_timeout_seconds: float = Field(10.0, gt=0)
     """How long one match request to the registry may take."""
     roster_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
-    """Largest roster POST /students/roster accepts (a school's roster is far smaller)."""
+    """Largest roster POST /rosters accepts (a school's roster is far smaller)."""
     roster_max_rows: int = Field(default=5000, ge=1)
     """Rows a roster may have; more: 413, nothing imported."""
     roster_max_unpacked_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)

@@ -43,8 +43,8 @@ def create_app(settings: EducationSettings | None = None) -> FastAPI:
             description=DESCRIPTION,
             settings=settings,
             routers=[
-                roster_router,  # before the students': /students/roster is no student's id
                 students_router,
+                roster_router,
                 grants_router,
                 reports_router,
                 households_router,
@@ -53,11 +53,15 @@ def create_app(settings: EducationSettings | None = None) -> FastAPI:
             ],
             outbox=outbox,
             constraint_problems=CONSTRAINT_PROBLEMS,
-            body_limits={"/students/roster": settings.roster_max_bytes},
+            body_limits={"/rosters": settings.roster_max_bytes},
             resources=[registry_client(settings.registry_url, settings.registry_timeout_seconds)],
             consumers=[registry_persons.registry_consumer(persons_changed)],
             openapi_tags=[
                 {"name": "students", "description": "学籍: registry persons as students"},
+                {
+                    "name": "rosters",
+                    "description": "A school's roster (学籍花名册) imported: students matched by ID number",
+                },
                 {"name": "grants", "description": "教育资助: aid grants paid, within standard"},
                 {
                     "name": "reports",

@@ -18,7 +18,7 @@ from kit.app import SessionDep
 from kit.clock import ClockDep
 from kit.errors import PROBLEM_RESPONSES
 
-router = APIRouter(prefix="/students/roster", tags=["students"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/rosters", tags=["rosters"], responses=PROBLEM_RESPONSES)
 
 _COLUMN_TABLE = "\n".join(
     f"- **{c.header}** (`{c.field}`, required: {'yes' if c.required else 'no'}): {c.allowed}"
@@ -56,7 +56,7 @@ async def import_roster(
         file.filename or "",
         columns=[c.headers for c in COLUMNS],
         required=[c.headers for c in COLUMNS if c.required],
-        template="GET /students/roster/template.csv",
+        template="GET /rosters/template.csv",
         max_unpacked_bytes=settings.roster_max_unpacked_bytes,
         unpacked_setting="EDUCATION_ROSTER_MAX_UNPACKED_BYTES",
     )
