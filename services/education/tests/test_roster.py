@@ -31,7 +31,7 @@ from registry.main import create_app as create_registry
 
 HEADERS = [c.header for c in COLUMNS]
 #: A row's cells after 姓名 and 身份证号: a primary-school pupil enrolled this term.
-PUPIL = ["广河县城关小学", "小学", "4", "否", "在校", "2026-09-01", "", "王老师"]
+PUPIL = ["广河县城关小学", "小学", "4", "否", "在校", "2026-09-01", "", "", "王老师"]
 MAX_ROWS = 12
 
 
@@ -120,10 +120,10 @@ async def test_a_roster_of_good_bad_unmatched_and_duplicate_rows(services, auth_
         ["马小明", nobody, *PUPIL],  # 5: unmatched
         [pupil[0], pupil[1], *PUPIL],  # 6: the same ID number as row 2
         [other[0], other[1], *PUPIL],  # 7: another township's: unmatched for this officer
-        [home_taught[0], home_taught[1], *PUPIL[:4], "送教上门", "2026-09-01", "", "李老师"],
+        [home_taught[0], home_taught[1], *PUPIL[:4], "送教上门", "2026-09-01", "", "", "李老师"],
         [not_projected[0], not_projected[1], *PUPIL],  # 9: not yet known to education
-        ["", "", "", "", "", "", "", "", "", ""],  # blank: skipped
-        ["马小刚", nobody[:17], *PUPIL[:5], "2999-01-01", "", ""],  # 11: several cells wrong
+        ["", "", "", "", "", "", "", "", "", "", ""],  # blank: skipped
+        ["马小刚", nobody[:17], *PUPIL[:5], "2999-01-01", "", "", ""],  # 11: several cells wrong
     ]
     officer = auth_keys.headers("education_officer", TOWNSHIP)  # 城关镇's officer
     response = await upload(education, roster_csv(rows), officer)
@@ -178,7 +178,9 @@ async def test_a_roster_of_good_bad_unmatched_and_duplicate_rows(services, auth_
     assert second["unmatched_rows"] == report["unmatched_rows"]
 
     # A later roster changes the record: the grade, and a dropout with its date.
-    changed = [[pupil[0], pupil[1], PUPIL[0], "小学", "5", "", "辍学", "2026-10-08", "", "王老师"]]
+    changed = [
+        [pupil[0], pupil[1], PUPIL[0], "小学", "5", "", "辍学", "2026-10-08", "", "", "王老师"]
+    ]
     third = (await upload(education, roster_csv(changed), officer)).json()
     assert (third["updated"], third["unchanged"], third["errors"]) == (1, 0, 0), third
     student = (await education.get("/students", headers=officer)).json()["items"][0]
@@ -207,7 +209,7 @@ async def test_an_xlsx_roster_with_english_headers_shows_numbers_with_pii_read(s
     # Cells as Excel types them: a number, a date, the stage's code.
     sheet.append(
         [pupil[0], pupil[1], "广河县城关中学", "junior", 1, "是", "", dt.datetime(2026, 9, 1)]
-        + ["", "李老师"]
+        + ["", "孤儿认定 2026-3", "李老师"]
     )
     sheet.append(["马小明", nobody, *PUPIL])
     buffer = io.BytesIO()
@@ -222,7 +224,10 @@ async def test_an_xlsx_roster_with_english_headers_shows_numbers_with_pii_read(s
     assert report["unmatched_rows"] == [{"row": 3, "name": "马小明", "id_number": nobody}]
     student = (await education.get("/students", headers=with_pii)).json()["items"][0]
     assert (student["stage"], student["grade"], student["boarding"]) == ("junior", 1, True)
-    assert student["status_since"] == "2026-09-01"
+    assert (student["status_since"], student["hardship_evidence"]) == (
+        "2026-09-01",
+        "孤儿认定 2026-3",
+    )
 
     again = (await upload(education, content, with_pii, filename="roster.xlsx")).json()
     assert (again["registered"], again["unchanged"]) == (0, 1)

@@ -57,6 +57,12 @@ COLUMNS: tuple[Column, ...] = (
         False,
         "required with 送教上门、远程教育、特殊学校: where the evidence is kept",
     ),
+    Column(
+        "特困认定材料",
+        "hardship_evidence",
+        False,
+        "特困生/孤儿 only: where the school's 认定材料 is kept (empty on an update: unchanged)",
+    ),
     Column("责任教师", "responsible_teacher", True, "1–50 characters (一生一责任人)"),
 )
 
