@@ -20,7 +20,7 @@ import pytest
 import pytest_asyncio
 from registry_testdata import REGIONS, household_body
 
-from devstack.project import all_scopes, load_services, repo_root
+from devstack.project import all_scopes, load_services, repo_root, service_urls
 from devstack.pytest_plugin import Stack, empty_bus
 from devstack.servers import free_port
 from kit.db import asyncpg_dsn
@@ -54,8 +54,12 @@ async def live_services(databases, nats_server, auth_keys, tmp_path_factory):
                 REGIONS,
             )
             await conn.close()
-    for service in load_services():
-        port = free_port()
+    services = load_services()
+    ports = {service.name: free_port() for service in services}
+    for service in services:  # a service calling another (its URL setting) reaches it here
+        env.update(service_urls(service, services, lambda s: f"http://127.0.0.1:{ports[s.name]}"))
+    for service in services:
+        port = ports[service.name]
         log = open(tmp_path / f"{service.name}.log", "wb")
         processes.append(
             subprocess.Popen(

@@ -452,3 +452,45 @@ async def test_lookup_by_id_number_and_history(client, auth_keys):
     ]
     assert all("birth_date" not in m for m in members)
     assert all("birth_date" in m for m in history[0]["after"]["members"])  # with pii:read
+
+
+async def test_matches_of_many_id_numbers_in_the_callers_region(client, auth_keys):
+    """POST /persons/matches: each number's person, in the request's order, through the
+    keyed hash; a person outside the caller's region is as unknown; the numbers are not
+    echoed back."""
+    headers = auth_keys.headers()
+    here = (await client.post("/households", json=household_body(), headers=headers)).json()
+    there_body = household_body(region_code=OTHER_VILLAGE)
+    there = (await client.post("/households", json=there_body, headers=headers)).json()
+    numbers = [
+        there_body["members"][0]["id_number"],
+        new_id_number(),  # nobody's
+        here["members"][1]["id_number"],
+    ]
+    answer = await client.post("/persons/matches", json={"id_numbers": numbers}, headers=headers)
+    assert answer.status_code == 200, answer.text
+    matches = answer.json()["matches"]
+    assert [(m["index"], m["found"]) for m in matches] == [(0, True), (1, False), (2, True)]
+    assert matches[0]["household_id"] == there["id"]
+    assert matches[0]["region_code"] == OTHER_VILLAGE
+    assert (matches[2]["member_id"], matches[2]["household_id"]) == (
+        here["members"][1]["id"],
+        here["id"],
+    )
+    assert matches[1]["member_id"] is None
+    assert not any(number in answer.text for number in numbers)
+
+    # A village's officer finds only their village's persons.
+    village = auth_keys.headers("village_cadre", VILLAGE)
+    scoped = await client.post("/persons/matches", json={"id_numbers": numbers}, headers=village)
+    assert [m["found"] for m in scoped.json()["matches"]] == [False, False, True]
+
+    bad = await client.post(
+        "/persons/matches", json={"id_numbers": ["not a number"]}, headers=headers
+    )
+    assert bad.status_code == 422
+    too_many = [new_id_number() for _ in range(1001)]
+    refused = await client.post("/persons/matches", json={"id_numbers": too_many}, headers=headers)
+    assert refused.status_code == 422
+    empty = await client.post("/persons/matches", json={"id_numbers": []}, headers=headers)
+    assert empty.status_code == 422

@@ -49,6 +49,9 @@ class ServiceInfo:
     summary: bool = False
     #: Secret settings generated once per data folder (without the service prefix).
     secrets: tuple[str, ...] = field(default=())
+    #: Services whose HTTP API it calls: the base URL of each is its setting
+    #: ``<NAME>_<OTHER>_URL`` (education's ``EDUCATION_REGISTRY_URL``), generated.
+    calls: tuple[str, ...] = field(default=())
 
     @property
     def env_prefix(self) -> str:
@@ -91,11 +94,32 @@ def gateway_sources(
     return json.dumps({s.name: base_url(s) for s in services if s.summary})
 
 
+def service_urls(
+    service: ServiceInfo,
+    services: list[ServiceInfo],
+    base_url: Callable[[ServiceInfo], str] = lambda s: f"http://127.0.0.1:{s.port}",
+) -> dict[str, str]:
+    """``<NAME>_<OTHER>_URL`` of each service ``service`` calls (services.toml ``calls``):
+    by default on the local stack (compose and Kubernetes give their service names)."""
+    by_name = {s.name: s for s in services}
+    return {
+        f"{service.env_prefix}{other.upper()}_URL": base_url(by_name[other])
+        for other in service.calls
+    }
+
+
 def load_services(root: Path | None = None) -> list[ServiceInfo]:
     path = (root or repo_root()) / "services" / "services.toml"
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     return [
-        ServiceInfo(name=name, **{**spec, "secrets": tuple(spec.get("secrets", ()))})
+        ServiceInfo(
+            name=name,
+            **{
+                **spec,
+                "secrets": tuple(spec.get("secrets", ())),
+                "calls": tuple(spec.get("calls", ())),
+            },
+        )
         for name, spec in data.items()
     ]
 

@@ -28,6 +28,7 @@ from devstack.project import (
     gateway_sources,
     load_services,
     role_token,
+    service_urls,
     token_terms,
 )
 from devstack.provisioning import migrate, provision_streams
@@ -58,6 +59,8 @@ class Stack:
         for service in self.services:
             env[f"{service.env_prefix}DATABASE_URL"] = self.postgres.url(service.name)
         env["GATEWAY_SOURCES"] = gateway_sources(self.services)
+        for service in self.services:
+            env.update(service_urls(service, self.services))
         return env
 
     def run(self) -> int:

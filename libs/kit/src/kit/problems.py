@@ -159,6 +159,37 @@ NOT_A_HELPER = ProblemType(
     "The operation is for helpers (帮扶责任人); the token carries no valid `helper_id`.",
 )
 
+# Reading an uploaded spreadsheet (kit.spreadsheet): the registry's import, education's roster.
+IMPORT_EMPTY = ProblemType(422, "IMPORT_EMPTY", "Empty file", "The import file has no header row.")
+IMPORT_ENCODING = ProblemType(
+    422, "IMPORT_ENCODING", "Unreadable file", "The CSV file is neither UTF-8 nor GB18030 text."
+)
+IMPORT_MISSING_COLUMNS = ProblemType(
+    422,
+    "IMPORT_MISSING_COLUMNS",
+    "Missing columns",
+    "The import file lacks columns of the template.",
+)
+IMPORT_TOO_MANY_ROWS = ProblemType(
+    413,
+    "IMPORT_TOO_MANY_ROWS",
+    "Too many rows",
+    "The import file has more rows than the import allows (the service's setting, e.g. "
+    "`REGISTRY_IMPORT_MAX_ROWS`, or Excel's limit).",
+)
+IMPORT_UNPACKS_TOO_LARGE = ProblemType(
+    413,
+    "IMPORT_UNPACKS_TOO_LARGE",
+    "Unpacks too large",
+    "The XLSX file unpacks to more than allowed, or a part of it is padded.",
+)
+IMPORT_UNREADABLE = ProblemType(
+    422,
+    "IMPORT_UNREADABLE",
+    "Unreadable file",
+    "The import file is not a readable CSV or XLSX file.",
+)
+
 
 def not_found(what: str) -> Problem:
     """The 404 of ``what`` (absent, or outside the caller's region: not told apart)."""

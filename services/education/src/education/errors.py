@@ -124,3 +124,18 @@ GRANT_REFERENCE_TAKEN = ProblemType(
     "a payment is recorded once.",
     field="body.payment_reference",
 )
+# The roster import (学籍花名册) asks the registry to match ID numbers.
+REGISTRY_UNAVAILABLE = ProblemType(
+    503,
+    "REGISTRY_UNAVAILABLE",
+    "Registry unavailable",
+    "The registry, which matches a roster's ID numbers to persons, did not answer or failed; "
+    "nothing was imported: retry.",
+)
+REGISTRY_REFUSED = ProblemType(
+    403,
+    "REGISTRY_REFUSED",
+    "Registry refused the match",
+    "The registry refused the caller's token for matching ID numbers (it needs "
+    "`registry:read`); nothing was imported.",
+)

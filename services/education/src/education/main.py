@@ -16,6 +16,8 @@ from education.households.service import EducationAssessor
 from education.policy import policy
 from education.records import registry_persons
 from education.reports.endpoints import router as reports_router
+from education.roster.endpoints import router as roster_router
+from education.roster.matching import registry_client
 from education.students.endpoints import router as students_router
 from kit.app import ServiceDefinition, create_service_app
 from kit.policy import policy_router
@@ -27,6 +29,8 @@ RFC 9457 `application/problem+json`.
 
 
 def create_app(settings: EducationSettings | None = None) -> FastAPI:
+    settings = settings or EducationSettings()
+
     async def persons_changed(session, persons) -> None:
         """Once per consumer transaction, with the persons of all its households (a birth,
         a member leaving): their dimension reassessed set-wise."""
@@ -39,11 +43,12 @@ def create_app(settings: EducationSettings | None = None) -> FastAPI:
             name="education",
             title="Jingzhun Education (教育扶贫)",
             description=DESCRIPTION,
-            settings=settings or EducationSettings(),
+            settings=settings,
             routers=[
                 students_router,
                 compulsory_check_router,
                 cases_router,
+                roster_router,
                 grants_router,
                 reports_router,
                 households_router,
@@ -52,12 +57,18 @@ def create_app(settings: EducationSettings | None = None) -> FastAPI:
             ],
             outbox=outbox,
             constraint_problems=CONSTRAINT_PROBLEMS,
+            body_limits={"/rosters": settings.roster_max_bytes},
+            resources=[registry_client(settings.registry_url, settings.registry_timeout_seconds)],
             consumers=[registry_persons.registry_consumer(persons_changed)],
             openapi_tags=[
                 {"name": "students", "description": "学籍: registry persons as students"},
                 {
                     "name": "cases",
                     "description": "控辍保学: the compulsory-education check and 劝返 cases",
+                },
+                {
+                    "name": "rosters",
+                    "description": "A school's roster (学籍花名册) imported: students matched by ID number",
                 },
                 {"name": "grants", "description": "教育资助: aid grants paid, within standard"},
                 {

@@ -185,45 +185,17 @@ IMPORT_BUSY = ProblemType(
     "Import already running",
     "The county runs as many imports as it may at a time; retry after `Retry-After`.",
 )
-IMPORT_EMPTY = ProblemType(422, "IMPORT_EMPTY", "Empty file", "The import file has no header row.")
-IMPORT_ENCODING = ProblemType(
-    422, "IMPORT_ENCODING", "Unreadable file", "The CSV file is neither UTF-8 nor GB18030 text."
-)
 IMPORT_INTERRUPTED = ProblemType(
     503,
     "IMPORT_INTERRUPTED",
     "Import interrupted",
     "The database failed during an import; what was imported stays, run the same file again.",
 )
-IMPORT_MISSING_COLUMNS = ProblemType(
-    422,
-    "IMPORT_MISSING_COLUMNS",
-    "Missing columns",
-    "The import file lacks columns of the template.",
-)
 IMPORT_NEEDS_COUNTY = ProblemType(
     403,
     "IMPORT_NEEDS_COUNTY",
     "County level only",
     "Imports are done by a county (or higher) account.",
-)
-IMPORT_TOO_MANY_ROWS = ProblemType(
-    413,
-    "IMPORT_TOO_MANY_ROWS",
-    "Too many rows",
-    "The import file has more rows than allowed (`REGISTRY_IMPORT_MAX_ROWS`, or Excel's limit).",
-)
-IMPORT_UNPACKS_TOO_LARGE = ProblemType(
-    413,
-    "IMPORT_UNPACKS_TOO_LARGE",
-    "Unpacks too large",
-    "The XLSX file unpacks to more than allowed, or a part of it is padded.",
-)
-IMPORT_UNREADABLE = ProblemType(
-    422,
-    "IMPORT_UNREADABLE",
-    "Unreadable file",
-    "The import file is not a readable CSV or XLSX file.",
 )
 LAST_MEMBER = ProblemType(
     409,

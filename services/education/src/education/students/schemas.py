@@ -26,8 +26,9 @@ HARDSHIP = (
 Grade = Annotated[int, Field(ge=1, le=12, description="年级 within the stage (1 …)")]
 
 
-class StudentCreate(BaseModel):
-    person_id: uuid.UUID = Field(description="Registry member id (户成员) the 学籍 is matched to")
+class StudentFields(BaseModel):
+    """A 学籍 record's fields, as a registration gives them (a roster's row too)."""
+
     school_name: SchoolName = Field(description="学校")
     stage: SchoolStage = Field(description=describe(SchoolStage))
     grade: Grade
@@ -39,6 +40,10 @@ class StudentCreate(BaseModel):
     evidence: Evidence | None = Field(None, description=EVIDENCE)
     hardship_evidence: Evidence | None = Field(None, description=HARDSHIP)
     responsible_teacher: TeacherName = Field(description="一生一责任人: the teacher answerable")
+
+
+class StudentCreate(StudentFields):
+    person_id: uuid.UUID = Field(description="Registry member id (户成员) the 学籍 is matched to")
 
 
 class StudentUpdate(BaseModel):

@@ -26,6 +26,9 @@ from registry.households.schemas import (
     MemberUpdate,
     PersonFound,
     PersonLookup,
+    PersonMatch,
+    PersonMatches,
+    PersonMatchesOut,
     StatusSummary,
     SurveyOut,
 )
@@ -119,6 +122,34 @@ async def lookup_person(
         region_code=household.region_code,
         poverty_state=household.poverty_state,
         member=member_out(member, actor, service.vault),
+    )
+
+
+@router.post(
+    "/persons/matches",
+    summary="Match many resident ID numbers to persons at once (through their keyed hashes)",
+    description="For each number of the body (at most 1000), in order: the member id, "
+    "household id and region of the person, or `found: false` (unknown, or outside your "
+    "region: not told apart). The numbers travel in the body and are not echoed back. What "
+    "another service's bulk matching calls, e.g. education's roster import (学籍比对).",
+)
+async def match_persons(
+    body: PersonMatches, actor: RegistryRead, session: ReadSessionDep, service: ServiceDep
+) -> PersonMatchesOut:
+    found = await service.match_persons(session, body.id_numbers, actor)
+    return PersonMatchesOut(
+        matches=[
+            PersonMatch(index=i, found=False)
+            if person is None
+            else PersonMatch(
+                index=i,
+                found=True,
+                member_id=person.member_id,
+                household_id=person.household_id,
+                region_code=person.region_code,
+            )
+            for i, person in enumerate(found)
+        ]
     )
 
 

@@ -346,6 +346,34 @@ class PersonFound(BaseModel):
     member: MemberOut
 
 
+#: ID numbers one match request may carry (a school's roster is sent in such batches).
+MAX_MATCHES = 1000
+
+
+class PersonMatches(_Request):
+    id_numbers: list[ResidentId] = Field(
+        min_length=1,
+        max_length=MAX_MATCHES,
+        description=f"公民身份号码 to match, at most {MAX_MATCHES} (in the body, never in a URL; "
+        "not echoed back)",
+    )
+
+
+class PersonMatch(BaseModel):
+    """The registry person of the request's ``index``-th number, or ``found: false`` (none,
+    or outside the caller's region: not told apart)."""
+
+    index: int
+    found: bool
+    member_id: uuid.UUID | None = None
+    household_id: uuid.UUID | None = None
+    region_code: str | None = None
+
+
+class PersonMatchesOut(BaseModel):
+    matches: list[PersonMatch] = Field(description="One per number, in the request's order")
+
+
 class StatusSummary(status.HouseholdSummary):
     """The registry's answer at ``GET /households/{id}/summary``: the shared document
     (:class:`contracts.status.HouseholdSummary`), named apart from the search row above."""

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     ARRAY,
     ColumnElement,
+    Row,
     Select,
     String,
     bindparam,
@@ -235,6 +236,26 @@ class HouseholdService:
         ).one_or_none()
         ensure_visible(actor, found and found.Household.region_code, what="person")
         return found.Household, found.Member
+
+    async def match_persons(
+        self, session: AsyncSession, id_numbers: list[str], actor: Principal
+    ) -> list[Row | None]:
+        """For each ID number, the person (``member_id``, ``household_id``,
+        ``region_code``) if the caller's region holds them, else None: found through the
+        keyed hashes, in one query."""
+        hashes = [self.vault.lookup_hash(number) for number in id_numbers]
+        rows = await session.execute(
+            select(
+                Member.id_number_hash,
+                Member.id.label("member_id"),
+                Member.household_id,
+                Household.region_code,
+            )
+            .join(Household, Member.household_id == Household.id)
+            .where(Member.id_number_hash.in_(set(hashes)))
+        )
+        found = {row.id_number_hash: row for row in rows if actor.can_access(row.region_code)}
+        return [found.get(h) for h in hashes]
 
     async def summary(
         self, session: AsyncSession, household_id: uuid.UUID, actor: Principal

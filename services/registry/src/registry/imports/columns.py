@@ -9,7 +9,6 @@ or the code (``able``) of ``contracts.enums``; multi-valued cells separate value
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +17,6 @@ from enum import StrEnum
 from typing import Any
 
 from contracts.enums import (
-    LABELS,
     AssistanceType,
     Gender,
     HukouType,
@@ -29,36 +27,14 @@ from contracts.enums import (
     Relation,
 )
 from contracts.resident_id import validate_resident_id
+from kit.spreadsheet import date_cell, enum_cell, yes_no
 from registry.enums import EducationLevel, PersonGroup
 
 _SEPARATORS = re.compile(r"[、;；,，]")
-_TRUE = frozenset({"是", "有", "y", "yes", "true", "1"})
-_FALSE = frozenset({"否", "无", "n", "no", "false", "0"})
-
-
-def _enum_reader(enum_cls: type[StrEnum]) -> tuple[Callable[[str], StrEnum], str]:
-    """A reader accepting the code or the Chinese label (each half of a label like 儿媳/女婿)."""
-    names: dict[str, StrEnum] = {}
-    for member in enum_cls:
-        names[member.value.lower()] = member
-        label = LABELS.get(member)
-        if label:
-            names[label] = member
-            for part in label.split("/"):
-                names.setdefault(part, member)
-    allowed = "、".join(LABELS.get(m, m.value) for m in enum_cls)
-
-    def read(cell: str) -> StrEnum:
-        found = names.get(cell) or names.get(cell.lower())
-        if found is None:
-            raise ValueError(f"「{cell}」 is not one of: {allowed}")
-        return found
-
-    return read, allowed
 
 
 def _multi(enum_cls: type[StrEnum]) -> tuple[Callable[[str], list[StrEnum]], str]:
-    one, allowed = _enum_reader(enum_cls)
+    one, allowed = enum_cell(enum_cls)
 
     def read(cell: str) -> list[StrEnum]:
         values = [one(part.strip()) for part in _SEPARATORS.split(cell) if part.strip()]
@@ -67,14 +43,6 @@ def _multi(enum_cls: type[StrEnum]) -> tuple[Callable[[str], list[StrEnum]], str
         return values
 
     return read, allowed + " (several, separated by 、 or ;)"
-
-
-def _bool(cell: str) -> bool:
-    if cell.lower() in _TRUE:
-        return True
-    if cell.lower() in _FALSE:
-        return False
-    raise ValueError(f"「{cell}」 is not 是 or 否")
 
 
 def _int(low: int, high: int) -> Callable[[str], int]:
@@ -90,16 +58,6 @@ def _int(low: int, high: int) -> Callable[[str], int]:
         return value
 
     return read
-
-
-def _date(cell: str) -> dt.date:
-    text = cell.split(" ")[0].split("T")[0]  # an XLSX date cell arrives as "2001-02-03 00:00:00"
-    for pattern in ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d"):
-        try:
-            return dt.datetime.strptime(text, pattern).date()
-        except ValueError:
-            continue
-    raise ValueError(f"「{cell}」 is not a date like 2001-02-03")
 
 
 def _money(cell: str) -> Decimal:
@@ -141,7 +99,7 @@ class Column:
 
 
 def _enum_column(header, field, enum_cls, *, household, required, example, multi=False):
-    read, allowed = (_multi if multi else _enum_reader)(enum_cls)
+    read, allowed = (_multi if multi else enum_cell)(enum_cls)
     if field == "primary_cause":
         allowed = "one of the 致贫原因 given: " + allowed
     return Column(header, field, household, required, read, allowed, example)
@@ -194,7 +152,7 @@ COLUMNS: tuple[Column, ...] = (
         "birth_date",
         False,
         "only without 身份证号",
-        _date,
+        date_cell,
         "YYYY-MM-DD (or a date cell)",
         "",
     ),
@@ -213,9 +171,9 @@ COLUMNS: tuple[Column, ...] = (
         example="有劳动能力",
     ),
     Column("残疾等级", "disability_level", False, "no", _int(1, 4), "1–4 (残疾证)", ""),
-    Column("患慢性病", "chronic_illness", False, "no (否)", _bool, "是、否", ""),
-    Column("患大病", "critical_illness", False, "no (否)", _bool, "是、否", ""),
-    Column("外出务工", "migrant_worker", False, "no (否)", _bool, "是、否", ""),
+    Column("患慢性病", "chronic_illness", False, "no (否)", yes_no, "是、否", ""),
+    Column("患大病", "critical_illness", False, "no (否)", yes_no, "是、否", ""),
+    Column("外出务工", "migrant_worker", False, "no (否)", yes_no, "是、否", ""),
     _enum_column(
         "特殊群体", "groups", PersonGroup, household=False, required="no", example="", multi=True
     ),

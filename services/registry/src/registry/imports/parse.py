@@ -34,8 +34,9 @@ from pydantic import ValidationError
 from contracts.enums import RegionLevel, Relation
 from contracts.region import is_within
 from contracts.resident_id import normalise_resident_id
+from kit import problems
 from kit.problems import Problem
-from registry import errors
+from kit.spreadsheet import REFUSED, Row, refusal
 from registry.evidence import Document
 from registry.households import rules
 from registry.households.schemas import HouseholdCreate
@@ -48,7 +49,6 @@ from registry.imports.columns import (
     VILLAGE_CODE,
     VILLAGE_NAME,
 )
-from registry.imports.reader import REFUSED, Row, refusal
 
 log = logging.getLogger(__name__)
 
@@ -240,7 +240,7 @@ class ParsedHousehold:
 
 
 def too_many_rows(limit: int) -> Problem:
-    return errors.IMPORT_TOO_MANY_ROWS(
+    return problems.IMPORT_TOO_MANY_ROWS(
         f"the file has more than {limit:,} rows; the limit is {limit:,} "
         "(REGISTRY_IMPORT_MAX_ROWS): split the file, by township for instance"
     )
