@@ -133,6 +133,15 @@ async def test_the_summary_equals_a_recount(client, education_app, auth_keys):
             assert summary["dropouts"] == sum(
                 s["enrolment_status"] == "dropped_out" for s in students
             )
+            cases = await _all(client, "/cases", headers, region=region)
+            by_outcome = Counter(c["outcome"] or c["status"] for c in cases)
+            assert summary["cases"] == {
+                "open": by_outcome["open"],
+                "overdue": sum(c["overdue"] for c in cases),
+                "returned": by_outcome["returned"],
+                "alternative_mode": by_outcome["alternative_mode"],
+                "exempt": by_outcome["exempt"],
+            }
 
             grant_filter = {"school_year": 2026, **({"term": term} if term else {})}
             paid = await _all(client, "/grants", headers, region=region, **grant_filter)
@@ -164,6 +173,7 @@ async def test_the_summary_equals_a_recount(client, education_app, auth_keys):
         await client.get("/reports/summary", params={"school_year": 2026}, headers=county)
     ).json()
     assert (summary["students_total"], summary["dropouts"]) == (7, 1)
+    assert (summary["cases"]["open"], summary["cases"]["returned"]) == (1, 0)  # D's 劝返 case
     assert summary["aid_total"]["grants"] == 6
     assert Decimal(summary["aid_total"]["amount"]) == Decimal("4600.00")
     assert Decimal(summary["aid_total"]["amount_wan"]) == Decimal("0.46")

@@ -102,13 +102,27 @@ class Child:
     evidenced: bool = False
 
 
+def unschooled_reason(child: Child, on: dt.date, ages: CompulsoryAges) -> Reason | None:
+    """Why a member is on the compulsory-education check list on ``on``: of compulsory age
+    and dropped out (``DROPOUT``), out of school otherwise (``OUT_OF_SCHOOL``), or without
+    a matched 学籍 (``NO_STUDENT_RECORD``); ``None`` when schooled or not of that age."""
+    if not is_compulsory_age(child.birth_date, on, ages, finished_stage=child.finished_stage):
+        return None
+    if child.status is EnrolmentStatus.dropped_out:
+        return Reason.DROPOUT
+    if child.status is None:
+        return Reason.NO_STUDENT_RECORD
+    return Reason.OUT_OF_SCHOOL if is_out_of_school(child) else None
+
+
+def is_schooled(status: EnrolmentStatus, evidenced: bool) -> bool:
+    """Enrolled, or in an alternative mode whose evidence (佐证资料) is on file."""
+    return status is EnrolmentStatus.enrolled or (status in ALTERNATIVE_MODES and evidenced)
+
+
 def is_out_of_school(child: Child) -> bool:
     """Neither enrolled nor in an evidenced alternative mode (a 学籍 is recorded)."""
-    if child.status is EnrolmentStatus.enrolled:
-        return False
-    if child.status in ALTERNATIVE_MODES:
-        return not child.evidenced
-    return child.status is not None
+    return child.status is not None and not is_schooled(child.status, child.evidenced)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,9 @@ CONSTRAINT_PROBLEMS: dict[str, Problem] = {
     "students_person_id_key": errors.STUDENT_EXISTS(
         "the person has a 学籍 record already: change it (PATCH /students/{id}) instead"
     ),
+    "dropout_cases_one_open": errors.CASE_EXISTS(
+        "the student has an open 劝返 case already: record visits on it, or close it first"
+    ),
     "uq_aid_grant_reference": errors.GRANT_REFERENCE_TAKEN(
         "a grant of the programme was paid with this payment reference (发放凭证号) already"
     ),

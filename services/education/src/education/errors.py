@@ -64,6 +64,51 @@ EVIDENCE_REQUIRED = ProblemType(
     "give body.evidence with such a status.",
     field="body.evidence",
 )
+# 劝返 cases (控辍保学, DOMAIN §3.1).
+CASE_EXISTS = ProblemType(
+    409,
+    "CASE_EXISTS",
+    "Case already open",
+    "The student has an open 劝返 case already: record visits on it, or close it first.",
+    field="body.student_id",
+)
+STUDENT_IN_SCHOOL = ProblemType(
+    409,
+    "STUDENT_IN_SCHOOL",
+    "Student in school",
+    "The student is enrolled or in an evidenced alternative mode: a 劝返 case is for a "
+    "student out of school.",
+    field="body.student_id",
+)
+CASE_CLOSED = ProblemType(
+    409,
+    "CASE_CLOSED",
+    "Case closed",
+    "The 劝返 case is closed: it takes no more visits or changes.",
+)
+OUTCOME_NOT_MET = ProblemType(
+    409,
+    "OUTCOME_NOT_MET",
+    "Outcome not shown by the 学籍",
+    "The student's 学籍 does not show the outcome: `returned` needs the student enrolled "
+    "again, `alternative_mode` an alternative mode with its evidence (PATCH /students/{id} "
+    "first).",
+    field="body.outcome",
+)
+OUTCOME_EVIDENCE_REQUIRED = ProblemType(
+    422,
+    "OUTCOME_EVIDENCE_REQUIRED",
+    "Evidence of the outcome missing",
+    "A case closed with `alternative_mode` or `exempt` needs its evidence (佐证资料, e.g. the "
+    "exemption's approval): give body.evidence.",
+    field="body.evidence",
+)
+DATE_BEFORE_OPENING = ProblemType(
+    422,
+    "DATE_BEFORE_OPENING",
+    "Date before the case was opened",
+    "A visit, a closing or a due date of a 劝返 case must lie on or after the day it was opened.",
+)
 UNKNOWN_STUDENT = ProblemType(
     422,
     "UNKNOWN_STUDENT",

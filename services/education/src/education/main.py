@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from education.aid.endpoints import router as grants_router
+from education.cases.endpoints import router as cases_router
 from education.changes import router as changes_router
+from education.compulsory_check.endpoints import router as compulsory_check_router
 from education.config import EducationSettings
 from education.conflicts import CONSTRAINT_PROBLEMS
 from education.events import outbox
@@ -44,6 +46,8 @@ def create_app(settings: EducationSettings | None = None) -> FastAPI:
             settings=settings,
             routers=[
                 students_router,
+                compulsory_check_router,
+                cases_router,
                 roster_router,
                 grants_router,
                 reports_router,
@@ -58,6 +62,10 @@ def create_app(settings: EducationSettings | None = None) -> FastAPI:
             consumers=[registry_persons.registry_consumer(persons_changed)],
             openapi_tags=[
                 {"name": "students", "description": "学籍: registry persons as students"},
+                {
+                    "name": "cases",
+                    "description": "控辍保学: the compulsory-education check and 劝返 cases",
+                },
                 {
                     "name": "rosters",
                     "description": "A school's roster (学籍花名册) imported: students matched by ID number",

@@ -7,7 +7,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, Numeric, UniqueConstraint, func
+from sqlalchemy import Column, DateTime, Index, Numeric, UniqueConstraint, func, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -62,6 +62,55 @@ class Student(EducationModel, table=True):
     hardship_evidence: str | None = Field(default=None, max_length=200)
     responsible_teacher: str = Field(max_length=50)  # 一生一责任人
     version: int = 1
+    created_at: dt.datetime | None = _timestamp()
+
+
+class DropoutCase(EducationModel, table=True):
+    """劝返 case (控辍保学): a student who left school, whom a responsible person (劝返责任人)
+    visits until they are back, in an evidenced alternative mode, or exempt. At most one
+    open case a student."""
+
+    __tablename__ = "dropout_cases"
+    __table_args__ = (
+        Index(
+            "dropout_cases_one_open",
+            "student_id",
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    student_id: uuid.UUID = Field(foreign_key="students.id", index=True)
+    person_id: uuid.UUID = Field(foreign_key="persons.id")
+    household_id: uuid.UUID = Field(index=True)
+    region_code: str = Field(max_length=12, index=True)
+    responsible_person: str = Field(max_length=50)  # 劝返责任人
+    opened_on: dt.date
+    due_on: dt.date
+    status: str = Field(max_length=16)  # contracts.enums.DropoutCaseStatus
+    outcome: str | None = Field(default=None, max_length=24)  # DropoutCaseOutcome
+    #: 佐证资料 of the outcome (an alternative mode's, an exemption's): where it is kept.
+    evidence: str | None = Field(default=None, max_length=200)
+    closed_on: dt.date | None = None
+    #: How many visits are recorded (its events carry the count, not the visits).
+    visits: int = 0
+    version: int = 1
+    created_at: dt.datetime | None = _timestamp()
+
+
+class CaseVisit(EducationModel, table=True):
+    """One 劝返 visit (入户劝返) of a case: when, by whom, what was said or agreed, and the
+    next step."""
+
+    __tablename__ = "case_visits"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    case_id: uuid.UUID = Field(foreign_key="dropout_cases.id", index=True)
+    visited_on: dt.date
+    visited_by: str = Field(max_length=50)
+    notes: str = Field(max_length=1000)
+    next_step: str | None = Field(default=None, max_length=200)
     created_at: dt.datetime | None = _timestamp()
 
 

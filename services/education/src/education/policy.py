@@ -51,6 +51,7 @@ CHARITY_UNIVERSITY_ENTRY = "aid.charity.university_entry"
 CHARITY_UNIVERSITY_YEARLY = "aid.charity.university_yearly"
 PROGRAMME_STAGES_KEY = "aid.programme_stages"
 NOT_STACKING = "aid.not_stacking"
+CASE_DUE_DAYS = "cases.due_days"
 
 PARAMETERS = [
     Parameter(
@@ -187,6 +188,15 @@ PARAMETERS = [
         "",
         list[tuple[AidProgramme, AidProgramme]],
     ),
+    Parameter(
+        CASE_DUE_DAYS,
+        30,
+        "劝返 (控辍保学): days from a case's opening by which the child should be back at "
+        "school, in an alternative mode or exempt; an open case past it is overdue "
+        "(default: not in seeds)",
+        "天",
+        Days,
+    ),
 ]
 
 policy = PolicyBook(policy_table, PARAMETERS, audit)
@@ -240,10 +250,48 @@ async def _values(
     }
 
 
+_COMPULSORY_KEYS = (COMPULSORY_MIN_AGE, COMPULSORY_MAX_AGE, TERM_STARTS)
+
+
 async def compulsory_ages(session: AsyncSession, region_code: str, year: int) -> CompulsoryAges:
     """The ages and terms of compulsory education in force for a region and year."""
-    keys = (COMPULSORY_MIN_AGE, COMPULSORY_MAX_AGE, TERM_STARTS)
-    return _compulsory_ages(await _values(session, keys, region_code, year))
+    return _compulsory_ages(await _values(session, _COMPULSORY_KEYS, region_code, year))
+
+
+@dataclass(frozen=True)
+class CompulsoryAgesEverywhere:
+    """The ages of compulsory education of every region and year, their overrides loaded
+    at once: for a list over many villages (one query, not one a person)."""
+
+    overrides: dict[str, Overrides]
+
+    def of(self, region_code: str, year: int) -> CompulsoryAges:
+        return _compulsory_ages(
+            {key: found.value(region_code, year) for key, found in self.overrides.items()}
+        )
+
+    def _values(self, key: str) -> list[int]:
+        found = self.overrides[key]
+        return [found.default, *(value for _, _, value in found.rows)]
+
+    @property
+    def youngest_first_age(self) -> int:
+        """The lowest first age anywhere: nobody younger is of compulsory age."""
+        return min(self._values(COMPULSORY_MIN_AGE))
+
+    @property
+    def oldest_last_age(self) -> int:
+        """The highest last age anywhere (a child stays until the term after it ends)."""
+        return max(self._values(COMPULSORY_MAX_AGE))
+
+
+async def compulsory_ages_everywhere(session: AsyncSession) -> CompulsoryAgesEverywhere:
+    return CompulsoryAgesEverywhere(await policy.overrides_of(session, _COMPULSORY_KEYS))
+
+
+async def case_due_days(session: AsyncSession, region_code: str, year: int) -> int:
+    """Days a 劝返 case has, from its opening, in a region and year."""
+    return await policy.value(session, CASE_DUE_DAYS, region_code=region_code, year=year)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,16 @@ class CoverageCounts(BaseModel):
     not_covered: int = Field(description="Of them, missing one programme or more")
 
 
+class CaseCounts(BaseModel):
+    """劝返 cases (控辍保学) of the region now."""
+
+    open: int = Field(description="Open (劝返中)")
+    overdue: int = Field(description="Of them, past their due date today")
+    returned: int = Field(description="Closed: back at school (劝返复学)")
+    alternative_mode: int = Field(description="Closed: in an evidenced alternative mode")
+    exempt: int = Field(description="Closed: exempt (免于入学, 延缓入学)")
+
+
 class CoverageReport(BaseModel):
     region_code: str
     school_year: int
@@ -66,7 +76,7 @@ class SummaryReport(BaseModel):
     )
     students_total: int
     dropouts: int = Field(description="Students dropped out (辍学) now")
-    # 劝返 cases (控辍保学): their counts (open, closed by outcome, overdue) belong here.
+    cases: CaseCounts = Field(description="劝返 cases (控辍保学) now")
     aid: list[ProgrammeAid] = Field(description="Grants paid in the period, by programme")
     aid_total: ProgrammeAid
     coverage: CoverageCounts = Field(description="资助全覆盖 in the period")

@@ -13,13 +13,20 @@ from decimal import Decimal
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.enums import AidProgramme, EnrolmentStatus, SchoolStage, SchoolTerm
+from contracts.enums import (
+    AidProgramme,
+    DropoutCaseOutcome,
+    DropoutCaseStatus,
+    EnrolmentStatus,
+    SchoolStage,
+    SchoolTerm,
+)
 from contracts.reconcile import ReconciliationOut
 from contracts.region import region_prefix
 from education import grants
 from education.aid.service import granted_of, rules_student
 from education.compulsory import ALTERNATIVE_MODES
-from education.models import AidGrant, Person, Student
+from education.models import AidGrant, DropoutCase, Person, Student
 from education.policy import aid_policies
 from education.reports import schemas
 from kit.pagination import Page, PageParams
@@ -185,10 +192,31 @@ async def summary_report(
         dropouts=sum(
             s.students for s in students if s.enrolment_status is EnrolmentStatus.dropped_out
         ),
-        # 劝返 cases (控辍保学): their counts join the dropouts here, from the cases' table.
+        cases=await case_counts(session, prefix, on),
         aid=aid,
         aid_total=_aid(None, *(await session.execute(figures)).one()),
         coverage=(await coverage(session, region, school_year, term, on)).counts(),
+    )
+
+
+async def case_counts(session: AsyncSession, prefix: str, on: dt.date) -> schemas.CaseCounts:
+    """The region's 劝返 cases by status and outcome, and the open ones overdue on ``on``."""
+    rows = await session.execute(
+        select(
+            DropoutCase.status,
+            DropoutCase.outcome,
+            func.count(),
+            func.count().filter(DropoutCase.due_on < on),
+        )
+        .where(DropoutCase.region_code.startswith(prefix))
+        .group_by(DropoutCase.status, DropoutCase.outcome)
+    )
+    found = {outcome or status: (count, late) for status, outcome, count, late in rows}
+    still_open = found.get(DropoutCaseStatus.open.value, (0, 0))
+    return schemas.CaseCounts(
+        open=still_open[0],
+        overdue=still_open[1],
+        **{o.value: found.get(o.value, (0, 0))[0] for o in DropoutCaseOutcome},
     )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.enums import EnrolmentStatus, SchoolStage
 from contracts.events import education as education_events
 from education import errors
+from education.cases.service import CaseService
 from education.compulsory import ALTERNATIVE_MODES, finished_stage, is_compulsory_age
 from education.events import changes
 from education.households.service import EducationAssessor
@@ -68,14 +69,17 @@ class StudentService:
             ensure_evidenced(student)
         if student.enrolment_status == EnrolmentStatus.dropped_out != was:
             # 控辍保学: the registry raises its alert (the dimension follows the assessment).
+            dropout = await self._dropped_out(session, student)
             await changes.record(
                 session,
                 student,
                 education_events.STUDENT_DROPPED_OUT,
-                await self._dropped_out(session, student),
+                dropout,
                 actor=actor,
                 audited=False,  # the update's audit entry tells the change
             )
+            if dropout.compulsory:  # and the bureau starts bringing the child back (劝返)
+                await CaseService(self.clock).open_for_dropout(session, student, actor)
         await EducationAssessor(self.clock).reassess(session, [student.household_id])
         return student
 
