@@ -107,6 +107,23 @@ async def test_a_compulsory_age_dropout_opens_exactly_one_case(client, education
     assert refused.status_code == 409 and refused.json()["code"] == "STUDENT_IN_SCHOOL"
 
 
+async def test_a_student_registered_as_dropped_out_is_a_dropout_too(
+    client, education_app, auth_keys
+):
+    """A 学籍 first recorded as dropped out (a roster lists the child so) raises the same
+    dropout event and opens the same case as a change to it."""
+    education_app.state.clock = FixedClock(TODAY)
+    officer = auth_keys.headers("education_officer", VILLAGE)
+    _, child = await a_household(education_app, "马建国", "马小兰")
+    created = await client.post("/students", json=student_body(child, **DROPPED), headers=officer)
+    assert created.status_code == 201, created.text
+    student = created.json()
+    kinds = [kind for kind, _ in await events_of(education_app, student["id"])]
+    assert kinds == ["registered", "dropped_out"]
+    case = await case_of(client, student, officer)
+    assert (case["status"], case["opened_on"]) == ("open", "2026-10-10")
+
+
 async def test_a_dropout_past_compulsory_age_opens_a_case_only_by_hand(
     client, education_app, auth_keys
 ):

@@ -42,7 +42,7 @@ class StudentService:
         await student_changes.created(
             session, student, education_events.STUDENT_REGISTERED, actor=actor
         )
-        await EducationAssessor(self.clock).reassess(session, [student.household_id])
+        await self._status_changed(session, student, None, actor)
         return student
 
     async def update(
@@ -67,8 +67,17 @@ class StudentService:
                 if value is not None or name in CLEARABLE:
                     setattr(student, name, value)
             ensure_evidenced(student)
+        await self._status_changed(session, student, was, actor)
+        return student
+
+    async def _status_changed(
+        self, session: AsyncSession, student: Student, was: str | None, actor: Principal
+    ) -> None:
+        """What follows a registration or a change, in its transaction: a student recorded
+        as dropped out (a change to it, or a 学籍 registered so, e.g. from a roster) is a
+        dropout (控辍保学): the registry raises its alert and, of compulsory age, a 劝返 case
+        opens; and the household's dimension is reassessed."""
         if student.enrolment_status == EnrolmentStatus.dropped_out != was:
-            # 控辍保学: the registry raises its alert (the dimension follows the assessment).
             dropout = await self._dropped_out(session, student)
             await changes.record(
                 session,
@@ -76,12 +85,11 @@ class StudentService:
                 education_events.STUDENT_DROPPED_OUT,
                 dropout,
                 actor=actor,
-                audited=False,  # the update's audit entry tells the change
+                audited=False,  # the registration's or update's audit entry tells the change
             )
             if dropout.compulsory:  # and the bureau starts bringing the child back (劝返)
                 await CaseService(self.clock).open_for_dropout(session, student, actor)
         await EducationAssessor(self.clock).reassess(session, [student.household_id])
-        return student
 
     async def _dropped_out(
         self, session: AsyncSession, student: Student
