@@ -19,7 +19,7 @@ from education.aid import schemas
 from education.events import changes
 from education.models import AidGrant, Person, Student
 from education.policy import aid_policy
-from education.students.service import named_student
+from education.records import named_student
 from kit.auth import Principal
 from kit.clock import Clock
 from kit.pagination import PageParams

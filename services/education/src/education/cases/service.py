@@ -19,6 +19,7 @@ from education.compulsory import ALTERNATIVE_MODES, is_schooled
 from education.events import changes
 from education.models import CaseVisit, DropoutCase, Person, Student
 from education.policy import case_due_days
+from education.records import named_student
 from kit.auth import Principal
 from kit.clock import Clock
 from kit.db import among
@@ -40,11 +41,8 @@ class CaseService:
     ) -> DropoutCase:
         """A case opened by hand, for a student out of school with no open case."""
         opened_on = self.clock.up_to_today(body.opened_on, "body.opened_on")
-        # Locked (unlike students' named_student): the student's dropout, which opens a case
-        # too, waits for this one.
-        student = await session.get(Student, body.student_id, with_for_update=True)
-        if student is None or not actor.can_access(student.region_code):
-            raise errors.UNKNOWN_STUDENT("no student with this id in your region")
+        # Locked: the student's dropout, which opens a case too, waits for this one.
+        student = await named_student(session, body.student_id, actor, for_update=True)
         if _schooled(student):
             raise errors.STUDENT_IN_SCHOOL(
                 f"the student is {student.enrolment_status}: there is nobody to bring back"

@@ -153,15 +153,6 @@ class StudentService:
 CLEARABLE = frozenset({"hardship_evidence"})
 
 
-async def named_student(session: AsyncSession, student_id: uuid.UUID, actor: Principal) -> Student:
-    """The student a request body names (``body.student_id``), in the caller's region; one
-    unknown or outside the region is a 422 UNKNOWN_STUDENT (the body is at fault)."""
-    student = await session.get(Student, student_id)
-    if student is None or not actor.can_access(student.region_code):
-        raise errors.UNKNOWN_STUDENT("no student with this id in your region")
-    return student
-
-
 def _stored(fields: dict) -> dict:
     """Enumerations as the plain strings the columns hold."""
     return {k: v.value if isinstance(v, StrEnum) else v for k, v in fields.items()}
