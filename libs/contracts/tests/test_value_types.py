@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
+from contracts.dates import school_year
 from contracts.money import Money, NonNegativeMoney, quantize
 from contracts.region import (
     RegionCode,
@@ -177,3 +178,9 @@ def test_a_prefecture_code_is_a_clear_error(prefecture):
     number = compose(prefecture, dt.date(1980, 1, 1), 17)
     with pytest.raises(ValueError, match="address code"):
         validate_resident_id(number)
+
+
+def test_a_school_year_is_named_by_the_year_it_begins():
+    assert school_year(dt.date(2026, 8, 31)) == 2025
+    assert school_year(dt.date(2026, 9, 1)) == 2026
+    assert school_year(dt.date(2027, 3, 1)) == 2026

@@ -61,3 +61,13 @@ BirthDate = Annotated[
     AfterValidator(_born_plausibly),
     Field(description="YYYY-MM-DD, from 1900 on, not in the future"),
 ]
+
+
+#: The first day (month, day) of a school year (学年): its autumn term begins in September.
+SCHOOL_YEAR_STARTS = (9, 1)
+
+
+def school_year(on: dt.date) -> int:
+    """The school year (学年) ``on`` falls in, named by the year it begins: 2026 from
+    1 September 2026 to 31 August 2027."""
+    return on.year if (on.month, on.day) >= SCHOOL_YEAR_STARTS else on.year - 1

@@ -20,6 +20,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from contracts.dates import SCHOOL_YEAR_STARTS, school_year
 from contracts.enums import EnrolmentStatus, SchoolStage, SchoolTerm
 from contracts.money import quantize
 from contracts.region import region_prefix
@@ -112,9 +113,8 @@ class Counts:
 
 
 def school_year_start(today: dt.date) -> dt.date:
-    """1 September of the school year (学年) ``today`` falls in."""
-    year = today.year if (today.month, today.day) >= (9, 1) else today.year - 1
-    return dt.date(year, 9, 1)
+    """The first day of the school year (学年) ``today`` falls in."""
+    return dt.date(school_year(today), *SCHOOL_YEAR_STARTS)
 
 
 def place(age: int, rng: random.Random) -> tuple[SchoolStage, int] | None:
@@ -291,9 +291,9 @@ def main() -> None:
     settings = EducationSettings()
     asyncio.run(registry_persons.caught_up(settings.nats_url, "education", timeout=args.timeout))
     counts = asyncio.run(load(settings, seed=args.seed))
-    school_year = school_year_start(Clock().today()).year
+    year = school_year(Clock().today())
     print(
-        f"education demo {school_year}学年: already loaded, nothing to add"
+        f"education demo {year}学年: already loaded, nothing to add"
         if counts is None
-        else counts.summary(school_year)
+        else counts.summary(year)
     )

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
-from contracts.dates import PolicyYear
+from contracts.dates import PolicyYear, school_year
 from contracts.enums import AssistanceType, MonitoringCategory, PovertyCause, PovertyState
 from contracts.money import CENT
 from contracts.region import RegionCode, region_level
@@ -47,7 +47,8 @@ async def region_stats(
         PolicyYear | None,
         Query(
             description="Year of the department KPIs (default: this year); education's aid "
-            "counts the school year (学年) that begins in it"
+            "counts the school year (学年) that begins in it (default: the school year of "
+            "today, which began last year until 1 September)"
         ),
     ] = None,
 ) -> RegionStats:
@@ -68,8 +69,10 @@ async def region_stats(
         .first()
     )
     stats = build_stats(code, region["name"] if region else None, counters, as_of)
-    year = year or clock.today().year
-    stats.kpis = health_kpis(counters, year) | education_kpis(counters, year)
+    today = clock.today()
+    stats.kpis = health_kpis(counters, year or today.year) | education_kpis(
+        counters, year or school_year(today)
+    )
     return stats
 
 
