@@ -13,10 +13,13 @@ from test_students import OTHER_TOWNSHIP, a_household
 
 from contracts.events import registry as registry_events
 from devstack.registry_payloads import VILLAGE, registry_member
-from devstack.testing import eventually
+from devstack.testing import eventually, running
+from education.config import EducationSettings
 from education.households.service import EducationAssessor
-from kit.clock import FixedClock
+from education.main import create_app
+from kit.clock import Clock, FixedClock
 from kit.db import create_sessionmaker
+from kit.schedule import seconds_until
 
 
 async def _household_of(app, person_id: str) -> str:
@@ -203,3 +206,26 @@ async def test_the_daily_reassessment_catches_up_with_age(client, education_app,
         (1, "ok", None, (0, 0, 0, 0)),
         (2, "unknown", "NO_STUDENT_RECORD", (1, 0, 0, 1)),
     ]
+
+
+async def test_the_service_runs_the_reassessment_itself_each_day(stack):
+    """The running service reassesses every household at ``reassess_at`` (kit.schedule):
+    a household learnt with no assessment yet gets its first then."""
+    clock = Clock()
+    soon = (clock.now().astimezone(clock.zone) + dt.timedelta(seconds=3)).time()
+    settings = EducationSettings(**await stack.settings_for("education"), reassess_at=soon)
+    app = create_app(settings)
+    async with running(app):
+        _, child = await a_household(app, "马建国", "马小军")  # the persons only, not assessed
+        hid = await _household_of(app, child)
+        assert await _assessed(app, hid) == []
+        first = await eventually(lambda: _assessed(app, hid), until=lambda events: len(events))
+    assert [status for _, status, _, _ in first] == ["unknown"]  # no 学籍 matched yet
+
+
+def test_a_daily_job_waits_for_its_next_time_of_day():
+    zone = Clock().zone
+    now = dt.datetime(2026, 12, 5, 0, 20, tzinfo=zone)
+    assert seconds_until(now, dt.time(0, 30)) == 600
+    assert seconds_until(now, dt.time(0, 20)) == 24 * 3600  # just now: tomorrow
+    assert seconds_until(now, dt.time(0, 10)) == 24 * 3600 - 600

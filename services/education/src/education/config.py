@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -27,3 +29,7 @@ class EducationSettings(ServiceSettings):
     """Rows a roster may have; more: 413, nothing imported."""
     roster_max_unpacked_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     """What an uploaded XLSX roster may unpack to (its zip directory's sizes); more: 413."""
+    reassess_at: dt.time = dt.time(0, 30)
+    """When, each day in the county's time zone, every household's 义务教育有保障 is assessed
+    again (a child who turns 6, or whose compulsory education ends, changes it with no
+    record changing): one replica does it; the same as ``python -m education.reassess``."""

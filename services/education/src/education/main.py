@@ -21,6 +21,7 @@ from education.roster.matching import registry_client
 from education.students.endpoints import router as students_router
 from kit.app import ServiceDefinition, create_service_app
 from kit.policy import policy_router
+from kit.schedule import daily
 
 DESCRIPTION = """
 The system of 教育局. Authentication: `Authorization: Bearer <token>`; errors are
@@ -36,6 +37,12 @@ def create_app(settings: EducationSettings | None = None) -> FastAPI:
         a member leaving): their dimension reassessed set-wise."""
         await EducationAssessor(app.state.clock).reassess(
             session, {p.household_id for p in persons}
+        )
+
+    async def reassess_everyone(app: FastAPI) -> int:
+        """The day's reassessment of every household (ages change with no record)."""
+        return await EducationAssessor(app.state.clock).reassess_everyone(
+            app.state.runtime.sessionmaker
         )
 
     app = create_service_app(
@@ -58,7 +65,10 @@ def create_app(settings: EducationSettings | None = None) -> FastAPI:
             outbox=outbox,
             constraint_problems=CONSTRAINT_PROBLEMS,
             body_limits={"/rosters": settings.roster_max_bytes},
-            resources=[registry_client(settings.registry_url, settings.registry_timeout_seconds)],
+            resources=[
+                registry_client(settings.registry_url, settings.registry_timeout_seconds),
+                daily("reassess", reassess_everyone, at=settings.reassess_at),
+            ],
             consumers=[registry_persons.registry_consumer(persons_changed)],
             openapi_tags=[
                 {"name": "students", "description": "学籍: registry persons as students"},

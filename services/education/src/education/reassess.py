@@ -1,8 +1,9 @@
 """``python -m education.reassess``: reassess every household's 义务教育有保障 dimension.
 
-Run daily (cron, after midnight in the county's time zone): a child who turns 6, or whose
-compulsory education ends with the term after their 16th birthday, changes the dimension
-with no record changing; this publishes those changes. Safe beside the running service
+The service does this itself every day (``EDUCATION_REASSESS_AT``, kit.schedule); run it by
+hand after a change of the policy's ages, or to catch up at once. A child who turns 6, or
+whose compulsory education ends with the term after their 16th birthday, changes the
+dimension with no record changing; this publishes those changes. Safe beside the running service
 (its outbox relay publishes what this commits) and idempotent: an unchanged household
 publishes nothing.
 """
